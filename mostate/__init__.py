@@ -1,0 +1,56 @@
+"""mostate: a formal rules engine for OMA-DM Configuration Context Status.
+
+The public API is what this module exports; everything else is internal. Importing mostate
+loads the engine only: Z3, networkx and Hypothesis are imported by the checkers that need them
+(``mostate.symbolic``, ``mostate.explore``, ``mostate.testing``).
+"""
+
+from .engine import Engine as Engine
+from .engine import Transition as Transition
+from .errors import Location as Location
+from .errors import MostateError as MostateError
+from .errors import ReplayError as ReplayError
+from .errors import RequestError as RequestError
+from .errors import SpecError as SpecError
+from .frozenmap import FrozenMap as FrozenMap
+from .model import Actor as Actor
+from .model import Clause as Clause
+from .model import Confirm as Confirm
+from .model import DeviceState as DeviceState
+from .model import Instance as Instance
+from .model import Outcome as Outcome
+from .model import Request as Request
+from .model import Role as Role
+from .model import Service as Service
+from .model import Status as Status
+from .rules import Spec as Spec
+from .spec import default_spec_path as default_spec_path
+from .spec import load_spec as load_spec
+from .spec import parse_spec as parse_spec
+
+__all__ = [
+    "Actor",
+    "Clause",
+    "Confirm",
+    "DeviceState",
+    "Engine",
+    "FrozenMap",
+    "Instance",
+    "Location",
+    "MostateError",
+    "Outcome",
+    "ReplayError",
+    "Request",
+    "RequestError",
+    "Role",
+    "Service",
+    "Spec",
+    "SpecError",
+    "Status",
+    "Transition",
+    "default_spec_path",
+    "load_spec",
+    "parse_spec",
+]
+
+__version__ = "0.1.0"

@@ -1,0 +1,103 @@
+"""What every subcommand shares: exit codes, loading specs and states, and the console."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from ..engine import Engine
+from ..errors import RequestError, SpecError
+from ..model import DeviceState
+from ..rules import Spec
+from ..spec import load_spec
+
+EXIT_OK = 0
+EXIT_VIOLATED = 1
+EXIT_USAGE = 2
+EXIT_UNKNOWN = 3
+
+
+class CliError(Exception):
+    """A usage problem the CLI reports in one line on stderr (exit 2 unless ``code`` says)."""
+
+    def __init__(self, message: str, code: int | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def add_spec_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--spec", metavar="SPEC", help="spec file (default: the shipped ccs.toml)")
+
+
+def add_format_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--format",
+        choices=("text", "json"),
+        default="text",
+        help="text for people, json for machines",
+    )
+
+
+def spec_from(path: str | None) -> Spec:
+    """Load a spec; a spec error becomes ``file:line:col: message`` and exit 2."""
+    try:
+        return load_spec(path)
+    except SpecError as err:
+        raise CliError(str(err)) from None
+
+
+def engine_from(path: str | None) -> Engine:
+    return Engine(spec_from(path))
+
+
+def read_json_file(path: str, what: str) -> Any:
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as err:
+        raise CliError(f"cannot read {what} {path}: {err.strerror}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise CliError(f"{path}: {what} is not JSON: {err}") from None
+
+
+def state_from(path: str | None) -> DeviceState:
+    if path is None:
+        return DeviceState()
+    try:
+        return DeviceState.from_json(read_json_file(path, "state"))
+    except RequestError as err:
+        raise CliError(f"{path}: {err}") from None
+
+
+def read_text(path: str, what: str) -> str:
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise CliError(f"cannot read {what} {path}: {err}") from None
+
+
+def write_atomically(path: str, text: str) -> None:
+    """Write a file by renaming a finished temporary file over it: never half a file."""
+    target = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent or Path("."))
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def console(stderr: bool = False) -> Console:
+    """A rich console; plain (no colour codes) when not attached to a terminal."""
+    return Console(stderr=stderr, highlight=False, soft_wrap=True)
+
+
+def print_json(obj: Any) -> None:
+    print(json.dumps(obj, indent=2, sort_keys=False))

@@ -1,0 +1,196 @@
+"""``mostate run``, ``check`` and ``scenario``: executing trace files through the engine."""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import json
+from pathlib import Path
+from typing import Any
+
+import attrs
+from rich.table import Table
+
+from ..engine import Engine
+from ..model import DeviceState, Outcome
+from ..trace import TraceLine, read_lines, run_lines
+from .common import (
+    EXIT_OK,
+    EXIT_VIOLATED,
+    CliError,
+    add_format_option,
+    add_spec_option,
+    console,
+    engine_from,
+    print_json,
+    read_text,
+    state_from,
+)
+
+
+def register(commands: Any) -> None:
+    run = commands.add_parser(
+        "run",
+        help="apply a trace of requests (JSON lines) and print each outcome",
+        description=(
+            "Apply each request of TRACE.jsonl in turn and print one JSON line per request: "
+            '{"status", "result", "reason", "clause", "state"}. A malformed line answers 400 and '
+            'the run goes on. A first line {"start": STATE} sets the starting state.'
+        ),
+    )
+    add_spec_option(run)
+    run.add_argument(
+        "--state", metavar="STATE.json", help="the state to start from (default: empty)"
+    )
+    run.add_argument("--status-only", action="store_true", help="leave the state out of each line")
+    run.add_argument("trace", metavar="TRACE.jsonl")
+    run.set_defaults(handler=_run)
+
+    check = commands.add_parser(
+        "check",
+        help="compare a device log (requests with expected answers) with the spec",
+        description=(
+            'Each line of TRACE.jsonl may carry "expect": {"status": N, "state"?: STATE}, what a '
+            "real device answered. Every divergence is reported with its line number and a diff; "
+            "exit 1 if there is any."
+        ),
+    )
+    add_spec_option(check)
+    check.add_argument(
+        "--state", metavar="STATE.json", help="the state to start from (default: empty)"
+    )
+    add_format_option(check)
+    check.add_argument("trace", metavar="TRACE.jsonl")
+    check.set_defaults(handler=_check)
+
+    scenario = commands.add_parser(
+        "scenario",
+        help="run scenario files (traces with expected answers) and summarise",
+        description="Run each scenario file like `mostate check` and print a summary table.",
+    )
+    add_spec_option(scenario)
+    add_format_option(scenario)
+    scenario.add_argument("files", metavar="FILE", nargs="+")
+    scenario.set_defaults(handler=_scenario)
+
+
+def _run(args: argparse.Namespace) -> int:
+    engine = engine_from(args.spec)
+    start, lines = read_lines(read_text(args.trace, "trace").splitlines())
+    state = state_from(args.state) if args.state else start or DeviceState()
+    for outcome in run_lines(engine, state, lines):
+        print(json.dumps(outcome.to_json(with_state=not args.status_only)))
+    return EXIT_OK
+
+
+@attrs.frozen
+class Divergence:
+    """Where a device log and the spec disagree."""
+
+    line: int
+    message: str
+    diff: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"line": self.line, "message": self.message, "diff": self.diff}
+
+
+def diverging(engine: Engine, state: DeviceState, lines: list[TraceLine]) -> list[Divergence]:
+    """Every line whose expected answer differs from what the spec gives."""
+    out = []
+    for line, outcome in zip(lines, run_lines(engine, state, lines), strict=True):
+        if line.expect is None:
+            continue
+        out.extend(_compare(line, outcome))
+    return out
+
+
+def _compare(line: TraceLine, outcome: Outcome) -> list[Divergence]:
+    expect = line.expect
+    if not isinstance(expect, dict) or not set(expect) <= {"status", "state", "result"}:
+        return [
+            Divergence(line.number, '"expect" must be an object with "status", "state", "result"')
+        ]
+    out = []
+    if "status" in expect and expect["status"] != int(outcome.status):
+        why = f" ({outcome.reason})" if outcome.reason else ""
+        out.append(
+            Divergence(
+                line.number, f"status: device {expect['status']}, spec {int(outcome.status)}{why}"
+            )
+        )
+    if "result" in expect and expect["result"] != outcome.to_json()["result"]:
+        out.append(
+            Divergence(
+                line.number, "result differs", _diff(expect["result"], outcome.to_json()["result"])
+            )
+        )
+    if "state" in expect and expect["state"] != outcome.state.to_json():
+        out.append(
+            Divergence(
+                line.number, "state differs", _diff(expect["state"], outcome.state.to_json())
+            )
+        )
+    return out
+
+
+def _diff(device: Any, spec: Any) -> str:
+    a = json.dumps(device, indent=2, sort_keys=True).splitlines()
+    b = json.dumps(spec, indent=2, sort_keys=True).splitlines()
+    return "\n".join(difflib.unified_diff(a, b, "device", "spec", lineterm=""))
+
+
+def _check(args: argparse.Namespace) -> int:
+    engine = engine_from(args.spec)
+    start, lines = read_lines(read_text(args.trace, "trace").splitlines())
+    state = state_from(args.state) if args.state else start or DeviceState()
+    found = diverging(engine, state, lines)
+    if args.format == "json":
+        print_json({"trace": args.trace, "divergences": [d.to_json() for d in found]})
+    else:
+        _print_divergences(args.trace, found)
+        checked = sum(1 for line in lines if line.expect is not None)
+        console().print(f"{args.trace}: {checked} expectations, {len(found)} divergences")
+    return EXIT_VIOLATED if found else EXIT_OK
+
+
+def _print_divergences(name: str, found: list[Divergence]) -> None:
+    out = console()
+    for d in found:
+        out.print(f"[bold red]{name}:{d.line}[/]: {d.message}")
+        if d.diff:
+            out.print(d.diff, markup=False)
+
+
+def _scenario(args: argparse.Namespace) -> int:
+    engine = engine_from(args.spec)
+    table = Table(title=f"Scenarios on {engine.spec.name}")
+    for column in ("scenario", "requests", "expectations", "divergences"):
+        table.add_column(column)
+    report, failed = [], 0
+    for file in args.files:
+        start, lines = read_lines(read_text(file, "scenario").splitlines())
+        found = diverging(engine, start or DeviceState(), lines)
+        failed += bool(found)
+        expectations = sum(1 for line in lines if line.expect is not None)
+        if expectations == 0:
+            raise CliError(f'{file}: a scenario needs at least one "expect"')
+        report.append(
+            {
+                "scenario": file,
+                "requests": len(lines),
+                "expectations": expectations,
+                "divergences": [d.to_json() for d in found],
+            }
+        )
+        style = "red" if found else "green"
+        table.add_row(
+            Path(file).name, str(len(lines)), str(expectations), f"[{style}]{len(found)}[/]"
+        )
+        if args.format == "text":
+            _print_divergences(file, found)
+    if args.format == "json":
+        print_json({"spec": engine.spec.source, "scenarios": report})
+    else:
+        console().print(table)
+    return EXIT_VIOLATED if failed else EXIT_OK

@@ -1,0 +1,332 @@
+"""The concrete meaning of spec expressions: each AST node compiled once into a Python closure.
+
+This is the engine's half of the two interpretations of a spec; :mod:`mostate.symbolic.compiler`
+is the other and mirrors this module function for function (``_compile_lit`` here,
+``_compile_lit`` there, in the order of :data:`mostate.rules.EXPR_NODES`).
+
+Values: an instance is a reference ``(service, name)``; ``none`` is ``None``; a parameter map is a
+:class:`~mostate.frozenmap.FrozenMap`. Instance names are unbounded, so a quantifier looks at every
+name the states mention plus one *fresh* name standing for all the others (names never contain
+NUL, so ``"\\0"`` cannot clash); a ``count`` that the fresh name satisfies is infinite.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+from collections.abc import Callable, Iterator
+from typing import Any, TypeAlias
+
+import attrs
+
+from .frozenmap import FrozenMap
+from .model import DeviceState, Instance, Params, Role
+from .rules import (
+    EXPR_NODES,
+    Arg,
+    BoolOp,
+    Builtin,
+    BuiltinName,
+    Compare,
+    Comparison,
+    Connective,
+    Count,
+    Domain,
+    Expr,
+    Field,
+    Ite,
+    Lit,
+    Not,
+    Quant,
+    Quantifier,
+    Read,
+    The,
+    Unchanged,
+    Var,
+    WithParam,
+)
+
+FRESH = "\x00"
+"""The name that stands for every instance name a state does not mention."""
+
+Ref: TypeAlias = tuple[str, str]
+Compiled: TypeAlias = Callable[["Env"], Any]
+
+
+@attrs.frozen
+class Raw:
+    """An instance record as an effect computed it, before the state is normalised: it may say
+    ``exists = False`` and still carry flags, which the invariants then catch."""
+
+    exists: bool = False
+    active: bool = False
+    default: bool = False
+    locked: bool = False
+    params: Params = FrozenMap()
+
+
+ABSENT = Raw()
+Record: TypeAlias = "Instance | Raw"
+_FIELDS = tuple(f.value for f in Field)
+
+
+def record_values(record: Record) -> tuple[bool, bool, bool, bool, Params]:
+    """The five fields of a record, whichever class holds it."""
+    if isinstance(record, Instance):
+        return (True, record.active, record.default, record.locked, record.params)
+    return (record.exists, record.active, record.default, record.locked, record.params)
+
+
+class View:
+    """A device state as the expressions see it: a normalised :class:`DeviceState` plus the raw
+    records of the services that effects have rewritten (with the record of their fresh names).
+    """
+
+    __slots__ = ("base", "changed", "fresh_elsewhere")
+
+    def __init__(
+        self,
+        base: DeviceState,
+        changed: dict[str, tuple[dict[str, Record], Record]] | None = None,
+        fresh_elsewhere: Record = ABSENT,
+    ) -> None:
+        self.base = base
+        self.changed = changed or {}
+        self.fresh_elsewhere = fresh_elsewhere
+
+    def rec(self, service: str, name: str) -> Record:
+        entry = self.changed.get(service)
+        if entry is not None:
+            return entry[0].get(name, entry[1])
+        svc = self.base.services.get(service)
+        if svc is not None:
+            inst = svc.instances.get(name)
+            if inst is not None:
+                return inst
+        return self.fresh_elsewhere
+
+    def names(self, service: str) -> Iterator[str]:
+        entry = self.changed.get(service)
+        if entry is not None:
+            return iter(entry[0])
+        svc = self.base.services.get(service)
+        return iter(svc.instances) if svc is not None else iter(())
+
+    def services(self) -> set[str]:
+        return set(self.base.services) | set(self.changed)
+
+
+class Env:
+    """The mutable context one evaluation runs in (internal; never shared between threads)."""
+
+    __slots__ = ("args", "post", "pre", "result", "role", "service", "status", "target", "vars")
+
+    def __init__(self, pre: View, service: str, role: Role) -> None:
+        self.pre = pre
+        self.post: View | None = None
+        self.service = service
+        self.role = role
+        self.target: Ref | None = None
+        self.args: dict[str, Any] = {}
+        self.status = 200
+        self.result: Ref | None = None
+        self.vars: dict[str, Ref] = {}
+
+
+def domain_refs(env: Env, domain: Domain) -> Iterator[Ref]:
+    """Every instance a quantifier over ``domain`` must look at, fresh names included."""
+    views = (env.pre,) if env.post is None else (env.pre, env.post)
+    if domain is Domain.SERVICE:
+        yield from _service_refs(views, env.service)
+        return
+    services: set[str] = set()
+    for view in views:
+        services |= view.services()
+    if domain is Domain.DEVICE:
+        services.add(env.service)
+    else:
+        services.discard(env.service)
+    for service in sorted(services):
+        yield from _service_refs(views, service)
+    yield (FRESH, FRESH)
+
+
+def _service_refs(views: tuple[View, ...], service: str) -> Iterator[Ref]:
+    if len(views) == 1:
+        names: Any = views[0].names(service)
+    else:
+        names = sorted(set(views[0].names(service)) | set(views[1].names(service)))
+    for name in names:
+        yield (service, name)
+    yield (service, FRESH)
+
+
+def compile_expr(expr: Expr) -> Compiled:
+    """Compile an expression into a closure over an :class:`Env` (done once, at engine load)."""
+    match expr:
+        case Lit():
+            return _compile_lit(expr)
+        case Var():
+            return _compile_var(expr)
+        case Arg():
+            return _compile_arg(expr)
+        case Builtin():
+            return _compile_builtin(expr)
+        case Not():
+            return _compile_not(expr)
+        case BoolOp():
+            return _compile_boolop(expr)
+        case Compare():
+            return _compile_compare(expr)
+        case Ite():
+            return _compile_ite(expr)
+        case Read():
+            return _compile_read(expr)
+        case Unchanged():
+            return _compile_unchanged(expr)
+        case WithParam():
+            return _compile_withparam(expr)
+        case Quant():
+            return _compile_quant(expr)
+        case Count():
+            return _compile_count(expr)
+        case The():
+            return _compile_the(expr)
+    raise AssertionError(f"unhandled node {expr!r}")
+
+
+HANDLED_NODES = EXPR_NODES
+
+
+def _compile_lit(expr: Lit) -> Compiled:
+    value = expr.value
+    return lambda env: value
+
+
+def _compile_var(expr: Var) -> Compiled:
+    name = expr.name
+    return lambda env: env.vars[name]
+
+
+def _compile_arg(expr: Arg) -> Compiled:
+    name = expr.name
+    return lambda env: env.args[name]
+
+
+def _compile_builtin(expr: Builtin) -> Compiled:
+    getters: dict[BuiltinName, Compiled] = {
+        BuiltinName.TARGET: operator.attrgetter("target"),
+        BuiltinName.ACTOR: operator.attrgetter("role"),
+        BuiltinName.STATUS: operator.attrgetter("status"),
+        BuiltinName.RESULT: operator.attrgetter("result"),
+    }
+    return getters[expr.name]
+
+
+def _compile_not(expr: Not) -> Compiled:
+    operand = compile_expr(expr.operand)
+    return lambda env: not operand(env)
+
+
+def _compile_boolop(expr: BoolOp) -> Compiled:
+    left, right = compile_expr(expr.left), compile_expr(expr.right)
+    if expr.op is Connective.AND:
+        return lambda env: bool(left(env)) and bool(right(env))
+    if expr.op is Connective.OR:
+        return lambda env: bool(left(env)) or bool(right(env))
+    return lambda env: (not left(env)) or bool(right(env))
+
+
+_COMPARE: dict[Comparison, Callable[[Any, Any], bool]] = {
+    Comparison.EQ: operator.eq,
+    Comparison.NE: operator.ne,
+    Comparison.LT: operator.lt,
+    Comparison.LE: operator.le,
+    Comparison.GT: operator.gt,
+    Comparison.GE: operator.ge,
+}
+
+
+def _compile_compare(expr: Compare) -> Compiled:
+    left, right, op = compile_expr(expr.left), compile_expr(expr.right), _COMPARE[expr.op]
+    return lambda env: op(left(env), right(env))
+
+
+def _compile_ite(expr: Ite) -> Compiled:
+    cond, then, orelse = compile_expr(expr.cond), compile_expr(expr.then), compile_expr(expr.orelse)
+    return lambda env: then(env) if cond(env) else orelse(env)
+
+
+def _compile_read(expr: Read) -> Compiled:
+    of, attr, primed = compile_expr(expr.of), expr.field.value, expr.primed
+
+    def read(env: Env) -> Any:
+        ref = of(env)
+        if ref is None:
+            return False
+        view = env.post if primed else env.pre
+        assert view is not None, "a primed read outside a transition property"
+        return getattr(view.rec(ref[0], ref[1]), attr)
+
+    return read
+
+
+def _compile_unchanged(expr: Unchanged) -> Compiled:
+    of = compile_expr(expr.of)
+
+    def unchanged(env: Env) -> bool:
+        service, name = of(env)
+        assert env.post is not None, "unchanged() outside a transition property"
+        before, after = env.pre.rec(service, name), env.post.rec(service, name)
+        return before is after or record_values(before) == record_values(after)
+
+    return unchanged
+
+
+def _compile_withparam(expr: WithParam) -> Compiled:
+    params, key, value = compile_expr(expr.params), compile_expr(expr.key), compile_expr(expr.value)
+    return lambda env: params(env).set(key(env), value(env))
+
+
+def _bind(var: str, body: Compiled) -> Callable[[Env, Ref], Any]:
+    def bound(env: Env, ref: Ref) -> Any:
+        saved = env.vars.get(var)
+        env.vars[var] = ref
+        try:
+            return body(env)
+        finally:
+            if saved is None:
+                del env.vars[var]
+            else:
+                env.vars[var] = saved
+
+    return bound
+
+
+def _compile_quant(expr: Quant) -> Compiled:
+    body, domain = _bind(expr.var, compile_expr(expr.body)), expr.domain
+    if expr.kind is Quantifier.ALL:
+        return lambda env: all(body(env, ref) for ref in domain_refs(env, domain))
+    return lambda env: any(body(env, ref) for ref in domain_refs(env, domain))
+
+
+def _compile_count(expr: Count) -> Compiled:
+    body, domain = _bind(expr.var, compile_expr(expr.body)), expr.domain
+
+    def count(env: Env) -> float:
+        total: float = 0
+        for ref in domain_refs(env, domain):
+            if body(env, ref):
+                total += math.inf if ref[1] == FRESH else 1
+        return total
+
+    return count
+
+
+def _compile_the(expr: The) -> Compiled:
+    body, domain = _bind(expr.var, compile_expr(expr.body)), expr.domain
+
+    def the(env: Env) -> Ref | None:
+        return next((ref for ref in domain_refs(env, domain) if body(env, ref)), None)
+
+    return the

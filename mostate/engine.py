@@ -1,0 +1,383 @@
+"""The engine: decides every request the way the spec says, and refuses steps that break it.
+
+``Engine(spec).apply(state, request)`` returns an :class:`~mostate.model.Outcome`. The order is
+fixed: the request's shape (400), then the operation's steps in spec order (refusals, the
+confirmation point, effects), then the result of a query. Before an outcome is returned, the
+spec's invariants (on every service the step touched) and transition properties are checked; a
+step that would break one is answered 500, naming it, and the state stays as it was.
+
+:meth:`Engine.evaluate` gives the raw step instead, with the properties it breaks: the explorer
+and the test kit use it to find violations rather than be protected from them.
+
+This module imports nothing beyond attrs and the standard library: a device client can use it
+without Z3, networkx or Hypothesis.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+import attrs
+
+from .concrete import ABSENT, FRESH, Compiled, Env, Raw, Record, Ref, View, compile_expr
+from .errors import RequestError
+from .frozenmap import FrozenMap
+from .model import (
+    EMPTY_PARAMS,
+    Clause,
+    Confirm,
+    DeviceState,
+    Instance,
+    Outcome,
+    Request,
+    Role,
+    Service,
+    Status,
+)
+from .rules import (
+    Confirmation,
+    Domain,
+    Effect,
+    Field,
+    Invariant,
+    Operation,
+    Property,
+    Refusal,
+    Spec,
+    Type,
+)
+
+log = logging.getLogger(__name__)
+
+_MALFORMED = Clause("request", "malformed")
+_TYPES: dict[Type, type | tuple[type, ...]] = {
+    Type.STR: str,
+    Type.BOOL: bool,
+    Type.PARAMS: FrozenMap,
+}
+
+
+@attrs.frozen
+class Transition:
+    """One raw step of the spec: the outcome it would give, and what it breaks (if anything)."""
+
+    before: DeviceState
+    request: Request
+    outcome: Outcome
+    violations: tuple[Clause, ...] = ()
+
+
+@attrs.frozen
+class _CompiledStep:
+    kind: str
+    clause: Clause
+    roles: frozenset[Role] = frozenset()
+    status: Status = Status.OK
+    when: Compiled | None = None
+    over: Domain = Domain.SERVICE
+    updates: tuple[tuple[int, Compiled], ...] = ()
+
+
+@attrs.frozen
+class _CompiledOp:
+    op: Operation
+    steps: tuple[_CompiledStep, ...]
+    result: Compiled | None
+    success: Clause
+    properties: dict[Role, tuple[tuple[Property, Compiled], ...]]
+
+
+_FIELD_INDEX = {field: index for index, field in enumerate(Field)}
+
+
+class Engine:
+    """Executes a spec. Build once per spec (compiling takes milliseconds), then apply freely.
+
+    >>> from mostate import load_spec, DeviceState, Request
+    >>> engine = Engine(load_spec())
+    >>> add = Request.from_json({"actor": "server", "op": "add", "service": "MMS", "instance": "a"})
+    >>> out = engine.apply(DeviceState(), add)
+    >>> int(out.status), out.state.to_json()["MMS"]["a"]["active"]
+    (200, False)
+    >>> int(engine.apply(out.state, add).status), str(engine.apply(out.state, add).clause)
+    (418, 'refusal add: already exists (...ccs.toml:21:1)')
+    """
+
+    def __init__(self, spec: Spec) -> None:
+        self.spec = spec
+        self._invariants = tuple((inv, compile_expr(inv.expr)) for inv in spec.invariants)
+        self._ops = {name: self._compile_op(op) for name, op in spec.ops.items()}
+
+    def _compile_op(self, op: Operation) -> _CompiledOp:
+        steps = []
+        for step in op.steps:
+            match step:
+                case Refusal():
+                    clause = Clause("refusal", step.name, step.loc)
+                    steps.append(
+                        _CompiledStep(
+                            "refuse", clause, step.roles, step.status, compile_expr(step.when)
+                        )
+                    )
+                case Confirmation():
+                    steps.append(
+                        _CompiledStep("confirm", Clause("confirmation", step.name, step.loc))
+                    )
+                case Effect():
+                    updates = tuple((_FIELD_INDEX[f], compile_expr(e)) for f, e in step.updates)
+                    clause = Clause("effect", step.name, step.loc)
+                    steps.append(_CompiledStep("effect", clause, over=step.over, updates=updates))
+        effects = [s.clause for s in steps if s.kind == "effect"]
+        success = Clause("query" if op.is_query else "operation", op.name, op.loc)
+        if effects and not op.is_query:
+            success = effects[-1]
+        properties = {
+            role: tuple(
+                (p, compile_expr(p.expr))
+                for p in self.spec.properties
+                if role in p.roles and (p.ops is None or op.name in p.ops)
+            )
+            for role in Role
+        }
+        result = compile_expr(op.result) if op.result is not None else None
+        return _CompiledOp(op, tuple(steps), result, success, properties)
+
+    # -- the public entry points -------------------------------------------------------------
+
+    def apply(self, state: DeviceState, request: Request) -> Outcome:
+        """Decide one request. Never raises for a bad request: that is a 400 outcome."""
+        transition = self.evaluate(state, request)
+        if not transition.violations:
+            return transition.outcome
+        broken = transition.violations[0]
+        log.warning("refused a step that breaks %s: %s", broken, request)
+        return Outcome(
+            Status.COMMAND_FAILED,
+            state,
+            broken,
+            reason=f"the step would break {broken.kind} {broken.name}",
+        )
+
+    def evaluate(self, state: DeviceState, request: Request) -> Transition:
+        """The raw step the spec describes, and every invariant or property it breaks."""
+        try:
+            cop, env = self._prepare(state, request)
+        except RequestError as err:
+            return Transition(
+                state, request, Outcome(Status.BAD_REQUEST, state, _MALFORMED, reason=str(err))
+            )
+        status, clause, view = self._run_steps(cop, env, request)
+        result = None
+        if status is Status.OK and cop.result is not None:
+            env.pre = view
+            result = cop.result(env)
+        try:
+            after = normalise(view)
+        except ValueError as err:
+            failed = Outcome(status, state, clause, reason=str(err))
+            return Transition(state, request, failed, (clause,))
+        outcome = Outcome(
+            status, after, clause, self._render(cop, result, after), _reason(status, clause)
+        )
+        violations = self._check(cop, env, state, view, status, result)
+        return Transition(state, request, outcome, violations)
+
+    def _prepare(self, state: DeviceState, request: Request) -> tuple[_CompiledOp, Env]:
+        cop = self._ops.get(request.op)
+        if cop is None:
+            raise RequestError(f"unknown operation {request.op!r}")
+        if request.service is None:
+            raise RequestError(f"{request.op}: 'service' is missing")
+        env = Env(View(state), request.service, request.actor.role)
+        if cop.op.has_target:
+            if request.instance is None:
+                raise RequestError(f"{request.op}: 'instance' is missing")
+            env.target = (request.service, request.instance)
+        for decl in cop.op.args:
+            value = request.args.get(decl.name)
+            if value is None:
+                if not decl.optional:
+                    raise RequestError(f"{request.op}: {decl.name!r} is missing")
+                value = EMPTY_PARAMS
+            elif not isinstance(value, _TYPES[decl.type]):
+                raise RequestError(f"{request.op}: {decl.name!r} must be {decl.type.value}")
+            env.args[decl.name] = value
+        return cop, env
+
+    def _run_steps(
+        self, cop: _CompiledOp, env: Env, request: Request
+    ) -> tuple[Status, Clause, View]:
+        view = env.pre
+        declined = request.actor.role is Role.SERVER and request.confirm is Confirm.DECLINE
+        for step in cop.steps:
+            if step.kind == "refuse":
+                assert step.when is not None
+                if env.role in step.roles and step.when(env):
+                    return step.status, step.clause, view
+            elif step.kind == "confirm":
+                if declined:
+                    return Status.NOT_EXECUTED, step.clause, view
+            else:
+                view = _apply_effect(step, env, view)
+                env.pre = view
+        return Status.OK, cop.success, view
+
+    def _render(self, cop: _CompiledOp, result: Ref | None, after: DeviceState) -> Any:
+        if result is None:
+            return None
+        if cop.op.result_type is Type.INSTANCE:
+            return after.instance(result[0], result[1])
+        return result[1]
+
+    def _check(
+        self,
+        cop: _CompiledOp,
+        env: Env,
+        before: DeviceState,
+        view: View,
+        status: Status,
+        result: Ref | None,
+    ) -> tuple[Clause, ...]:
+        broken: list[Clause] = []
+        service = env.service
+        if view.changed:
+            for service in _touched(view):
+                env.pre, env.post, env.service = view, None, service
+                broken.extend(_inv_clause(inv) for inv, fn in self._invariants if not fn(env))
+        env.pre, env.post, env.status, env.result = View(before), view, int(status), result
+        env.service = service
+        for prop, fn in cop.properties[env.role]:
+            if not fn(env):
+                broken.append(Clause("property", prop.name, prop.loc))
+        return tuple(broken)
+
+    # -- two-run properties ------------------------------------------------------------------
+
+    def independence_violations(self, state: DeviceState, request: Request) -> tuple[Clause, ...]:
+        """The independence properties this request breaks, found by flipping the field on each
+        instance of the target's service in turn and comparing the two steps."""
+        if request.service is None:
+            return ()
+        broken = []
+        first = self.evaluate(state, request).outcome
+        for indep in self.spec.independences:
+            if request.actor.role not in indep.roles:
+                continue
+            for flipped in _flips(state, request.service, indep.field):
+                second = self.evaluate(flipped, request).outcome
+                if not _same_apart_from(first, second, indep.field):
+                    broken.append(Clause("independence", indep.name, indep.loc))
+                    break
+        return tuple(broken)
+
+
+def _inv_clause(inv: Invariant) -> Clause:
+    return Clause("invariant", inv.name, inv.loc)
+
+
+def _reason(status: Status, clause: Clause) -> str | None:
+    if status is Status.OK:
+        return None
+    return f"{status.name.lower().replace('_', ' ')}: {clause.name}"
+
+
+def _touched(view: View) -> Iterator[str]:
+    yield from sorted(view.changed)
+    if view.fresh_elsewhere is not ABSENT:
+        yield FRESH
+
+
+def _apply_effect(step: _CompiledStep, env: Env, view: View) -> View:
+    """Give every instance of the effect's domain the next value of the fields it lists."""
+    services = (
+        [env.service] if step.over is Domain.SERVICE else sorted(view.services() | {env.service})
+    )
+    changed = dict(view.changed)
+    fresh_elsewhere = view.fresh_elsewhere
+    for service in services:
+        names = set(view.names(service))
+        if env.target is not None and env.target[0] == service:
+            names.add(env.target[1])
+        records: dict[str, Record] = {}
+        for name in sorted(names):
+            records[name] = _next_record(step, env, view, (service, name))
+        changed[service] = (records, _next_record(step, env, view, (service, FRESH)))
+    if step.over is Domain.DEVICE:
+        fresh_elsewhere = _next_record(step, env, view, (FRESH, FRESH))
+    return View(view.base, changed, fresh_elsewhere)
+
+
+def _next_record(step: _CompiledStep, env: Env, view: View, ref: Ref) -> Record:
+    old = view.rec(*ref)
+    values: list[Any] = [
+        not isinstance(old, Raw) or old.exists,
+        old.active,
+        old.default,
+        old.locked,
+        old.params,
+    ]
+    env.vars["i"] = ref
+    changed = False
+    for index, fn in step.updates:
+        value = fn(env)
+        if value != values[index]:
+            values[index] = value
+            changed = True
+    del env.vars["i"]
+    return Raw(*values) if changed else old
+
+
+def normalise(view: View) -> DeviceState:
+    """The device state a view stands for: non-existing instances and their flags are dropped.
+
+    Raises ValueError when an effect made infinitely many instances exist (a spec bug).
+    """
+    state = view.base
+    if view.fresh_elsewhere.exists:
+        raise ValueError("an effect makes every instance of every service exist")
+    for service, (records, fresh) in view.changed.items():
+        if fresh.exists:
+            raise ValueError(f"an effect makes every instance of service {service!r} exist")
+        instances = {
+            name: rec
+            if isinstance(rec, Instance)
+            else Instance(rec.active, rec.default, rec.locked, rec.params)
+            for name, rec in records.items()
+            if rec.exists
+        }
+        state = state.with_service(service, Service(FrozenMap._wrap(instances)))
+    return state
+
+
+def _flips(state: DeviceState, service: str, field: Field) -> Iterator[DeviceState]:
+    instances = state.service(service).instances
+    for name, inst in instances.items():
+        flipped = _with_flag(inst, field, not getattr(inst, field.value))
+        yield state.with_service(service, Service(instances.set(name, flipped)))
+
+
+def _same_apart_from(a: Outcome, b: Outcome, field: Field) -> bool:
+    """Same status, same result and same next state, once ``field`` is blanked everywhere."""
+
+    def blank(inst: Instance) -> Instance:
+        return _with_flag(inst, field, False)
+
+    def strip(state: DeviceState) -> DeviceState:
+        return DeviceState(
+            FrozenMap(
+                (name, Service(FrozenMap((n, blank(i)) for n, i in svc.instances.items())))
+                for name, svc in state.services.items()
+            )
+        )
+
+    ra = blank(a.result) if isinstance(a.result, Instance) else a.result
+    rb = blank(b.result) if isinstance(b.result, Instance) else b.result
+    return a.status == b.status and ra == rb and strip(a.state) == strip(b.state)
+
+
+def _with_flag(inst: Instance, field: Field, value: bool) -> Instance:
+    flags = {"active": inst.active, "default": inst.default, "locked": inst.locked}
+    flags[field.value] = value
+    return Instance(flags["active"], flags["default"], flags["locked"], inst.params)

@@ -1,0 +1,405 @@
+"""The typed syntax tree of the spec language: expressions, operations, invariants, properties.
+
+These values are the single source of truth for a spec. The engine (:mod:`mostate.engine`)
+executes them and the Z3 compiler (:mod:`mostate.symbolic`) proves them; both dispatch on the
+node classes below, in the order they are defined here. Every node carries the location of the
+text it came from (left out of equality and hashing), so that any outcome can say which clause
+of the spec decided it.
+
+Semantics in brief (the README has the grammar):
+
+* An *instance reference* names one instance of one service. ``target`` is the request's instance.
+* Quantifiers ``all``/``any``/``count``/``the`` bind a variable over the instances of a *domain*:
+  ``service`` (the target's service, or the service an invariant is checked on), ``others``
+  (every other service) or ``device`` (all). Instance names are unbounded: a name the state
+  does not mention has no flags and no parameters.
+* ``exists/active/default/locked(x)`` read the state before the step; the primed forms
+  (``active'(x)``) read it after, in transition properties only.
+* An operation is a sequence of *steps*: refusals, a confirmation point, and effects. Steps run in
+  order; the first refusal that fires ends the request with its status, keeping what earlier
+  effects did (so a spec that puts an effect before a refusal is a spec with a bug the
+  properties can catch).
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import TypeAlias
+
+import attrs
+
+from .errors import Location
+from .frozenmap import FrozenMap
+from .model import Role, Status
+
+
+class Type(enum.Enum):
+    """The types of the expression language."""
+
+    BOOL = "bool"
+    INT = "int"
+    STR = "str"
+    INSTANCE = "instance"
+    OPT_INSTANCE = "instance?"
+    PARAMS = "params"
+    ACTOR = "actor"
+
+
+class Domain(enum.Enum):
+    """Which instances a quantifier (or an effect) ranges over."""
+
+    SERVICE = "service"
+    OTHERS = "others"
+    DEVICE = "device"
+
+
+class Field(enum.Enum):
+    """The per-instance state an effect can change and a predicate can read."""
+
+    EXISTS = "exists"
+    ACTIVE = "active"
+    DEFAULT = "default"
+    LOCKED = "locked"
+    PARAMS = "params"
+
+
+FLAGS = (Field.EXISTS, Field.ACTIVE, Field.DEFAULT, Field.LOCKED)
+
+NOWHERE = Location("<built in code>", 0, 0)
+_loc: Location = attrs.field(eq=False, repr=False, default=NOWHERE)
+
+LitValue: TypeAlias = "bool | int | str | Role | FrozenMap[str, str] | None"
+
+
+@attrs.frozen
+class Lit:
+    """A literal: ``true``, ``3``, ``"x"``, ``user``, ``none`` or ``{}``."""
+
+    value: LitValue
+    type: Type
+    loc: Location = _loc
+
+
+@attrs.frozen
+class Var:
+    """A variable bound by a quantifier, or the ``i`` of an effect."""
+
+    name: str
+    loc: Location = _loc
+
+
+@attrs.frozen
+class Arg:
+    """An argument the operation declares (``value``, ``param``, ``params``, ...)."""
+
+    name: str
+    type: Type
+    loc: Location = _loc
+
+
+class BuiltinName(enum.Enum):
+    TARGET = "target"
+    ACTOR = "actor"
+    STATUS = "status"
+    RESULT = "result"
+
+
+@attrs.frozen
+class Builtin:
+    """``target``, ``actor``; and ``status``, ``result`` in transition properties."""
+
+    name: BuiltinName
+    type: Type
+    loc: Location = _loc
+
+
+@attrs.frozen
+class Not:
+    operand: Expr
+    loc: Location = _loc
+
+
+class Connective(enum.Enum):
+    AND = "and"
+    OR = "or"
+    IMPLIES = "->"
+
+
+@attrs.frozen
+class BoolOp:
+    op: Connective
+    left: Expr
+    right: Expr
+    loc: Location = _loc
+
+
+class Comparison(enum.Enum):
+    EQ = "=="
+    NE = "!="
+    LT = "<"
+    LE = "<="
+    GT = ">"
+    GE = ">="
+
+
+@attrs.frozen
+class Compare:
+    op: Comparison
+    left: Expr
+    right: Expr
+    loc: Location = _loc
+
+
+@attrs.frozen
+class Ite:
+    """``if cond then a else b``."""
+
+    cond: Expr
+    then: Expr
+    orelse: Expr
+    type: Type
+    loc: Location = _loc
+
+
+@attrs.frozen
+class Read:
+    """``exists(x)``, ``active(x)``, ``params(x)``...; ``primed`` reads the state after the step."""
+
+    field: Field
+    of: Expr
+    primed: bool
+    loc: Location = _loc
+
+
+@attrs.frozen
+class Unchanged:
+    """``unchanged(x)``: every field of instance ``x`` is the same after the step as before."""
+
+    of: Expr
+    loc: Location = _loc
+
+
+@attrs.frozen
+class WithParam:
+    """``with(m, k, v)``: the parameter map ``m`` with ``k`` set to ``v``."""
+
+    params: Expr
+    key: Expr
+    value: Expr
+    loc: Location = _loc
+
+
+class Quantifier(enum.Enum):
+    ALL = "all"
+    ANY = "any"
+
+
+@attrs.frozen
+class Quant:
+    """``all(i, body)`` / ``any(i in others, body)``."""
+
+    kind: Quantifier
+    var: str
+    domain: Domain
+    body: Expr
+    loc: Location = _loc
+
+
+@attrs.frozen
+class Count:
+    """``count(i, body)``: how many instances of the domain satisfy ``body`` (an Int)."""
+
+    var: str
+    domain: Domain
+    body: Expr
+    loc: Location = _loc
+
+
+@attrs.frozen
+class The:
+    """``the(i, body)``: the instance satisfying ``body``, or ``none``.
+
+    When several do (never in a state that keeps the invariants) the engine takes the first by
+    name and the solver any of them."""
+
+    var: str
+    domain: Domain
+    body: Expr
+    loc: Location = _loc
+
+
+Expr: TypeAlias = (
+    "Lit | Var | Arg | Builtin | Not | BoolOp | Compare | Ite | Read | Unchanged | WithParam"
+    " | Quant | Count | The"
+)
+
+EXPR_NODES: tuple[type, ...] = (
+    Lit,
+    Var,
+    Arg,
+    Builtin,
+    Not,
+    BoolOp,
+    Compare,
+    Ite,
+    Read,
+    Unchanged,
+    WithParam,
+    Quant,
+    Count,
+    The,
+)
+"""Every expression node class, in the order both interpreters handle them."""
+
+
+# --- Operations -------------------------------------------------------------------------------
+
+
+@attrs.frozen
+class ArgDecl:
+    """An argument an operation reads from the request: name, type, and whether it may be left
+    out (an omitted ``params`` is the empty map)."""
+
+    name: str
+    type: Type
+    optional: bool = False
+
+
+@attrs.frozen
+class Refusal:
+    """A step that answers ``status`` and stops, when ``when`` holds for a request of ``roles``."""
+
+    name: str
+    when: Expr
+    status: Status
+    roles: frozenset[Role]
+    loc: Location = _loc
+
+
+@attrs.frozen
+class Confirmation:
+    """The point at which a server request carrying a declined confirmation stops with 215."""
+
+    name: str
+    loc: Location = _loc
+
+
+@attrs.frozen
+class Effect:
+    """A step that gives each instance of ``over`` the next value of the listed fields.
+
+    In each expression, ``i`` is the instance being updated; unlisted fields keep their value.
+    """
+
+    name: str
+    over: Domain
+    updates: tuple[tuple[Field, Expr], ...]
+    loc: Location = _loc
+
+
+Step: TypeAlias = "Refusal | Confirmation | Effect"
+
+
+@attrs.frozen
+class Operation:
+    """One command a device accepts (``add``, ``set_active``, ``get``...)."""
+
+    name: str
+    args: tuple[ArgDecl, ...]
+    has_target: bool
+    steps: tuple[Step, ...]
+    result: Expr | None = None
+    result_type: Type | None = None
+    doc: str = ""
+    loc: Location = _loc
+
+    @property
+    def is_query(self) -> bool:
+        """A query answers with a result; the instance-typed result ``target`` of ``get`` is
+        shown as the instance's record, an ``instance?`` result as a name or null."""
+        return self.result is not None
+
+
+# --- Properties -------------------------------------------------------------------------------
+
+
+@attrs.frozen
+class Invariant:
+    """A condition every reachable state satisfies, checked for each service on its own."""
+
+    name: str
+    expr: Expr
+    doc: str = ""
+    loc: Location = _loc
+
+
+@attrs.frozen
+class Property:
+    """A condition over one step (state before, state after, status, result).
+
+    ``ops`` and ``roles`` restrict which steps it speaks of (``None``: all operations).
+    """
+
+    name: str
+    expr: Expr
+    ops: frozenset[str] | None
+    roles: frozenset[Role]
+    doc: str = ""
+    loc: Location = _loc
+
+
+@attrs.frozen
+class Independence:
+    """A two-run property: for requests of ``roles``, the step's status and its effect on every
+    other field do not depend on ``field`` (e.g. Locked never blocks a server)."""
+
+    name: str
+    field: Field
+    roles: frozenset[Role]
+    doc: str = ""
+    loc: Location = _loc
+
+
+@attrs.frozen
+class Spec:
+    """A whole loaded spec: operations by name, and the properties the operations must keep."""
+
+    name: str
+    source: str
+    ops: FrozenMap[str, Operation]
+    invariants: tuple[Invariant, ...]
+    properties: tuple[Property, ...]
+    independences: tuple[Independence, ...]
+    doc: str = ""
+
+    def property_names(self) -> tuple[str, ...]:
+        """The names of every invariant, transition property and independence, in spec order."""
+        return (
+            tuple(i.name for i in self.invariants)
+            + tuple(p.name for p in self.properties)
+            + tuple(i.name for i in self.independences)
+        )
+
+
+def children(expr: Expr) -> tuple[Expr, ...]:
+    """The direct sub-expressions of a node (for generic walks such as free-name checks)."""
+    match expr:
+        case Lit() | Var() | Arg() | Builtin():
+            return ()
+        case Not(operand=e) | Read(of=e) | Unchanged(of=e):
+            return (e,)
+        case BoolOp(left=a, right=b) | Compare(left=a, right=b):
+            return (a, b)
+        case Ite(cond=c, then=a, orelse=b) | WithParam(params=c, key=a, value=b):
+            return (c, a, b)
+        case Quant(body=b) | Count(body=b) | The(body=b):
+            return (b,)
+    raise AssertionError(f"unknown expression node {expr!r}")
+
+
+def walk(expr: Expr) -> list[Expr]:
+    """Every node of ``expr``, parents before children."""
+    out: list[Expr] = [expr]
+    for child in children(expr):
+        out.extend(walk(child))
+    return out

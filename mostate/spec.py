@@ -1,0 +1,337 @@
+"""Loading spec files: TOML in, a checked :class:`~mostate.rules.Spec` out.
+
+Every mistake in a spec file is reported as one :class:`~mostate.errors.SpecError` whose message
+starts with ``file:line:col:`` (a TOML syntax error, an unknown key, a wrong type, an unknown name
+or an ill-typed expression), so an editor can jump to it. The shipped CCS spec is found inside the
+installed package, so :func:`load_spec` with no argument works from any folder.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Mapping
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from .errors import Location, SpecError
+from .frozenmap import FrozenMap
+from .model import Role, Status
+from .rules import (
+    ArgDecl,
+    Confirmation,
+    Domain,
+    Effect,
+    Field,
+    Independence,
+    Invariant,
+    Operation,
+    Property,
+    Refusal,
+    Spec,
+    Step,
+    Type,
+)
+from .syntax import Scope, parse_expr, parse_typed
+from .tomlpos import KeyPath, locate
+
+_ARG_TYPES = {"str": Type.STR, "bool": Type.BOOL, "params": Type.PARAMS}
+_RESERVED_ARGS = frozenset({"actor", "server_id", "op", "service", "instance", "confirm", "i"})
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def specs_dir() -> Path:
+    """The folder of shipped specs: inside the installed package, or ``specs/`` in a checkout."""
+    try:
+        shipped = resources.files("mostate.specs")
+        path = Path(str(shipped))
+        if (path / "ccs.toml").is_file():
+            return path
+    except (ModuleNotFoundError, TypeError):
+        pass
+    return Path(__file__).resolve().parent.parent / "specs"
+
+
+def default_spec_path() -> Path:
+    """The shipped Configuration Context Status spec."""
+    return specs_dir() / "ccs.toml"
+
+
+def load_spec(path: str | Path | None = None) -> Spec:
+    """Load and check a spec file (the shipped ``ccs.toml`` when ``path`` is None).
+
+    >>> spec = load_spec()
+    >>> spec.name, "set_active" in spec.ops
+    ('ccs', True)
+    """
+    file = Path(path) if path is not None else default_spec_path()
+    try:
+        text = file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise SpecError(f"cannot read the spec: {err}", Location(str(file), 1, 1)) from None
+    return parse_spec(text, str(path if path is not None else file))
+
+
+def parse_spec(text: str, source: str = "<spec>") -> Spec:
+    """Check spec text; ``source`` is the name used in error locations."""
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise _toml_error(err, source) from None
+    return _Loader(doc, locate(text, source), source).spec()
+
+
+def _toml_error(err: tomllib.TOMLDecodeError, source: str) -> SpecError:
+    message = str(err)
+    match = re.search(r"\(at line (\d+), column (\d+)\)", message)
+    if match:
+        line, col = int(match.group(1)), int(match.group(2))
+        message = message[: match.start()].strip()
+    else:
+        line, col = 1, 1
+    return SpecError(f"TOML syntax: {message}", Location(source, line, col))
+
+
+class _Loader:
+    """Walks the TOML document, checking every key against the schema as it goes."""
+
+    def __init__(self, doc: dict[str, Any], locs: dict[KeyPath, Location], source: str) -> None:
+        self.doc = doc
+        self.locs = locs
+        self.source = source
+
+    def loc(self, path: KeyPath) -> Location:
+        for end in range(len(path), 0, -1):
+            if path[:end] in self.locs:
+                return self.locs[path[:end]]
+        return Location(self.source, 1, 1)
+
+    def fail(self, message: str, path: KeyPath) -> SpecError:
+        return SpecError(message, self.loc(path))
+
+    def table(self, value: object, path: KeyPath, allowed: frozenset[str]) -> Mapping[str, Any]:
+        if not isinstance(value, dict):
+            raise self.fail(f"'{_dotted(path)}' must be a table", path)
+        for key in value:
+            if key not in allowed:
+                known = ", ".join(sorted(allowed))
+                raise self.fail(f"unknown key '{key}' (expected one of: {known})", (*path, key))
+        return value
+
+    def string(
+        self, table: Mapping[str, Any], key: str, path: KeyPath, default: str | None = None
+    ) -> str:
+        value = table.get(key, default)
+        if value is None:
+            raise self.fail(f"'{_dotted(path)}' needs a '{key}'", path)
+        if not isinstance(value, str):
+            raise self.fail(f"'{key}' must be a string", (*path, key))
+        return value
+
+    def expr_at(
+        self, table: Mapping[str, Any], key: str, path: KeyPath, scope: Scope, typ: Type
+    ) -> Any:
+        text = self.string(table, key, path)
+        return parse_expr(text, scope, self.loc((*path, key)), typ)
+
+    def roles(self, table: Mapping[str, Any], path: KeyPath) -> frozenset[Role]:
+        value = table.get("actors", ["user", "server"])
+        if not isinstance(value, list) or not value:
+            raise self.fail("'actors' must be a non-empty list", (*path, "actors"))
+        out = set()
+        for item in value:
+            if item not in ("user", "server"):
+                raise self.fail(f"unknown actor {item!r} (user or server)", (*path, "actors"))
+            out.add(Role(item))
+        return frozenset(out)
+
+    def named_tables(self, key: str) -> list[tuple[str, Mapping[str, Any], KeyPath]]:
+        section = self.doc.get(key, {})
+        if not isinstance(section, dict):
+            raise self.fail(f"'{key}' must be a table of named entries", (key,))
+        out: list[tuple[str, Mapping[str, Any], KeyPath]] = []
+        for name, body in section.items():
+            if not _NAME.match(name):
+                raise self.fail(f"{key} name {name!r} must be an identifier", (key, name))
+            out.append((name, body, (key, name)))
+        return out
+
+    # -- the document ---------------------------------------------------------------------------
+
+    def spec(self) -> Spec:
+        self.table(
+            self.doc, (), frozenset({"spec", "ops", "invariants", "properties", "independence"})
+        )
+        header = self.table(self.doc.get("spec", {}), ("spec",), frozenset({"name", "doc"}))
+        ops = {
+            name: self.operation(name, body, path) for name, body, path in self.named_tables("ops")
+        }
+        if not ops:
+            raise self.fail("a spec needs at least one operation under [ops.NAME]", ())
+        return Spec(
+            name=self.string(header, "name", ("spec",), Path(self.source).stem),
+            source=self.source,
+            ops=FrozenMap(ops),
+            invariants=tuple(self.invariant(*entry) for entry in self.named_tables("invariants")),
+            properties=tuple(
+                self.property(*entry, ops) for entry in self.named_tables("properties")
+            ),
+            independences=tuple(self.independence(*e) for e in self.named_tables("independence")),
+            doc=self.string(header, "doc", ("spec",), ""),
+        )
+
+    def operation(self, name: str, body: object, path: KeyPath) -> Operation:
+        keys = frozenset({"doc", "target", "args", "steps", "result"})
+        table = self.table(body, path, keys)
+        has_target = table.get("target", True)
+        if not isinstance(has_target, bool):
+            raise self.fail("'target' must be true or false", (*path, "target"))
+        args = self.args(table.get("args", {}), (*path, "args"))
+        scope = Scope(args=FrozenMap((a.name, a.type) for a in args), target=has_target)
+        steps_value = table.get("steps", [])
+        if not isinstance(steps_value, list):
+            raise self.fail(
+                "'steps' must be an array of tables ([[ops.NAME.steps]])", (*path, "steps")
+            )
+        steps = tuple(
+            self.step(name, index, item, (*path, "steps", index), scope)
+            for index, item in enumerate(steps_value)
+        )
+        result, result_type = None, None
+        if "result" in table:
+            text = self.string(table, "result", path)
+            result, result_type = parse_typed(text, scope, self.loc((*path, "result")))
+            if result_type not in (Type.INSTANCE, Type.OPT_INSTANCE):
+                raise self.fail(
+                    "a query's result must be an instance or instance?", (*path, "result")
+                )
+        doc = self.string(table, "doc", path, "")
+        return Operation(name, args, has_target, steps, result, result_type, doc, self.loc(path))
+
+    def args(self, value: object, path: KeyPath) -> tuple[ArgDecl, ...]:
+        if not isinstance(value, dict):
+            raise self.fail("'args' must be a table of name = type", path)
+        out = []
+        for name, kind in value.items():
+            if not _NAME.match(name) or name in _RESERVED_ARGS:
+                raise self.fail(
+                    f"argument name {name!r} is reserved or not an identifier", (*path, name)
+                )
+            text = kind if isinstance(kind, str) else ""
+            optional = text.endswith("?")
+            typ = _ARG_TYPES.get(text.rstrip("?"))
+            if typ is None or (optional and typ is not Type.PARAMS):
+                raise self.fail(
+                    f"argument {name!r}: type must be str, bool, params or params?", (*path, name)
+                )
+            out.append(ArgDecl(name, typ, optional))
+        return tuple(out)
+
+    def step(self, op: str, index: int, body: object, path: KeyPath, scope: Scope) -> Step:
+        keys = frozenset({"name", "refuse", "when", "actors", "confirm", "effect", "over"})
+        table = self.table(body, path, keys)
+        kinds = [k for k in ("refuse", "confirm", "effect") if k in table]
+        if len(kinds) != 1:
+            raise self.fail("a step has exactly one of 'refuse', 'confirm' or 'effect'", path)
+        default_name = "confirmation" if kinds[0] == "confirm" else f"{kinds[0]} #{index + 1}"
+        label = f"{op}: {self.string(table, 'name', path, default_name)}"
+        if kinds[0] == "refuse":
+            return self.refusal(label, table, path, scope)
+        if kinds[0] == "confirm":
+            if table["confirm"] is not True or set(table) - {"name", "confirm"}:
+                raise self.fail("a confirmation step is just 'confirm = true'", path)
+            return Confirmation(label, self.loc(path))
+        return self.effect(label, table, path, scope)
+
+    def refusal(self, label: str, table: Mapping[str, Any], path: KeyPath, scope: Scope) -> Refusal:
+        code = table["refuse"]
+        try:
+            status = Status(code)
+        except ValueError:
+            codes = ", ".join(str(int(s)) for s in Status if s >= 400 or s == 215)
+            raise self.fail(
+                f"refuse = {code!r}: not a status code ({codes})", (*path, "refuse")
+            ) from None
+        if status is Status.OK:
+            raise self.fail("a refusal cannot answer 200", (*path, "refuse"))
+        when = self.expr_at(table, "when", path, scope, Type.BOOL)
+        return Refusal(label, when, status, self.roles(table, path), self.loc(path))
+
+    def effect(self, label: str, table: Mapping[str, Any], path: KeyPath, scope: Scope) -> Effect:
+        if "when" in table or "actors" in table:
+            raise self.fail("an effect applies to every request that reaches it: no 'when'", path)
+        over_text = table.get("over", "service")
+        if over_text not in ("service", "device"):
+            raise self.fail("'over' is 'service' or 'device'", (*path, "over"))
+        updates_table = self.table(
+            table["effect"], (*path, "effect"), frozenset(f.value for f in Field)
+        )
+        inner = scope.bind("i")
+        updates = []
+        for field_name in updates_table:
+            field = Field(field_name)
+            typ = Type.PARAMS if field is Field.PARAMS else Type.BOOL
+            updates.append(
+                (field, self.expr_at(updates_table, field_name, (*path, "effect"), inner, typ))
+            )
+        return Effect(label, Domain(over_text), tuple(updates), self.loc(path))
+
+    def invariant(self, name: str, body: object, path: KeyPath) -> Invariant:
+        table = self.table(body, path, frozenset({"expr", "doc"}))
+        expr = self.expr_at(table, "expr", path, Scope(), Type.BOOL)
+        return Invariant(name, expr, self.string(table, "doc", path, ""), self.loc(path))
+
+    def property(
+        self, name: str, body: object, path: KeyPath, ops: Mapping[str, Operation]
+    ) -> Property:
+        table = self.table(body, path, frozenset({"expr", "doc", "ops", "actors"}))
+        selected = self.op_filter(table, path, ops)
+        chosen = [ops[o] for o in selected] if selected is not None else list(ops.values())
+        scope = Scope(
+            target=any(op.has_target for op in chosen),
+            target_optional=not all(op.has_target for op in chosen),
+            primed=True,
+            status=True,
+            result=self.result_type(chosen),
+        )
+        expr = self.expr_at(table, "expr", path, scope, Type.BOOL)
+        roles = self.roles(table, path)
+        return Property(
+            name, expr, selected, roles, self.string(table, "doc", path, ""), self.loc(path)
+        )
+
+    def op_filter(
+        self, table: Mapping[str, Any], path: KeyPath, ops: Mapping[str, Operation]
+    ) -> frozenset[str] | None:
+        if "ops" not in table:
+            return None
+        value = table["ops"]
+        if not isinstance(value, list) or not value:
+            raise self.fail("'ops' must be a non-empty list of operation names", (*path, "ops"))
+        for item in value:
+            if item not in ops:
+                raise self.fail(f"unknown operation {item!r}", (*path, "ops"))
+        return frozenset(value)
+
+    def result_type(self, chosen: list[Operation]) -> Type | None:
+        """``result`` is in scope when every chosen operation is a query of one result type."""
+        types = {op.result_type for op in chosen}
+        return types.pop() if len(types) == 1 else None
+
+    def independence(self, name: str, body: object, path: KeyPath) -> Independence:
+        table = self.table(body, path, frozenset({"field", "actors", "doc"}))
+        field_name = self.string(table, "field", path)
+        if field_name not in ("active", "default", "locked"):
+            raise self.fail("'field' must be active, default or locked", (*path, "field"))
+        return Independence(
+            name,
+            Field(field_name),
+            self.roles(table, path),
+            self.string(table, "doc", path, ""),
+            self.loc(path),
+        )
+
+
+def _dotted(path: KeyPath) -> str:
+    return ".".join(str(p) for p in path) or "the document"
