@@ -1,0 +1,1 @@
+"""Explicit-state exploration of a spec with networkx: reachable states, traces, plans."""

@@ -1,0 +1,1 @@
+"""Hypothesis strategies, the stateful test of the engine, and the conformance kit."""
