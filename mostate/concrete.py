@@ -41,6 +41,7 @@ from .rules import (
     Quantifier,
     Read,
     The,
+    Type,
     Unchanged,
     Var,
     WithParam,
@@ -95,12 +96,14 @@ class View:
         self.fresh_elsewhere = fresh_elsewhere
 
     def rec(self, service: str, name: str) -> Record:
-        entry = self.changed.get(service)
-        if entry is not None:
-            return entry[0].get(name, entry[1])
-        svc = self.base.services.get(service)
+        if self.changed:
+            entry = self.changed.get(service)
+            if entry is not None:
+                return entry[0].get(name, entry[1])
+        # The hot path of every read: go straight to the maps' dicts.
+        svc = self.base.services._data.get(service)
         if svc is not None:
-            inst = svc.instances.get(name)
+            inst = svc.instances._data.get(name)
             if inst is not None:
                 return inst
         return self.fresh_elsewhere
@@ -119,7 +122,18 @@ class View:
 class Env:
     """The mutable context one evaluation runs in (internal; never shared between threads)."""
 
-    __slots__ = ("args", "post", "pre", "result", "role", "service", "status", "target", "vars")
+    __slots__ = (
+        "args",
+        "post",
+        "pre",
+        "refs",
+        "result",
+        "role",
+        "service",
+        "status",
+        "target",
+        "vars",
+    )
 
     def __init__(self, pre: View, service: str, role: Role) -> None:
         self.pre = pre
@@ -131,34 +145,49 @@ class Env:
         self.status = 200
         self.result: Ref | None = None
         self.vars: dict[str, Ref] = {}
+        self.refs: dict[tuple[Domain, str], list[Ref]] = {}
+
+    def reset(self, pre: View, post: View | None, service: str) -> None:
+        """Point the environment at other views (and forget the domains computed for the old)."""
+        self.pre, self.post, self.service = pre, post, service
+        self.refs = {}
 
 
-def domain_refs(env: Env, domain: Domain) -> Iterator[Ref]:
-    """Every instance a quantifier over ``domain`` must look at, fresh names included."""
+def domain_refs(env: Env, domain: Domain) -> list[Ref]:
+    """Every instance a quantifier over ``domain`` must look at, fresh names included.
+
+    Quantifiers of one evaluation ask for the same domains again and again, so the answer is
+    kept in the environment until the views change (:meth:`Env.reset`).
+    """
+    key = (domain, env.service)
+    cached = env.refs.get(key)
+    if cached is not None:
+        return cached
     views = (env.pre,) if env.post is None else (env.pre, env.post)
     if domain is Domain.SERVICE:
-        yield from _service_refs(views, env.service)
-        return
-    services: set[str] = set()
-    for view in views:
-        services |= view.services()
-    if domain is Domain.DEVICE:
-        services.add(env.service)
+        refs = _service_refs(views, env.service)
     else:
-        services.discard(env.service)
-    for service in sorted(services):
-        yield from _service_refs(views, service)
-    yield (FRESH, FRESH)
+        services: set[str] = set()
+        for view in views:
+            services |= view.services()
+        if domain is Domain.DEVICE:
+            services.add(env.service)
+        else:
+            services.discard(env.service)
+        refs = [ref for service in sorted(services) for ref in _service_refs(views, service)]
+        refs.append((FRESH, FRESH))
+    env.refs[key] = refs
+    return refs
 
 
-def _service_refs(views: tuple[View, ...], service: str) -> Iterator[Ref]:
-    if len(views) == 1:
-        names: Any = views[0].names(service)
+def _service_refs(views: tuple[View, ...], service: str) -> list[Ref]:
+    if len(views) == 1 or service not in views[1].changed:
+        names: Any = views[-1].names(service)
     else:
         names = sorted(set(views[0].names(service)) | set(views[1].names(service)))
-    for name in names:
-        yield (service, name)
-    yield (service, FRESH)
+    refs = [(service, name) for name in names]
+    refs.append((service, FRESH))
+    return refs
 
 
 def compile_expr(expr: Expr) -> Compiled:
@@ -258,7 +287,20 @@ def _compile_ite(expr: Ite) -> Compiled:
 
 
 def _compile_read(expr: Read) -> Compiled:
-    of, attr, primed = compile_expr(expr.of), expr.field.value, expr.primed
+    attr, primed = expr.field.value, expr.primed
+    if isinstance(expr.of, Var):
+        # The common case (a bound variable), without the extra call.
+        name = expr.of.name
+        # Primed reads only compile inside transition properties, which run with ``post`` set.
+        if primed:
+            return lambda env: getattr(env.post.rec(*env.vars[name]), attr)  # type: ignore[union-attr]
+        return lambda env: getattr(env.pre.rec(*env.vars[name]), attr)
+    if isinstance(expr.of, Builtin) and expr.of.type is Type.INSTANCE:
+        # An instance-typed ``target`` exists only for operations that name one, so it is set.
+        if primed:
+            return lambda env: getattr(env.post.rec(*env.target), attr)  # type: ignore[union-attr,misc]
+        return lambda env: getattr(env.pre.rec(*env.target), attr)  # type: ignore[misc]
+    of = compile_expr(expr.of)
 
     def read(env: Env) -> Any:
         ref = of(env)
@@ -288,35 +330,44 @@ def _compile_withparam(expr: WithParam) -> Compiled:
     return lambda env: params(env).set(key(env), value(env))
 
 
-def _bind(var: str, body: Compiled) -> Callable[[Env, Ref], Any]:
-    def bound(env: Env, ref: Ref) -> Any:
-        saved = env.vars.get(var)
-        env.vars[var] = ref
-        try:
-            return body(env)
-        finally:
-            if saved is None:
-                del env.vars[var]
-            else:
-                env.vars[var] = saved
-
-    return bound
+# Quantifiers bind their variable in ``env.vars`` and never restore it: the parser forbids a
+# variable that hides another, so after a quantifier nothing reads it until it is bound again.
 
 
 def _compile_quant(expr: Quant) -> Compiled:
-    body, domain = _bind(expr.var, compile_expr(expr.body)), expr.domain
+    var, body, domain = expr.var, compile_expr(expr.body), expr.domain
     if expr.kind is Quantifier.ALL:
-        return lambda env: all(body(env, ref) for ref in domain_refs(env, domain))
-    return lambda env: any(body(env, ref) for ref in domain_refs(env, domain))
+
+        def forall(env: Env) -> bool:
+            bound = env.vars
+            for ref in domain_refs(env, domain):
+                bound[var] = ref
+                if not body(env):
+                    return False
+            return True
+
+        return forall
+
+    def exists(env: Env) -> bool:
+        bound = env.vars
+        for ref in domain_refs(env, domain):
+            bound[var] = ref
+            if body(env):
+                return True
+        return False
+
+    return exists
 
 
 def _compile_count(expr: Count) -> Compiled:
-    body, domain = _bind(expr.var, compile_expr(expr.body)), expr.domain
+    var, body, domain = expr.var, compile_expr(expr.body), expr.domain
 
     def count(env: Env) -> float:
         total: float = 0
+        bound = env.vars
         for ref in domain_refs(env, domain):
-            if body(env, ref):
+            bound[var] = ref
+            if body(env):
                 total += math.inf if ref[1] == FRESH else 1
         return total
 
@@ -324,9 +375,14 @@ def _compile_count(expr: Count) -> Compiled:
 
 
 def _compile_the(expr: The) -> Compiled:
-    body, domain = _bind(expr.var, compile_expr(expr.body)), expr.domain
+    var, body, domain = expr.var, compile_expr(expr.body), expr.domain
 
     def the(env: Env) -> Ref | None:
-        return next((ref for ref in domain_refs(env, domain) if body(env, ref)), None)
+        bound = env.vars
+        for ref in domain_refs(env, domain):
+            bound[var] = ref
+            if body(env):
+                return ref
+        return None
 
     return the

@@ -15,6 +15,7 @@ without Z3, networkx or Hypothesis.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Iterator
 from typing import Any
@@ -48,6 +49,7 @@ from .rules import (
     Spec,
     Type,
 )
+from .simplify import fold, is_true, stutter
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +89,9 @@ class _CompiledOp:
     result: Compiled | None
     success: Clause
     properties: dict[Role, tuple[tuple[Property, Compiled], ...]]
+    # The same properties specialised to steps that change nothing; those that fold to true
+    # on such steps are left out.
+    stutter_properties: dict[Role, tuple[tuple[Property, Compiled], ...]]
 
 
 _FIELD_INDEX = {field: index for index, field in enumerate(Field)}
@@ -105,8 +110,12 @@ class Engine:
     (418, 'refusal add: already exists (...ccs.toml:21:1)')
     """
 
-    def __init__(self, spec: Spec) -> None:
+    def __init__(self, spec: Spec, *, monitor: bool = True) -> None:
+        """``monitor=False`` skips the run-time check of invariants and properties in
+        :meth:`apply`: for a spec that ``mostate verify`` has proved, that check can never fire.
+        :meth:`evaluate` always checks (it is what the checkers use)."""
         self.spec = spec
+        self.monitor = monitor
         self._invariants = tuple((inv, compile_expr(inv.expr)) for inv in spec.invariants)
         self._ops = {name: self._compile_op(op) for name, op in spec.ops.items()}
 
@@ -141,14 +150,22 @@ class Engine:
             )
             for role in Role
         }
+        stutters = {
+            role: tuple(
+                (p, compile_expr(folded))
+                for p, _ in props
+                if not is_true(folded := fold(stutter(p.expr)))
+            )
+            for role, props in properties.items()
+        }
         result = compile_expr(op.result) if op.result is not None else None
-        return _CompiledOp(op, tuple(steps), result, success, properties)
+        return _CompiledOp(op, tuple(steps), result, success, properties, stutters)
 
     # -- the public entry points -------------------------------------------------------------
 
     def apply(self, state: DeviceState, request: Request) -> Outcome:
         """Decide one request. Never raises for a bad request: that is a 400 outcome."""
-        transition = self.evaluate(state, request)
+        transition = self._step(state, request, self.monitor)
         if not transition.violations:
             return transition.outcome
         broken = transition.violations[0]
@@ -162,6 +179,9 @@ class Engine:
 
     def evaluate(self, state: DeviceState, request: Request) -> Transition:
         """The raw step the spec describes, and every invariant or property it breaks."""
+        return self._step(state, request, True)
+
+    def _step(self, state: DeviceState, request: Request, check: bool) -> Transition:
         try:
             cop, env = self._prepare(state, request)
         except RequestError as err:
@@ -171,7 +191,8 @@ class Engine:
         status, clause, view = self._run_steps(cop, env, request)
         result = None
         if status is Status.OK and cop.result is not None:
-            env.pre = view
+            if env.pre is not view:
+                env.reset(view, None, env.service)
             result = cop.result(env)
         try:
             after = normalise(view)
@@ -181,6 +202,8 @@ class Engine:
         outcome = Outcome(
             status, after, clause, self._render(cop, result, after), _reason(status, clause)
         )
+        if not check:
+            return Transition(state, request, outcome)
         violations = self._check(cop, env, state, view, status, result)
         return Transition(state, request, outcome, violations)
 
@@ -221,7 +244,7 @@ class Engine:
                     return Status.NOT_EXECUTED, step.clause, view
             else:
                 view = _apply_effect(step, env, view)
-                env.pre = view
+                env.reset(view, None, env.service)
         return Status.OK, cop.success, view
 
     def _render(self, cop: _CompiledOp, result: Ref | None, after: DeviceState) -> Any:
@@ -243,12 +266,13 @@ class Engine:
         broken: list[Clause] = []
         service = env.service
         if view.changed:
-            for service in _touched(view):
-                env.pre, env.post, env.service = view, None, service
+            for touched in _touched(view):
+                env.reset(view, None, touched)
                 broken.extend(_inv_clause(inv) for inv, fn in self._invariants if not fn(env))
-        env.pre, env.post, env.status, env.result = View(before), view, int(status), result
-        env.service = service
-        for prop, fn in cop.properties[env.role]:
+        env.reset(View(before) if view.changed else view, view, service)
+        env.status, env.result = int(status), result
+        table = cop.properties if view.changed else cop.stutter_properties
+        for prop, fn in table[env.role]:
             if not fn(env):
                 broken.append(Clause("property", prop.name, prop.loc))
         return tuple(broken)
@@ -277,6 +301,7 @@ def _inv_clause(inv: Invariant) -> Clause:
     return Clause("invariant", inv.name, inv.loc)
 
 
+@functools.cache
 def _reason(status: Status, clause: Clause) -> str | None:
     if status is Status.OK:
         return None

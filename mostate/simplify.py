@@ -1,0 +1,146 @@
+"""Rewrites of spec expressions that keep their meaning: constant folding and the *stutter* view.
+
+A transition property evaluated on a step that changed nothing (a refusal, a declined request, a
+query) reads the same state before and after. :func:`stutter` rewrites a property for that case
+(primed reads become plain reads, ``unchanged(x)`` becomes ``true``) and :func:`fold` simplifies
+the result; when a property folds to ``true`` the engine need not evaluate it on such steps. Both
+are pure functions of the AST, so the speed-up is derived from the spec, never written by hand.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeAlias
+
+import attrs
+
+from .rules import (
+    BoolOp,
+    Compare,
+    Comparison,
+    Connective,
+    Count,
+    Expr,
+    Ite,
+    Lit,
+    Not,
+    Quant,
+    Read,
+    The,
+    Type,
+    Unchanged,
+    WithParam,
+)
+
+Rewrite: TypeAlias = Callable[[Expr], Expr]
+
+
+def stutter(expr: Expr) -> Expr:
+    """``expr`` on a step whose state after equals its state before.
+
+    >>> from mostate.syntax import parse_expr, Scope
+    >>> from mostate.errors import Location
+    >>> e = parse_expr("all(i, locked(i) -> unchanged(i))", Scope(primed=True), Location("-", 1, 1))
+    >>> fold(stutter(e))
+    Lit(value=True, type=<Type.BOOL: 'bool'>)
+    """
+    match expr:
+        case Unchanged():
+            return Lit(True, Type.BOOL, expr.loc)
+        case Read(primed=True):
+            return attrs.evolve(expr, of=stutter(expr.of), primed=False)
+        case (
+            Read() | Not() | BoolOp() | Compare() | Ite() | WithParam() | Quant() | Count() | The()
+        ):
+            return _map_children(expr, stutter)
+    return expr
+
+
+def _map_children(expr: Expr, fn: Rewrite) -> Expr:
+    match expr:
+        case Read() | Unchanged():
+            return attrs.evolve(expr, of=fn(expr.of))
+        case Not():
+            return attrs.evolve(expr, operand=fn(expr.operand))
+        case BoolOp() | Compare():
+            return attrs.evolve(expr, left=fn(expr.left), right=fn(expr.right))
+        case Ite():
+            return attrs.evolve(
+                expr, cond=fn(expr.cond), then=fn(expr.then), orelse=fn(expr.orelse)
+            )
+        case WithParam():
+            return attrs.evolve(
+                expr, params=fn(expr.params), key=fn(expr.key), value=fn(expr.value)
+            )
+        case Quant() | Count() | The():
+            return attrs.evolve(expr, body=fn(expr.body))
+    return expr
+
+
+def _bool(expr: Expr) -> bool | None:
+    if isinstance(expr, Lit) and isinstance(expr.value, bool):
+        return expr.value
+    return None
+
+
+def fold(expr: Expr) -> Expr:
+    """Fold constants bottom-up: ``not true``, ``x -> true``, ``all(i, true)``, ``1 <= 2``..."""
+    expr = _map_children(expr, fold)
+    match expr:
+        case Not():
+            value = _bool(expr.operand)
+            return expr if value is None else Lit(not value, Type.BOOL, expr.loc)
+        case BoolOp():
+            return _fold_boolop(expr)
+        case Compare(left=Lit(), right=Lit()):
+            return Lit(_compare(expr), Type.BOOL, expr.loc)
+        case Compare(op=Comparison.EQ | Comparison.LE | Comparison.GE) if expr.left == expr.right:
+            # Expressions are pure, so a value always equals itself.
+            return Lit(True, Type.BOOL, expr.loc)
+        case Ite():
+            cond = _bool(expr.cond)
+            return expr if cond is None else (expr.then if cond else expr.orelse)
+        case Quant():
+            # Every domain holds at least the fresh name, so all/any of a constant is that constant.
+            body = _bool(expr.body)
+            return expr if body is None else Lit(body, Type.BOOL, expr.loc)
+    return expr
+
+
+def _fold_boolop(expr: BoolOp) -> Expr:
+    left, right = _bool(expr.left), _bool(expr.right)
+    t, f = Lit(True, Type.BOOL, expr.loc), Lit(False, Type.BOOL, expr.loc)
+    if expr.op is Connective.AND:
+        if left is False or right is False:
+            return f
+        return expr.right if left is True else expr.left if right is True else expr
+    if expr.op is Connective.OR:
+        if left is True or right is True:
+            return t
+        return expr.right if left is False else expr.left if right is False else expr
+    if left is False or right is True or expr.left == expr.right:
+        return t
+    if left is True:
+        return expr.right
+    return expr
+
+
+def _compare(expr: Compare) -> bool:
+    assert isinstance(expr.left, Lit) and isinstance(expr.right, Lit)
+    a, b = expr.left.value, expr.right.value
+    if expr.op is Comparison.EQ:
+        return a == b
+    if expr.op is Comparison.NE:
+        return a != b
+    assert isinstance(a, int) and isinstance(b, int)
+    return {
+        Comparison.LT: a < b,
+        Comparison.LE: a <= b,
+        Comparison.GT: a > b,
+        Comparison.GE: a >= b,
+    }[expr.op]
+
+
+def is_true(expr: Expr) -> bool:
+    """Whether ``expr`` is the literal ``true`` (after folding)."""
+    return _bool(expr) is True
