@@ -107,7 +107,7 @@ class Engine:
     >>> int(out.status), out.state.to_json()["MMS"]["a"]["active"]
     (200, False)
     >>> int(engine.apply(out.state, add).status), str(engine.apply(out.state, add).clause)
-    (418, 'refusal add: already exists (...ccs.toml:21:1)')
+    (418, 'refusal add: already exists (...ccs.toml:...)')
     """
 
     def __init__(self, spec: Spec, *, monitor: bool = True) -> None:

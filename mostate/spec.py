@@ -105,6 +105,10 @@ class _Loader:
         for end in range(len(path), 0, -1):
             if path[:end] in self.locs:
                 return self.locs[path[:end]]
+            # A table only ever written as [a.b] has no line of its own for "a": use its first.
+            inside = [loc for key, loc in self.locs.items() if key[:end] == path[:end]]
+            if inside:
+                return min(inside, key=lambda loc: (loc.line, loc.column))
         return Location(self.source, 1, 1)
 
     def fail(self, message: str, path: KeyPath) -> SpecError:

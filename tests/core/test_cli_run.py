@@ -1,0 +1,171 @@
+"""``mostate run``, ``check`` and ``scenario`` on trace files, good and malformed."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from mostate.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+SCENARIOS = sorted((ROOT / "specs" / "scenarios").glob("*.jsonl"))
+
+ADD = {"actor": "server", "op": "add", "service": "MMS", "instance": "a"}
+ACTIVATE = {"actor": "server", "op": "set_active", "service": "MMS", "instance": "a", "value": True}
+
+
+def write_lines(path: Path, *lines: object) -> Path:
+    path.write_text("\n".join(x if isinstance(x, str) else json.dumps(x) for x in lines) + "\n")
+    return path
+
+
+def run_json(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, list[dict[str, object]]]:
+    code = main(list(argv))
+    out = capsys.readouterr().out
+    return code, [json.loads(line) for line in out.splitlines() if line.strip()]
+
+
+def test_run_prints_one_line_per_request(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    trace = write_lines(tmp_path / "t.jsonl", ADD, ACTIVATE, {**ADD, "op": "get"})
+    code, lines = run_json(capsys, "run", str(trace))
+    assert code == 0
+    assert [line["status"] for line in lines] == [200, 200, 200]
+    assert lines[1]["state"] == {
+        "MMS": {"a": {"active": True, "default": False, "locked": False, "params": {}}}
+    }
+    assert lines[2]["result"] == {"active": True, "default": False, "locked": False, "params": {}}
+
+
+def test_malformed_lines_get_400_and_the_run_goes_on(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    trace = write_lines(
+        tmp_path / "t.jsonl",
+        ADD,
+        "{not json",
+        "[1, 2]",
+        {"actor": "user"},
+        {**ADD, "op": "nope"},
+        ACTIVATE,
+    )
+    code, lines = run_json(capsys, "run", "--status-only", str(trace))
+    assert code == 0
+    assert [line["status"] for line in lines] == [200, 400, 400, 400, 400, 200]
+    assert "line 2" in str(lines[1]["reason"]) and "not JSON" in str(lines[1]["reason"])
+    assert all("state" not in line for line in lines)
+
+
+def test_state_is_unchanged_by_a_malformed_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    trace = write_lines(tmp_path / "t.jsonl", ADD, {**ACTIVATE, "value": "yes"})
+    _, lines = run_json(capsys, "run", str(trace))
+    assert lines[1]["status"] == 400 and lines[1]["state"] == lines[0]["state"]
+
+
+def test_run_from_a_state_file_and_a_start_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    state = tmp_path / "s.json"
+    state.write_text(json.dumps({"MMS": {"a": {"locked": True}}}))
+    trace = write_lines(tmp_path / "t.jsonl", {**ACTIVATE, "actor": "user"})
+    _, lines = run_json(capsys, "run", "--state", str(state), str(trace))
+    assert lines[0]["status"] == 425
+    started = write_lines(
+        tmp_path / "u.jsonl",
+        {"start": {"MMS": {"a": {"locked": True}}}},
+        {**ACTIVATE, "actor": "user"},
+    )
+    _, lines = run_json(capsys, "run", str(started))
+    assert lines[0]["status"] == 425
+
+
+def test_check_reports_divergences_with_line_and_diff(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    log = write_lines(
+        tmp_path / "device.jsonl",
+        {**ADD, "expect": {"status": 200}},
+        {
+            **ACTIVATE,
+            "actor": "user",
+            "expect": {"status": 200, "state": {"MMS": {"a": {"active": False}}}},
+        },
+        {**ADD, "expect": {"status": 200}},
+    )
+    code = main(["check", str(log)])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "device.jsonl:2" in out and "state differs" in out and '"active": true' in out
+    assert "device.jsonl:3" in out and "device 200, spec 418" in out
+    code = main(["check", "--format", "json", str(log)])
+    report = json.loads(capsys.readouterr().out)
+    assert code == 1 and [d["line"] for d in report["divergences"]] == [2, 3]
+
+
+def test_check_passes_a_log_that_agrees(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    log = write_lines(
+        tmp_path / "ok.jsonl",
+        {**ADD, "expect": {"status": 200}},
+        {**ADD, "expect": {"status": 418}},
+    )
+    assert main(["check", str(log)]) == 0
+    assert "0 divergences" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=[s.stem for s in SCENARIOS])
+def test_every_shipped_scenario_passes(scenario: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["scenario", "--format", "json", str(scenario)]) == 0
+    report = json.loads(capsys.readouterr().out)["scenarios"][0]
+    assert report["expectations"] >= 5 and report["divergences"] == []
+
+
+def test_a_scenario_against_a_mutant_diverges(capsys: pytest.CaptureFixture[str]) -> None:
+    mutant = ROOT / "specs" / "mutants" / "switch-away-from-locked.toml"
+    flow = ROOT / "specs" / "scenarios" / "alternative-1-default-locked.jsonl"
+    assert main(["scenario", "--spec", str(mutant), str(flow)]) == 1
+    # The mutant would let the user switch away; the engine's run-time check refuses the step
+    # that breaks the property instead (500), and names it.
+    out = capsys.readouterr().out
+    assert "device 425, spec 500" in out and "user_respects_lock" in out
+    quiet = ROOT / "specs" / "mutants" / "in-use-prefers-default.toml"
+    assert main(["scenario", "--spec", str(quiet), str(flow)]) == 1
+
+
+def test_bad_spec_exits_2_with_location_and_no_traceback(tmp_path: Path) -> None:
+    spec = tmp_path / "bad.toml"
+    spec.write_text('[ops.add]\n[[ops.add.steps]]\nrefuse = 404\nwhen = "bogus(target)"\n')
+    trace = write_lines(tmp_path / "t.jsonl", ADD)
+    for argv in (
+        ["run", "--spec", str(spec), str(trace)],
+        ["check", "--spec", str(spec), str(trace)],
+        ["scenario", "--spec", str(spec), str(trace)],
+    ):
+        done = subprocess.run(
+            [sys.executable, "-m", "mostate", *argv], capture_output=True, text=True, cwd=ROOT
+        )
+        assert done.returncode == 2
+        assert f"{spec}:4:9: unknown function 'bogus'" in done.stderr
+        assert "Traceback" not in done.stderr and done.stdout == ""
+
+
+def test_usage_errors_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", str(tmp_path / "missing.jsonl")]) == 2
+    assert "cannot read trace" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as info:
+        main(["frobnicate"])
+    assert info.value.code == 2
+
+
+def test_help_lists_every_command(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = capsys.readouterr().out
+    for command in ("run", "check", "scenario"):
+        assert command in out
