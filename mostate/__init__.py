@@ -27,6 +27,8 @@ from .rules import Spec as Spec
 from .spec import default_spec_path as default_spec_path
 from .spec import load_spec as load_spec
 from .spec import parse_spec as parse_spec
+from .spec import specs_dir as specs_dir
+from .trace import Trace as Trace
 
 __all__ = [
     "Actor",
@@ -47,10 +49,12 @@ __all__ = [
     "Spec",
     "SpecError",
     "Status",
+    "Trace",
     "Transition",
     "default_spec_path",
     "load_spec",
     "parse_spec",
+    "specs_dir",
 ]
 
 __version__ = "0.1.0"

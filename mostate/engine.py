@@ -49,7 +49,7 @@ from .rules import (
     Spec,
     Type,
 )
-from .simplify import fold, is_true, stutter
+from .simplify import fold, is_true, local_frame, stutter
 
 log = logging.getLogger(__name__)
 
@@ -142,11 +142,13 @@ class Engine:
         success = Clause("query" if op.is_query else "operation", op.name, op.loc)
         if effects and not op.is_query:
             success = effects[-1]
+        local = all(s.over is Domain.SERVICE for s in op.steps if isinstance(s, Effect))
         properties = {
             role: tuple(
-                (p, compile_expr(p.expr))
+                (p, compile_expr(expr))
                 for p in self.spec.properties
                 if role in p.roles and (p.ops is None or op.name in p.ops)
+                if not is_true(expr := fold(local_frame(p.expr)) if local else p.expr)
             )
             for role in Role
         }

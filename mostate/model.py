@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
+from html import escape
 from typing import Any, TypeAlias
 
 import attrs
@@ -133,6 +134,17 @@ class DeviceState:
             for sname, service in self.services.items()
         }
 
+    def _repr_html_(self) -> str:
+        """A table of every instance, for notebooks."""
+        head = "<tr><th>service</th><th>instance</th><th>Active</th><th>Default</th>"
+        head += "<th>Locked</th><th>parameters</th></tr>"
+        rows = [
+            _html_row(s, n, i) for s, svc in self.services.items() for n, i in svc.instances.items()
+        ]
+        if not rows:
+            rows = ['<tr><td colspan="6"><i>no instances</i></td></tr>']
+        return f"<table>{head}{''.join(rows)}</table>"
+
     @classmethod
     def from_json(cls, obj: object) -> DeviceState:
         """Read a state document; raises RequestError naming the first thing wrong in it."""
@@ -151,6 +163,14 @@ class DeviceState:
 
 
 _EMPTY_SERVICE = Service()
+
+
+def _html_row(service: str, name: str, inst: Instance) -> str:
+    flags = "".join(
+        "<td>✔</td>" if flag else "<td></td>" for flag in (inst.active, inst.default, inst.locked)
+    )
+    params = escape(", ".join(f"{k}={v}" for k, v in inst.params.items()))
+    return f"<tr><td>{escape(service)}</td><td>{escape(name)}</td>{flags}<td>{params}</td></tr>"
 
 
 def _instance_from_json(obj: object, where: str) -> Instance:

@@ -20,6 +20,7 @@ from .rules import (
     Comparison,
     Connective,
     Count,
+    Domain,
     Expr,
     Ite,
     Lit,
@@ -29,6 +30,7 @@ from .rules import (
     The,
     Type,
     Unchanged,
+    Var,
     WithParam,
 )
 
@@ -54,6 +56,29 @@ def stutter(expr: Expr) -> Expr:
         ):
             return _map_children(expr, stutter)
     return expr
+
+
+def local_frame(expr: Expr) -> Expr:
+    """``expr`` for an operation whose effects all stay in the target's service.
+
+    Such a step leaves every instance of every other service as it was, so inside a quantifier
+    over ``others`` the bound instance is unchanged: its primed reads are plain reads and
+    ``unchanged(i)`` is ``true``.
+    """
+    match expr:
+        case Quant(domain=Domain.OTHERS) | Count(domain=Domain.OTHERS) | The(domain=Domain.OTHERS):
+            return attrs.evolve(expr, body=_settle(expr.body, expr.var))
+    return _map_children(expr, local_frame)
+
+
+def _settle(expr: Expr, var: str) -> Expr:
+    """Treat instance ``var`` as unchanged by the step."""
+    match expr:
+        case Unchanged(of=Var(name=name)) if name == var:
+            return Lit(True, Type.BOOL, expr.loc)
+        case Read(primed=True, of=Var(name=name)) if name == var:
+            return attrs.evolve(expr, primed=False)
+    return _map_children(expr, lambda child: _settle(child, var))
 
 
 def _map_children(expr: Expr, fn: Rewrite) -> Expr:

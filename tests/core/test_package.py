@@ -32,10 +32,12 @@ EXPECTED_API = {
     "Spec",
     "SpecError",
     "Status",
+    "Trace",
     "Transition",
     "default_spec_path",
     "load_spec",
     "parse_spec",
+    "specs_dir",
 }
 
 
