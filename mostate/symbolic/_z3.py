@@ -1,0 +1,264 @@
+"""The one module that imports z3: a typed session of sorts and term builders, and a solver
+whose every check has a budget.
+
+Everything above this module sees opaque :data:`Term` values (and their refinements
+:data:`Bool` and :data:`Int`) and the three results :class:`Sat`, :class:`Unsat` and
+:class:`Unknown`; no other module touches z3, so its untyped API stays behind this wall.
+
+Sorts: services (``Svc``) and instance names (``Inst``) are uninterpreted, so that a proof holds
+for any number of them; in bounded mode ``Inst`` is an enumeration of exactly ``bound`` names.
+Strings (parameter names and values alike, the language has one ``str`` type) are another
+uninterpreted sort whose literals are pairwise distinct constants; a parameter map is an array
+from strings to an option of a string.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Sequence
+from typing import Any, NewType
+
+import attrs
+import z3
+
+Term = NewType("Term", object)
+Bool = NewType("Bool", Term)
+Int = NewType("Int", Term)
+Sort = NewType("Sort", object)
+Func = Callable[..., Term]
+
+
+@attrs.frozen
+class Budget:
+    """What one solver check may spend: wall-clock milliseconds and Z3 resource units (the
+    rlimit makes a run stop at the same point on any machine).
+
+    >>> Budget().timeout_ms > 0 and Budget().rlimit > 0
+    True
+    """
+
+    timeout_ms: int = 10_000
+    rlimit: int = 50_000_000
+
+
+class Session:
+    """A private Z3 context with the sorts of one verification run (no global solver state).
+
+    >>> z = Session()
+    >>> a = z.const("a", z.inst)
+    >>> Solver(z, Budget()).check([z.not_(z.eq(a, a))])
+    Unsat()
+    """
+
+    def __init__(self, bound: int | None = None) -> None:
+        self.ctx = z3.Context()
+        self.bound = bound
+        self.svc = Sort(z3.DeclareSort("Svc", self.ctx))
+        if bound is None:
+            self.inst = Sort(z3.DeclareSort("Inst", self.ctx))
+            self._inst_values: tuple[Term, ...] = ()
+        else:
+            sort, values = z3.EnumSort("Inst", [f"i{n + 1}" for n in range(bound)], self.ctx)
+            self.inst, self._inst_values = Sort(sort), tuple(Term(v) for v in values)
+        self.str = Sort(z3.DeclareSort("Str", self.ctx))
+        maybe = z3.Datatype("MaybeStr", self.ctx)
+        maybe.declare("nothing")
+        maybe.declare("just", ("value", self.str))
+        self._maybe = maybe.create()
+        self.params = Sort(z3.ArraySort(self.str, self._maybe))
+        self.bool = Sort(z3.BoolSort(self.ctx))
+        self.int = Sort(z3.IntSort(self.ctx))
+        self.true = Bool(z3.BoolVal(True, self.ctx))
+        self.false = Bool(z3.BoolVal(False, self.ctx))
+        self.nil_svc = Term(z3.Const("nil_svc", self.svc))
+        self.nil_inst = Term(z3.Const("nil_inst", self.inst))
+        self._strings: dict[str, Term] = {}
+        self._counter = itertools.count()
+
+    # -- constants and functions ----------------------------------------------------------------
+
+    def const(self, name: str, sort: Sort) -> Term:
+        """A fresh constant (the name is made unique)."""
+        return Term(z3.Const(f"{name}!{next(self._counter)}", sort))
+
+    def func(self, name: str, domain: Sequence[Sort], range_: Sort) -> Func:
+        """A fresh uninterpreted function."""
+        decl = z3.Function(f"{name}!{next(self._counter)}", *domain, range_)
+        return lambda *args: Term(decl(*args))
+
+    def sort_of(self, term: Term) -> Sort:
+        return Sort(_z(term).sort())
+
+    def inst_values(self) -> tuple[Term, ...]:
+        """The instance names of bounded mode (empty when unbounded)."""
+        return self._inst_values
+
+    def string(self, text: str) -> Term:
+        """The constant standing for a string literal (distinct from every other literal)."""
+        if text not in self._strings:
+            self._strings[text] = Term(z3.Const(f"str!{len(self._strings)}", self.str))
+        return self._strings[text]
+
+    def strings(self) -> dict[str, Term]:
+        """Every string literal met so far."""
+        return dict(self._strings)
+
+    def literals_distinct(self) -> Bool:
+        values = list(self._strings.values())
+        return Bool(z3.Distinct(*values)) if len(values) > 1 else self.true
+
+    def bool_val(self, value: bool) -> Bool:
+        return self.true if value else self.false
+
+    def int_val(self, value: int) -> Int:
+        return Int(z3.IntVal(value, self.ctx))
+
+    # -- connectives ----------------------------------------------------------------------------
+
+    def and_(self, *args: Bool) -> Bool:
+        return Bool(z3.And(*args)) if args else self.true
+
+    def or_(self, *args: Bool) -> Bool:
+        return Bool(z3.Or(*args)) if args else self.false
+
+    def not_(self, arg: Bool) -> Bool:
+        return Bool(z3.Not(arg))
+
+    def implies(self, a: Bool, b: Bool) -> Bool:
+        return Bool(z3.Implies(a, b))
+
+    def eq(self, a: Term, b: Term) -> Bool:
+        return Bool(_z(a) == _z(b))
+
+    def ite(self, cond: Bool, a: Term, b: Term) -> Term:
+        return Term(z3.If(cond, a, b))
+
+    def distinct(self, *args: Term) -> Bool:
+        return Bool(z3.Distinct(*args)) if len(args) > 1 else self.true
+
+    def compare(self, op: str, a: Int, b: Int) -> Bool:
+        """``op`` is one of ``== != < <= > >=``."""
+        x, y = _z(a), _z(b)
+        table: dict[str, Callable[[], Any]] = {
+            "==": lambda: x == y,
+            "!=": lambda: x != y,
+            "<": lambda: x < y,
+            "<=": lambda: x <= y,
+            ">": lambda: x > y,
+            ">=": lambda: x >= y,
+        }
+        return Bool(table[op]())
+
+    def count(self, conds: Sequence[Bool]) -> Int:
+        """How many of ``conds`` hold, as an Int term."""
+        if not conds:
+            return self.int_val(0)
+        one, zero = self.int_val(1), self.int_val(0)
+        return Int(z3.Sum(*[z3.If(c, one, zero) for c in conds]))
+
+    def forall(self, variables: Sequence[Term], body: Bool) -> Bool:
+        return Bool(z3.ForAll(list(variables), body)) if variables else body
+
+    def exists(self, variables: Sequence[Term], body: Bool) -> Bool:
+        return Bool(z3.Exists(list(variables), body)) if variables else body
+
+    # -- parameter maps -------------------------------------------------------------------------
+
+    def empty_params(self) -> Term:
+        return Term(z3.K(self.str, self._maybe.nothing))
+
+    def with_param(self, params: Term, key: Term, value: Term) -> Term:
+        return Term(z3.Store(params, key, self._maybe.just(value)))
+
+    def param(self, params: Term, key: Term) -> Term:
+        return Term(z3.Select(params, key))
+
+    def is_just(self, maybe: Term) -> Bool:
+        return Bool(self._maybe.is_just(maybe))
+
+    def just_value(self, maybe: Term) -> Term:
+        return Term(self._maybe.value(maybe))
+
+
+def _z(term: Term) -> Any:
+    return term
+
+
+# -- checking ----------------------------------------------------------------------------------
+
+
+class Model:
+    """A satisfying assignment, read back as Python values and element keys."""
+
+    def __init__(self, model: Any) -> None:
+        self._model = model
+
+    def eval(self, term: Term) -> Term:
+        return Term(self._model.eval(term, model_completion=True))
+
+    def bool(self, term: Term) -> bool:
+        return bool(z3.is_true(self.eval(term)))
+
+    def int(self, term: Term) -> int:
+        return int(_z(self.eval(term)).as_long())
+
+    def key(self, term: Term) -> str:
+        """A stable name for the model element ``term`` denotes (equal elements, equal keys)."""
+        return str(self.eval(term))
+
+    def universe(self, sort: Sort, bounded: Sequence[Term] = ()) -> list[Term]:
+        """The elements of an uninterpreted sort in this model (or the enumeration's values)."""
+        if bounded:
+            return list(bounded)
+        elements = self._model.get_universe(sort)
+        return [Term(e) for e in elements] if elements is not None else []
+
+
+@attrs.frozen
+class Sat:
+    model: Model = attrs.field(eq=False, repr=False)
+
+
+@attrs.frozen
+class Unsat:
+    pass
+
+
+@attrs.frozen
+class Unknown:
+    reason: str
+
+
+CheckResult = Sat | Unsat | Unknown
+
+
+class Solver:
+    """An incremental solver: every :meth:`check` runs under the session's budget."""
+
+    def __init__(self, session: Session, budget: Budget) -> None:
+        self._solver = z3.Solver(ctx=session.ctx)
+        self._solver.set("timeout", budget.timeout_ms)
+        self._solver.set("rlimit", budget.rlimit)
+
+    def add(self, *facts: Bool) -> None:
+        self._solver.add(*facts)
+
+    def push(self) -> None:
+        self._solver.push()
+
+    def pop(self) -> None:
+        self._solver.pop()
+
+    def check(self, facts: Sequence[Bool] = ()) -> CheckResult:
+        """Satisfiable, unsatisfiable, or unknown with Z3's reason (timeout, rlimit, ...)."""
+        self._solver.push()
+        try:
+            self._solver.add(*facts)
+            answer = self._solver.check()
+            if answer == z3.sat:
+                return Sat(Model(self._solver.model()))
+            if answer == z3.unsat:
+                return Unsat()
+            return Unknown(str(self._solver.reason_unknown()) or "unknown")
+        finally:
+            self._solver.pop()

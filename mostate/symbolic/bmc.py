@@ -1,0 +1,121 @@
+"""Bounded model checking from the empty device: is a violation reachable, or only a
+counterexample to induction?
+
+The path is unrolled one request at a time. Each prefix step is any operation x actor x branch
+(a selector picks one) that the engine would let through (it breaks nothing, so ``Engine.apply``
+and ``mostate run`` take it as the trace says), and the state after it is a fresh set of
+functions defined, for every service and instance, as the normalised state the chosen step
+leaves; the last step is the operation and branch of the failed check and must break the same
+property. The shortest trace found (up to ``depth`` requests) is decoded and replayed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import attrs
+
+from ..engine import Engine
+from ..model import DeviceState, Request
+from ..rules import Field
+from ..trace import Trace
+from ._z3 import Bool, Budget, Int, Model, Sat, Session, Solver, Unknown
+from .compiler import SState, empty_state
+from .decode import Names, confirmed, decode_request
+from .queries import keeps_everything, step_queries
+from .transition import CompiledSpec, SRequest, branches, fresh_request, fresh_state, normalise
+
+
+@attrs.frozen
+class Reach:
+    """A trace from the empty device whose last step breaks the property (replayed)."""
+
+    trace: Trace
+
+
+@attrs.frozen
+class NotReached:
+    """No trace of at most ``depth`` requests breaks it (a counterexample to induction only)."""
+
+    depth: int
+
+
+@attrs.frozen
+class Gaveup:
+    reason: str
+
+
+Search = Reach | NotReached | Gaveup
+
+
+@attrs.frozen(eq=False)
+class _Prefix:
+    selector: Int
+    choices: tuple[SRequest, ...]
+
+
+class Searcher:
+    """Searches traces from the empty device for one spec (one per verification run)."""
+
+    def __init__(self, compiled: CompiledSpec, z: Session, budget: Budget, depth: int) -> None:
+        self.compiled = compiled
+        self.engine = Engine(compiled.spec)
+        self.z = z
+        self.budget = budget
+        self.depth = depth
+
+    def search(self, name: str, final: SRequest) -> Search:
+        """The shortest trace (at most ``depth`` requests) whose last request, to ``final``'s
+        operation and branch, breaks ``name``."""
+        z = self.z
+        solver = Solver(z, self.budget)
+        state, prefix = empty_state(z), []
+        for length in range(1, self.depth + 1):
+            req = fresh_request(z, final.op, final.branch, f"@{length}")
+            step = self.compiled.run_step(z, state, req)
+            query = next(q for q in step_queries(self.compiled, z, step) if q.name == name)
+            result = solver.check([query.negated, *query.side, z.literals_distinct()])
+            if isinstance(result, Sat):
+                return Reach(self._decode(result.model, prefix, req, name))
+            if isinstance(result, Unknown):
+                return Gaveup(result.reason)
+            if length < self.depth:
+                state = self._extend(solver, state, prefix, length)
+        return NotReached(self.depth)
+
+    def _extend(self, solver: Solver, state: SState, prefix: list[_Prefix], n: int) -> SState:
+        """Add one step the engine lets through, from ``state``; returns the state after it."""
+        z = self.z
+        choices: list[SRequest] = []
+        options: list[Bool] = []
+        posts: list[SState] = []
+        selector = Int(z.const(f"choice{n}", z.int))
+        for op in self.compiled.spec.ops.values():
+            for branch in branches(op):
+                req = fresh_request(z, op, branch, f"#{n}.{len(choices)}")
+                step = self.compiled.run_step(z, state, req)
+                picked = z.compare("==", selector, z.int_val(len(choices)))
+                options.append(z.and_(picked, keeps_everything(self.compiled, z, step)))
+                posts.append(normalise(z, step.post))
+                choices.append(req)
+        nxt = fresh_state(z, f"@{n}")
+        s, i = z.const("ns", z.svc), z.const("ni", z.inst)
+        for field in Field:
+            value = posts[-1].field(field)(s, i)
+            for index in range(len(posts) - 2, -1, -1):
+                picked = z.compare("==", selector, z.int_val(index))
+                value = z.ite(picked, posts[index].field(field)(s, i), value)
+            solver.add(z.forall([s, i], z.eq(nxt.field(field)(s, i), value)))
+        solver.add(z.or_(*options))
+        prefix.append(_Prefix(selector, tuple(choices)))
+        return nxt
+
+    def _decode(self, model: Model, prefix: Sequence[_Prefix], final: SRequest, name: str) -> Trace:
+        names = Names(self.z, model)
+        requests: list[Request] = [
+            decode_request(names, p.choices[model.int(p.selector)]) for p in prefix
+        ]
+        requests.append(decode_request(names, final))
+        trace = Trace(DeviceState(), tuple(requests), name)
+        confirmed(trace, self.engine)
+        return trace

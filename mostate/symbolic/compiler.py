@@ -1,0 +1,439 @@
+"""The symbolic meaning of spec expressions: each AST node compiled once into a closure that
+builds Z3 terms.
+
+This mirrors :mod:`mostate.concrete` function for function (``_compile_lit`` there,
+``_compile_lit`` here, in the order of :data:`mostate.rules.EXPR_NODES`); a test fails when one
+module handles a node the other does not. Values: an instance is an :class:`SRef` (a presence
+flag, a service term and an instance term; ``none`` is an absent ref), a parameter map an array
+term, an actor the Bool "is a server", an int an Int term and ``count`` an :class:`SCount`.
+
+Unbounded (the default), a quantifier becomes a Z3 quantifier over the uninterpreted sorts, and
+``count`` can only be compared with an integer literal (``count(i, P) <= 1`` holds exactly when
+no two distinct instances satisfy ``P``); with a bound, instance quantifiers expand over the
+enumerated names and ``count`` is a sum.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeAlias
+
+import attrs
+
+from ..model import Role
+from ..rules import (
+    EXPR_NODES,
+    Arg,
+    BoolOp,
+    Builtin,
+    BuiltinName,
+    Compare,
+    Comparison,
+    Connective,
+    Count,
+    Domain,
+    Expr,
+    Field,
+    Ite,
+    Lit,
+    Not,
+    Quant,
+    Quantifier,
+    Read,
+    The,
+    Type,
+    Unchanged,
+    Var,
+    WithParam,
+)
+from ._z3 import Bool, Int, Session, Term
+
+
+class NeedsBound(ValueError):
+    """An expression the unbounded encoding cannot express (run with ``--bound N``)."""
+
+
+FieldFn: TypeAlias = Callable[[Term, Term], Term]
+
+
+@attrs.frozen(eq=False)
+class SState:
+    """A symbolic device state: each field as a function of (service term, instance term)."""
+
+    exists: FieldFn
+    active: FieldFn
+    default: FieldFn
+    locked: FieldFn
+    params: FieldFn
+
+    def field(self, field: Field) -> FieldFn:
+        fn: FieldFn = getattr(self, field.value)
+        return fn
+
+
+@attrs.frozen(eq=False)
+class SRef:
+    """An instance reference, possibly ``none`` (``some`` false)."""
+
+    some: Bool
+    svc: Term
+    inst: Term
+
+
+@attrs.frozen(eq=False)
+class SEnv:
+    """What one symbolic evaluation reads (mirrors :class:`mostate.concrete.Env`)."""
+
+    z: Session
+    pre: SState
+    service: Term
+    role: Role
+    post: SState | None = None
+    target: SRef | None = None
+    args: dict[str, Term] = attrs.field(factory=dict)
+    status: Int | None = None
+    result: SRef | None = None
+    vars: dict[str, SRef] = attrs.field(factory=dict)
+    bound: tuple[Term, ...] = ()
+    side: list[Bool] = attrs.field(factory=list)
+
+    def bind(self, name: str, ref: SRef, variables: tuple[Term, ...]) -> SEnv:
+        return attrs.evolve(self, vars={**self.vars, name: ref}, bound=self.bound + variables)
+
+
+Compiled: TypeAlias = Callable[[SEnv], Any]
+
+
+@attrs.frozen(eq=False)
+class SCount:
+    """``count(i in domain, body)``, kept apart until a comparison says how to encode it."""
+
+    env: SEnv
+    domain: Domain
+    body: Callable[[SEnv, SRef, tuple[Term, ...]], Bool]
+
+    def at_least(self, n: int) -> Bool:
+        """At least ``n`` distinct instances of the domain satisfy the body."""
+        z = self.env.z
+        if n <= 0:
+            return z.true
+        refs = [fresh_ref(self.env, f"c{k}", self.domain) for k in range(n)]
+        conds: list[Bool] = [cond for _, cond, _ in refs]
+        conds += [self.body(self.env, ref, vs) for ref, _, vs in refs]
+        for a in range(n):
+            for b in range(a + 1, n):
+                ra, rb = refs[a][0], refs[b][0]
+                conds.append(z.or_(z.not_(z.eq(ra.svc, rb.svc)), z.not_(z.eq(ra.inst, rb.inst))))
+        variables = [v for _, _, vs in refs for v in vs]
+        return z.exists(variables, z.and_(*conds))
+
+    def total(self) -> Int:
+        """The count as an Int (bounded mode, ``service`` domain only)."""
+        z = self.env.z
+        if not z.inst_values() or self.domain is not Domain.SERVICE:
+            raise NeedsBound(
+                "count(...) compared with anything but an integer literal needs --bound N"
+                " (and ranges over the target's service only)"
+            )
+        refs = [SRef(z.true, self.env.service, v) for v in z.inst_values()]
+        return z.count([self.body(self.env, ref, ()) for ref in refs])
+
+
+def fresh_ref(env: SEnv, name: str, domain: Domain) -> tuple[SRef, Bool, tuple[Term, ...]]:
+    """A new bound instance of ``domain``: the ref, its domain condition, its bound variables."""
+    z = env.z
+    inst = z.const(name, z.inst)
+    if domain is Domain.SERVICE:
+        return SRef(z.true, env.service, inst), z.true, (inst,)
+    svc = z.const(name + "s", z.svc)
+    cond = z.true if domain is Domain.DEVICE else z.not_(z.eq(svc, env.service))
+    return SRef(z.true, svc, inst), cond, (svc, inst)
+
+
+def quantify(env: SEnv, domain: Domain, body: Callable[[SRef, tuple[Term, ...]], Bool]) -> Bool:
+    """``all(i in domain, body)`` as a Z3 formula (expanded over the names when bounded)."""
+    z = env.z
+    if z.inst_values():
+        if domain is Domain.SERVICE:
+            return z.and_(*[body(SRef(z.true, env.service, v), ()) for v in z.inst_values()])
+        svc = z.const("qs", z.svc)
+        cond = z.true if domain is Domain.DEVICE else z.not_(z.eq(svc, env.service))
+        parts = [body(SRef(z.true, svc, v), (svc,)) for v in z.inst_values()]
+        return z.forall([svc], z.implies(cond, z.and_(*parts)))
+    ref, cond, variables = fresh_ref(env, "q", domain)
+    return z.forall(variables, z.implies(cond, body(ref, variables)))
+
+
+def ref_eq(z: Session, a: SRef, b: SRef) -> Bool:
+    """Equality of optional references, as the engine compares ``None`` and tuples."""
+    same = z.and_(z.eq(a.svc, b.svc), z.eq(a.inst, b.inst))
+    return z.and_(z.eq(a.some, b.some), z.implies(a.some, same))
+
+
+def compile_expr(expr: Expr) -> Compiled:
+    """Compile an expression into a closure over an :class:`SEnv` (mirrors the engine's).
+
+    >>> from mostate.syntax import Scope, parse_expr
+    >>> from mostate.errors import Location
+    >>> e = parse_expr("not true", Scope(), Location("x", 1, 1))
+    >>> z = Session()
+    >>> str(compile_expr(e)(SEnv(z, empty_state(z), z.const("s", z.svc), Role.USER)))
+    'Not(True)'
+    """
+    match expr:
+        case Lit():
+            return _compile_lit(expr)
+        case Var():
+            return _compile_var(expr)
+        case Arg():
+            return _compile_arg(expr)
+        case Builtin():
+            return _compile_builtin(expr)
+        case Not():
+            return _compile_not(expr)
+        case BoolOp():
+            return _compile_boolop(expr)
+        case Compare():
+            return _compile_compare(expr)
+        case Ite():
+            return _compile_ite(expr)
+        case Read():
+            return _compile_read(expr)
+        case Unchanged():
+            return _compile_unchanged(expr)
+        case WithParam():
+            return _compile_withparam(expr)
+        case Quant():
+            return _compile_quant(expr)
+        case Count():
+            return _compile_count(expr)
+        case The():
+            return _compile_the(expr)
+    raise AssertionError(f"unhandled node {expr!r}")
+
+
+HANDLED_NODES = EXPR_NODES
+
+
+def empty_state(z: Session) -> SState:
+    """The empty device: nothing exists, no flags, no parameters."""
+    no: FieldFn = lambda s, i: z.false  # noqa: E731 - five fields share one constant function
+    return SState(no, no, no, no, lambda s, i: z.empty_params())
+
+
+def _compile_lit(expr: Lit) -> Compiled:
+    value = expr.value
+    if expr.type is Type.OPT_INSTANCE:
+        return lambda env: none_ref(env.z)
+    if isinstance(value, Role):
+        is_server = value is Role.SERVER
+        return lambda env: env.z.bool_val(is_server)
+    if isinstance(value, bool):
+        return lambda env: env.z.bool_val(value)
+    if isinstance(value, int):
+        return lambda env: env.z.int_val(value)
+    if isinstance(value, str):
+        return lambda env: env.z.string(value)
+    assert value is not None and not value, "a params literal is always {}"
+    return lambda env: env.z.empty_params()
+
+
+def none_ref(z: Session) -> SRef:
+    return SRef(z.false, z.nil_svc, z.nil_inst)
+
+
+def _compile_var(expr: Var) -> Compiled:
+    name = expr.name
+    return lambda env: env.vars[name]
+
+
+def _compile_arg(expr: Arg) -> Compiled:
+    name = expr.name
+    return lambda env: env.args[name]
+
+
+def _compile_builtin(expr: Builtin) -> Compiled:
+    getters: dict[BuiltinName, Compiled] = {
+        BuiltinName.TARGET: lambda env: env.target,
+        BuiltinName.ACTOR: lambda env: env.z.bool_val(env.role is Role.SERVER),
+        BuiltinName.STATUS: lambda env: env.status,
+        BuiltinName.RESULT: lambda env: env.result,
+    }
+    return getters[expr.name]
+
+
+def _compile_not(expr: Not) -> Compiled:
+    operand = compile_expr(expr.operand)
+    return lambda env: env.z.not_(operand(env))
+
+
+def _compile_boolop(expr: BoolOp) -> Compiled:
+    left, right = compile_expr(expr.left), compile_expr(expr.right)
+    if expr.op is Connective.AND:
+        return lambda env: env.z.and_(left(env), right(env))
+    if expr.op is Connective.OR:
+        return lambda env: env.z.or_(left(env), right(env))
+    return lambda env: env.z.implies(left(env), right(env))
+
+
+_FLIPPED = {
+    Comparison.EQ: Comparison.EQ,
+    Comparison.NE: Comparison.NE,
+    Comparison.LT: Comparison.GT,
+    Comparison.LE: Comparison.GE,
+    Comparison.GT: Comparison.LT,
+    Comparison.GE: Comparison.LE,
+}
+
+
+def _compile_compare(expr: Compare) -> Compiled:
+    left, right, op = compile_expr(expr.left), compile_expr(expr.right), expr.op
+    if isinstance(expr.left, Lit) and isinstance(expr.left.value, int) and expr.left.type is Type.INT:
+        literal, flipped = expr.left.value, _FLIPPED[op]
+        return lambda env: _compare(env, flipped, right(env), literal)
+    if isinstance(expr.right, Lit) and expr.right.type is Type.INT:
+        assert isinstance(expr.right.value, int)
+        literal = expr.right.value
+        return lambda env: _compare(env, op, left(env), literal)
+    return lambda env: _compare(env, op, left(env), right(env))
+
+
+def _compare(env: SEnv, op: Comparison, a: Any, b: Any) -> Bool:
+    z = env.z
+    if isinstance(a, SCount) and isinstance(b, int):
+        return _count_vs_literal(a, op, b)
+    if isinstance(b, int):
+        b = z.int_val(b)
+    if isinstance(a, SCount):
+        a = a.total()
+    if isinstance(b, SCount):
+        b = b.total()
+    if isinstance(a, SRef):
+        same = ref_eq(z, a, b)
+        return same if op is Comparison.EQ else z.not_(same)
+    return z.compare(op.value, a, b)
+
+
+def _count_vs_literal(count: SCount, op: Comparison, k: int) -> Bool:
+    z = count.env.z
+    at_least = count.at_least
+    match op:
+        case Comparison.LE:
+            return z.not_(at_least(k + 1))
+        case Comparison.LT:
+            return z.not_(at_least(k))
+        case Comparison.GE:
+            return at_least(k)
+        case Comparison.GT:
+            return at_least(k + 1)
+        case Comparison.EQ:
+            return z.and_(at_least(k), z.not_(at_least(k + 1)))
+        case Comparison.NE:
+            return z.not_(z.and_(at_least(k), z.not_(at_least(k + 1))))
+
+
+def _compile_ite(expr: Ite) -> Compiled:
+    cond, then, orelse = compile_expr(expr.cond), compile_expr(expr.then), compile_expr(expr.orelse)
+
+    def ite(env: SEnv) -> Any:
+        c, a, b = cond(env), then(env), orelse(env)
+        z = env.z
+        if isinstance(a, SRef):
+            return SRef(
+                Bool(z.ite(c, a.some, b.some)), z.ite(c, a.svc, b.svc), z.ite(c, a.inst, b.inst)
+            )
+        if isinstance(a, SCount) or isinstance(b, SCount):
+            a = a.total() if isinstance(a, SCount) else a
+            b = b.total() if isinstance(b, SCount) else b
+        return z.ite(c, a, b)
+
+    return ite
+
+
+def _compile_read(expr: Read) -> Compiled:
+    of, field, primed = compile_expr(expr.of), expr.field, expr.primed
+
+    def read(env: SEnv) -> Term:
+        ref: SRef = of(env)
+        state = env.post if primed else env.pre
+        assert state is not None, "a primed read outside a transition property"
+        value = state.field(field)(ref.svc, ref.inst)
+        if field is Field.PARAMS:
+            return value
+        return env.z.and_(ref.some, Bool(value))
+
+    return read
+
+
+def _compile_unchanged(expr: Unchanged) -> Compiled:
+    of = compile_expr(expr.of)
+
+    def unchanged(env: SEnv) -> Bool:
+        ref: SRef = of(env)
+        assert env.post is not None, "unchanged() outside a transition property"
+        z, pre, post = env.z, env.pre, env.post
+        return z.and_(
+            *[z.eq(pre.field(f)(ref.svc, ref.inst), post.field(f)(ref.svc, ref.inst)) for f in Field]
+        )
+
+    return unchanged
+
+
+def _compile_withparam(expr: WithParam) -> Compiled:
+    params, key, value = compile_expr(expr.params), compile_expr(expr.key), compile_expr(expr.value)
+    return lambda env: env.z.with_param(params(env), key(env), value(env))
+
+
+def _binder(var: str, body: Compiled) -> Callable[[SEnv, SRef, tuple[Term, ...]], Bool]:
+    def bound(env: SEnv, ref: SRef, variables: tuple[Term, ...]) -> Bool:
+        result: Bool = body(env.bind(var, ref, variables))
+        return result
+
+    return bound
+
+
+def _compile_quant(expr: Quant) -> Compiled:
+    body, domain = _binder(expr.var, compile_expr(expr.body)), expr.domain
+    if expr.kind is Quantifier.ALL:
+        return lambda env: quantify(env, domain, lambda ref, vs: body(env, ref, vs))
+    return lambda env: env.z.not_(
+        quantify(env, domain, lambda ref, vs: env.z.not_(body(env, ref, vs)))
+    )
+
+
+def _compile_count(expr: Count) -> Compiled:
+    body, domain = _binder(expr.var, compile_expr(expr.body)), expr.domain
+    return lambda env: SCount(env, domain, body)
+
+
+def _compile_the(expr: The) -> Compiled:
+    body, domain = _binder(expr.var, compile_expr(expr.body)), expr.domain
+
+    def the(env: SEnv) -> SRef:
+        # A Skolem function of the enclosing bound variables: found <-> some x satisfies the
+        # body, and found -> the chosen one does (the engine takes the first by name).
+        z = env.z
+        sorts = [z.sort_of(v) for v in env.bound]
+        svc_fn = z.func("the_s", sorts, z.svc)
+        inst_fn = z.func("the_i", sorts, z.inst)
+        found_fn = z.func("the_f", sorts, z.bool)
+        chosen = SRef(z.true, svc_fn(*env.bound), inst_fn(*env.bound))
+        found = Bool(found_fn(*env.bound))
+        in_domain = _in_domain(env, domain, chosen)
+        anyone = z.not_(quantify(env, domain, lambda ref, vs: z.not_(body(env, ref, vs))))
+        defined = z.and_(
+            z.eq(found, anyone), z.implies(found, z.and_(in_domain, body(env, chosen, ())))
+        )
+        env.side.append(z.forall(env.bound, defined))
+        return SRef(found, chosen.svc, chosen.inst)
+
+    return the
+
+
+def _in_domain(env: SEnv, domain: Domain, ref: SRef) -> Bool:
+    z = env.z
+    if domain is Domain.SERVICE:
+        return z.eq(ref.svc, env.service)
+    if domain is Domain.OTHERS:
+        return z.not_(z.eq(ref.svc, env.service))
+    return z.true

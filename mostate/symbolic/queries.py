@@ -1,0 +1,107 @@
+"""What each property asks of one symbolic step, in the one polarity every query has: the
+negation of the property, which is unsatisfiable exactly when the property holds.
+
+:func:`step_queries` gives one :class:`Query` per invariant (on some service of the raw state
+after the step, as ``Engine._check`` sees it), per transition property that speaks of the step's
+operation and role, and per independence for the role (two runs from states that differ in the
+field on one existing instance of the target's service, as ``Engine.independence_violations``
+flips them). :func:`keeps_everything` is the step the engine would let through (``apply``).
+"""
+
+from __future__ import annotations
+
+import attrs
+
+from ..rules import Field, Independence, Type
+from ._z3 import Bool, Session, Term
+from .compiler import FieldFn, SState
+from .transition import CompiledSpec, SStep, normalise
+
+
+@attrs.frozen(eq=False)
+class Query:
+    """The negation of one property on one step, with the definitions it needs."""
+
+    name: str
+    kind: str
+    negated: Bool
+    side: tuple[Bool, ...]
+
+
+def step_queries(compiled: CompiledSpec, z: Session, step: SStep) -> list[Query]:
+    """Every property the step could break, negated.
+
+    >>> from mostate import load_spec
+    >>> from mostate.symbolic.transition import Branch, fresh_request, fresh_state
+    >>> from mostate.model import Role
+    >>> spec = load_spec(); compiled = CompiledSpec(spec); z = Session()
+    >>> req = fresh_request(z, spec.ops["get"], Branch(Role.USER))
+    >>> step = compiled.run_step(z, fresh_state(z), req)
+    >>> [q.name for q in step_queries(compiled, z, step)][:4]
+    ['one_active', 'one_default', 'flags_need_instance', 'user_respects_lock']
+    """
+    out = []
+    for inv, fn in compiled.invariants:
+        holds, side = compiled.invariant(z, step.post, z.const("bad", z.svc), fn)
+        out.append(Query(inv.name, "invariant", z.not_(holds), (*side, *step.side)))
+    role = step.request.branch.role
+    for prop, fn in compiled.properties_for(step.request.op.name, role):
+        holds, side = compiled.property_holds(z, step, fn)
+        out.append(Query(prop.name, "property", z.not_(holds), (*side, *step.side)))
+    for indep in compiled.spec.independences:
+        if role in indep.roles:
+            out.append(_independence(compiled, z, indep, step))
+    return out
+
+
+def keeps_everything(compiled: CompiledSpec, z: Session, step: SStep) -> Bool:
+    """The step breaks no invariant (on any service) and no transition property."""
+    parts = [compiled.invariants_everywhere(z, step.post), *step.side]
+    for _, fn in compiled.properties_for(step.request.op.name, step.request.branch.role):
+        holds, side = compiled.property_holds(z, step, fn)
+        parts += [holds, *side]
+    return z.and_(*parts)
+
+
+def flip(z: Session, state: SState, field: Field, service: Term, inst: Term) -> SState:
+    """``state`` with ``field`` negated on one instance."""
+    old = state.field(field)
+
+    def flipped(s: Term, i: Term) -> Term:
+        here = z.and_(z.eq(s, service), z.eq(i, inst))
+        return z.ite(here, z.not_(Bool(old(s, i))), old(s, i))
+
+    fields: dict[Field, FieldFn] = {f: state.field(f) for f in Field}
+    fields[field] = flipped
+    return SState(*(fields[f] for f in Field))
+
+
+def _independence(compiled: CompiledSpec, z: Session, indep: Independence, step: SStep) -> Query:
+    req = step.request
+    k = z.const("flip", z.inst)
+    pre2 = flip(z, step.pre, indep.field, req.service, k)
+    step2 = compiled.run_step(z, pre2, req)
+    differ = _differ(z, step, step2, indep.field, req.op.result_type)
+    facts = (
+        Bool(step.pre.exists(req.service, k)),
+        compiled.invariants_everywhere(z, pre2),
+        *step.side,
+        *step2.side,
+    )
+    return Query(indep.name, "independence", differ, facts)
+
+
+def _differ(z: Session, a: SStep, b: SStep, field: Field, result_type: Type | None) -> Bool:
+    """The two steps differ in status, result or next state, ``field`` left out."""
+    na, nb = normalise(z, a.post), normalise(z, b.post)
+    s, i = z.const("ds", z.svc), z.const("di", z.inst)
+    others = [f for f in Field if f is not field]
+    state_differs = z.or_(*[z.not_(z.eq(na.field(f)(s, i), nb.field(f)(s, i))) for f in others])
+    ra, rb = a.result, b.result
+    result_differs = z.not_(z.eq(ra.some, rb.some))
+    if result_type is Type.INSTANCE:
+        same = [z.eq(na.field(f)(ra.svc, ra.inst), nb.field(f)(rb.svc, rb.inst)) for f in others]
+        result_differs = z.or_(result_differs, z.and_(ra.some, z.not_(z.and_(*same))))
+    elif result_type is not None:
+        result_differs = z.or_(result_differs, z.and_(ra.some, z.not_(z.eq(ra.inst, rb.inst))))
+    return z.or_(z.not_(z.eq(a.status, b.status)), result_differs, state_differs)

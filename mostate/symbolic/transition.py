@@ -1,0 +1,267 @@
+"""The symbolic step: an operation's steps, effects and checks as Z3 terms.
+
+This mirrors :mod:`mostate.engine`: :func:`run_step` is ``Engine._run_steps`` (refusals for the
+request's role, the confirmation point that a declined server request stops at with 215, effects
+that later steps read), :func:`apply_effect` is ``_apply_effect``, :func:`normalise` is
+``normalise`` and :meth:`CompiledSpec.invariant` / :meth:`CompiledSpec.property_holds` are the
+two halves of ``Engine._check``. Every expression is compiled once, by
+:func:`mostate.symbolic.compiler.compile_expr`, from the spec's own AST.
+"""
+
+from __future__ import annotations
+
+import attrs
+
+from ..model import Confirm, Role, Status
+from ..rules import (
+    Confirmation,
+    Domain,
+    Effect,
+    Field,
+    Operation,
+    Property,
+    Refusal,
+    Spec,
+    The,
+    Type,
+    walk,
+)
+from ._z3 import Bool, Int, Session, Term
+from .compiler import (
+    Compiled,
+    FieldFn,
+    NeedsBound,
+    SEnv,
+    SRef,
+    SState,
+    compile_expr,
+    none_ref,
+)
+
+
+@attrs.frozen
+class Branch:
+    """Who sends the request and, for a server, what the user answered to the confirmation.
+
+    >>> str(Branch(Role.SERVER, Confirm.DECLINE))
+    'server/decline'
+    """
+
+    role: Role
+    confirm: Confirm | None = None
+
+    def __str__(self) -> str:
+        if self.confirm is Confirm.DECLINE:
+            return f"{self.role.value}/decline"
+        return self.role.value
+
+
+def branches(op: Operation) -> tuple[Branch, ...]:
+    """User; server; and server with a declined confirmation when the operation asks for one
+    (a server request without ``confirm`` behaves as one that accepts)."""
+    confirms = any(isinstance(step, Confirmation) for step in op.steps)
+    out = [Branch(Role.USER), Branch(Role.SERVER, Confirm.ACCEPT if confirms else None)]
+    if confirms:
+        out.append(Branch(Role.SERVER, Confirm.DECLINE))
+    return tuple(out)
+
+
+@attrs.frozen(eq=False)
+class SRequest:
+    """A symbolic request to one operation: its service, target and arguments as terms."""
+
+    op: Operation
+    branch: Branch
+    service: Term
+    target: SRef | None
+    args: dict[str, Term]
+
+
+def fresh_request(z: Session, op: Operation, branch: Branch, tag: str = "") -> SRequest:
+    """A request with every part left to the solver."""
+    sorts = {Type.BOOL: z.bool, Type.STR: z.str, Type.PARAMS: z.params}
+    service = z.const(f"svc{tag}", z.svc)
+    target = SRef(z.true, service, z.const(f"target{tag}", z.inst)) if op.has_target else None
+    args = {a.name: z.const(f"{a.name}{tag}", sorts[a.type]) for a in op.args}
+    return SRequest(op, branch, service, target, args)
+
+
+def fresh_state(z: Session, tag: str = "") -> SState:
+    """A state left to the solver (uninterpreted functions over service and instance)."""
+    flags = [z.func(f"{f.value}{tag}", [z.svc, z.inst], z.bool) for f in Field if f.value != "params"]
+    params = z.func(f"params{tag}", [z.svc, z.inst], z.params)
+    return SState(flags[0], flags[1], flags[2], flags[3], params)
+
+
+def well_formed(z: Session, state: SState) -> Bool:
+    """What the engine can represent: a non-existing instance has no flags and no parameters."""
+    s, i = z.const("ws", z.svc), z.const("wi", z.inst)
+    blank = z.and_(
+        z.not_(Bool(state.active(s, i))),
+        z.not_(Bool(state.default(s, i))),
+        z.not_(Bool(state.locked(s, i))),
+        z.eq(state.params(s, i), z.empty_params()),
+    )
+    return z.forall([s, i], z.implies(z.not_(Bool(state.exists(s, i))), blank))
+
+
+def normalise(z: Session, raw: SState) -> SState:
+    """The state the engine keeps: flags and parameters of non-existing instances dropped."""
+
+    def flag(fn: FieldFn) -> FieldFn:
+        return lambda s, i: z.and_(Bool(raw.exists(s, i)), Bool(fn(s, i)))
+
+    def params(s: Term, i: Term) -> Term:
+        return z.ite(Bool(raw.exists(s, i)), raw.params(s, i), z.empty_params())
+
+    return SState(raw.exists, flag(raw.active), flag(raw.default), flag(raw.locked), params)
+
+
+@attrs.frozen(eq=False)
+class SStep:
+    """One symbolic step: the request, the states around it, the status and the result."""
+
+    request: SRequest
+    pre: SState
+    post: SState
+    status: Int
+    result: SRef
+    side: list[Bool]
+
+
+@attrs.frozen(eq=False)
+class _Op:
+    op: Operation
+    steps: tuple[tuple[object, Compiled | None, tuple[tuple[Field, Compiled], ...]], ...]
+    result: Compiled | None
+
+
+class CompiledSpec:
+    """A spec compiled for the solver, once (mirrors :class:`mostate.engine.Engine`).
+
+    >>> from mostate import load_spec
+    >>> sorted(CompiledSpec(load_spec()).ops)[:2]
+    ['add', 'delete']
+    """
+
+    def __init__(self, spec: Spec) -> None:
+        self.spec = spec
+        self.invariants = tuple((inv, compile_expr(inv.expr)) for inv in spec.invariants)
+        self.properties = tuple((p, compile_expr(p.expr)) for p in spec.properties)
+        self.ops = {name: self._compile_op(op) for name, op in spec.ops.items()}
+
+    def _compile_op(self, op: Operation) -> _Op:
+        steps = []
+        for step in op.steps:
+            match step:
+                case Refusal():
+                    steps.append((step, compile_expr(step.when), ()))
+                case Confirmation():
+                    steps.append((step, None, ()))
+                case Effect():
+                    for _, expr in step.updates:
+                        if any(isinstance(node, The) for node in walk(expr)):
+                            raise NeedsBound(f"{step.name}: the(...) in an effect is not supported")
+                    updates = tuple((f, compile_expr(e)) for f, e in step.updates)
+                    steps.append((step, None, updates))
+        result = compile_expr(op.result) if op.result is not None else None
+        return _Op(op, tuple(steps), result)
+
+    def properties_for(self, op: str, role: Role) -> tuple[tuple[Property, Compiled], ...]:
+        """The transition properties that speak of this operation and role."""
+        return tuple(
+            (p, fn)
+            for p, fn in self.properties
+            if role in p.roles and (p.ops is None or op in p.ops)
+        )
+
+    def run_step(self, z: Session, pre: SState, request: SRequest) -> SStep:
+        """Mirror of ``Engine._run_steps`` plus the query result (only on status 200)."""
+        cop = self.ops[request.op.name]
+        role = request.branch.role
+        env = SEnv(z, pre, request.service, role, target=request.target, args=request.args)
+        declined = role is Role.SERVER and request.branch.confirm is Confirm.DECLINE
+        state, done, stopped = pre, z.false, False
+        status: Int = z.int_val(int(Status.OK))
+        for step, when, updates in cop.steps:
+            if stopped:
+                break
+            if isinstance(step, Refusal) and role in step.roles:
+                assert when is not None
+                fires = z.and_(z.not_(done), when(attrs.evolve(env, pre=state)))
+                status = Int(z.ite(fires, z.int_val(int(step.status)), status))
+                done = z.or_(done, fires)
+            elif isinstance(step, Confirmation) and declined:
+                status = Int(z.ite(done, status, z.int_val(int(Status.NOT_EXECUTED))))
+                stopped = True
+            elif isinstance(step, Effect):
+                state = apply_effect(z, step, updates, attrs.evolve(env, pre=state), done)
+        ok = z.eq(status, z.int_val(int(Status.OK)))
+        result = none_ref(z)
+        if cop.result is not None and not stopped:
+            found: SRef = cop.result(attrs.evolve(env, pre=state))
+            result = SRef(z.and_(ok, found.some), found.svc, found.inst)
+        return SStep(request, pre, state, status, result, env.side)
+
+    def invariant(
+        self, z: Session, state: SState, service: Term, fn: Compiled, bound: tuple[Term, ...] = ()
+    ) -> tuple[Bool, list[Bool]]:
+        """An invariant on one service of ``state`` (the raw view, as the engine checks it), and
+        the definitions it needs (``the``); ``bound`` lists the variables ``service`` uses."""
+        env = SEnv(z, state, service, Role.USER, bound=bound)
+        holds: Bool = fn(env)
+        return holds, env.side
+
+    def invariants_everywhere(self, z: Session, state: SState) -> Bool:
+        """Every invariant on every service (with the definitions they need)."""
+        s = z.const("is", z.svc)
+        parts, sides = [], []
+        for _, fn in self.invariants:
+            holds, side = self.invariant(z, state, s, fn, (s,))
+            parts.append(holds)
+            sides.extend(side)
+        return z.and_(z.forall([s], z.and_(*parts)), *sides)
+
+    def property_holds(self, z: Session, step: SStep, fn: Compiled) -> tuple[Bool, list[Bool]]:
+        """A transition property on one step, and the definitions it needs (``the``)."""
+        req = step.request
+        env = SEnv(
+            z,
+            step.pre,
+            req.service,
+            req.branch.role,
+            post=step.post,
+            target=req.target or none_ref(z),
+            args=req.args,
+            status=step.status,
+            result=step.result,
+        )
+        holds: Bool = fn(env)
+        return holds, env.side
+
+
+def apply_effect(
+    z: Session,
+    effect: Effect,
+    updates: tuple[tuple[Field, Compiled], ...],
+    env: SEnv,
+    done: Bool,
+) -> SState:
+    """Mirror of ``engine._apply_effect``: every instance of the effect's domain gets the next
+    value of the fields listed, computed on the state before the effect; not when ``done``."""
+    old = env.pre
+    fields = {f: old.field(f) for f in Field}
+    for field, fn in updates:
+        fields[field] = _updated(z, effect.over, fields[field], fn, env, done)
+    return SState(*(fields[f] for f in Field))
+
+
+def _updated(
+    z: Session, over: Domain, old: FieldFn, fn: Compiled, env: SEnv, done: Bool
+) -> FieldFn:
+    def new(s: Term, i: Term) -> Term:
+        applies = z.not_(done) if over is Domain.DEVICE else z.and_(z.not_(done), z.eq(s, env.service))
+        value: Term = fn(env.bind("i", SRef(z.true, s, i), ()))
+        return z.ite(applies, value, old(s, i))
+
+    return new

@@ -1,0 +1,164 @@
+"""The queries: every invariant, transition property and independence of a spec, for every
+operation, actor and confirmation branch, each answered PROVED, VIOLATED or UNKNOWN.
+
+One polarity: each query is a set of assertions that is unsatisfiable exactly when the property
+holds (well-formed pre-state, invariants on every service before the step, the step, and the
+negated property). A satisfying model is decoded and replayed through the engine
+(:func:`mostate.symbolic.decode.confirmed`) before it becomes a :class:`Violated`; then bounded
+model checking (:mod:`mostate.symbolic.bmc`) looks for a trace from the empty device, which tells
+a reachable violation apart from a counterexample to induction only. Unknown is a result.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import attrs
+
+from ..engine import Engine, Transition
+from ..rules import Spec
+from ..trace import Trace
+from ._z3 import Budget, Sat, Session, Solver, Unknown, Unsat
+from .bmc import Reach, Searcher
+from .compiler import NeedsBound, SState, empty_state
+from .decode import Names, confirmed, decode_request, decode_state
+from .queries import Query, step_queries
+from .transition import (
+    Branch,
+    CompiledSpec,
+    SRequest,
+    branches,
+    fresh_request,
+    fresh_state,
+    well_formed,
+)
+
+
+@attrs.frozen
+class Proved:
+    """The property holds for every state and request (within the bound, if one was given)."""
+
+
+@attrs.frozen
+class Violated:
+    """A replayed counterexample: ``trace`` starts from a state that satisfies the invariants;
+    ``reachable`` is a trace from the empty device to the same kind of step, when one was found
+    within the depth."""
+
+    trace: Trace
+    transition: Transition = attrs.field(eq=False, repr=False)
+    reachable: Trace | None = None
+
+
+@attrs.frozen
+class Undecided:
+    """The solver gave up (timeout, rlimit) or the encoding needs a bound: never read as proved."""
+
+    reason: str
+
+
+Verdict = Proved | Violated | Undecided
+
+
+@attrs.frozen
+class Check:
+    """One row of the verification table.
+
+    ``op`` and ``branch`` are empty for the check that the empty device keeps an invariant.
+    """
+
+    name: str
+    kind: str
+    op: str
+    branch: str
+    verdict: Verdict
+    seconds: float
+
+
+class Verifier:
+    """Proves one spec. ``bound`` None is the unbounded proof; ``depth`` bounds the search for a
+    trace from the empty device when a check fails.
+
+    >>> from mostate import load_spec
+    >>> checks = list(Verifier(load_spec()).checks())
+    >>> all(isinstance(c.verdict, Proved) for c in checks), len(checks) > 100
+    (True, True)
+    """
+
+    def __init__(
+        self, spec: Spec, *, bound: int | None = None, depth: int = 4, budget: Budget = Budget()
+    ) -> None:
+        self.spec = spec
+        self.engine = Engine(spec)
+        self.compiled = CompiledSpec(spec)
+        self.budget = budget
+        self.depth = depth
+        self.z = Session(bound)
+        self._searcher = Searcher(self.compiled, self.z, budget, depth)
+
+    def checks(self) -> Iterator[Check]:
+        """Every check, in order: the empty device, then each operation x actor x branch."""
+        yield from self._initial()
+        for op in self.spec.ops.values():
+            for branch in branches(op):
+                yield from self._group(op.name, branch)
+
+    def count(self) -> int:
+        """How many checks :meth:`checks` yields (for progress bars)."""
+        total = len(self.spec.invariants)
+        for op in self.spec.ops.values():
+            for branch in branches(op):
+                total += len(self.spec.invariants)
+                total += len(self.compiled.properties_for(op.name, branch.role))
+                total += sum(branch.role in i.roles for i in self.spec.independences)
+        return total
+
+    def _initial(self) -> Iterator[Check]:
+        z = self.z
+        for inv, fn in self.compiled.invariants:
+            start = time.perf_counter()
+            bad = z.const("bad", z.svc)
+            holds, side = self.compiled.invariant(z, empty_state(z), bad, fn)
+            result = Solver(z, self.budget).check([z.not_(holds), *side, z.literals_distinct()])
+            if isinstance(result, Sat):
+                verdict: Verdict = Undecided("the empty device breaks it (nothing to replay)")
+            elif isinstance(result, Unknown):
+                verdict = Undecided(result.reason)
+            else:
+                verdict = Proved()
+            yield Check(inv.name, "invariant", "", "", verdict, time.perf_counter() - start)
+
+    def _group(self, op: str, branch: Branch) -> Iterator[Check]:
+        z = self.z
+        start = time.perf_counter()
+        try:
+            solver = Solver(z, self.budget)
+            pre = fresh_state(z)
+            request = fresh_request(z, self.spec.ops[op], branch)
+            step = self.compiled.run_step(z, pre, request)
+            solver.add(well_formed(z, pre), self.compiled.invariants_everywhere(z, pre))
+            queries = step_queries(self.compiled, z, step)
+        except NeedsBound as err:
+            yield Check("*", "encoding", op, str(branch), Undecided(str(err)), 0.0)
+            return
+        setup = (time.perf_counter() - start) / max(len(queries), 1)
+        for query in queries:
+            began = time.perf_counter()
+            verdict = self._decide(solver, query, pre, request)
+            yield Check(
+                query.name, query.kind, op, str(branch), verdict, time.perf_counter() - began + setup
+            )
+
+    def _decide(self, solver: Solver, query: Query, pre: SState, request: SRequest) -> Verdict:
+        z = self.z
+        result = solver.check([query.negated, *query.side, z.literals_distinct()])
+        if isinstance(result, Unsat):
+            return Proved()
+        if isinstance(result, Unknown):
+            return Undecided(result.reason)
+        names = Names(z, result.model)
+        trace = Trace(decode_state(names, pre), (decode_request(names, request),), query.name)
+        transition = confirmed(trace, self.engine)
+        reach = self._searcher.search(query.name, request)
+        return Violated(trace, transition, reach.trace if isinstance(reach, Reach) else None)
