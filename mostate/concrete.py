@@ -145,22 +145,27 @@ class Env:
         self.status = 200
         self.result: Ref | None = None
         self.vars: dict[str, Ref] = {}
-        self.refs: dict[tuple[Domain, str], list[Ref]] = {}
+        # The instances of each domain (by _SLOT), computed at most once per views.
+        self.refs: list[list[Ref] | None] = [None, None, None]
 
     def reset(self, pre: View, post: View | None, service: str) -> None:
         """Point the environment at other views (and forget the domains computed for the old)."""
         self.pre, self.post, self.service = pre, post, service
-        self.refs = {}
+        self.refs = [None, None, None]
 
 
-def domain_refs(env: Env, domain: Domain) -> list[Ref]:
+_SLOT = {domain: index for index, domain in enumerate(Domain)}
+
+
+def domain_refs(env: Env, domain: Domain, slot: int = -1) -> list[Ref]:
     """Every instance a quantifier over ``domain`` must look at, fresh names included.
 
     Quantifiers of one evaluation ask for the same domains again and again, so the answer is
     kept in the environment until the views change (:meth:`Env.reset`).
     """
-    key = (domain, env.service)
-    cached = env.refs.get(key)
+    if slot < 0:
+        slot = _SLOT[domain]
+    cached = env.refs[slot]
     if cached is not None:
         return cached
     views = (env.pre,) if env.post is None else (env.pre, env.post)
@@ -176,7 +181,7 @@ def domain_refs(env: Env, domain: Domain) -> list[Ref]:
             services.discard(env.service)
         refs = [ref for service in sorted(services) for ref in _service_refs(views, service)]
         refs.append((FRESH, FRESH))
-    env.refs[key] = refs
+    env.refs[slot] = refs
     return refs
 
 
@@ -336,11 +341,12 @@ def _compile_withparam(expr: WithParam) -> Compiled:
 
 def _compile_quant(expr: Quant) -> Compiled:
     var, body, domain = expr.var, compile_expr(expr.body), expr.domain
+    slot = _SLOT[domain]
     if expr.kind is Quantifier.ALL:
 
         def forall(env: Env) -> bool:
             bound = env.vars
-            for ref in domain_refs(env, domain):
+            for ref in domain_refs(env, domain, slot):
                 bound[var] = ref
                 if not body(env):
                     return False
@@ -350,7 +356,7 @@ def _compile_quant(expr: Quant) -> Compiled:
 
     def exists(env: Env) -> bool:
         bound = env.vars
-        for ref in domain_refs(env, domain):
+        for ref in domain_refs(env, domain, slot):
             bound[var] = ref
             if body(env):
                 return True
@@ -361,11 +367,12 @@ def _compile_quant(expr: Quant) -> Compiled:
 
 def _compile_count(expr: Count) -> Compiled:
     var, body, domain = expr.var, compile_expr(expr.body), expr.domain
+    slot = _SLOT[domain]
 
     def count(env: Env) -> float:
         total: float = 0
         bound = env.vars
-        for ref in domain_refs(env, domain):
+        for ref in domain_refs(env, domain, slot):
             bound[var] = ref
             if body(env):
                 total += math.inf if ref[1] == FRESH else 1
@@ -376,10 +383,11 @@ def _compile_count(expr: Count) -> Compiled:
 
 def _compile_the(expr: The) -> Compiled:
     var, body, domain = expr.var, compile_expr(expr.body), expr.domain
+    slot = _SLOT[domain]
 
     def the(env: Env) -> Ref | None:
         bound = env.vars
-        for ref in domain_refs(env, domain):
+        for ref in domain_refs(env, domain, slot):
             bound[var] = ref
             if body(env):
                 return ref

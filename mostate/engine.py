@@ -88,10 +88,11 @@ class _CompiledOp:
     steps: tuple[_CompiledStep, ...]
     result: Compiled | None
     success: Clause
-    properties: dict[Role, tuple[tuple[Property, Compiled], ...]]
+    # Indexed by ``role is Role.SERVER`` (0: the user's, 1: a server's), to avoid enum hashing.
+    properties: tuple[tuple[tuple[Property, Compiled], ...], ...]
     # The same properties specialised to steps that change nothing; those that fold to true
     # on such steps are left out.
-    stutter_properties: dict[Role, tuple[tuple[Property, Compiled], ...]]
+    stutter_properties: tuple[tuple[tuple[Property, Compiled], ...], ...]
 
 
 _FIELD_INDEX = {field: index for index, field in enumerate(Field)}
@@ -110,12 +111,15 @@ class Engine:
     (418, 'refusal add: already exists (...ccs.toml:...)')
     """
 
-    def __init__(self, spec: Spec, *, monitor: bool = True) -> None:
+    def __init__(self, spec: Spec, *, monitor: bool = True, optimise: bool = True) -> None:
         """``monitor=False`` skips the run-time check of invariants and properties in
         :meth:`apply`: for a spec that ``mostate verify`` has proved, that check can never fire.
-        :meth:`evaluate` always checks (it is what the checkers use)."""
+        :meth:`evaluate` always checks (it is what the checkers use). ``optimise=False`` checks
+        every property as written, without the rewrites of :mod:`mostate.simplify` (the tests
+        compare the two)."""
         self.spec = spec
         self.monitor = monitor
+        self.optimise = optimise
         self._invariants = tuple((inv, compile_expr(inv.expr)) for inv in spec.invariants)
         self._ops = {name: self._compile_op(op) for name, op in spec.ops.items()}
 
@@ -142,24 +146,28 @@ class Engine:
         success = Clause("query" if op.is_query else "operation", op.name, op.loc)
         if effects and not op.is_query:
             success = effects[-1]
-        local = all(s.over is Domain.SERVICE for s in op.steps if isinstance(s, Effect))
-        properties = {
-            role: tuple(
+        local = self.optimise and all(
+            s.over is Domain.SERVICE for s in op.steps if isinstance(s, Effect)
+        )
+        properties = tuple(
+            tuple(
                 (p, compile_expr(expr))
                 for p in self.spec.properties
                 if role in p.roles and (p.ops is None or op.name in p.ops)
                 if not is_true(expr := fold(local_frame(p.expr)) if local else p.expr)
             )
-            for role in Role
-        }
-        stutters = {
-            role: tuple(
+            for role in (Role.USER, Role.SERVER)
+        )
+        stutters = tuple(
+            tuple(
                 (p, compile_expr(folded))
                 for p, _ in props
                 if not is_true(folded := fold(stutter(p.expr)))
             )
-            for role, props in properties.items()
-        }
+            for props in properties
+        )
+        if not self.optimise:
+            stutters = properties
         result = compile_expr(op.result) if op.result is not None else None
         return _CompiledOp(op, tuple(steps), result, success, properties, stutters)
 
@@ -274,7 +282,7 @@ class Engine:
         env.reset(View(before) if view.changed else view, view, service)
         env.status, env.result = int(status), result
         table = cop.properties if view.changed else cop.stutter_properties
-        for prop, fn in table[env.role]:
+        for prop, fn in table[env.role is Role.SERVER]:
             if not fn(env):
                 broken.append(Clause("property", prop.name, prop.loc))
         return tuple(broken)
