@@ -10,7 +10,9 @@ from __future__ import annotations
 from mostate import DeviceState, FrozenMap, Instance, Request, Role, Service, Status
 from mostate.model import Confirm
 
-NAMES_OK = str.isidentifier
+
+def _is_name(value: object) -> bool:
+    return isinstance(value, str) and value != "" and not any(c in value for c in "/?\x00")
 
 
 def _bad(value: object, kind: type) -> bool:
@@ -49,7 +51,7 @@ def decide(state: DeviceState, req: Request) -> tuple[Status, DeviceState, objec
             return Status.NOT_EXECUTED, state, None
         new = instances.set(name, Instance(params=params))  # type: ignore[arg-type]
         return Status.OK, state.with_service(svc_name, Service(new)), None
-    if op == "replace" and (_bad(args.get("param"), str) or _bad(args.get("value"), str)):
+    if op == "replace" and (not _is_name(args.get("param")) or _bad(args.get("value"), str)):
         return Status.BAD_REQUEST, state, None
     if op.startswith("set_") and _bad(args.get("value"), bool):
         return Status.BAD_REQUEST, state, None

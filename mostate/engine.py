@@ -36,6 +36,7 @@ from .model import (
     Role,
     Service,
     Status,
+    check_name,
 )
 from .rules import (
     Confirmation,
@@ -236,6 +237,8 @@ class Engine:
                 value = EMPTY_PARAMS
             elif not isinstance(value, _TYPES[decl.type]):
                 raise RequestError(f"{request.op}: {decl.name!r} must be {decl.type.value}")
+            elif decl.is_name:
+                check_name(value, f"{request.op}: {decl.name!r}")
             env.args[decl.name] = value
         return cop, env
 

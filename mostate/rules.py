@@ -258,11 +258,13 @@ EXPR_NODES: tuple[type, ...] = (
 @attrs.frozen
 class ArgDecl:
     """An argument an operation reads from the request: name, type, and whether it may be left
-    out (an omitted ``params`` is the empty map)."""
+    out (an omitted ``params`` is the empty map). ``is_name`` marks a string that names
+    something (a parameter): non-empty, without ``/``, ``?`` or NUL."""
 
     name: str
     type: Type
     optional: bool = False
+    is_name: bool = False
 
 
 @attrs.frozen

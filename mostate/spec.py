@@ -36,7 +36,7 @@ from .rules import (
 from .syntax import Scope, parse_expr, parse_typed
 from .tomlpos import KeyPath, locate
 
-_ARG_TYPES = {"str": Type.STR, "bool": Type.BOOL, "params": Type.PARAMS}
+_ARG_TYPES = {"str": Type.STR, "name": Type.STR, "bool": Type.BOOL, "params": Type.PARAMS}
 _RESERVED_ARGS = frozenset({"actor", "server_id", "op", "service", "instance", "confirm", "i"})
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -227,9 +227,10 @@ class _Loader:
             typ = _ARG_TYPES.get(text.rstrip("?"))
             if typ is None or (optional and typ is not Type.PARAMS):
                 raise self.fail(
-                    f"argument {name!r}: type must be str, bool, params or params?", (*path, name)
+                    f"argument {name!r}: type must be str, name, bool, params or params?",
+                    (*path, name),
                 )
-            out.append(ArgDecl(name, typ, optional))
+            out.append(ArgDecl(name, typ, optional, is_name=text == "name"))
         return tuple(out)
 
     def step(self, op: str, index: int, body: object, path: KeyPath, scope: Scope) -> Step:

@@ -83,6 +83,11 @@ ROWS: list[tuple[str, str, str | None, dict[str, Any], Status]] = [
     # malformed: 400 before anything else
     *[(a, "set_active", "zz", {"value": "yes"}, Status.BAD_REQUEST) for a in BOTH],
     *[(a, "replace", "a", {"param": "p"}, Status.BAD_REQUEST) for a in BOTH],
+    *[
+        (a, "replace", "a", {"param": p, "value": "v"}, Status.BAD_REQUEST)
+        for a in BOTH
+        for p in ("", "x/y", "x?")
+    ],
     *[(a, "add", "a", {"params": "x"}, Status.BAD_REQUEST) for a in BOTH],
     *[(a, "frobnicate", "a", {}, Status.BAD_REQUEST) for a in BOTH],
     *[(a, "delete", None, {}, Status.BAD_REQUEST) for a in BOTH],
