@@ -1,15 +1,178 @@
-"""`mostate dm`: registered here; its issue's work fills it in."""
+"""``mostate dm process`` and ``mostate dm build``: the OMA-DM binding on the command line."""
 
 from __future__ import annotations
 
 import argparse
+import json
+import sys
+from pathlib import Path
 from typing import Any
+
+from ..errors import RequestError
+from ..omadm import (
+    AclError,
+    AclTable,
+    Answer,
+    Device,
+    FlagBinding,
+    Server,
+    ServiceRoot,
+    TreeConfig,
+    UriError,
+    answering,
+    write_package,
+)
+from ..omadm.tree import split_uri
+from ..trace import read_lines
+from .common import (
+    EXIT_OK,
+    EXIT_USAGE,
+    CliError,
+    add_spec_option,
+    engine_from,
+    read_text,
+    state_from,
+    write_atomically,
+)
 
 
 def register(commands: Any) -> None:
-    """Add this family's subcommands to the `mostate` parser (none yet)."""
-    del commands
+    """Add ``mostate dm process`` and ``mostate dm build``."""
+    dm = commands.add_parser(
+        "dm",
+        help="OMA-DM over SyncML DM 1.2: process a server package, or build one",
+        description="The OMA-DM binding: a device's and a server's side of SyncML DM 1.2.",
+    )
+    family = dm.add_subparsers(dest="dm_command", metavar="DM_COMMAND", required=True)
+    process = family.add_parser(
+        "process",
+        help="run a server package on a device state; print the response package",
+        description=(
+            "Run PACKAGE.xml on the state in STATE.json, print the device's response package and "
+            "write the new state over STATE.json (atomically). A package that cannot be read is "
+            "answered with a SyncHdr Status 400, the state is left as it was, and the exit code "
+            "is 2."
+        ),
+    )
+    add_spec_option(process)
+    _tree_options(process)
+    process.add_argument("package", metavar="PACKAGE.xml")
+    process.add_argument("--state", metavar="STATE.json", required=True)
+    process.add_argument("--server-id", help="the server id ACLs see (default: header Source)")
+    process.add_argument(
+        "--answer",
+        choices=[a.value for a in Answer],
+        default=Answer.TIMEOUT.value,
+        help="the user's answer to every confirmation alert (default: timeout, no one there)",
+    )
+    process.set_defaults(handler=_process)
+
+    build = family.add_parser(
+        "build",
+        help="print the server package for the server requests of a trace",
+        description=(
+            "Print the SyncML DM package a server sends for the server requests of TRACE.jsonl "
+            "(user requests are local to the device and are left out, with a note on stderr)."
+        ),
+    )
+    add_spec_option(build)
+    _tree_options(build)
+    build.add_argument("trace", metavar="TRACE.jsonl")
+    build.add_argument("--server-id", help="header Source (default: the trace's, else mostate)")
+    build.add_argument("--client", default="device", help="header Target (default: device)")
+    build.add_argument("--session-id", default="1")
+    build.set_defaults(handler=_build)
 
 
-def _unused(args: argparse.Namespace) -> int:
-    return 0
+def _tree_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--flags-as",
+        choices=[b.value for b in FlagBinding],
+        default=FlagBinding.PROPERTIES.value,
+        help="flags as node properties (?prop=Active) or as leaves (<instance>/Ext/CCS/Active)",
+    )
+    parser.add_argument(
+        "--root",
+        action="append",
+        default=[],
+        metavar="SERVICE=PATH[=URN]",
+        help="where a service lives (default: ./SERVICE) and its MO type URN",
+    )
+    parser.add_argument(
+        "--acl", action="append", default=[], metavar="URI=ACL", help="a node's ACL"
+    )
+
+
+def tree_from(args: argparse.Namespace) -> TreeConfig:
+    """The tree configuration the options describe; a bad option is a usage error."""
+    roots = []
+    for spec in args.root:
+        service, sep, rest = spec.partition("=")
+        path, _, urn = rest.partition("=")
+        if not sep or not service or not path:
+            raise CliError(f"--root {spec!r}: expected SERVICE=PATH[=URN]")
+        roots.append(ServiceRoot(service, _path(path, "--root"), urn or None))
+    acls = {}
+    for spec in args.acl:
+        uri, sep, text = spec.partition("=")
+        if not sep:
+            raise CliError(f"--acl {spec!r}: expected URI=ACL")
+        acls[_path(uri, "--acl")] = text
+    try:
+        table = AclTable.from_strings(acls)
+    except AclError as err:
+        raise CliError(str(err)) from None
+    return TreeConfig(tuple(roots), FlagBinding(args.flags_as), table)
+
+
+def _path(uri: str, option: str) -> str:
+    try:
+        path, query = split_uri(uri)
+    except UriError as err:
+        raise CliError(f"{option}: {err}") from None
+    if query is not None:
+        raise CliError(f"{option}: {uri!r} is a node path, without '?'")
+    return path
+
+
+def _process(args: argparse.Namespace) -> int:
+    engine, tree = engine_from(args.spec), tree_from(args)
+    state = state_from(args.state)
+    try:
+        data = Path(args.package).read_bytes()
+    except OSError as err:
+        raise CliError(f"cannot read package {args.package}: {err.strerror}") from None
+    ui = answering(then=Answer(args.answer))
+    after, response = Device(engine, tree).process(state, data, args.server_id, ui)
+    sys.stdout.write(write_package(response))
+    header = response.statuses()[0]
+    if header.code != 200:
+        why = header.items[0].data if header.items else "refused"
+        print(f"mostate: {args.package}: {why}", file=sys.stderr)
+        return EXIT_USAGE
+    if after != state:
+        write_atomically(args.state, json.dumps(after.to_json(), indent=2) + "\n")
+    return EXIT_OK
+
+
+def _build(args: argparse.Namespace) -> int:
+    engine, tree = engine_from(args.spec), tree_from(args)
+    _, lines = read_lines(read_text(args.trace, "trace").splitlines())
+    bad = [line.error for line in lines if line.request is None]
+    if bad:
+        raise CliError(f"{args.trace}: {bad[0]}")
+    requests = [line.request for line in lines if line.request is not None]
+    servers = [r for r in requests if r.actor.server_id is not None]
+    server_id = args.server_id or (servers[0].actor.server_id if servers else None) or "mostate"
+    sent = [r for r in requests if r.actor.role.value == "server"]
+    if len(sent) < len(requests):
+        print(f"mostate: left out {len(requests) - len(sent)} user request(s)", file=sys.stderr)
+    server = Server(
+        engine, tree, server_id=server_id, client=args.client, session_id=args.session_id
+    )
+    try:
+        package, _ = server.build(sent)
+    except RequestError as err:
+        raise CliError(f"{args.trace}: {err}") from None
+    sys.stdout.write(write_package(package))
+    return EXIT_OK

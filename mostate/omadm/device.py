@@ -344,3 +344,25 @@ def _resolve(item: Item, tree: TreeConfig) -> Target | UriError:
         return tree.resolve(item.target)
     except UriError as err:
         return err
+
+
+def process(
+    state: DeviceState,
+    package: Package | str | bytes,
+    server_id: str | None = None,
+    ui: Ui = NO_USER,
+    *,
+    engine: Engine | None = None,
+    tree: TreeConfig | None = None,
+) -> tuple[DeviceState, Package]:
+    """:meth:`Device.process` with the shipped spec (or ``engine``) and ``tree``.
+
+    >>> state, response = process(DeviceState(), b"not xml")
+    >>> response.statuses()[0].code, state == DeviceState()
+    (400, True)
+    """
+    if engine is None:
+        from ..spec import load_spec  # only when no engine is given: loading takes a moment
+
+        engine = Engine(load_spec())
+    return Device(engine, tree).process(state, package, server_id, ui)
