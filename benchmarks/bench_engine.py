@@ -23,17 +23,7 @@ from mostate import DeviceState, Engine, Request, load_spec
 
 SERVICES = ("MMS", "WAP")
 INSTANCES = ("a", "b", "c", "d")
-OPS = (
-    "add",
-    "delete",
-    "replace",
-    "set_active",
-    "set_default",
-    "set_locked",
-    "get",
-    "get_active",
-    "in_use",
-)
+OPS = tuple(load_spec().ops)  # every operation of the shipped spec
 
 
 def random_requests(count: int, seed: int) -> list[Request]:

@@ -15,17 +15,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 from handwritten import decide  # benchmarks/ is a folder of scripts, not a package
 
 ENGINE = Engine(load_spec())
-OPS = (
-    "add",
-    "delete",
-    "replace",
-    "set_active",
-    "set_default",
-    "set_locked",
-    "get",
-    "get_active",
-    "in_use",
-)
+OPS = tuple(ENGINE.spec.ops)
 
 
 @st.composite

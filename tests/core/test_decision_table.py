@@ -179,20 +179,7 @@ def test_queries_answer_and_change_nothing() -> None:
     assert ENGINE.apply(START, req("user", "get_active", service="NONE")).result is None
 
 
-@pytest.mark.parametrize(
-    "op",
-    [
-        "add",
-        "delete",
-        "replace",
-        "set_active",
-        "set_default",
-        "set_locked",
-        "get",
-        "get_active",
-        "in_use",
-    ],
-)
+@pytest.mark.parametrize("op", sorted(ENGINE.spec.ops))
 def test_declined_server_request_is_not_executed(op: str) -> None:
     extra: dict[str, Any] = {"confirm": "decline"}
     instance = {"add": "n", "get_active": None, "in_use": None}.get(op, "c")
