@@ -23,8 +23,7 @@ from __future__ import annotations
 
 import enum
 import logging
-from collections.abc import Callable
-from typing import assert_never
+from typing import Protocol, assert_never
 
 import attrs
 
@@ -83,7 +82,11 @@ class Prompt:
     options: str = ""
 
 
-Ui = Callable[[Prompt], Answer]
+class Ui(Protocol):
+    """The device's user interface: shows a prompt and returns the user's answer (ignored
+    for a display alert). Any callable of that shape will do, e.g. :func:`answering`."""
+
+    def __call__(self, prompt: Prompt, /) -> Answer: ...
 
 
 def answering(*answers: Answer, then: Answer = Answer.TIMEOUT) -> Ui:

@@ -331,11 +331,11 @@ def render(
             return 200, tuple(structure(node, inst, with_data=data, leaves=leaves)), None
         case Render.PROPERTY:
             assert ask.detail is not None
+            if isinstance(node, ParamNode) and leaf_value(node, inst) is None:
+                return 404, (), f"{node.path}: no such node"
             value = property_value(ask.detail, node, tree, inst)
             if value is None:
                 return 406, (), f"{node.path} has no {ask.detail} property"
-            if isinstance(node, ParamNode) and leaf_value(node, inst) is None:
-                return 404, (), f"{node.path}: no such node"
             return 200, (_one(ask.uri, _CHR, value),), None
 
 
