@@ -50,10 +50,15 @@ class Session:
     Unsat()
     """
 
-    def __init__(self, bound: int | None = None) -> None:
+    def __init__(self, bound: int | None = None, services: int | None = None) -> None:
         self.ctx = z3.Context()
         self.bound = bound
-        self.svc = Sort(z3.DeclareSort("Svc", self.ctx))
+        if services is None:
+            self.svc = Sort(z3.DeclareSort("Svc", self.ctx))
+            self._svc_values: tuple[Term, ...] = ()
+        else:
+            sort, values = z3.EnumSort("Svc", [f"S{n + 1}" for n in range(services)], self.ctx)
+            self.svc, self._svc_values = Sort(sort), tuple(Term(v) for v in values)
         if bound is None:
             self.inst = Sort(z3.DeclareSort("Inst", self.ctx))
             self._inst_values: tuple[Term, ...] = ()
@@ -88,6 +93,10 @@ class Session:
 
     def sort_of(self, term: Term) -> Sort:
         return Sort(_z(term).sort())
+
+    def svc_values(self) -> tuple[Term, ...]:
+        """The services of a fully bounded session (empty otherwise)."""
+        return self._svc_values
 
     def inst_values(self) -> tuple[Term, ...]:
         """The instance names of bounded mode (empty when unbounded)."""
@@ -169,6 +178,10 @@ class Session:
 
     def with_param(self, params: Term, key: Term, value: Term) -> Term:
         return Term(z3.Store(params, key, self._maybe.just(value)))
+
+    def finite(self, params: Term) -> Bool:
+        """The map has finitely many keys (its default is "no value"), as every real map has."""
+        return Bool(z3.Default(params) == self._maybe.nothing)
 
     def param(self, params: Term, key: Term) -> Term:
         return Term(z3.Select(params, key))

@@ -7,23 +7,39 @@ and ``mostate run`` take it as the trace says), and the state after it is a fres
 functions defined, for every service and instance, as the normalised state the chosen step
 leaves; the last step is the operation and branch of the failed check and must break the same
 property. The shortest trace found (up to ``depth`` requests) is decoded and replayed.
+
+The search is bounded in breadth too, so that its formulas need no quantifier: ``depth``
+instance names (a trace of ``depth`` requests adds at most that many) and two services.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 
 import attrs
 
 from ..engine import Engine
 from ..model import DeviceState, Request
-from ..rules import Field
+from ..rules import Field, Operation
 from ..trace import Trace
 from ._z3 import Bool, Budget, Int, Model, Sat, Session, Solver, Unknown
 from .compiler import SState, empty_state
 from .decode import Names, confirmed, decode_request
 from .queries import keeps_everything, step_queries
-from .transition import CompiledSpec, SRequest, branches, fresh_request, fresh_state, normalise
+from .transition import (
+    Branch,
+    CompiledSpec,
+    SRequest,
+    branches,
+    fresh_request,
+    fresh_state,
+    normalise,
+)
+
+SERVICES = 2
+"""Services in a searched trace: the request's own and one other (enough for every property
+that compares a service with the others)."""
 
 
 @attrs.frozen
@@ -57,35 +73,39 @@ class _Prefix:
 class Searcher:
     """Searches traces from the empty device for one spec (one per verification run)."""
 
-    def __init__(self, compiled: CompiledSpec, z: Session, budget: Budget, depth: int) -> None:
+    def __init__(
+        self, compiled: CompiledSpec, budget: Budget, depth: int, services: int = SERVICES
+    ) -> None:
         self.compiled = compiled
         self.engine = Engine(compiled.spec)
-        self.z = z
         self.budget = budget
         self.depth = depth
+        self.services = services
 
-    def search(self, name: str, final: SRequest) -> Search:
-        """The shortest trace (at most ``depth`` requests) whose last request, to ``final``'s
-        operation and branch, breaks ``name``."""
-        z = self.z
+    def search(self, name: str, op: Operation, branch: Branch) -> Search:
+        """The shortest trace (at most ``depth`` requests) whose last request, to ``op`` as
+        ``branch``, breaks ``name``."""
+        z = Session(bound=max(self.depth, 1), services=self.services)
         solver = Solver(z, self.budget)
         state, prefix = empty_state(z), []
         for length in range(1, self.depth + 1):
-            req = fresh_request(z, final.op, final.branch, f"@{length}")
+            req = fresh_request(z, op, branch, f"@{length}")
             step = self.compiled.run_step(z, state, req)
             query = next(q for q in step_queries(self.compiled, z, step) if q.name == name)
-            result = solver.check([query.negated, *query.side, z.literals_distinct()])
+            facts = [query.negated, *query.side, *req.facts, z.literals_distinct()]
+            result = solver.check(facts)
             if isinstance(result, Sat):
-                return Reach(self._decode(result.model, prefix, req, name))
+                return Reach(self._decode(z, result.model, prefix, req, name))
             if isinstance(result, Unknown):
                 return Gaveup(result.reason)
             if length < self.depth:
-                state = self._extend(solver, state, prefix, length)
+                state = self._extend(z, solver, state, prefix, length)
         return NotReached(self.depth)
 
-    def _extend(self, solver: Solver, state: SState, prefix: list[_Prefix], n: int) -> SState:
+    def _extend(
+        self, z: Session, solver: Solver, state: SState, prefix: list[_Prefix], n: int
+    ) -> SState:
         """Add one step the engine lets through, from ``state``; returns the state after it."""
-        z = self.z
         choices: list[SRequest] = []
         options: list[Bool] = []
         posts: list[SState] = []
@@ -95,23 +115,25 @@ class Searcher:
                 req = fresh_request(z, op, branch, f"#{n}.{len(choices)}")
                 step = self.compiled.run_step(z, state, req)
                 picked = z.compare("==", selector, z.int_val(len(choices)))
-                options.append(z.and_(picked, keeps_everything(self.compiled, z, step)))
+                keeps = keeps_everything(self.compiled, z, step)
+                options.append(z.and_(picked, keeps, *req.facts))
                 posts.append(normalise(z, step.post))
                 choices.append(req)
         nxt = fresh_state(z, f"@{n}")
-        s, i = z.const("ns", z.svc), z.const("ni", z.inst)
-        for field in Field:
+        for field, s, i in itertools.product(Field, z.svc_values(), z.inst_values()):
             value = posts[-1].field(field)(s, i)
             for index in range(len(posts) - 2, -1, -1):
                 picked = z.compare("==", selector, z.int_val(index))
                 value = z.ite(picked, posts[index].field(field)(s, i), value)
-            solver.add(z.forall([s, i], z.eq(nxt.field(field)(s, i), value)))
+            solver.add(z.eq(nxt.field(field)(s, i), value))
         solver.add(z.or_(*options))
         prefix.append(_Prefix(selector, tuple(choices)))
         return nxt
 
-    def _decode(self, model: Model, prefix: Sequence[_Prefix], final: SRequest, name: str) -> Trace:
-        names = Names(self.z, model)
+    def _decode(
+        self, z: Session, model: Model, prefix: Sequence[_Prefix], final: SRequest, name: str
+    ) -> Trace:
+        names = Names(z, model)
         requests: list[Request] = [
             decode_request(names, p.choices[model.int(p.selector)]) for p in prefix
         ]

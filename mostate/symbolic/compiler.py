@@ -153,15 +153,26 @@ def fresh_ref(env: SEnv, name: str, domain: Domain) -> tuple[SRef, Bool, tuple[T
 def quantify(env: SEnv, domain: Domain, body: Callable[[SRef, tuple[Term, ...]], Bool]) -> Bool:
     """``all(i in domain, body)`` as a Z3 formula (expanded over the names when bounded)."""
     z = env.z
-    if z.inst_values():
-        if domain is Domain.SERVICE:
-            return z.and_(*[body(SRef(z.true, env.service, v), ()) for v in z.inst_values()])
-        svc = z.const("qs", z.svc)
+    if not z.inst_values():
+        ref, cond, variables = fresh_ref(env, "q", domain)
+        return z.forall(variables, z.implies(cond, body(ref, variables)))
+    if domain is Domain.SERVICE:
+        return z.and_(*[body(SRef(z.true, env.service, v), ()) for v in z.inst_values()])
+
+    def one_service(svc: Term, variables: tuple[Term, ...]) -> Bool:
         cond = z.true if domain is Domain.DEVICE else z.not_(z.eq(svc, env.service))
-        parts = [body(SRef(z.true, svc, v), (svc,)) for v in z.inst_values()]
-        return z.forall([svc], z.implies(cond, z.and_(*parts)))
-    ref, cond, variables = fresh_ref(env, "q", domain)
-    return z.forall(variables, z.implies(cond, body(ref, variables)))
+        parts = [body(SRef(z.true, svc, v), variables) for v in z.inst_values()]
+        return z.implies(cond, z.and_(*parts))
+
+    return every_service(z, one_service)
+
+
+def every_service(z: Session, body: Callable[[Term, tuple[Term, ...]], Bool]) -> Bool:
+    """``body`` for every service: a conjunction when services are bounded, else a quantifier."""
+    if z.svc_values():
+        return z.and_(*[body(v, ()) for v in z.svc_values()])
+    svc = z.const("qs", z.svc)
+    return z.forall([svc], body(svc, (svc,)))
 
 
 def ref_eq(z: Session, a: SRef, b: SRef) -> Bool:
@@ -316,6 +327,8 @@ def _compare(env: SEnv, op: Comparison, a: Any, b: Any) -> Bool:
 
 def _count_vs_literal(count: SCount, op: Comparison, k: int) -> Bool:
     z = count.env.z
+    if z.inst_values() and count.domain is Domain.SERVICE:
+        return z.compare(op.value, count.total(), z.int_val(k))
     at_least = count.at_least
     match op:
         case Comparison.LE:

@@ -35,6 +35,7 @@ from .compiler import (
     SRef,
     SState,
     compile_expr,
+    every_service,
     none_ref,
 )
 
@@ -75,6 +76,7 @@ class SRequest:
     service: Term
     target: SRef | None
     args: dict[str, Term]
+    facts: tuple[Bool, ...] = ()
 
 
 def fresh_request(z: Session, op: Operation, branch: Branch, tag: str = "") -> SRequest:
@@ -83,7 +85,8 @@ def fresh_request(z: Session, op: Operation, branch: Branch, tag: str = "") -> S
     service = z.const(f"svc{tag}", z.svc)
     target = SRef(z.true, service, z.const(f"target{tag}", z.inst)) if op.has_target else None
     args = {a.name: z.const(f"{a.name}{tag}", sorts[a.type]) for a in op.args}
-    return SRequest(op, branch, service, target, args)
+    facts = tuple(z.finite(args[a.name]) for a in op.args if a.type is Type.PARAMS)
+    return SRequest(op, branch, service, target, args, facts)
 
 
 def fresh_state(z: Session, tag: str = "") -> SState:
@@ -94,7 +97,8 @@ def fresh_state(z: Session, tag: str = "") -> SState:
 
 
 def well_formed(z: Session, state: SState) -> Bool:
-    """What the engine can represent: a non-existing instance has no flags and no parameters."""
+    """What the engine can represent: a non-existing instance has no flags and no parameters,
+    and every parameter map is finite."""
     s, i = z.const("ws", z.svc), z.const("wi", z.inst)
     blank = z.and_(
         z.not_(Bool(state.active(s, i))),
@@ -102,7 +106,8 @@ def well_formed(z: Session, state: SState) -> Bool:
         z.not_(Bool(state.locked(s, i))),
         z.eq(state.params(s, i), z.empty_params()),
     )
-    return z.forall([s, i], z.implies(z.not_(Bool(state.exists(s, i))), blank))
+    body = z.and_(z.implies(z.not_(Bool(state.exists(s, i))), blank), z.finite(state.params(s, i)))
+    return z.forall([s, i], body)
 
 
 def normalise(z: Session, raw: SState) -> SState:
@@ -214,13 +219,18 @@ class CompiledSpec:
 
     def invariants_everywhere(self, z: Session, state: SState) -> Bool:
         """Every invariant on every service (with the definitions they need)."""
-        s = z.const("is", z.svc)
-        parts, sides = [], []
-        for _, fn in self.invariants:
-            holds, side = self.invariant(z, state, s, fn, (s,))
-            parts.append(holds)
-            sides.extend(side)
-        return z.and_(z.forall([s], z.and_(*parts)), *sides)
+        sides: list[Bool] = []
+
+        def on(service: Term, variables: tuple[Term, ...]) -> Bool:
+            parts = []
+            for _, fn in self.invariants:
+                holds, side = self.invariant(z, state, service, fn, variables)
+                parts.append(holds)
+                sides.extend(side)
+            return z.and_(*parts)
+
+        everywhere = every_service(z, on)
+        return z.and_(everywhere, *sides)
 
     def property_holds(self, z: Session, step: SStep, fn: Compiled) -> tuple[Bool, list[Bool]]:
         """A transition property on one step, and the definitions it needs (``the``)."""

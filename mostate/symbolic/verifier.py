@@ -95,7 +95,7 @@ class Verifier:
         self.budget = budget
         self.depth = depth
         self.z = Session(bound)
-        self._searcher = Searcher(self.compiled, self.z, budget, depth)
+        self._searcher = Searcher(self.compiled, budget, depth)
 
     def checks(self) -> Iterator[Check]:
         """Every check, in order: the empty device, then each operation x actor x branch."""
@@ -138,6 +138,7 @@ class Verifier:
             request = fresh_request(z, self.spec.ops[op], branch)
             step = self.compiled.run_step(z, pre, request)
             solver.add(well_formed(z, pre), self.compiled.invariants_everywhere(z, pre))
+            solver.add(*request.facts)
             queries = step_queries(self.compiled, z, step)
         except NeedsBound as err:
             yield Check("*", "encoding", op, str(branch), Undecided(str(err)), 0.0)
@@ -160,5 +161,5 @@ class Verifier:
         names = Names(z, result.model)
         trace = Trace(decode_state(names, pre), (decode_request(names, request),), query.name)
         transition = confirmed(trace, self.engine)
-        reach = self._searcher.search(query.name, request)
+        reach = self._searcher.search(query.name, request.op, request.branch)
         return Violated(trace, transition, reach.trace if isinstance(reach, Reach) else None)
