@@ -1,0 +1,195 @@
+"""Breadth-first exploration of a spec's state space, driving the engine itself.
+
+From the empty device, every request of the scope (:mod:`.scope`) is sent to every reachable
+state through :meth:`Engine.evaluate <mostate.engine.Engine.evaluate>`; the graph is a networkx
+``MultiDiGraph`` whose nodes are :class:`~mostate.model.DeviceState` values and whose edges are
+keyed by the :class:`~mostate.model.Request`, with the status as an attribute.
+
+Every check is the engine's own: :attr:`Transition.violations` (the invariants on every service
+the step touched, on the raw state before it is normalised, and the transition properties) and
+:meth:`Engine.independence_violations` for requests of the roles an independence speaks of. As
+every reachable state is reached by a checked step from the empty device (which keeps every
+invariant), this checks every invariant on every reachable state.
+
+Breadth-first order makes the first step found breaking a property one of the shortest: its
+trace from the empty device is rebuilt on the real names, replayed and confirmed by the engine
+(:meth:`Trace.confirm <mostate.trace.Trace.confirm>`) before it is reported. A violating step
+may lead to a state the engine had to normalise; the exploration goes on from it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+
+import attrs
+import networkx as nx
+
+from ..engine import Engine, Transition
+from ..model import Clause, DeviceState, Request
+from ..trace import Trace
+from .scope import ExploreScope, scope_requests
+from .symmetry import canonical, inverse, orbit_size, rename_request
+
+Progress = Callable[[int, int], None]
+"""Called now and then with (states expanded, states found)."""
+
+_Parent = tuple[DeviceState, Request] | None
+
+
+@attrs.frozen
+class Violation:
+    """A property broken in scope, with one shortest trace from the empty device."""
+
+    kind: str
+    name: str
+    trace: Trace
+    status: int
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "kind": self.kind,
+            "name": self.name,
+            "status": self.status,
+            "length": len(self.trace.requests),
+            "trace": [r.to_json() for r in self.trace.requests],
+        }
+
+
+@attrs.frozen
+class Stats:
+    """The size of an exploration and how fast it ran."""
+
+    states: int
+    edges: int
+    depth: int
+    seconds: float
+    represented: int
+    """How many states the canonical ones stand for (equal to ``states`` without symmetry)."""
+
+    @property
+    def states_per_second(self) -> float:
+        return self.states / self.seconds if self.seconds > 0 else float("inf")
+
+
+class Exploration:
+    """One run of the explorer: the graph, the parents of the BFS tree and what was found.
+
+    Not a value: it owns a (large, mutable) networkx graph.
+    """
+
+    def __init__(self, engine: Engine, scope: ExploreScope, symmetry: bool) -> None:
+        self.engine = engine
+        self.scope = scope
+        self.symmetry = symmetry
+        self.requests = scope_requests(engine.spec, scope)
+        self.graph: nx.MultiDiGraph[DeviceState] = nx.MultiDiGraph()
+        self.parents: dict[DeviceState, _Parent] = {}
+        self.depths: dict[DeviceState, int] = {}
+        self.violations: dict[str, Violation] = {}
+        self.stats = Stats(0, 0, 0, 0.0, 0)
+
+    # -- names ------------------------------------------------------------------------------
+
+    def canonical(self, state: DeviceState) -> DeviceState:
+        """The state the graph holds for ``state`` (itself without symmetry)."""
+        return canonical(state, self.scope.names)[0] if self.symmetry else state
+
+    # -- traces -----------------------------------------------------------------------------
+
+    def path_to(self, state: DeviceState) -> list[tuple[DeviceState, Request]]:
+        """The BFS tree's steps from the empty device to ``state`` (a graph node)."""
+        steps: list[tuple[DeviceState, Request]] = []
+        parent = self.parents[state]
+        while parent is not None:
+            steps.append(parent)
+            parent = self.parents[parent[0]]
+        steps.reverse()
+        return steps
+
+    def replay(self, steps: list[tuple[DeviceState, Request]]) -> Iterator[Transition]:
+        """The real steps for a path of graph steps: each request renamed to the real names of
+        the state reached so far, and run by the engine."""
+        state = DeviceState()
+        for node, request in steps:
+            real = request
+            if self.symmetry:
+                canon, renaming = canonical(state, self.scope.names)
+                assert canon == node, "a path of the graph does not replay"
+                real = rename_request(request, inverse(renaming))
+            step = self.engine.evaluate(state, real)
+            yield step
+            state = step.outcome.state
+
+    def trace_to(self, state: DeviceState, request: Request | None = None) -> Trace:
+        """A shortest trace from the empty device to ``state``, then ``request`` if given."""
+        steps = self.path_to(state)
+        if request is not None:
+            steps.append((state, request))
+        return Trace(DeviceState(), tuple(t.request for t in self.replay(steps)))
+
+
+def explore(
+    engine: Engine,
+    scope: ExploreScope,
+    *,
+    symmetry: bool = True,
+    progress: Progress | None = None,
+) -> Exploration:
+    """Explore every state reachable in ``scope`` and check every step.
+
+    >>> from mostate import load_spec
+    >>> run = explore(Engine(load_spec()), ExploreScope(instances=1, values=1))
+    >>> run.stats.states, run.stats.depth, sorted(run.violations)
+    (17, 5, [])
+    """
+    run = Exploration(engine, scope, symmetry)
+    started = time.perf_counter()
+    _bfs(run, progress)
+    seconds = time.perf_counter() - started
+    represented = sum(orbit_size(s, scope.names) for s in run.graph) if symmetry else len(run.graph)
+    depth = max(run.depths.values(), default=0)
+    run.stats = Stats(len(run.graph), run.graph.number_of_edges(), depth, seconds, represented)
+    return run
+
+
+def _bfs(run: Exploration, progress: Progress | None) -> None:
+    start = run.canonical(DeviceState())
+    run.parents[start], run.depths[start] = None, 0
+    run.graph.add_node(start)
+    queue = deque([start])
+    indep_roles = {role for ind in run.engine.spec.independences for role in ind.roles}
+    expanded = 0
+    while queue:
+        state = queue.popleft()
+        depth = run.depths[state] + 1
+        for request in run.requests:
+            step = run.engine.evaluate(state, request)
+            broken = step.violations
+            if request.actor.role in indep_roles:
+                broken += run.engine.independence_violations(state, request)
+            nxt = run.canonical(step.outcome.state)
+            if nxt not in run.depths:
+                run.parents[nxt], run.depths[nxt] = (state, request), depth
+                queue.append(nxt)
+            run.graph.add_edge(state, nxt, key=request, status=int(step.outcome.status))
+            if broken:
+                run.graph.edges[state, nxt, request]["violations"] = tuple(c.name for c in broken)
+                _record(run, state, request, broken)
+        expanded += 1
+        if progress is not None and (expanded % 64 == 0 or not queue):
+            progress(expanded, len(run.depths))
+
+
+def _record(
+    run: Exploration, state: DeviceState, request: Request, broken: tuple[Clause, ...]
+) -> None:
+    for clause in broken:
+        if clause.name in run.violations:
+            continue
+        trace = attrs.evolve(run.trace_to(state, request), violates=clause.name)
+        last = trace.confirm(run.engine)
+        run.violations[clause.name] = Violation(
+            clause.kind, clause.name, trace, int(last.outcome.status)
+        )

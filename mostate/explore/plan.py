@@ -1,0 +1,138 @@
+"""Server plans: the shortest sequence of requests from a device's state to a goal.
+
+A goal is a boolean expression of the spec language, parsed by :func:`mostate.syntax.parse_expr`
+in a scope with no arguments and no primed state (``target`` only when the plan names one, as
+the instance a campaign is about) and compiled by :func:`mostate.concrete.compile_expr`: it reads
+a state the way an invariant does, for the plan's service. The search is breadth-first over the
+real names of the start state (no symmetry: those names mean something to the campaign), each
+request answered by :meth:`Engine.apply <mostate.engine.Engine.apply>` as a device would.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+import attrs
+
+from ..concrete import Compiled, Env, View, compile_expr
+from ..engine import Engine
+from ..errors import Location
+from ..model import DeviceState, Request, Role
+from ..rules import Type
+from ..syntax import Scope, parse_expr
+from ..trace import Trace
+from .scope import ExploreScope, op_requests
+
+
+@attrs.frozen
+class Goal:
+    """A condition on a state, for one service (and one named instance, if ``target``)."""
+
+    text: str
+    service: str
+    target: str | None
+    check: Compiled = attrs.field(eq=False, repr=False)
+
+    @classmethod
+    def parse(cls, text: str, service: str = "MMS", target: str | None = None) -> Goal:
+        """Parse a goal; a :class:`~mostate.errors.SpecError` says where it is wrong.
+
+        >>> g = Goal.parse("exists(target) and active(target)", target="new")
+        >>> g.holds(DeviceState.from_json({"MMS": {"new": {"active": True}}}))
+        True
+        >>> Goal.parse("active(tagret)", target="new")
+        Traceback (most recent call last):
+        ...
+        mostate.errors.SpecError: <goal>:1:8: unknown name 'tagret'
+        """
+        scope = Scope(target=target is not None)
+        expr = parse_expr(text, scope, Location("<goal>", 1, 1), Type.BOOL)
+        return cls(text, service, target, compile_expr(expr))
+
+    def holds(self, state: DeviceState) -> bool:
+        env = Env(View(state), self.service, Role.SERVER)
+        if self.target is not None:
+            env.target = (self.service, self.target)
+        return bool(self.check(env))
+
+
+@attrs.frozen
+class Plan:
+    """The shortest trace to the goal, or why there is none (``bounded``: the search stopped
+    at ``max_states`` before it could say)."""
+
+    trace: Trace | None
+    states: int
+    reason: str = ""
+    bounded: bool = False
+
+
+def plan(
+    engine: Engine,
+    start: DeviceState,
+    goal: Goal,
+    *,
+    roles: frozenset[Role] = frozenset({Role.SERVER}),
+    values: int = 2,
+    max_states: int = 200_000,
+) -> Plan:
+    """The shortest sequence of requests by ``roles`` that takes ``start`` to ``goal``.
+
+    >>> from mostate import load_spec
+    >>> start = DeviceState.from_json({"MMS": {"a": {"active": True}, "b": {}}})
+    >>> goal = Goal.parse("active(target) and locked(target)", target="new")
+    >>> [r.op for r in plan(Engine(load_spec()), start, goal).trace.requests]
+    ['add', 'set_active', 'set_locked']
+    """
+    requests = _requests(engine, start, goal, roles, values)
+    parents: dict[DeviceState, tuple[DeviceState, Request] | None] = {start: None}
+    queue = deque([start])
+    while queue:
+        state = queue.popleft()
+        if goal.holds(state):
+            return Plan(Trace(start, _path(parents, state)), len(parents))
+        for request in requests:
+            nxt = engine.apply(state, request).state
+            if nxt not in parents:
+                parents[nxt] = (state, request)
+                queue.append(nxt)
+        if len(parents) > max_states:
+            why = f"stopped after {len(parents)} states (--max-states {max_states})"
+            return Plan(None, len(parents), why, bounded=True)
+    why = (
+        f"none of the {len(parents)} states reachable from the start with "
+        f"{len(requests)} kinds of request by {_names(roles)} satisfies the goal"
+    )
+    return Plan(None, len(parents), why)
+
+
+def _names(roles: frozenset[Role]) -> str:
+    return " or ".join(sorted(r.value for r in roles))
+
+
+def _requests(
+    engine: Engine, start: DeviceState, goal: Goal, roles: frozenset[Role], values: int
+) -> tuple[Request, ...]:
+    services = sorted(set(start.services) | {goal.service})
+    names = {n for s in start.services.values() for n in s.instances}
+    if goal.target is not None:
+        names.add(goal.target)
+    scope = ExploreScope(max(1, len(names)), values, services=tuple(services))
+    ordered = tuple(sorted(names)) or scope.names
+    return tuple(
+        r
+        for op in engine.spec.ops.values()
+        for r in op_requests(op, scope, ordered)
+        if r.actor.role in roles
+    )
+
+
+def _path(
+    parents: dict[DeviceState, tuple[DeviceState, Request] | None], state: DeviceState
+) -> tuple[Request, ...]:
+    out: list[Request] = []
+    parent = parents[state]
+    while parent is not None:
+        out.append(parent[1])
+        parent = parents[parent[0]]
+    return tuple(reversed(out))
