@@ -1,1 +1,35 @@
-"""Unbounded and bounded proofs of a spec with Z3 (the only package that imports z3)."""
+"""Unbounded and bounded proofs of a spec with Z3 (the only package that imports z3).
+
+:class:`Verifier` compiles the spec's own AST (the objects the engine executes) into Z3 and
+checks every invariant, transition property and independence for every operation x actor x
+confirmation branch; each :class:`Check` is :class:`Proved`, :class:`Violated` (with a
+counterexample replayed by the engine) or :class:`Undecided` (never read as proved).
+"""
+
+from ._z3 import Budget as Budget
+from .bmc import NotReached as NotReached
+from .bmc import Reach as Reach
+from .bmc import Searcher as Searcher
+from .compiler import NeedsBound as NeedsBound
+from .transition import Branch as Branch
+from .transition import CompiledSpec as CompiledSpec
+from .verifier import Check as Check
+from .verifier import Proved as Proved
+from .verifier import Undecided as Undecided
+from .verifier import Verifier as Verifier
+from .verifier import Violated as Violated
+
+__all__ = [
+    "Branch",
+    "Budget",
+    "Check",
+    "CompiledSpec",
+    "NeedsBound",
+    "NotReached",
+    "Proved",
+    "Reach",
+    "Searcher",
+    "Undecided",
+    "Verifier",
+    "Violated",
+]

@@ -87,7 +87,7 @@ class Searcher:
         ``branch``, breaks ``name``."""
         z = Session(bound=max(self.depth, 1), services=self.services)
         solver = Solver(z, self.budget)
-        state, prefix = empty_state(z), []
+        state, prefix = empty_state(z), list[_Prefix]()
         for length in range(1, self.depth + 1):
             req = fresh_request(z, op, branch, f"@{length}")
             step = self.compiled.run_step(z, state, req)

@@ -299,7 +299,11 @@ _FLIPPED = {
 
 def _compile_compare(expr: Compare) -> Compiled:
     left, right, op = compile_expr(expr.left), compile_expr(expr.right), expr.op
-    if isinstance(expr.left, Lit) and isinstance(expr.left.value, int) and expr.left.type is Type.INT:
+    if (
+        isinstance(expr.left, Lit)
+        and isinstance(expr.left.value, int)
+        and expr.left.type is Type.INT
+    ):
         literal, flipped = expr.left.value, _FLIPPED[op]
         return lambda env: _compare(env, flipped, right(env), literal)
     if isinstance(expr.right, Lit) and expr.right.type is Type.INT:
@@ -386,7 +390,10 @@ def _compile_unchanged(expr: Unchanged) -> Compiled:
         assert env.post is not None, "unchanged() outside a transition property"
         z, pre, post = env.z, env.pre, env.post
         return z.and_(
-            *[z.eq(pre.field(f)(ref.svc, ref.inst), post.field(f)(ref.svc, ref.inst)) for f in Field]
+            *[
+                z.eq(pre.field(f)(ref.svc, ref.inst), post.field(f)(ref.svc, ref.inst))
+                for f in Field
+            ]
         )
 
     return unchanged

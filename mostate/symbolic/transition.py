@@ -22,6 +22,7 @@ from ..rules import (
     Property,
     Refusal,
     Spec,
+    Step,
     The,
     Type,
     walk,
@@ -91,7 +92,9 @@ def fresh_request(z: Session, op: Operation, branch: Branch, tag: str = "") -> S
 
 def fresh_state(z: Session, tag: str = "") -> SState:
     """A state left to the solver (uninterpreted functions over service and instance)."""
-    flags = [z.func(f"{f.value}{tag}", [z.svc, z.inst], z.bool) for f in Field if f.value != "params"]
+    flags = [
+        z.func(f"{f.value}{tag}", [z.svc, z.inst], z.bool) for f in Field if f.value != "params"
+    ]
     params = z.func(f"params{tag}", [z.svc, z.inst], z.params)
     return SState(flags[0], flags[1], flags[2], flags[3], params)
 
@@ -134,10 +137,13 @@ class SStep:
     side: list[Bool]
 
 
+_CompiledStep = tuple[Step, Compiled | None, tuple[tuple[Field, Compiled], ...]]
+
+
 @attrs.frozen(eq=False)
 class _Op:
     op: Operation
-    steps: tuple[tuple[object, Compiled | None, tuple[tuple[Field, Compiled], ...]], ...]
+    steps: tuple[_CompiledStep, ...]
     result: Compiled | None
 
 
@@ -156,7 +162,7 @@ class CompiledSpec:
         self.ops = {name: self._compile_op(op) for name, op in spec.ops.items()}
 
     def _compile_op(self, op: Operation) -> _Op:
-        steps = []
+        steps: list[_CompiledStep] = []
         for step in op.steps:
             match step:
                 case Refusal():
@@ -270,7 +276,9 @@ def _updated(
     z: Session, over: Domain, old: FieldFn, fn: Compiled, env: SEnv, done: Bool
 ) -> FieldFn:
     def new(s: Term, i: Term) -> Term:
-        applies = z.not_(done) if over is Domain.DEVICE else z.and_(z.not_(done), z.eq(s, env.service))
+        applies = (
+            z.not_(done) if over is Domain.DEVICE else z.and_(z.not_(done), z.eq(s, env.service))
+        )
         value: Term = fn(env.bind("i", SRef(z.true, s, i), ()))
         return z.ite(applies, value, old(s, i))
 

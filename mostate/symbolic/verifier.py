@@ -34,6 +34,8 @@ from .transition import (
     well_formed,
 )
 
+DEFAULT_BUDGET = Budget()
+
 
 @attrs.frozen
 class Proved:
@@ -87,7 +89,12 @@ class Verifier:
     """
 
     def __init__(
-        self, spec: Spec, *, bound: int | None = None, depth: int = 4, budget: Budget = Budget()
+        self,
+        spec: Spec,
+        *,
+        bound: int | None = None,
+        depth: int = 4,
+        budget: Budget = DEFAULT_BUDGET,
     ) -> None:
         self.spec = spec
         self.engine = Engine(spec)
@@ -148,7 +155,12 @@ class Verifier:
             began = time.perf_counter()
             verdict = self._decide(solver, query, pre, request)
             yield Check(
-                query.name, query.kind, op, str(branch), verdict, time.perf_counter() - began + setup
+                query.name,
+                query.kind,
+                op,
+                str(branch),
+                verdict,
+                time.perf_counter() - began + setup,
             )
 
     def _decide(self, solver: Solver, query: Query, pre: SState, request: SRequest) -> Verdict:
