@@ -189,7 +189,7 @@ class Status:
     msg_ref: str
     cmd_ref: str
     cmd: str
-    code: int
+    code: int = attrs.field(converter=int)  # a plain int, even when given a Code
     target_refs: tuple[str, ...] = ()
     source_refs: tuple[str, ...] = ()
     items: tuple[Item, ...] = ()

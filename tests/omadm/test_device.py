@@ -45,28 +45,28 @@ def add(cmd_id: str, name: str) -> Add:
     return Add(cmd_id, (Item(f"./MMS/{name}", meta=NODE),))
 
 
-def package(*commands, source: str = "srv1") -> Package:  # type: ignore[no-untyped-def]
+def package(*commands, source: str = "srv1") -> Package:
     return Package(SyncHdr("1", "1", "device", source), commands)
 
 
 # -- Atomic ----------------------------------------------------------------------------------
 
 
-def test_atomic_all_or_nothing(run, tree: TreeConfig) -> None:  # type: ignore[no-untyped-def]
+def test_atomic_all_or_nothing(run, tree: TreeConfig) -> None:
     atomic = Atomic("2", (add("3", "c"), activate("4", "b", tree), add("5", "a"), add("6", "d")))
-    after, codes, response = run(STATE, atomic)
+    after, codes, _ = run(STATE, atomic)
     # the failed member's code, the executed ones rolled back, the rest not executed
     assert codes == [("Atomic", 507), ("Add", 216), ("Replace", 216), ("Add", 418), ("Add", 215)]
     assert after == STATE
 
 
-def test_atomic_that_succeeds_keeps_its_effects(run, tree: TreeConfig) -> None:  # type: ignore[no-untyped-def]
+def test_atomic_that_succeeds_keeps_its_effects(run, tree: TreeConfig) -> None:
     after, codes, _ = run(STATE, Atomic("2", (add("3", "c"), activate("4", "c", tree))))
     assert codes == [("Atomic", 200), ("Add", 200), ("Replace", 200)]
-    assert after.instance("MMS", "c").active  # type: ignore[union-attr]
+    assert after.instance("MMS", "c").active
 
 
-def test_results_of_a_rolled_back_atomic_are_dropped(run, tree: TreeConfig) -> None:  # type: ignore[no-untyped-def]
+def test_results_of_a_rolled_back_atomic_are_dropped(run, tree: TreeConfig) -> None:
     atomic = Atomic("2", (Get("3", (Item("./MMS"),)), add("4", "a")))
     _, codes, response = run(STATE, atomic)
     assert codes == [("Atomic", 507), ("Get", 216), ("Add", 418)]
@@ -76,7 +76,7 @@ def test_results_of_a_rolled_back_atomic_are_dropped(run, tree: TreeConfig) -> N
 @pytest.mark.parametrize(
     ("answer", "code"), [(Answer.NO, 304), (Answer.CANCEL, 214), (Answer.TIMEOUT, 408)]
 )
-def test_a_no_inside_atomic_fails_it(run, tree: TreeConfig, answer: Answer, code: int) -> None:  # type: ignore[no-untyped-def]
+def test_a_no_inside_atomic_fails_it(run, tree: TreeConfig, answer: Answer, code: int) -> None:
     atomic = Atomic("2", (add("3", "c"), confirm("4"), activate("5", "c", tree)))
     after, codes, _ = run(STATE, atomic, ui=answering(answer))
     assert codes == [("Atomic", 507), ("Add", 216), ("Alert", code), ("Replace", 215)]
@@ -86,7 +86,7 @@ def test_a_no_inside_atomic_fails_it(run, tree: TreeConfig, answer: Answer, code
 # -- confirmation outside Atomic: the engine sees confirm=accept/decline -----------------------
 
 
-def test_a_no_inside_sequence_bypasses_the_rest(run, tree: TreeConfig) -> None:  # type: ignore[no-untyped-def]
+def test_a_no_inside_sequence_bypasses_the_rest(run, tree: TreeConfig) -> None:
     seq = Sequence("2", (add("3", "c"), confirm("4"), activate("5", "b", tree), add("6", "d")))
     after, codes, _ = run(STATE, seq, add("7", "e"), ui=answering(Answer.NO))
     assert codes == [
@@ -100,15 +100,21 @@ def test_a_no_inside_sequence_bypasses_the_rest(run, tree: TreeConfig) -> None: 
     assert sorted(after.service("MMS").instances) == ["a", "b", "c", "e"]
 
 
-def test_declined_checks_come_first(run, tree: TreeConfig) -> None:  # type: ignore[no-untyped-def]
+def test_declined_checks_come_first(run, tree: TreeConfig) -> None:
     """The engine's checks run before its confirmation point: a missing instance is 404 and an
     existing one 418 even when declined (scenario alternative-2)."""
     seq = Sequence("2", (confirm("3"), activate("4", "ghost", tree), add("5", "a"), add("6", "z")))
     _, codes, _ = run(STATE, seq, ui=answering(Answer.NO))
-    assert codes == [("Sequence", 200), ("Alert", 304), ("Replace", 404), ("Add", 418), ("Add", 215)]
+    assert codes == [
+        ("Sequence", 200),
+        ("Alert", 304),
+        ("Replace", 404),
+        ("Add", 418),
+        ("Add", 215),
+    ]
 
 
-def test_a_top_level_confirmation_covers_the_rest_of_the_package(run, tree: TreeConfig) -> None:  # type: ignore[no-untyped-def]
+def test_a_top_level_confirmation_covers_the_rest_of_the_package(run, tree: TreeConfig) -> None:
     after, codes, _ = run(
         STATE,
         confirm("2"),
@@ -127,13 +133,13 @@ def test_a_top_level_confirmation_covers_the_rest_of_the_package(run, tree: Tree
     assert after == STATE
 
 
-def test_accepted_confirmation(run, tree: TreeConfig) -> None:  # type: ignore[no-untyped-def]
+def test_accepted_confirmation(run, tree: TreeConfig) -> None:
     after, codes, _ = run(STATE, confirm("2"), activate("3", "b", tree), ui=answering(Answer.YES))
     assert codes == [("Alert", 200), ("Replace", 200)]
-    assert after.instance("MMS", "b").active  # type: ignore[union-attr]
+    assert after.instance("MMS", "b").active
 
 
-def test_display_alert_and_unsupported_alerts(run) -> None:  # type: ignore[no-untyped-def]
+def test_display_alert_and_unsupported_alerts(run) -> None:
     shown: list[Prompt] = []
 
     def ui(prompt: Prompt) -> Answer:
@@ -146,7 +152,7 @@ def test_display_alert_and_unsupported_alerts(run) -> None:  # type: ignore[no-u
     assert [p.text for p in shown] == ["Updated"]
 
 
-def test_a_ui_that_fails_counts_as_a_timeout(run, tree: TreeConfig) -> None:  # type: ignore[no-untyped-def]
+def test_a_ui_that_fails_counts_as_a_timeout(run, tree: TreeConfig) -> None:
     def ui(prompt: Prompt) -> Answer:
         raise RuntimeError("screen off")
 

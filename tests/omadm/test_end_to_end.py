@@ -77,7 +77,9 @@ def test_flow_over_syncml(flow: str, engine: Engine, tree: TreeConfig) -> None:
             server_id, Server(engine, tree, server_id=server_id or "srv", client="phone")
         )
         package, sent = server.build(requests)
-        state, response = device.process(state, write_package(package), ui=answering(*answers(requests)))
+        state, response = device.process(
+            state, write_package(package), ui=answering(*answers(requests))
+        )
         packages += 1
         reports = server.read(sent, write_package(response))
         for line, report in zip(batch, reports, strict=True):
@@ -87,7 +89,9 @@ def test_flow_over_syncml(flow: str, engine: Engine, tree: TreeConfig) -> None:
     assert packages >= 2
 
 
-def test_a_query_reports_instances_the_server_did_not_know(engine: Engine, tree: TreeConfig) -> None:
+def test_a_query_reports_instances_the_server_did_not_know(
+    engine: Engine, tree: TreeConfig
+) -> None:
     """A user-added instance shows in the children list; the report says the answer is
     incomplete, and the next package asks about it."""
     state = DeviceState.from_json({"MMS": {"mine": {"active": True}}})

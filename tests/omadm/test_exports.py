@@ -60,8 +60,6 @@ def test_the_engine_layer_never_imports_the_binding() -> None:
     for module in ("engine.py", "model.py", "rules.py", "concrete.py", "trace.py"):
         tree = ast.parse((root / module).read_text(encoding="utf-8"))
         imported = {
-            node.module or ""
-            for node in ast.walk(tree)
-            if isinstance(node, ast.ImportFrom)
+            node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
         }
         assert not any("omadm" in name for name in imported), module

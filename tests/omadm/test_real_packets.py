@@ -54,7 +54,9 @@ def test_parsed_packets_round_trip(data_dir: Path, name: str) -> None:
 @pytest.mark.parametrize("name", sorted(REFUSED))
 def test_refused_files_say_why(data_dir: Path, name: str, engine: Engine) -> None:
     data = (data_dir / name).read_bytes()
-    with pytest.raises(PackageError, match="^" + REFUSED[name].replace("(", r"\(").replace(")", r"\)")):
+    with pytest.raises(
+        PackageError, match="^" + REFUSED[name].replace("(", r"\(").replace(")", r"\)")
+    ):
         parse_package(data)
     state = DeviceState.from_json({"MMS": {"a": {"active": True}}})
     after, response = Device(engine).process(state, data)
@@ -67,7 +69,9 @@ def test_refused_files_say_why(data_dir: Path, name: str, engine: Engine) -> Non
 def test_refused_confirm_alert_keeps_its_session_in_the_answer(
     data_dir: Path, engine: Engine
 ) -> None:
-    _, response = Device(engine).process(DeviceState(), (data_dir / "testalertconfirm.xml").read_bytes())
+    _, response = Device(engine).process(
+        DeviceState(), (data_dir / "testalertconfirm.xml").read_bytes()
+    )
     assert response.header.session_id == "11"
     assert (response.header.target, response.header.source) == ("mot.manage", "SampleClient")
 
@@ -76,7 +80,7 @@ def test_the_confirm_alert_once_its_ampersand_is_escaped(data_dir: Path, engine:
     text = (data_dir / "testalertconfirm.xml").read_text().replace("15&DR", "15&amp;DR")
     prompts = []
 
-    def ui(prompt):  # type: ignore[no-untyped-def]  # a test double
+    def ui(prompt):
         prompts.append(prompt)
         return Answer.NO
 
@@ -112,7 +116,7 @@ def test_confirm_inside_atomic(
 def test_display_alert_is_shown(data_dir: Path, engine: Engine) -> None:
     shown = []
 
-    def ui(prompt):  # type: ignore[no-untyped-def]  # a test double
+    def ui(prompt):
         shown.append(prompt.text)
         return Answer.TIMEOUT
 
@@ -124,7 +128,9 @@ def test_display_alert_is_shown(data_dir: Path, engine: Engine) -> None:
 
 
 def test_get_of_a_node_outside_any_instance_is_404(data_dir: Path, engine: Engine) -> None:
-    _, response = Device(engine).process(DeviceState(), (data_dir / "testgetscript.xml").read_bytes())
+    _, response = Device(engine).process(
+        DeviceState(), (data_dir / "testgetscript.xml").read_bytes()
+    )
     assert [(s.cmd, s.code) for s in response.statuses()] == [("SyncHdr", 200), ("Get", 404)]
     assert response.results() == ()
 

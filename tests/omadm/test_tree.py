@@ -36,7 +36,7 @@ STATE = DeviceState.from_json(
 )
 
 
-def results(response) -> list[str | None]:  # type: ignore[no-untyped-def]  # test helper
+def results(response) -> list[str | None]:
     return [item.data for r in response.results() for item in r.items]
 
 
@@ -76,7 +76,7 @@ def test_configured_roots_and_intermediate_nodes() -> None:
 # -- commands mapped to the engine -----------------------------------------------------------
 
 
-def test_add_instance_with_leaves_is_one_engine_add(run, tree: TreeConfig) -> None:  # type: ignore[no-untyped-def]
+def test_add_instance_with_leaves_is_one_engine_add(run, tree: TreeConfig) -> None:
     add = Add(
         "2",
         (
@@ -87,7 +87,7 @@ def test_add_instance_with_leaves_is_one_engine_add(run, tree: TreeConfig) -> No
     after, codes, _ = run(STATE, add)
     assert codes == [("Add", 200)]
     assert after.instance("MMS", "new") is not None
-    assert after.instance("MMS", "new").params["MMSC"] == "http://new"  # type: ignore[union-attr]
+    assert after.instance("MMS", "new").params["MMSC"] == "http://new"
     # Adding it again is the engine's 418, and its leaves are not applied either.
     again = Add("3", (Item("./MMS/new", meta=NODE), Item("./MMS/new/MMSC", data="x")))
     after2, codes, _ = run(after, again)
@@ -95,7 +95,7 @@ def test_add_instance_with_leaves_is_one_engine_add(run, tree: TreeConfig) -> No
     assert after2 == after
 
 
-def test_leaf_add_replace_get_delete(run, tree: TreeConfig) -> None:  # type: ignore[no-untyped-def]
+def test_leaf_add_replace_get_delete(run, tree: TreeConfig) -> None:
     state, codes, _ = run(STATE, Add("2", (Item("./MMS/a/proxy", data="p"),)))
     assert codes == [("Add", 200)]
     _, codes, _ = run(state, Add("2", (Item("./MMS/a/proxy", data="q"),)))
@@ -111,7 +111,7 @@ def test_leaf_add_replace_get_delete(run, tree: TreeConfig) -> None:  # type: ig
     assert codes == [("Delete", 404)]
 
 
-def test_interior_gets_list_children(run, tree: TreeConfig) -> None:  # type: ignore[no-untyped-def]
+def test_interior_gets_list_children(run, tree: TreeConfig) -> None:
     _, codes, response = run(
         STATE, Get("2", (Item("."),)), Get("3", (Item("./MMS"),)), Get("4", (Item("./MMS/a"),))
     )
@@ -120,7 +120,7 @@ def test_interior_gets_list_children(run, tree: TreeConfig) -> None:  # type: ig
     assert results(response) == ["MMS", "a/b", "/".join(["MMSC", *ext])]
 
 
-def test_delete_instance_and_missing_nodes(run, tree: TreeConfig) -> None:  # type: ignore[no-untyped-def]
+def test_delete_instance_and_missing_nodes(run, tree: TreeConfig) -> None:
     after, codes, _ = run(
         STATE,
         Delete("2", (Item("./MMS/b"),)),
@@ -148,7 +148,7 @@ def test_delete_instance_and_missing_nodes(run, tree: TreeConfig) -> None:  # ty
         (Get("2", (Item("./MMS/a?what=ever"),)), 406),
     ],
 )
-def test_protocol_refusals(run, command, code: int) -> None:  # type: ignore[no-untyped-def]
+def test_protocol_refusals(run, command, code: int) -> None:
     after, codes, _ = run(STATE, command)
     assert codes == [(command.NAME, code)]
     assert after == STATE
@@ -158,7 +158,7 @@ def test_protocol_refusals(run, command, code: int) -> None:  # type: ignore[no-
 
 
 @pytest.mark.parametrize("flag", ["Active", "Default", "Locked"])
-def test_get_and_replace_a_flag(run, tree: TreeConfig, flag: str) -> None:  # type: ignore[no-untyped-def]
+def test_get_and_replace_a_flag(run, tree: TreeConfig, flag: str) -> None:
     uri = tree.flag_uri("MMS", "a", flag)
     expected = {"Active": "true", "Default": "false", "Locked": "false"}[flag]
     _, codes, response = run(STATE, Get("2", (Item(uri),)))
@@ -169,11 +169,13 @@ def test_get_and_replace_a_flag(run, tree: TreeConfig, flag: str) -> None:  # ty
     assert getattr(after.instance("MMS", "a"), flag.lower()) is (flipped == "true")
 
 
-def test_setting_active_clears_the_other_through_the_engine(run, tree: TreeConfig) -> None:  # type: ignore[no-untyped-def]
-    after, codes, _ = run(STATE, Replace("2", (Item(tree.flag_uri("MMS", "b", "Active"), data="true"),)))
+def test_setting_active_clears_the_other_through_the_engine(run, tree: TreeConfig) -> None:
+    after, codes, _ = run(
+        STATE, Replace("2", (Item(tree.flag_uri("MMS", "b", "Active"), data="true"),))
+    )
     assert codes == [("Replace", 200)]
-    assert after.instance("MMS", "b").active  # type: ignore[union-attr]
-    assert not after.instance("MMS", "a").active  # type: ignore[union-attr]
+    assert after.instance("MMS", "b").active
+    assert not after.instance("MMS", "a").active
 
 
 @pytest.mark.parametrize(
@@ -184,27 +186,31 @@ def test_setting_active_clears_the_other_through_the_engine(run, tree: TreeConfi
         ("Exec", 405),
     ],
 )
-def test_flag_commands_other_than_get_and_replace(run, tree: TreeConfig, command: str, code: int) -> None:  # type: ignore[no-untyped-def]
+def test_flag_commands_other_than_get_and_replace(
+    run, tree: TreeConfig, command: str, code: int
+) -> None:
     cls = {"Add": Add, "Delete": Delete, "Exec": Exec}[command]
-    after, codes, _ = run(STATE, cls("2", (Item(tree.flag_uri("MMS", "a", "Active"), data="true"),)))
+    after, codes, _ = run(
+        STATE, cls("2", (Item(tree.flag_uri("MMS", "a", "Active"), data="true"),))
+    )
     assert codes == [(command, code)]
     assert after == STATE
 
 
-def test_flag_of_a_missing_instance_is_the_engines_404(run, tree: TreeConfig) -> None:  # type: ignore[no-untyped-def]
+def test_flag_of_a_missing_instance_is_the_engines_404(run, tree: TreeConfig) -> None:
     uri = tree.flag_uri("MMS", "ghost", "Active")
     _, codes, _ = run(STATE, Get("2", (Item(uri),)), Replace("3", (Item(uri, data="true"),)))
     assert codes == [("Get", 404), ("Replace", 404)]
 
 
-def test_a_flag_value_that_is_not_a_boolean_is_the_engines_400(run, tree: TreeConfig) -> None:  # type: ignore[no-untyped-def]
+def test_a_flag_value_that_is_not_a_boolean_is_the_engines_400(run, tree: TreeConfig) -> None:
     uri = tree.flag_uri("MMS", "a", "Locked")
     after, codes, _ = run(STATE, Replace("2", (Item(uri, data="yes"),)))
     assert codes == [("Replace", 400)]
     assert after == STATE
 
 
-def test_unknown_property_is_406(run) -> None:  # type: ignore[no-untyped-def]
+def test_unknown_property_is_406(run) -> None:
     _, codes, _ = run(STATE, Get("2", (Item("./MMS/a?prop=Colour"),)))
     assert codes == [("Get", 406)]
 
@@ -213,7 +219,9 @@ def test_ccs_properties_live_on_instances_only() -> None:
     device = Device(Engine(load_spec()))
     _, response = device.process(
         STATE,
-        _package(Get("2", (Item("./MMS?prop=Active"),)), Get("3", (Item("./MMS/a/MMSC?prop=Active"),))),
+        _package(
+            Get("2", (Item("./MMS?prop=Active"),)), Get("3", (Item("./MMS/a/MMSC?prop=Active"),))
+        ),
     )
     assert [s.code for s in response.statuses()[1:]] == [406, 406]
 
@@ -224,7 +232,7 @@ def test_ccs_properties_are_unknown_in_the_leaf_binding() -> None:
     assert [s.code for s in response.statuses()[1:]] == [406]
 
 
-def _package(*commands):  # type: ignore[no-untyped-def]  # test helper
+def _package(*commands):
     from mostate.omadm import Package, SyncHdr
 
     return Package(SyncHdr("1", "1", "device", "srv1"), commands)
@@ -270,14 +278,14 @@ def test_standard_properties() -> None:
         (Get("2", (Item("./MMS/a?prop=Size"),)), 406),  # interior nodes have no Size
     ],
 )
-def test_standard_property_refusals(item, code: int) -> None:  # type: ignore[no-untyped-def]
+def test_standard_property_refusals(item, code: int) -> None:
     device = Device(Engine(load_spec()))
     after, response = device.process(STATE, _package(item))
     assert [s.code for s in response.statuses()[1:]] == [code]
     assert after == STATE
 
 
-def test_list_struct_data_of_an_instance(run, tree: TreeConfig) -> None:  # type: ignore[no-untyped-def]
+def test_list_struct_data_of_an_instance(run, tree: TreeConfig) -> None:
     _, codes, response = run(STATE, Get("2", (Item("./MMS/a?list=StructData"),)))
     assert codes == [("Get", 200)]
     sources = {item.source: item.data for r in response.results() for item in r.items}

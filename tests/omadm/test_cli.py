@@ -1,0 +1,115 @@
+"""``mostate dm process`` and ``mostate dm build``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from mostate.cli import main
+from mostate.omadm import parse_package
+
+SCENARIOS = Path(__file__).resolve().parents[2] / "specs" / "scenarios"
+
+
+def codes(text: str) -> list[tuple[str, int]]:
+    return [(s.cmd, s.code) for s in parse_package(text).statuses()]
+
+
+def test_build_then_process_updates_the_state(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    trace = SCENARIOS / "alternative-3-query-and-lock.jsonl"
+    assert main(["dm", "build", str(trace), "--server-id", "srv1"]) == 0
+    built = capsys.readouterr()
+    assert "left out 3 user request(s)" in built.err
+    package = parse_package(built.out)
+    assert package.header.source == "srv1"
+    (tmp_path / "p.xml").write_text(built.out)
+    state = tmp_path / "state.json"
+    state.write_text("{}")
+    assert main(["dm", "process", str(tmp_path / "p.xml"), "--state", str(state)]) == 0
+    out = capsys.readouterr().out
+    assert ("SyncHdr", 200) in codes(out)
+    assert all(code == 200 for _, code in codes(out))
+    after = json.loads(state.read_text())
+    assert sorted(after["MMS"]) == ["a", "b", "c"] and after["MMS"]["b"]["locked"]
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temp left
+
+
+def test_process_with_answers_and_leaf_binding(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    trace = tmp_path / "t.jsonl"
+    trace.write_text(
+        '{"actor": "server", "op": "set_active", "service": "MMS", "instance": "b", '
+        '"value": true, "confirm": "accept"}\n'
+    )
+    assert main(["dm", "build", str(trace), "--flags-as", "leaves"]) == 0
+    xml = capsys.readouterr().out
+    assert "./MMS/b/Ext/CCS/Active" in xml
+    (tmp_path / "p.xml").write_text(xml)
+    state = tmp_path / "s.json"
+    state.write_text(json.dumps({"MMS": {"a": {"active": True}, "b": {}}}))
+    args = ["dm", "process", str(tmp_path / "p.xml"), "--state", str(state), "--flags-as", "leaves"]
+    assert main([*args, "--answer", "no"]) == 0
+    assert ("Replace", 215) in codes(capsys.readouterr().out)
+    assert json.loads(state.read_text())["MMS"]["a"]["active"] is True
+    assert main([*args, "--answer", "yes"]) == 0
+    assert ("Replace", 200) in codes(capsys.readouterr().out)
+    assert json.loads(state.read_text())["MMS"]["b"]["active"] is True
+
+
+def test_a_refused_package_leaves_the_state_file_alone(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "bad.xml"
+    bad.write_text("<SyncML><SyncHdr><SessionID>4</SessionID>")
+    state = tmp_path / "s.json"
+    state.write_text('{"MMS": {"a": {}}}')
+    before = state.read_text()
+    assert main(["dm", "process", str(bad), "--state", str(state)]) == 2
+    captured = capsys.readouterr()
+    assert codes(captured.out) == [("SyncHdr", 400)]
+    assert "not well-formed XML" in captured.err
+    assert state.read_text() == before
+
+
+def test_acl_option(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    trace = tmp_path / "t.jsonl"
+    trace.write_text('{"actor": "server", "op": "add", "service": "MMS", "instance": "n"}\n')
+    main(["dm", "build", str(trace), "--server-id", "intruder"])
+    (tmp_path / "p.xml").write_text(capsys.readouterr().out)
+    state = tmp_path / "s.json"
+    state.write_text("{}")
+    acl = ["--acl", "./MMS=Add=operator&Get=*"]
+    assert main(["dm", "process", str(tmp_path / "p.xml"), "--state", str(state), *acl]) == 0
+    assert ("Add", 425) in codes(capsys.readouterr().out)
+    assert json.loads(state.read_text()) == {}
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--acl", "./MMS=Copy=*"], "unknown command 'Copy'"),
+        (["--root", "MMS"], "expected SERVICE=PATH[=URN]"),
+        (["--root", "MMS=./A//B"], "empty or relative segment"),
+    ],
+)
+def test_bad_options_are_usage_errors(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str], message: str
+) -> None:
+    trace = tmp_path / "t.jsonl"
+    trace.write_text("")
+    assert main(["dm", "build", str(trace), *args]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_build_refuses_a_malformed_trace(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    trace = tmp_path / "t.jsonl"
+    trace.write_text('{"actor": "server", "op": "set_active", "service": "MMS", "instance": "a"}\n')
+    assert main(["dm", "build", str(trace)]) == 2
+    assert "'value' must be true or false" in capsys.readouterr().err
