@@ -1,0 +1,161 @@
+"""The OMA-DM binding's cost over the bare engine, and a mutation fuzz run of the device side.
+
+    python benchmarks/bench_omadm.py [--rounds 300] [--fuzz 20000] [--seed 1]
+
+Part 1 prints packages/s for one campaign package (the normal flow's server requests: 3 Adds
+with parameters, set Active/Default/Locked, a replace and a get_active query), run three ways in
+the same process: the engine alone on the same requests (the baseline), the device on the
+package as message values, and the whole path (parse XML, process, write the response).
+
+Part 2 mutates real AOSP packets and built packages (cut, bit flips, spliced markup, duplicated
+slices) and feeds each to the device: it counts how many parse, how many are refused with a
+SyncHdr 400, and how many raise (must be 0) or change the state while refusing (must be 0).
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from mostate import DeviceState, Engine, Request, load_spec
+from mostate.omadm import Answer, Device, Server, answering, parse_package, write_package
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKETS = ROOT / "tests" / "data" / "syncml"
+
+
+def campaign() -> list[Request]:
+    rows: list[dict[str, object]] = []
+    for name in ("old1", "old2", "new"):
+        rows.append({"op": "add", "instance": name, "params": {"MMSC": f"http://mms.{name}"}})
+    for op in ("set_active", "set_default", "set_locked"):
+        rows.append({"op": op, "instance": "new", "value": True})
+    rows.append({"op": "replace", "instance": "old2", "param": "MMSC", "value": "http://v2"})
+    rows.append({"op": "get_active"})
+    return [Request.from_json({"actor": "server", "service": "MMS", **row}) for row in rows]
+
+
+def per_second(fn: object, rounds: int) -> float:
+    assert callable(fn)
+    start = time.perf_counter()
+    for _ in range(rounds):
+        fn()
+    return rounds / (time.perf_counter() - start)
+
+
+def speed(rounds: int) -> Table:
+    engine = Engine(load_spec())
+    requests = campaign()
+    package, _ = Server(engine).build(requests)
+    text = write_package(package)
+    device = Device(engine)
+
+    def bare() -> None:
+        state = DeviceState()
+        for request in requests:
+            state = engine.apply(state, request).state
+
+    def values() -> None:
+        device.process(DeviceState(), package)
+
+    def xml() -> None:
+        write_package(device.process(DeviceState(), text)[1])
+
+    base = per_second(bare, rounds)
+    table = Table(title=f"One campaign package ({len(requests)} requests), {rounds} rounds")
+    for column in ("path", "packages/s", "ratio to the bare engine"):
+        table.add_column(column)
+    for name, fn in (
+        ("engine alone (baseline)", bare),
+        ("device, values", values),
+        ("XML in and out", xml),
+    ):
+        rate = base if fn is bare else per_second(fn, rounds)
+        table.add_row(
+            name, f"{rate:,.0f}", f"{base / rate:.2f}x slower" if fn is not bare else "1.00x"
+        )
+    return table
+
+
+def mutate(rng: random.Random, data: bytes) -> bytes:
+    at = rng.randrange(len(data) + 1)
+    match rng.randrange(5):
+        case 0:
+            return data[:at]
+        case 1:
+            if not data:
+                return data
+            i = rng.randrange(len(data))
+            return data[:i] + bytes([data[i] ^ (1 << rng.randrange(8))]) + data[i + 1 :]
+        case 2:
+            junk = rng.choice([b"<", b">", b"&", b"</Item>", b"<Atomic>", b"<!DOCTYPE x>", b"\x00"])
+            return data[:at] + junk + data[at:]
+        case 3:
+            end = min(len(data), at + rng.randrange(1, 64))
+            return data[:at] + data[at:end] * 2 + data[end:]
+        case _:
+            return data[:at] + data[at + rng.randrange(1, 64) :]
+
+
+def fuzz(count: int, seed: int) -> Table:
+    engine = Engine(load_spec())
+    device = Device(engine)
+    seeds = [p.read_bytes() for p in sorted(PACKETS.iterdir()) if p.suffix in (".xml", ".wbxml")]
+    seeds.append(write_package(Server(engine).build(campaign())[0]).encode())
+    start_state = DeviceState.from_json({"MMS": {"a": {"active": True, "locked": True}}})
+    rng = random.Random(seed)
+    tally: Counter[str] = Counter()
+    reasons: set[str] = set()
+    began = time.perf_counter()
+    for _ in range(count):
+        data = rng.choice(seeds)
+        for _ in range(rng.randrange(1, 4)):
+            data = mutate(rng, data)
+        try:
+            after, response = device.process(start_state, data, ui=answering(then=Answer.YES))
+            parse_package(write_package(response))
+        except Exception as err:  # counted and shown: the whole point is that there are none
+            tally[f"raised {type(err).__name__}"] += 1
+            continue
+        header = response.statuses()[0]
+        if header.code == 200:
+            tally["processed"] += 1
+        else:
+            tally["refused (SyncHdr 400)"] += 1
+            reasons.add((header.items[0].data or "")[:30])
+            if after != start_state:
+                tally["refused but changed the state"] += 1
+    elapsed = time.perf_counter() - began
+    table = Table(title=f"Mutation fuzz: {count:,} inputs from {len(seeds)} seeds, seed {seed}")
+    table.add_column("outcome")
+    table.add_column("inputs")
+    for key in ("processed", "refused (SyncHdr 400)", "refused but changed the state"):
+        table.add_row(key, f"{tally.pop(key, 0):,}")
+    table.add_row("raised an exception", f"{sum(tally.values()):,} {dict(tally) or ''}")
+    table.add_row("distinct refusal messages (first 30 chars)", str(len(reasons)))
+    table.add_row("inputs/s", f"{count / elapsed:,.0f}")
+    return table
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--rounds", type=int, default=300)
+    parser.add_argument("--fuzz", type=int, default=20_000)
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+    out = Console()
+    out.print(speed(args.rounds))
+    if args.fuzz:
+        out.print(fuzz(args.fuzz, args.seed))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
