@@ -126,7 +126,11 @@ class Verifier:
         for inv, fn in self.compiled.invariants:
             start = time.perf_counter()
             bad = z.const("bad", z.svc)
-            holds, side = self.compiled.invariant(z, empty_state(z), bad, fn)
+            try:
+                holds, side = self.compiled.invariant(z, empty_state(z), bad, fn)
+            except NeedsBound as err:
+                yield Check(inv.name, "invariant", "", "", Undecided(str(err)), 0.0)
+                continue
             result = Solver(z, self.budget).check([z.not_(holds), *side, z.literals_distinct()])
             if isinstance(result, Sat):
                 verdict: Verdict = Undecided("the empty device breaks it (nothing to replay)")
