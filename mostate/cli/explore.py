@@ -1,15 +1,221 @@
-"""`mostate explore`: registered here; its issue's work fills it in."""
+"""``mostate explore`` and ``mostate plan``: the state space of a spec, and server plans in it."""
 
 from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
 from typing import Any
+
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from ..engine import Engine
+from ..errors import SpecError
+from ..explore import Exploration, ExploreScope, Goal, explore, export_traces, plan
+from ..explore.graphio import FORMATS, graph_text
+from ..model import Role
+from .common import (
+    EXIT_OK,
+    EXIT_UNKNOWN,
+    EXIT_VIOLATED,
+    CliError,
+    add_format_option,
+    console,
+    engine_from,
+    print_json,
+    state_from,
+    write_atomically,
+)
+
+
+def _add_spec(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("spec_file", metavar="SPEC", nargs="?", help="spec file (default: ccs)")
+    parser.add_argument("--spec", metavar="SPEC", help="the same, as an option")
 
 
 def register(commands: Any) -> None:
-    """Add this family's subcommands to the `mostate` parser (none yet)."""
-    del commands
+    """Add ``explore`` and ``plan`` to the ``mostate`` parser."""
+    run = commands.add_parser(
+        "explore",
+        help="explore every state reachable in a small scope and check every step",
+        description=(
+            "Breadth-first from the empty device, send every request of the scope (every "
+            "operation of the spec, both actors, instances i1..iN, parameter values v1..vK) "
+            "through the engine; check every invariant, transition property and independence "
+            "on every step; report each violation with a shortest trace. Exit 1 if any."
+        ),
+    )
+    _add_spec(run)
+    run.add_argument("--instances", "-n", type=int, default=2, metavar="N")
+    run.add_argument("--values", "-k", type=int, default=2, metavar="K")
+    run.add_argument(
+        "--services", type=int, default=1, metavar="S", help="MMS and S-1 more services"
+    )
+    run.add_argument(
+        "--declines", action="store_true", help="also send server requests the user declines"
+    )
+    run.add_argument("--no-symmetry", action="store_true", help="store every state, not orbits")
+    run.add_argument("--graph", metavar="FILE", help=f"write the graph ({', '.join(FORMATS)})")
+    run.add_argument(
+        "--export-traces", metavar="DIR", help="write one conformance trace per transition"
+    )
+    add_format_option(run)
+    run.set_defaults(handler=_explore)
+
+    goal = commands.add_parser(
+        "plan",
+        help="the shortest sequence of requests from a state to a goal",
+        description=(
+            "Breadth-first from STATE.json, find the shortest sequence of requests after which "
+            "GOAL (an expression of the spec language, read like an invariant of --service) "
+            "holds. Prints it as trace JSON lines; exit 1 if the goal is unreachable."
+        ),
+    )
+    _add_spec(goal)
+    goal.add_argument("--state", metavar="STATE.json", help="where the device is (default: empty)")
+    goal.add_argument("--goal", required=True, metavar="EXPR")
+    goal.add_argument("--target", metavar="NAME", help="the instance `target` names in the goal")
+    goal.add_argument("--service", default="MMS")
+    goal.add_argument("--actor", choices=("server", "user", "any"), default="server")
+    goal.add_argument("--values", "-k", type=int, default=2, metavar="K")
+    goal.add_argument("--max-states", type=int, default=200_000, metavar="M")
+    add_format_option(goal)
+    goal.set_defaults(handler=_plan)
 
 
-def _unused(args: argparse.Namespace) -> int:
-    return 0
+def _engine(args: argparse.Namespace) -> Engine:
+    if args.spec_file and args.spec:
+        raise CliError("give the spec once (SPEC or --spec)")
+    return engine_from(args.spec_file or args.spec)
+
+
+def _scope(args: argparse.Namespace) -> ExploreScope:
+    try:
+        return ExploreScope.of(
+            args.instances, args.values, services=args.services, declines=args.declines
+        )
+    except ValueError as err:
+        raise CliError(str(err)) from None
+
+
+def _explore(args: argparse.Namespace) -> int:
+    engine = _engine(args)
+    scope = _scope(args)
+    if args.graph and Path(args.graph).suffix.lower() not in FORMATS:
+        raise CliError(f"--graph {args.graph}: the file must end with one of {', '.join(FORMATS)}")
+    run = _run_with_progress(engine, scope, not args.no_symmetry)
+    if args.graph:
+        write_atomically(args.graph, graph_text(run, args.graph))
+    exported = None
+    if args.export_traces:
+        summary = export_traces(run, args.export_traces)
+        exported = {"directory": args.export_traces, **_fields(summary)}
+    if args.format == "json":
+        print_json(_report(run, exported))
+    else:
+        _print_report(run, exported)
+    return EXIT_VIOLATED if run.violations else EXIT_OK
+
+
+def _fields(summary: Any) -> dict[str, int]:
+    return {"traces": summary.traces, "requests": summary.requests, "skipped": summary.skipped}
+
+
+def _run_with_progress(engine: Engine, scope: ExploreScope, symmetry: bool) -> Exploration:
+    columns = (
+        TextColumn("exploring"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("states"),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=console(stderr=True), transient=True) as bar:
+        task = bar.add_task("explore", total=None)
+
+        def update(done: int, found: int) -> None:
+            bar.update(task, completed=done, total=found)
+
+        return explore(engine, scope, symmetry=symmetry, progress=update)
+
+
+def _report(run: Exploration, exported: dict[str, Any] | None) -> dict[str, Any]:
+    stats = run.stats
+    out: dict[str, Any] = {
+        "spec": run.engine.spec.source,
+        "scope": run.scope.describe(),
+        "symmetry": run.symmetry,
+        "states": stats.states,
+        "represented_states": stats.represented,
+        "edges": stats.edges,
+        "depth": stats.depth,
+        "seconds": round(stats.seconds, 3),
+        "states_per_second": round(stats.states_per_second, 1),
+        "violations": [v.to_json() for v in run.violations.values()],
+    }
+    if exported is not None:
+        out["exported"] = exported
+    return out
+
+
+def _print_report(run: Exploration, exported: dict[str, Any] | None) -> None:
+    out, stats = console(), run.stats
+    table = Table(title=f"Exploration of {run.engine.spec.name}")
+    for column in ("states", "represented", "edges", "depth", "seconds", "states/s"):
+        table.add_column(column, justify="right")
+    table.add_row(
+        str(stats.states),
+        str(stats.represented),
+        str(stats.edges),
+        str(stats.depth),
+        f"{stats.seconds:.2f}",
+        f"{stats.states_per_second:,.0f}",
+    )
+    out.print(table)
+    for violation in run.violations.values():
+        out.print(
+            f"[bold red]{violation.kind} {violation.name}[/] broken in "
+            f"{len(violation.trace.requests)} steps (last answered {violation.status}):"
+        )
+        out.print(violation.trace.to_jsonl(), markup=False, end="")
+    if not run.violations:
+        out.print("[green]no violation in scope[/]")
+    if exported is not None:
+        out.print(
+            f"wrote {exported['traces']} traces ({exported['requests']} requests) to "
+            f"{exported['directory']}; skipped {exported['skipped']} behind a violation"
+        )
+
+
+def _plan(args: argparse.Namespace) -> int:
+    engine = _engine(args)
+    start = state_from(args.state)
+    try:
+        goal = Goal.parse(args.goal, args.service, args.target)
+    except SpecError as err:
+        raise CliError(f"--goal: {err}") from None
+    roles = frozenset(Role) if args.actor == "any" else frozenset({Role(args.actor)})
+    if args.values < 1 or args.max_states < 1:
+        raise CliError("--values and --max-states must be at least 1")
+    found = plan(engine, start, goal, roles=roles, values=args.values, max_states=args.max_states)
+    if args.format == "json":
+        trace = found.trace.to_jsonl().splitlines() if found.trace else None
+        print_json(
+            {
+                "reachable": found.trace is not None,
+                "states": found.states,
+                "reason": found.reason,
+                "length": len(found.trace.requests) if found.trace else None,
+                "trace": trace,
+            }
+        )
+    elif found.trace is not None:
+        sys.stdout.write(found.trace.to_jsonl())
+        console(stderr=True).print(
+            f"{len(found.trace.requests)} requests reach the goal ({found.states} states seen)"
+        )
+    else:
+        console(stderr=True).print(f"unreachable: {found.reason}")
+    if found.trace is not None:
+        return EXIT_OK
+    return EXIT_UNKNOWN if found.bounded else EXIT_VIOLATED

@@ -29,6 +29,7 @@ import networkx as nx
 from ..engine import Engine, Transition
 from ..model import Clause, DeviceState, Request
 from ..trace import Trace
+from .cache import CachingEngine
 from .scope import ExploreScope, scope_requests
 from .symmetry import canonical, inverse, orbit_size, rename_request
 
@@ -89,6 +90,7 @@ class Exploration:
         self.depths: dict[DeviceState, int] = {}
         self.violations: dict[str, Violation] = {}
         self.stats = Stats(0, 0, 0, 0.0, 0)
+        self.cache_hits = self.cache_misses = 0
 
     # -- names ------------------------------------------------------------------------------
 
@@ -155,21 +157,24 @@ def explore(
 
 
 def _bfs(run: Exploration, progress: Progress | None) -> None:
+    cache = CachingEngine(run.engine.spec, run.scope.names if run.symmetry else ())
     start = run.canonical(DeviceState())
     run.parents[start], run.depths[start] = None, 0
     run.graph.add_node(start)
     queue = deque([start])
     indep_roles = {role for ind in run.engine.spec.independences for role in ind.roles}
-    expanded = 0
+    expanded, level = 0, 0
     while queue:
         state = queue.popleft()
         depth = run.depths[state] + 1
+        if depth != level:
+            cache.next_generation()
+            level = depth
         for request in run.requests:
-            step = run.engine.evaluate(state, request)
+            step, nxt = cache.step(state, request)
             broken = step.violations
             if request.actor.role in indep_roles:
-                broken += run.engine.independence_violations(state, request)
-            nxt = run.canonical(step.outcome.state)
+                broken += cache.independence(state, request)
             if nxt not in run.depths:
                 run.parents[nxt], run.depths[nxt] = (state, request), depth
                 queue.append(nxt)
@@ -180,6 +185,7 @@ def _bfs(run: Exploration, progress: Progress | None) -> None:
         expanded += 1
         if progress is not None and (expanded % 64 == 0 or not queue):
             progress(expanded, len(run.depths))
+    run.cache_hits, run.cache_misses = cache.hits, cache.misses
 
 
 def _record(

@@ -20,6 +20,8 @@ import math
 from collections import Counter
 from collections.abc import Mapping
 
+import attrs
+
 from ..frozenmap import FrozenMap
 from ..model import DeviceState, Instance, Request, Service
 
@@ -56,6 +58,62 @@ def canonical(state: DeviceState, names: tuple[str, ...]) -> tuple[DeviceState, 
     if all(old == new for old, new in renaming.items()):
         return state, renaming
     return rename_state(state, renaming), renaming
+
+
+@attrs.frozen
+class Form:
+    """A state's canonical form: the canonical state, the renaming to it, and for each name the
+    name whose new name is the first of its group of equal contents."""
+
+    state: DeviceState
+    renaming: dict[str, str] = attrs.field(eq=False)
+    holder: dict[str, str] = attrs.field(eq=False)
+
+
+def form(state: DeviceState, names: tuple[str, ...]) -> Form:
+    """The canonical form of ``state`` (see :func:`canonical`), with what steps need.
+
+    >>> s = DeviceState.from_json({"MMS": {"i3": {}}})
+    >>> f = form(s, ("i1", "i2", "i3"))
+    >>> f.renaming["i3"], f.holder["i2"]
+    ('i1', 'i1')
+    """
+    ordered = sorted(_contents(state, names), key=lambda item: item[0])
+    renaming: dict[str, str] = {}
+    holder: dict[str, str] = {}
+    first: tuple[_Key, str] | None = None
+    for (key, old), new in zip(ordered, names, strict=True):
+        renaming[old] = new
+        if first is None or first[0] != key:
+            first = (key, old)
+        holder[old] = first[1]
+    identity = all(old == new for old, new in renaming.items())
+    return Form(state if identity else rename_state(state, renaming), renaming, holder)
+
+
+def canonical_step(
+    state: DeviceState, request: Request, names: tuple[str, ...], known: Form | None = None
+) -> tuple[DeviceState, Request, dict[str, str]]:
+    """The canonical form of a step: the canonical state, and the request renamed so that its
+    target is the first of the names with the same contents (those are interchangeable, so the
+    renaming that swaps them keeps the state). Equivalent steps get equal canonical forms.
+
+    >>> from mostate import Actor
+    >>> s = DeviceState.from_json({"MMS": {"i1": {}, "i3": {}}})
+    >>> get = Request(Actor.user(), "get", "MMS", "i3")
+    >>> c, r, renaming = canonical_step(s, get, ("i1", "i2", "i3"))
+    >>> r.instance, sorted(c.service("MMS").instances)
+    ('i1', ['i1', 'i2'])
+    """
+    found = known if known is not None else form(state, names)
+    renaming = found.renaming
+    target = request.instance
+    if target is not None and target in renaming:
+        holder = found.holder[target]
+        if holder != target:
+            renaming = dict(renaming)
+            renaming[holder], renaming[target] = renaming[target], renaming[holder]
+    return found.state, rename_request(request, renaming), renaming
 
 
 def rename_state(state: DeviceState, renaming: Renaming) -> DeviceState:
