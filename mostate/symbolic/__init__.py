@@ -10,9 +10,9 @@ from ._z3 import Budget as Budget
 from .bmc import NotReached as NotReached
 from .bmc import Reach as Reach
 from .bmc import Searcher as Searcher
-from .compiler import NeedsBound as NeedsBound
 from .transition import Branch as Branch
 from .transition import CompiledSpec as CompiledSpec
+from .values import NeedsBound as NeedsBound
 from .verifier import Check as Check
 from .verifier import Proved as Proved
 from .verifier import Undecided as Undecided

@@ -24,7 +24,6 @@ from ..model import DeviceState, Request
 from ..rules import Field, Operation
 from ..trace import Trace
 from ._z3 import Bool, Budget, Int, Model, Sat, Session, Solver, Unknown
-from .compiler import SState, empty_state
 from .decode import Names, confirmed, decode_request
 from .queries import keeps_everything, step_queries
 from .transition import (
@@ -36,6 +35,7 @@ from .transition import (
     fresh_state,
     normalise,
 )
+from .values import SState, empty_state
 
 SERVICES = 2
 """Services in a searched trace: the request's own and one other (enough for every property

@@ -18,8 +18,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeAlias
 
-import attrs
-
 from ..model import Role
 from ..rules import (
     EXPR_NODES,
@@ -46,139 +44,23 @@ from ..rules import (
     Var,
     WithParam,
 )
-from ._z3 import Bool, Int, Session, Term
-
-
-class NeedsBound(ValueError):
-    """An expression the unbounded encoding cannot express (run with ``--bound N``)."""
-
-
-FieldFn: TypeAlias = Callable[[Term, Term], Term]
-
-
-@attrs.frozen(eq=False)
-class SState:
-    """A symbolic device state: each field as a function of (service term, instance term)."""
-
-    exists: FieldFn
-    active: FieldFn
-    default: FieldFn
-    locked: FieldFn
-    params: FieldFn
-
-    def field(self, field: Field) -> FieldFn:
-        fn: FieldFn = getattr(self, field.value)
-        return fn
-
-
-@attrs.frozen(eq=False)
-class SRef:
-    """An instance reference, possibly ``none`` (``some`` false)."""
-
-    some: Bool
-    svc: Term
-    inst: Term
-
-
-@attrs.frozen(eq=False)
-class SEnv:
-    """What one symbolic evaluation reads (mirrors :class:`mostate.concrete.Env`)."""
-
-    z: Session
-    pre: SState
-    service: Term
-    role: Role
-    post: SState | None = None
-    target: SRef | None = None
-    args: dict[str, Term] = attrs.field(factory=dict)
-    status: Int | None = None
-    result: SRef | None = None
-    vars: dict[str, SRef] = attrs.field(factory=dict)
-    bound: tuple[Term, ...] = ()
-    side: list[Bool] = attrs.field(factory=list)
-
-    def bind(self, name: str, ref: SRef, variables: tuple[Term, ...]) -> SEnv:
-        return attrs.evolve(self, vars={**self.vars, name: ref}, bound=self.bound + variables)
-
+from ._z3 import Bool, Term
+from .values import (
+    FieldFn as FieldFn,
+)
+from .values import (
+    NeedsBound as NeedsBound,
+)
+from .values import (
+    SCount,
+    SEnv,
+    SRef,
+    none_ref,
+    quantify,
+    ref_eq,
+)
 
 Compiled: TypeAlias = Callable[[SEnv], Any]
-
-
-@attrs.frozen(eq=False)
-class SCount:
-    """``count(i in domain, body)``, kept apart until a comparison says how to encode it."""
-
-    env: SEnv
-    domain: Domain
-    body: Callable[[SEnv, SRef, tuple[Term, ...]], Bool]
-
-    def at_least(self, n: int) -> Bool:
-        """At least ``n`` distinct instances of the domain satisfy the body."""
-        z = self.env.z
-        if n <= 0:
-            return z.true
-        refs = [fresh_ref(self.env, f"c{k}", self.domain) for k in range(n)]
-        conds: list[Bool] = [cond for _, cond, _ in refs]
-        conds += [self.body(self.env, ref, vs) for ref, _, vs in refs]
-        for a in range(n):
-            for b in range(a + 1, n):
-                ra, rb = refs[a][0], refs[b][0]
-                conds.append(z.or_(z.not_(z.eq(ra.svc, rb.svc)), z.not_(z.eq(ra.inst, rb.inst))))
-        variables = [v for _, _, vs in refs for v in vs]
-        return z.exists(variables, z.and_(*conds))
-
-    def total(self) -> Int:
-        """The count as an Int (bounded mode, ``service`` domain only)."""
-        z = self.env.z
-        if not z.inst_values() or self.domain is not Domain.SERVICE:
-            raise NeedsBound(
-                "count(...) compared with anything but an integer literal needs --bound N"
-                " (and ranges over the target's service only)"
-            )
-        refs = [SRef(z.true, self.env.service, v) for v in z.inst_values()]
-        return z.count([self.body(self.env, ref, ()) for ref in refs])
-
-
-def fresh_ref(env: SEnv, name: str, domain: Domain) -> tuple[SRef, Bool, tuple[Term, ...]]:
-    """A new bound instance of ``domain``: the ref, its domain condition, its bound variables."""
-    z = env.z
-    inst = z.const(name, z.inst)
-    if domain is Domain.SERVICE:
-        return SRef(z.true, env.service, inst), z.true, (inst,)
-    svc = z.const(name + "s", z.svc)
-    cond = z.true if domain is Domain.DEVICE else z.not_(z.eq(svc, env.service))
-    return SRef(z.true, svc, inst), cond, (svc, inst)
-
-
-def quantify(env: SEnv, domain: Domain, body: Callable[[SRef, tuple[Term, ...]], Bool]) -> Bool:
-    """``all(i in domain, body)`` as a Z3 formula (expanded over the names when bounded)."""
-    z = env.z
-    if not z.inst_values():
-        ref, cond, variables = fresh_ref(env, "q", domain)
-        return z.forall(variables, z.implies(cond, body(ref, variables)))
-    if domain is Domain.SERVICE:
-        return z.and_(*[body(SRef(z.true, env.service, v), ()) for v in z.inst_values()])
-
-    def one_service(svc: Term, variables: tuple[Term, ...]) -> Bool:
-        cond = z.true if domain is Domain.DEVICE else z.not_(z.eq(svc, env.service))
-        parts = [body(SRef(z.true, svc, v), variables) for v in z.inst_values()]
-        return z.implies(cond, z.and_(*parts))
-
-    return every_service(z, one_service)
-
-
-def every_service(z: Session, body: Callable[[Term, tuple[Term, ...]], Bool]) -> Bool:
-    """``body`` for every service: a conjunction when services are bounded, else a quantifier."""
-    if z.svc_values():
-        return z.and_(*[body(v, ()) for v in z.svc_values()])
-    svc = z.const("qs", z.svc)
-    return z.forall([svc], body(svc, (svc,)))
-
-
-def ref_eq(z: Session, a: SRef, b: SRef) -> Bool:
-    """Equality of optional references, as the engine compares ``None`` and tuples."""
-    same = z.and_(z.eq(a.svc, b.svc), z.eq(a.inst, b.inst))
-    return z.and_(z.eq(a.some, b.some), z.implies(a.some, same))
 
 
 def compile_expr(expr: Expr) -> Compiled:
@@ -226,12 +108,6 @@ def compile_expr(expr: Expr) -> Compiled:
 HANDLED_NODES = EXPR_NODES
 
 
-def empty_state(z: Session) -> SState:
-    """The empty device: nothing exists, no flags, no parameters."""
-    no: FieldFn = lambda s, i: z.false  # noqa: E731 - five fields share one constant function
-    return SState(no, no, no, no, lambda s, i: z.empty_params())
-
-
 def _compile_lit(expr: Lit) -> Compiled:
     value = expr.value
     if expr.type is Type.OPT_INSTANCE:
@@ -247,10 +123,6 @@ def _compile_lit(expr: Lit) -> Compiled:
         return lambda env: env.z.string(value)
     assert value is not None and not value, "a params literal is always {}"
     return lambda env: env.z.empty_params()
-
-
-def none_ref(z: Session) -> SRef:
-    return SRef(z.false, z.nil_svc, z.nil_inst)
 
 
 def _compile_var(expr: Var) -> Compiled:

@@ -16,8 +16,8 @@ from ..model import Actor, ArgValue, DeviceState, Instance, Params, Request, Rol
 from ..rules import Type
 from ..trace import Trace
 from ._z3 import Bool, Model, Session, Term
-from .compiler import SState
 from .transition import SRequest
+from .values import SState
 
 
 class Names:

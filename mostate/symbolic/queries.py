@@ -14,8 +14,8 @@ import attrs
 
 from ..rules import Field, Independence, Type
 from ._z3 import Bool, Session, Term
-from .compiler import FieldFn, SState
 from .transition import CompiledSpec, SStep, normalise
+from .values import FieldFn, SState
 
 
 @attrs.frozen(eq=False)

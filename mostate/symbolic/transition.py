@@ -28,17 +28,8 @@ from ..rules import (
     walk,
 )
 from ._z3 import Bool, Int, Session, Term
-from .compiler import (
-    Compiled,
-    FieldFn,
-    NeedsBound,
-    SEnv,
-    SRef,
-    SState,
-    compile_expr,
-    every_service,
-    none_ref,
-)
+from .compiler import Compiled, compile_expr
+from .values import FieldFn, NeedsBound, SEnv, SRef, SState, every_service, none_ref
 
 
 @attrs.frozen

@@ -21,7 +21,6 @@ from ..rules import Spec
 from ..trace import Trace
 from ._z3 import Budget, Sat, Session, Solver, Unknown, Unsat
 from .bmc import Reach, Searcher
-from .compiler import NeedsBound, SState, empty_state
 from .decode import Names, confirmed, decode_request, decode_state
 from .queries import Query, step_queries
 from .transition import (
@@ -33,6 +32,7 @@ from .transition import (
     fresh_state,
     well_formed,
 )
+from .values import NeedsBound, SState, empty_state
 
 DEFAULT_BUDGET = Budget()
 

@@ -21,9 +21,9 @@ from mostate.model import Actor, Confirm, Role
 from mostate.rules import Field, Spec, Type
 from mostate.symbolic import Branch, CompiledSpec
 from mostate.symbolic._z3 import Bool, Budget, Session, Solver, Term, Unsat
-from mostate.symbolic.compiler import SRef, SState, every_service
 from mostate.symbolic.queries import step_queries
 from mostate.symbolic.transition import SRequest, normalise
+from mostate.symbolic.values import SRef, SState, every_service
 
 ROOT = Path(__file__).resolve().parents[2]
 SPECS = {
