@@ -69,6 +69,7 @@ def compile_expr(expr: Expr) -> Compiled:
     >>> from mostate.syntax import Scope, parse_expr
     >>> from mostate.errors import Location
     >>> from mostate.symbolic._z3 import Session
+    >>> from mostate.symbolic.values import SEnv, empty_state
     >>> e = parse_expr("not true", Scope(), Location("x", 1, 1))
     >>> z = Session()
     >>> str(compile_expr(e)(SEnv(z, empty_state(z), z.const("s", z.svc), Role.USER)))
