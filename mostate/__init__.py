@@ -5,6 +5,8 @@ loads the engine only: Z3, networkx and Hypothesis are imported by the checkers 
 (``mostate.symbolic``, ``mostate.explore``, ``mostate.testing``).
 """
 
+import logging as _logging
+
 from .engine import Engine as Engine
 from .engine import Transition as Transition
 from .errors import Location as Location
@@ -58,3 +60,6 @@ __all__ = [
 ]
 
 __version__ = "0.1.0"
+
+# Silent by default: a library logs, the application decides where logs go.
+_logging.getLogger(__name__).addHandler(_logging.NullHandler())
