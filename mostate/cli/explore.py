@@ -62,7 +62,10 @@ def register(commands: Any) -> None:
     )
     add_format_option(run)
     run.set_defaults(handler=_explore)
+    _register_plan(commands)
 
+
+def _register_plan(commands: Any) -> None:
     goal = commands.add_parser(
         "plan",
         help="the shortest sequence of requests from a state to a goal",

@@ -125,7 +125,14 @@ class Exploration:
             state = step.outcome.state
 
     def trace_to(self, state: DeviceState, request: Request | None = None) -> Trace:
-        """A shortest trace from the empty device to ``state``, then ``request`` if given."""
+        """A shortest trace from the empty device to ``state``, then ``request`` if given.
+
+        >>> from mostate import load_spec
+        >>> run = explore(Engine(load_spec()), ExploreScope(instances=2, values=1))
+        >>> deepest = max(run.graph, key=run.depths.__getitem__)
+        >>> len(run.trace_to(deepest).requests) == run.stats.depth
+        True
+        """
         steps = self.path_to(state)
         if request is not None:
             steps.append((state, request))

@@ -23,7 +23,7 @@ from collections.abc import Iterator
 import attrs
 
 from ..frozenmap import FrozenMap
-from ..model import EMPTY_PARAMS, Actor, ArgValue, Confirm, Request
+from ..model import EMPTY_PARAMS, Actor, ArgValue, Confirm, Request, check_name
 from ..rules import (
     Arg,
     ArgDecl,
@@ -42,6 +42,15 @@ from ..rules import (
 def _positive(instance: object, attribute: attrs.Attribute[int], value: int) -> None:
     if value < 1:
         raise ValueError(f"{attribute.name} must be at least 1, not {value}")
+
+
+def _some_services(
+    instance: object, attribute: attrs.Attribute[tuple[str, ...]], value: tuple[str, ...]
+) -> None:
+    if not value:
+        raise ValueError("a scope needs at least one service")
+    for name in value:
+        check_name(name, "service name")
 
 
 def _default_services() -> tuple[str, ...]:
@@ -64,7 +73,7 @@ class ExploreScope:
     instances: int = attrs.field(default=2, validator=_positive)
     values: int = attrs.field(default=2, validator=_positive)
     keys: int = attrs.field(default=1, validator=_positive)
-    services: tuple[str, ...] = attrs.field(factory=_default_services)
+    services: tuple[str, ...] = attrs.field(factory=_default_services, validator=_some_services)
     declines: bool = False
 
     @classmethod
