@@ -25,6 +25,7 @@ import attrs
 from .concrete import ABSENT, FRESH, Compiled, Env, Raw, Record, Ref, View, compile_expr
 from .errors import RequestError
 from .frozenmap import FrozenMap
+from .independence import independence_violations
 from .model import (
     EMPTY_PARAMS,
     Clause,
@@ -295,19 +296,7 @@ class Engine:
     def independence_violations(self, state: DeviceState, request: Request) -> tuple[Clause, ...]:
         """The independence properties this request breaks, found by flipping the field on each
         instance of the target's service in turn and comparing the two steps."""
-        if request.service is None:
-            return ()
-        broken = []
-        first = self.evaluate(state, request).outcome
-        for indep in self.spec.independences:
-            if request.actor.role not in indep.roles:
-                continue
-            for flipped in _flips(state, request.service, indep.field):
-                second = self.evaluate(flipped, request).outcome
-                if not _same_apart_from(first, second, indep.field):
-                    broken.append(Clause("independence", indep.name, indep.loc))
-                    break
-        return tuple(broken)
+        return independence_violations(self, state, request)
 
 
 def _inv_clause(inv: Invariant) -> Clause:
@@ -387,35 +376,3 @@ def normalise(view: View) -> DeviceState:
         }
         state = state.with_service(service, Service(FrozenMap._wrap(instances)))
     return state
-
-
-def _flips(state: DeviceState, service: str, field: Field) -> Iterator[DeviceState]:
-    instances = state.service(service).instances
-    for name, inst in instances.items():
-        flipped = _with_flag(inst, field, not getattr(inst, field.value))
-        yield state.with_service(service, Service(instances.set(name, flipped)))
-
-
-def _same_apart_from(a: Outcome, b: Outcome, field: Field) -> bool:
-    """Same status, same result and same next state, once ``field`` is blanked everywhere."""
-
-    def blank(inst: Instance) -> Instance:
-        return _with_flag(inst, field, False)
-
-    def strip(state: DeviceState) -> DeviceState:
-        return DeviceState(
-            FrozenMap(
-                (name, Service(FrozenMap((n, blank(i)) for n, i in svc.instances.items())))
-                for name, svc in state.services.items()
-            )
-        )
-
-    ra = blank(a.result) if isinstance(a.result, Instance) else a.result
-    rb = blank(b.result) if isinstance(b.result, Instance) else b.result
-    return a.status == b.status and ra == rb and strip(a.state) == strip(b.state)
-
-
-def _with_flag(inst: Instance, field: Field, value: bool) -> Instance:
-    flags = {"active": inst.active, "default": inst.default, "locked": inst.locked}
-    flags[field.value] = value
-    return Instance(flags["active"], flags["default"], flags["locked"], inst.params)
