@@ -63,17 +63,21 @@ class CachingEngine(Engine):
         self._current: dict[tuple[DeviceState, Request], _Entry] = {}
         self._previous: dict[tuple[DeviceState, Request], _Entry] = {}
         self._forms: dict[DeviceState, Form] = {}
+        self._interned: dict[DeviceState, DeviceState] = {}
 
     def next_generation(self) -> None:
         """Forget the steps not used since the generation before this one."""
         self._previous, self._current = self._current, {}
-        self._forms = {}
+        self._forms, self._interned = {}, {}
 
     def form(self, state: DeviceState) -> Form:
         """The state's canonical form, computed once per generation."""
         found = self._forms.get(state)
         if found is None:
-            found = self._forms[state] = form(state, self.names)
+            found = form(state, self.names)
+            # one object per canonical state: the memo's key lookups then compare by identity
+            canon = self._interned.setdefault(found.state, found.state)
+            found = self._forms[state] = Form(canon, found.renaming, found.holder)
         return found
 
     def entry(self, state: DeviceState, request: Request) -> tuple[_Entry, dict[str, str]]:
