@@ -1,15 +1,23 @@
-"""The README's commands are the ones CI runs, and its Python examples run."""
+"""The README's commands are the ones CI runs, its Python examples run, and its console examples
+show what the commands really print."""
 
 from __future__ import annotations
 
+import doctest
+import os
 import re
+import shlex
+import subprocess
+import sys
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 
 
-def blocks(language: str) -> list[str]:
+def fenced(language: str) -> list[str]:
     return re.findall(rf"```{language}\n(.*?)```", README, flags=re.S)
 
 
@@ -21,3 +29,34 @@ def test_quick_start_is_two_commands_that_ci_runs_verbatim() -> None:
     for command in commands:
         assert command in ci.splitlines(), command
     assert "mostate verify" in commands[0] and "pytest" in commands[1]
+
+
+def test_python_examples_run() -> None:
+    failed, attempted = doctest.testfile(
+        str(ROOT / "README.md"), module_relative=False, optionflags=doctest.ELLIPSIS
+    )
+    assert attempted >= 8 and failed == 0
+
+
+def normalise(text: str) -> str:
+    text = text.replace(str(ROOT) + os.sep, "")
+    text = re.sub(r"\d+\.\d+", "N", text)
+    return " ".join(text.split())
+
+
+CONSOLE = [block for block in fenced("console")]
+
+
+@pytest.mark.parametrize("block", CONSOLE, ids=[b.splitlines()[0][2:40] for b in CONSOLE])
+def test_console_examples_print_what_they_show(block: str) -> None:
+    command, *shown = block.strip("\n").splitlines()
+    assert command.startswith("$ mostate ")
+    argv = [sys.executable, "-m", "mostate", *shlex.split(command[len("$ mostate ") :])]
+    env = {**os.environ, "COLUMNS": "100", "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(argv, capture_output=True, text=True, cwd=ROOT, env=env, timeout=300)
+    expected_exit = 1 if any("VIOLATED" in line for line in shown) else 0
+    assert done.returncode == expected_exit, done.stderr
+    actual = [normalise(line) for line in (done.stdout + done.stderr).splitlines()]
+    for line in shown:
+        want = normalise(line)
+        assert any(want in got for got in actual), f"{line!r} not in the output of {command}"
