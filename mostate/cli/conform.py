@@ -44,7 +44,7 @@ def register(commands: Any) -> None:
         "--cover",
         action="store_true",
         help="report the states and (op, actor, status) triples of a small scope the run "
-        "missed, then replay a shortest trace to each of them",
+        "missed, then visit each missed state and try every request of the scope there",
     )
     conform.add_argument("--out", metavar="TRACE.jsonl", help="also write the divergence here")
     conform.set_defaults(handler=_conform)
@@ -53,7 +53,7 @@ def register(commands: Any) -> None:
 def _conform(args: argparse.Namespace) -> int:
     # Hypothesis is imported here, not when the CLI starts: other commands stay quick.
     from ..testing import Coverage, Divergence, Universe, load_factory
-    from ..testing.conformance import replay
+    from ..testing.conformance import minimise, replay
     from ..testing.run import run_conformance
 
     if args.examples < 1:
@@ -70,11 +70,11 @@ def _conform(args: argparse.Namespace) -> int:
     if found is None and args.cover:
         universe = Universe(engine)
         report["coverage_before"] = universe.report(coverage).to_json()
-        for path in universe.witnesses(coverage):
+        for path in universe.seeds(coverage):
             try:
                 replay(engine, factory, path, coverage)
             except Divergence as err:
-                found = err
+                found = minimise(engine, factory, err)
                 break
         report["coverage"] = universe.report(coverage).to_json()
     elif args.cover:

@@ -125,7 +125,9 @@ class Universe:
         self.scope = scope
         self.states: dict[DeviceState, tuple[Request, ...]] = {DeviceState(): ()}
         self.triples: dict[Triple, tuple[Request, ...]] = {}
-        self.complete = self._walk(engine, scope_requests(engine.spec, scope))
+        self.engine = engine
+        self.alphabet = scope_requests(engine.spec, scope)
+        self.complete = self._walk(engine, self.alphabet)
 
     def _walk(self, engine: Engine, alphabet: tuple[Request, ...]) -> bool:
         queue = deque([DeviceState()])
@@ -172,6 +174,26 @@ class Universe:
             if path and not any(k[: len(path)] == path for k in kept):
                 kept.append(path)
         return kept
+
+    def seeds(self, coverage: Coverage) -> list[tuple[Request, ...]]:
+        """Request sequences that visit every state of the scope ``coverage`` missed and try
+        every request of the scope there: the shortest path to the state, then the requests
+        that leave it unchanged one after the other; each request that changes it gets a
+        sequence of its own. Triples the run missed come with their shortest witness."""
+        seen = {self.scope.project(s) for s in coverage.states}
+        out: list[tuple[Request, ...]] = []
+        for state, path in self.states.items():
+            if state in seen:
+                continue
+            staying = []
+            for request in self.alphabet:
+                if self.engine.apply(state, request).state == state:
+                    staying.append(request)
+                else:
+                    out.append((*path, request))
+            out.append((*path, *staying))
+        out += [p for t, p in self.triples.items() if t not in coverage.triples]
+        return out
 
 
 @attrs.frozen
