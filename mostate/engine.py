@@ -293,10 +293,12 @@ class Engine:
 
     # -- two-run properties ------------------------------------------------------------------
 
-    def independence_violations(self, state: DeviceState, request: Request) -> tuple[Clause, ...]:
+    def independence_violations(
+        self, state: DeviceState, request: Request, first: Outcome | None = None
+    ) -> tuple[Clause, ...]:
         """The independence properties this request breaks, found by flipping the field on each
         instance of the target's service in turn and comparing the two steps."""
-        return independence_violations(self, state, request)
+        return independence_violations(self, state, request, first)
 
 
 def _inv_clause(inv: Invariant) -> Clause:

@@ -78,6 +78,10 @@ class FrozenMap(Mapping[K, V]):
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, FrozenMap):
+            if self is other:
+                return True
+            if self._hash is not None and other._hash is not None and self._hash != other._hash:
+                return False  # both hashes known and different: cannot be equal
             return self._data == other._data
         if isinstance(other, Mapping):
             return self._data == dict(other)

@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from .frozenmap import FrozenMap
 from .model import Clause, DeviceState, Instance, Outcome, Request, Service
 from .rules import Field
 
@@ -20,17 +19,20 @@ if TYPE_CHECKING:  # the engine calls in here; importing it at run time would be
 
 
 def independence_violations(
-    engine: Engine, state: DeviceState, request: Request
+    engine: Engine, state: DeviceState, request: Request, first: Outcome | None = None
 ) -> tuple[Clause, ...]:
     """The independence properties ``request`` breaks from ``state``, found by flipping the
-    field on each instance of the target's service in turn and comparing the two steps."""
-    if request.service is None:
+    field on each instance of the target's service in turn and comparing the two steps.
+
+    ``first`` is the raw outcome of the request from ``state`` when the caller has it already.
+    """
+    applicable = [i for i in engine.spec.independences if request.actor.role in i.roles]
+    if request.service is None or not applicable:
         return ()
     broken = []
-    first = engine.evaluate(state, request).outcome
-    for indep in engine.spec.independences:
-        if request.actor.role not in indep.roles:
-            continue
+    if first is None:
+        first = engine.evaluate(state, request).outcome
+    for indep in applicable:
         for flipped in _flips(state, request.service, indep.field):
             second = engine.evaluate(flipped, request).outcome
             if not _same_apart_from(first, second, indep.field):
@@ -48,21 +50,33 @@ def _flips(state: DeviceState, service: str, field: Field) -> Iterator[DeviceSta
 
 def _same_apart_from(a: Outcome, b: Outcome, field: Field) -> bool:
     """Same status, same result and same next state, once ``field`` is blanked everywhere."""
+    if a.status != b.status:
+        return False
+    if isinstance(a.result, Instance) and isinstance(b.result, Instance):
+        if not _alike(a.result, b.result, field):
+            return False
+    elif a.result != b.result:
+        return False
+    services_a, services_b = a.state.services, b.state.services
+    if services_a.keys() != services_b.keys():
+        return False
+    for name, svc in services_a.items():
+        other = services_b[name].instances
+        if svc.instances.keys() != other.keys():
+            return False
+        if not all(_alike(inst, other[n], field) for n, inst in svc.instances.items()):
+            return False
+    return True
 
-    def blank(inst: Instance) -> Instance:
-        return _with_flag(inst, field, False)
 
-    def strip(state: DeviceState) -> DeviceState:
-        return DeviceState(
-            FrozenMap(
-                (name, Service(FrozenMap((n, blank(i)) for n, i in svc.instances.items())))
-                for name, svc in state.services.items()
-            )
-        )
+def _alike(a: Instance, b: Instance, field: Field) -> bool:
+    """Equal in every field but ``field``."""
+    if a is b:
+        return True
+    return all(getattr(a, f.value) == getattr(b, f.value) for f in _COMPARED if f is not field)
 
-    ra = blank(a.result) if isinstance(a.result, Instance) else a.result
-    rb = blank(b.result) if isinstance(b.result, Instance) else b.result
-    return a.status == b.status and ra == rb and strip(a.state) == strip(b.state)
+
+_COMPARED = (Field.ACTIVE, Field.DEFAULT, Field.LOCKED, Field.PARAMS)
 
 
 def _with_flag(inst: Instance, field: Field, value: bool) -> Instance:

@@ -123,7 +123,8 @@ class CachingEngine(Engine):
         """:meth:`Engine.independence_violations`, asked once per canonical step."""
         found, _ = self.entry(state, request)
         if found.independence is None:
-            found.independence = self.independence_violations(state, request)
+            first = found.transition.outcome if state == found.transition.before else None
+            found.independence = self.independence_violations(state, request, first)
         return found.independence
 
 
