@@ -57,14 +57,14 @@ def _same_apart_from(a: Outcome, b: Outcome, field: Field) -> bool:
             return False
     elif a.result != b.result:
         return False
-    services_a, services_b = a.state.services, b.state.services
+    services_a, services_b = a.state.services.to_dict(), b.state.services.to_dict()
     if services_a.keys() != services_b.keys():
         return False
     for name, svc in services_a.items():
-        other = services_b[name].instances
-        if svc.instances.keys() != other.keys():
+        mine, other = svc.instances.to_dict(), services_b[name].instances.to_dict()
+        if mine.keys() != other.keys():
             return False
-        if not all(_alike(inst, other[n], field) for n, inst in svc.instances.items()):
+        if not all(_alike(inst, other[n], field) for n, inst in mine.items()):
             return False
     return True
 
@@ -73,10 +73,11 @@ def _alike(a: Instance, b: Instance, field: Field) -> bool:
     """Equal in every field but ``field``."""
     if a is b:
         return True
-    return all(getattr(a, f.value) == getattr(b, f.value) for f in _COMPARED if f is not field)
+    return all(getattr(a, attr) == getattr(b, attr) for attr in _OTHERS[field])
 
 
-_COMPARED = (Field.ACTIVE, Field.DEFAULT, Field.LOCKED, Field.PARAMS)
+_FIELDS = (Field.ACTIVE, Field.DEFAULT, Field.LOCKED, Field.PARAMS)
+_OTHERS = {field: tuple(f.value for f in _FIELDS if f is not field) for field in Field}
 
 
 def _with_flag(inst: Instance, field: Field, value: bool) -> Instance:
