@@ -7,6 +7,9 @@ graph, its :class:`Stats` and each :class:`Violation` with a shortest trace);
 shortest way from a device's state to a :class:`Goal`.
 """
 
+from .draw import draw_states as draw_states
+from .draw import in_use as in_use
+from .draw import step_graph as step_graph
 from .explorer import Exploration as Exploration
 from .explorer import Stats as Stats
 from .explorer import Violation as Violation
@@ -30,9 +33,12 @@ __all__ = [
     "Stats",
     "Violation",
     "canonical",
+    "draw_states",
     "explore",
     "export_traces",
+    "in_use",
     "orbit_size",
     "plan",
     "scope_requests",
+    "step_graph",
 ]

@@ -1,0 +1,153 @@
+"""A picture of an exploration: states in layers by distance from the empty device, coloured by
+the instance the device uses, with user and server steps told apart.
+
+Which instance is in use is asked of the spec itself (its ``in_use`` query, through the engine),
+never worked out here. matplotlib is needed only for drawing; it is imported when called.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import attrs
+import networkx as nx
+
+from ..frozenmap import FrozenMap
+from ..model import EMPTY_PARAMS, DeviceState, Request, Role, Service, Status
+from .explorer import Exploration
+
+if TYPE_CHECKING:  # matplotlib is an optional dependency (the test extras install it)
+    from matplotlib.axes import Axes
+
+_PALETTE = ("#4C72B0", "#DD8452", "#55A868", "#C44E52", "#8172B3", "#937860")
+_NONE_COLOUR = "#D0D0D0"
+_EDGE_STYLES: dict[frozenset[Role], tuple[str, str, str]] = {
+    frozenset({Role.SERVER}): ("#303030", "solid", "server only"),
+    frozenset({Role.USER}): ("#2A9D8F", "dashed", "user only"),
+    frozenset({Role.USER, Role.SERVER}): ("#9A9A9A", "solid", "user and server"),
+}
+
+
+def in_use(run: Exploration, state: DeviceState, service: str, query: str = "in_use") -> str | None:
+    """The answer of the spec's ``query`` (default ``in_use``) on ``state``, or None.
+
+    >>> from mostate import Engine, load_spec
+    >>> from mostate.explore import explore, ExploreScope
+    >>> run = explore(Engine(load_spec()), ExploreScope(instances=1, values=1))
+    >>> in_use(run, DeviceState.from_json({"MMS": {"i1": {"default": True}}}), "MMS")
+    'i1'
+    """
+    if query not in run.engine.spec.ops:
+        return None
+    request = Request.from_json({"actor": "server", "op": query, "service": service})
+    outcome = run.engine.apply(state, request)
+    return outcome.result if isinstance(outcome.result, str) else None
+
+
+def step_graph(run: Exploration, *, flags_only: bool = False) -> nx.DiGraph[DeviceState]:
+    """The executed steps between distinct states, each edge with the set of roles that take it
+    (refusals and queries, which lead back to the same state, are left out). ``flags_only``
+    merges states that differ only in parameters, for a readable picture."""
+
+    def node(state: DeviceState) -> DeviceState:
+        return _without_params(state) if flags_only else state
+
+    simple: nx.DiGraph[DeviceState] = nx.DiGraph()
+    for state in run.graph.nodes:
+        depth = run.depths.get(state, 0)
+        key = node(state)
+        if key not in simple or simple.nodes[key]["layer"] > depth:
+            simple.add_node(key, layer=depth)
+    for u, v, request, data in run.graph.edges(keys=True, data=True):
+        a, b = node(u), node(v)
+        if a == b or data.get("status") != Status.OK:
+            continue
+        roles = simple.edges[a, b]["roles"] if simple.has_edge(a, b) else frozenset()
+        simple.add_edge(a, b, roles=roles | {request.actor.role})
+    return simple
+
+
+def _without_params(state: DeviceState) -> DeviceState:
+    return DeviceState(
+        FrozenMap(
+            (
+                name,
+                Service(
+                    FrozenMap(
+                        (n, attrs.evolve(i, params=EMPTY_PARAMS)) for n, i in svc.instances.items()
+                    )
+                ),
+            )
+            for name, svc in state.services.items()
+        )
+    )
+
+
+def draw_states(
+    run: Exploration,
+    service: str = "MMS",
+    ax: Axes | None = None,
+    *,
+    labels: bool = False,
+    flags_only: bool = False,
+) -> Axes:
+    """Draw the state graph of ``run`` on ``ax`` (a new figure when None) and return the axes."""
+    try:
+        import matplotlib.pyplot as plt
+        from matplotlib.lines import Line2D
+    except ImportError as err:  # pragma: no cover - depends on the environment
+        raise ImportError("drawing needs matplotlib: pip install matplotlib") from err
+    graph = step_graph(run, flags_only=flags_only)
+    pos = nx.multipartite_layout(graph, subset_key="layer")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(12, 7))
+    names = sorted(run.scope.names)
+    colour_of = {name: _PALETTE[i % len(_PALETTE)] for i, name in enumerate(names)}
+    colours = [colour_of.get(in_use(run, s, service) or "", _NONE_COLOUR) for s in graph]
+    handles: list[Any] = []
+    for roles, (colour, style, label) in _EDGE_STYLES.items():
+        edges = [(u, v) for u, v, r in graph.edges(data="roles") if r == roles]
+        nx.draw_networkx_edges(
+            graph,
+            pos,
+            edgelist=edges,
+            ax=ax,
+            edge_color=colour,
+            style=style,
+            alpha=0.6,
+            arrowsize=8,
+            node_size=120,
+        )
+        handles.append(Line2D([0], [0], color=colour, linestyle=style, label=label))  # type: ignore[arg-type]  # style is one of matplotlib's literals
+    nx.draw_networkx_nodes(
+        graph, pos, ax=ax, node_color=colours, node_size=120, linewidths=0.5, edgecolors="#404040"
+    )
+    if labels:
+        above = {s: (x, y + 0.035) for s, (x, y) in pos.items()}
+        nx.draw_networkx_labels(
+            graph, above, ax=ax, font_size=7, labels={s: _label(s, service) for s in graph}
+        )
+    for name in names:
+        handles.append(
+            Line2D(
+                [0], [0], marker="o", linestyle="", color=colour_of[name], label=f"{name} in use"
+            )
+        )
+    handles.append(
+        Line2D([0], [0], marker="o", linestyle="", color=_NONE_COLOUR, label="none in use")
+    )
+    ax.legend(handles=handles, loc="upper left", fontsize=8, frameon=False)
+    what = "flag states" if flags_only else "states"
+    ax.set_title(f"{len(graph)} {what} of {service}, by distance from the empty device")
+    ax.set_axis_off()
+    return ax
+
+
+def _label(state: DeviceState, service: str) -> str:
+    parts = []
+    for name, inst in state.service(service).instances.items():
+        flags = "".join(
+            f for f, on in (("A", inst.active), ("D", inst.default), ("L", inst.locked)) if on
+        )
+        parts.append(f"{name}{':' + flags if flags else ''}")
+    return " ".join(parts) or "empty"
