@@ -92,11 +92,14 @@ def test_exports_are_pinned() -> None:
         "Stats",
         "Violation",
         "canonical",
+        "draw_states",
         "explore",
         "export_traces",
+        "in_use",
         "orbit_size",
         "plan",
         "scope_requests",
+        "step_graph",
     ]
     for name in mostate.explore.__all__:
         assert getattr(mostate.explore, name).__module__.startswith("mostate.explore")
