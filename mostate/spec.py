@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 import tomllib
 from collections.abc import Mapping
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -42,15 +41,11 @@ _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 def specs_dir() -> Path:
-    """The folder of shipped specs: inside the installed package, or ``specs/`` in a checkout."""
-    try:
-        shipped = resources.files("mostate.specs")
-        path = Path(str(shipped))
-        if (path / "ccs.toml").is_file():
-            return path
-    except (ModuleNotFoundError, TypeError):
-        pass
-    return Path(__file__).resolve().parent.parent / "specs"
+    """The folder of shipped specs: inside the installed package (where the build puts
+    ``specs/`` as ``mostate/specs``), or ``specs/`` beside the package in a checkout."""
+    here = Path(__file__).resolve().parent
+    installed = here / "specs"
+    return installed if (installed / "ccs.toml").is_file() else here.parent / "specs"
 
 
 def default_spec_path() -> Path:

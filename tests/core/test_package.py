@@ -7,6 +7,7 @@ import importlib
 import pkgutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -85,3 +86,17 @@ def test_doctests(name: str) -> None:
         runner.run(test)
     result = runner.summarize(verbose=False)
     assert result.failed == 0, f"{result.failed} doctest(s) failed in {name}"
+
+
+def test_an_installed_copy_finds_its_specs_from_any_folder(tmp_path: Path) -> None:
+    # Lay the package out as pip does (specs/ inside mostate/), away from the checkout.
+    import shutil
+
+    root = Path(mostate.__file__).resolve().parent
+    shutil.copytree(root, tmp_path / "mostate", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(root.parent / "specs", tmp_path / "mostate" / "specs")
+    code = "import mostate; print(mostate.default_spec_path()); print(mostate.load_spec().name)"
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, check=True
+    ).stdout.split()
+    assert out == [str(tmp_path / "mostate" / "specs" / "ccs.toml"), "ccs"]
