@@ -39,6 +39,7 @@ from types import ModuleType
 from typing import Any, Protocol, cast
 
 import attrs
+from hypothesis import Phase
 from hypothesis import settings as Settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, run_state_machine_as_test
@@ -53,6 +54,11 @@ from .stateful import as_spec, ident, send_rules
 from .strategies import DEFAULT_POOLS, Pools, aim, drawn_states
 
 _FIELDS = frozenset({"active", "default", "locked", "params"})
+
+FIND = (Phase.explicit, Phase.reuse, Phase.generate)
+"""The Hypothesis phases the kit runs by default: no shrink phase. Hypothesis's shrinker can
+take minutes on a long stateful failure; :func:`minimise` (dropping requests while a fresh
+device still diverges) takes well under a second and gives a 1-minimal trace."""
 
 
 @attrs.frozen
@@ -328,10 +334,11 @@ def conformance_test(
     """
     machine = conformance_machine(factory, spec, pools=pools, malformed=malformed)
     engine = Engine(as_spec(spec))
+    budget = Settings(phases=FIND) if settings is None else settings
 
     def run_test(self: Any) -> None:
         try:
-            run_state_machine_as_test(machine, settings=settings)
+            run_state_machine_as_test(machine, settings=budget)
         except Divergence as err:
             raise minimise(engine, factory, err) from None
 

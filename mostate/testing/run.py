@@ -12,7 +12,7 @@ from hypothesis.reporting import with_reporter
 from hypothesis.stateful import run_state_machine_as_test
 
 from ..engine import Engine
-from .conformance import AdapterFactory, Divergence, conformance_machine, minimise
+from .conformance import FIND, AdapterFactory, Divergence, conformance_machine, minimise
 from .coverage import Coverage
 
 
@@ -45,7 +45,9 @@ def run_conformance(
     True
     """
     machine = conformance_machine(factory, engine.spec, coverage=coverage)
-    settings = Settings(max_examples=examples, database=None, deadline=None)
+    settings = Settings(
+        max_examples=examples, database=None, deadline=None, derandomize=False, phases=FIND
+    )
     try:
         with _seeded(seed), with_reporter(lambda _: None):
             run_state_machine_as_test(machine, settings=settings)

@@ -266,8 +266,11 @@ def drawn_states(spec: Spec, pools: Pools = DEFAULT_POOLS) -> st.SearchStrategy[
     True
     """
     instance = st.builds(Instance, _flag(), _flag(), _flag(), params(pools))
+    # Two instances at least where the pool allows: most rules are about one instance and
+    # another (the holder of a flag, a locked neighbour).
+    fewest = min(2, len(pools.instances))
     service = st.dictionaries(
-        names(pools.instances), instance, min_size=1, max_size=len(pools.instances)
+        names(pools.instances), instance, min_size=fewest, max_size=len(pools.instances)
     )
     state = st.dictionaries(names(pools.services), service.map(FrozenMap).map(Service), min_size=1)
     built = state.map(lambda svcs: DeviceState(FrozenMap(svcs)))
