@@ -22,6 +22,8 @@ MANIFEST = tomllib.loads((MUTANTS / "manifest.toml").read_text(encoding="utf-8")
 # a failure saved by an earlier run must not help find the mutant. Shrinking is left out here
 # (it takes seconds per mutant; benchmarks/bench_stateful.py times it): finding is the point.
 DEFAULTS = settings(
+    max_examples=100,  # Hypothesis's default, whatever profile tests/conftest.py loaded
+    stateful_step_count=50,  # Hypothesis's default
     database=None,
     deadline=None,
     derandomize=True,
