@@ -53,9 +53,13 @@ def decide(state: DeviceState, req: Request) -> tuple[Status, DeviceState, objec
         return Status.OK, state.with_service(svc_name, Service(new)), None
     if op == "replace" and (not _is_name(args.get("param")) or _bad(args.get("value"), str)):
         return Status.BAD_REQUEST, state, None
+    if op == "delete_param" and not _is_name(args.get("param")):
+        return Status.BAD_REQUEST, state, None
     if op.startswith("set_") and _bad(args.get("value"), bool):
         return Status.BAD_REQUEST, state, None
     if inst is None:
+        return Status.NOT_FOUND, state, None
+    if op == "delete_param" and args["param"] not in inst.params:
         return Status.NOT_FOUND, state, None
     if user and _user_blocked(op, name, inst, instances, args.get("value")):
         return Status.PERMISSION_DENIED, state, None
@@ -65,6 +69,11 @@ def decide(state: DeviceState, req: Request) -> tuple[Status, DeviceState, objec
         return Status.OK, state, inst
     if op == "delete":
         return Status.OK, state.with_service(svc_name, Service(instances.remove(name))), None
+    if op == "delete_param":
+        new_inst = Instance(
+            inst.active, inst.default, inst.locked, inst.params.remove(str(args["param"]))
+        )
+        return Status.OK, state.with_service(svc_name, Service(instances.set(name, new_inst))), None
     if op == "replace":
         params = inst.params.set(str(args["param"]), str(args["value"]))
         new_inst = Instance(inst.active, inst.default, inst.locked, params)
@@ -77,6 +86,7 @@ _OPS = frozenset(
         "add",
         "delete",
         "replace",
+        "delete_param",
         "set_active",
         "set_default",
         "set_locked",

@@ -98,6 +98,19 @@ class AcmeDevice:
         inst["params"][cmd["param"]] = cmd["value"]
         return 200, None
 
+    def _cmd_delete_param(self, cmd):
+        if not _is_name(cmd.get("param")):
+            return 400, None
+        inst = self._instances(cmd).get(cmd["instance"])
+        if inst is None or cmd["param"] not in inst["params"]:
+            return 404, None
+        if self._by_user(cmd) and inst["locked"]:
+            return 425, None
+        if self._declined(cmd):
+            return 215, None
+        del inst["params"][cmd["param"]]
+        return 200, None
+
     def _switch(self, cmd, flag):
         """set_active / set_default: at most one instance of the service carries the flag."""
         value = cmd.get("value")

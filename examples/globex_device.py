@@ -75,6 +75,20 @@ def do_replace(store, cmd):
     return 200, None
 
 
+def do_delete_param(store, cmd):
+    if not _name_ok(cmd.get("param")):
+        return 400, None
+    rec = _record(store, cmd)
+    if rec is None or cmd["param"] not in rec["params"]:
+        return 404, None
+    if cmd["actor"] == "user" and rec["locked"]:
+        return 425, None
+    if _declined(cmd):
+        return 215, None
+    del rec["params"][cmd["param"]]
+    return 200, None
+
+
 def _set_flag(store, cmd, flag, guard_holder):
     if not isinstance(cmd.get("value"), bool):
         return 400, None
@@ -158,6 +172,7 @@ COMMANDS = {
     "add": do_add,
     "delete": do_delete,
     "replace": do_replace,
+    "delete_param": do_delete_param,
     "set_active": do_set_active,
     "set_default": do_set_default,
     "set_locked": do_set_locked,

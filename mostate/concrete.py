@@ -44,6 +44,7 @@ from .rules import (
     Type,
     Unchanged,
     Var,
+    WithoutParam,
     WithParam,
 )
 
@@ -220,6 +221,8 @@ def compile_expr(expr: Expr) -> Compiled:
             return _compile_unchanged(expr)
         case WithParam():
             return _compile_withparam(expr)
+        case WithoutParam():
+            return _compile_withoutparam(expr)
         case Quant():
             return _compile_quant(expr)
         case Count():
@@ -333,6 +336,11 @@ def _compile_unchanged(expr: Unchanged) -> Compiled:
 def _compile_withparam(expr: WithParam) -> Compiled:
     params, key, value = compile_expr(expr.params), compile_expr(expr.key), compile_expr(expr.value)
     return lambda env: params(env).set(key(env), value(env))
+
+
+def _compile_withoutparam(expr: WithoutParam) -> Compiled:
+    params, key = compile_expr(expr.params), compile_expr(expr.key)
+    return lambda env: params(env).remove(key(env))
 
 
 # Quantifiers bind their variable in ``env.vars`` and never restore it: the parser forbids a

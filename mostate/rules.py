@@ -189,6 +189,15 @@ class WithParam:
     loc: Location = _loc
 
 
+@attrs.frozen
+class WithoutParam:
+    """``without(m, k)``: the parameter map ``m`` with no value for ``k``."""
+
+    params: Expr
+    key: Expr
+    loc: Location = _loc
+
+
 class Quantifier(enum.Enum):
     ALL = "all"
     ANY = "any"
@@ -230,7 +239,7 @@ class The:
 
 Expr: TypeAlias = (
     "Lit | Var | Arg | Builtin | Not | BoolOp | Compare | Ite | Read | Unchanged | WithParam"
-    " | Quant | Count | The"
+    " | WithoutParam | Quant | Count | The"
 )
 
 EXPR_NODES: tuple[type, ...] = (
@@ -245,6 +254,7 @@ EXPR_NODES: tuple[type, ...] = (
     Read,
     Unchanged,
     WithParam,
+    WithoutParam,
     Quant,
     Count,
     The,
@@ -390,7 +400,7 @@ def children(expr: Expr) -> tuple[Expr, ...]:
             return ()
         case Not(operand=e) | Read(of=e) | Unchanged(of=e):
             return (e,)
-        case BoolOp(left=a, right=b) | Compare(left=a, right=b):
+        case BoolOp(left=a, right=b) | Compare(left=a, right=b) | WithoutParam(params=a, key=b):
             return (a, b)
         case Ite(cond=c, then=a, orelse=b) | WithParam(params=c, key=a, value=b):
             return (c, a, b)

@@ -31,6 +31,7 @@ from .rules import (
     Type,
     Unchanged,
     Var,
+    WithoutParam,
     WithParam,
 )
 
@@ -52,7 +53,16 @@ def stutter(expr: Expr) -> Expr:
         case Read(primed=True):
             return attrs.evolve(expr, of=stutter(expr.of), primed=False)
         case (
-            Read() | Not() | BoolOp() | Compare() | Ite() | WithParam() | Quant() | Count() | The()
+            Read()
+            | Not()
+            | BoolOp()
+            | Compare()
+            | Ite()
+            | WithParam()
+            | WithoutParam()
+            | Quant()
+            | Count()
+            | The()
         ):
             return _map_children(expr, stutter)
     return expr
@@ -97,6 +107,8 @@ def _map_children(expr: Expr, fn: Rewrite) -> Expr:
             return attrs.evolve(
                 expr, params=fn(expr.params), key=fn(expr.key), value=fn(expr.value)
             )
+        case WithoutParam():
+            return attrs.evolve(expr, params=fn(expr.params), key=fn(expr.key))
         case Quant() | Count() | The():
             return attrs.evolve(expr, body=fn(expr.body))
     return expr

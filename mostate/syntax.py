@@ -51,6 +51,7 @@ from .rules import (
     Type,
     Unchanged,
     Var,
+    WithoutParam,
     WithParam,
 )
 
@@ -361,6 +362,12 @@ class _Parser:
             value = self.typed(scope, Type.STR, "the value of 'with'")
             self.expect(")")
             return WithParam(params, key, value, loc), Type.PARAMS
+        if base == "without" and not primed:
+            params = self.typed(scope, Type.PARAMS, "the first argument of 'without'")
+            self.expect(",")
+            key = self.typed(scope, Type.STR, "the key of 'without'")
+            self.expect(")")
+            return WithoutParam(params, key, loc), Type.PARAMS
         raise SpecError(f"unknown function {name!r}", loc)
 
     def quantifier(self, kind: str, loc: Location, scope: Scope) -> tuple[Expr, Type]:

@@ -34,6 +34,7 @@ from ..rules import (
     Refusal,
     Spec,
     Type,
+    WithoutParam,
     WithParam,
     walk,
 )
@@ -118,7 +119,7 @@ def scope_requests(spec: Spec, scope: ExploreScope) -> tuple[Request, ...]:
     >>> from mostate import load_spec
     >>> reqs = scope_requests(load_spec(), ExploreScope(instances=1, values=2))
     >>> sorted({r.op for r in reqs})[:3], len(reqs)
-    (['add', 'delete', 'get'], 26)
+    (['add', 'delete', 'delete_param'], 28)
     """
     out: list[Request] = []
     for op in spec.ops.values():
@@ -184,6 +185,6 @@ def _key_args(op: Operation) -> frozenset[str]:
     keys = set()
     for expr in exprs:
         for node in walk(expr):
-            if isinstance(node, WithParam) and isinstance(node.key, Arg):
+            if isinstance(node, WithParam | WithoutParam) and isinstance(node.key, Arg):
                 keys.add(node.key.name)
     return frozenset(keys)

@@ -51,7 +51,6 @@ class Render(enum.Enum):
     STRUCT = "Struct"
     STRUCT_DATA = "StructData"
     PROPERTY = "property"
-    DROP_PARAM = "drop param"
 
 
 @attrs.frozen
@@ -190,11 +189,7 @@ def _param(command: str, ask: _Asker, node: ParamNode, item: Item, state: Device
         case "Get":
             return ask("get", Render.PARAM, node.param)
         case "Delete":
-            if current is not None and value is None:
-                return _refuse(Code.NOT_FOUND, f"{node.path}: no such node")
-            return ask(
-                "replace", Render.DROP_PARAM, node.param, param=node.param, value=value or ""
-            )
+            return ask("delete_param", Render.STATUS, param=node.param)
         case _:
             return _refuse(Code.NOT_ALLOWED, f"{command} on a leaf")
 
@@ -308,12 +303,12 @@ def render(
     ask: Ask, outcome: Outcome, tree: TreeConfig
 ) -> tuple[int, tuple[Item, ...], str | None]:
     """The status and Results items of an answered :class:`Ask` (the state change, if any, is
-    the outcome's, except for :attr:`Render.DROP_PARAM`, see :func:`after`)."""
+    the outcome's)."""
     inst = outcome.result if isinstance(outcome.result, Instance) else None
     leaves = tree.flags is FlagBinding.LEAVES
     node = ask.node
     match ask.render:
-        case Render.STATUS | Render.DROP_PARAM:
+        case Render.STATUS:
             return 200, (), None
         case Render.FLAG:
             assert ask.detail is not None and inst is not None
@@ -351,14 +346,5 @@ def _children(node: Node, inst: Instance | None, leaves: bool) -> list[str]:
 
 
 def after(ask: Ask, outcome: Outcome) -> DeviceState:
-    """The state after an answered :class:`Ask` that the engine allowed (200)."""
-    if ask.render is not Render.DROP_PARAM:
-        return outcome.state
-    assert ask.detail is not None and ask.request.service and ask.request.instance
-    service = outcome.state.service(ask.request.service)
-    inst = service.instances[ask.request.instance]
-    dropped = attrs.evolve(inst, params=inst.params.remove(ask.detail))
-    return outcome.state.with_service(
-        ask.request.service,
-        attrs.evolve(service, instances=service.instances.set(ask.request.instance, dropped)),
-    )
+    """The state after an answered :class:`Ask` that the engine allowed (200): the engine's."""
+    return outcome.state

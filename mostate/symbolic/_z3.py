@@ -179,6 +179,9 @@ class Session:
     def with_param(self, params: Term, key: Term, value: Term) -> Term:
         return Term(z3.Store(params, key, self._maybe.just(value)))
 
+    def without_param(self, params: Term, key: Term) -> Term:
+        return Term(z3.Store(params, key, self._maybe.nothing))
+
     def finite(self, params: Term) -> Bool:
         """The map has finitely many keys (its default is "no value"), as every real map has."""
         return Bool(z3.Default(params) == self._maybe.nothing)

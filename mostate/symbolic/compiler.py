@@ -42,6 +42,7 @@ from ..rules import (
     Type,
     Unchanged,
     Var,
+    WithoutParam,
     WithParam,
 )
 from ._z3 import Bool, Term
@@ -98,6 +99,8 @@ def compile_expr(expr: Expr) -> Compiled:
             return _compile_unchanged(expr)
         case WithParam():
             return _compile_withparam(expr)
+        case WithoutParam():
+            return _compile_withoutparam(expr)
         case Quant():
             return _compile_quant(expr)
         case Count():
@@ -276,6 +279,11 @@ def _compile_unchanged(expr: Unchanged) -> Compiled:
 def _compile_withparam(expr: WithParam) -> Compiled:
     params, key, value = compile_expr(expr.params), compile_expr(expr.key), compile_expr(expr.value)
     return lambda env: env.z.with_param(params(env), key(env), value(env))
+
+
+def _compile_withoutparam(expr: WithoutParam) -> Compiled:
+    params, key = compile_expr(expr.params), compile_expr(expr.key)
+    return lambda env: env.z.without_param(params(env), key(env))
 
 
 def _binder(var: str, body: Compiled) -> Callable[[SEnv, SRef, tuple[Term, ...]], Bool]:

@@ -61,7 +61,7 @@ def candidates(engine: Engine, target: DeviceState) -> Iterator[Request]:
     >>> from mostate import load_spec
     >>> t = DeviceState.from_json({"MMS": {"a": {"locked": True}}})
     >>> sorted({r.op for r in candidates(Engine(load_spec()), t)})[:3]
-    ['add', 'delete', 'replace']
+    ['add', 'delete', 'delete_param']
     """
     names = [(s, i) for s, svc in target.services.items() for i in svc.instances]
     for _, op in sorted(engine.spec.ops.items()):

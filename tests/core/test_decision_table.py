@@ -57,6 +57,12 @@ ROWS: list[tuple[str, str, str | None, dict[str, Any], Status]] = [
         for a in BOTH
         for op in ("set_active", "set_default", "set_locked")
     ],
+    *[(a, "delete_param", "zz", {"param": "MMSC"}, Status.NOT_FOUND) for a in BOTH],
+    *[(a, "delete_param", "c", {"param": "MMSC"}, Status.NOT_FOUND) for a in BOTH],
+    ("user", "delete_param", "a", {"param": "MMSC"}, Status.PERMISSION_DENIED),
+    ("server", "delete_param", "a", {"param": "MMSC"}, Status.OK),
+    ("user", "delete_param", "a", {"param": "nope"}, Status.NOT_FOUND),
+    *[(a, "delete_param", "a", {"param": "x/y"}, Status.BAD_REQUEST) for a in BOTH],
     # switching Active away from the locked Active instance a
     ("user", "set_active", "c", {"value": True}, Status.PERMISSION_DENIED),
     ("server", "set_active", "c", {"value": True}, Status.OK),
@@ -137,6 +143,13 @@ def test_replace_sets_one_parameter_and_keeps_the_others() -> None:
     assert inst is not None and dict(inst.params) == {"MMSC": "new"}
 
 
+def test_delete_param_removes_one_parameter() -> None:
+    state = ENGINE.apply(START, req("server", "replace", "a", param="proxy", value="p")).state
+    out = ENGINE.apply(state, req("server", "delete_param", "a", param="MMSC"))
+    inst = out.state.instance("MMS", "a")
+    assert inst is not None and dict(inst.params) == {"proxy": "p"} and inst.locked
+
+
 def test_set_active_true_makes_the_target_the_only_active_one() -> None:
     out = ENGINE.apply(START, req("server", "set_active", "c", value=True))
     assert [n for n, f in flags(out.state).items() if f[0]] == ["c"]
@@ -185,6 +198,8 @@ def test_declined_server_request_is_not_executed(op: str) -> None:
     instance = {"add": "n", "get_active": None, "in_use": None}.get(op, "c")
     if op == "replace":
         extra.update(param="p", value="v")
+    if op == "delete_param":
+        instance, extra["param"] = "a", "MMSC"
     if op.startswith("set_"):
         extra["value"] = True
     out = ENGINE.apply(START, req("server", op, instance, **extra))

@@ -181,7 +181,9 @@ def _disagreements(
             continue
         claim = z.not_(query.negated) if query.name in broken else query.negated
         out[f"property {query.name}"] = z.and_(claim, *query.side)
-    return {k: z.and_(c.distinct, *step.side, v) for k, v in out.items()}, z
+    # Literals met while building the formulas above count too: all of them are distinct.
+    distinct = z.and_(c.distinct, z.literals_distinct())
+    return {k: z.and_(distinct, *step.side, v) for k, v in out.items()}, z
 
 
 def _rebased(c: Concrete, state: DeviceState) -> SState:
