@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -96,7 +97,10 @@ def write_atomically(path: str, text: str) -> None:
 
 def console(stderr: bool = False) -> Console:
     """A rich console; plain (no colour codes) when not attached to a terminal."""
-    return Console(stderr=stderr, highlight=False, soft_wrap=True)
+    stream = sys.stderr if stderr else sys.stdout
+    # Styles only on a terminal: output piped to a file or another program stays plain text,
+    # whatever the environment says about colours.
+    return Console(stderr=stderr, highlight=False, soft_wrap=True, force_terminal=stream.isatty())
 
 
 def print_json(obj: Any) -> None:

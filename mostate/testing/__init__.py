@@ -26,6 +26,7 @@ from .coverage import CoverageReport as CoverageReport
 from .coverage import Scope as Scope
 from .coverage import Universe as Universe
 from .coverage import scope_requests as scope_requests
+from .run import run_conformance as run_conformance
 from .stateful import KIT_CHECKS as KIT_CHECKS
 from .stateful import PropertyViolation as PropertyViolation
 from .stateful import StepChecker as StepChecker
@@ -79,6 +80,7 @@ __all__ = [
     "replay",
     "requests",
     "requests_for",
+    "run_conformance",
     "scope_requests",
     "states",
     "valid_requests",

@@ -25,7 +25,7 @@ def test_all_is_pinned() -> None:
             "StepChecker", "Universe", "actors", "aim", "arg_values", "compare", "confirms",
             "conformance_machine", "conformance_test", "drawn_states", "engine_machine",
             "keeps_invariants", "load_factory", "malformed_requests", "names", "params",
-            "project", "reached_states", "replay", "requests", "requests_for",
+            "project", "reached_states", "replay", "requests", "requests_for", "run_conformance",
             "scope_requests", "states", "valid_requests",
         ]
     )  # fmt: skip
