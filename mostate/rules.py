@@ -415,3 +415,18 @@ def walk(expr: Expr) -> list[Expr]:
     for child in children(expr):
         out.extend(walk(child))
     return out
+
+
+def step_exprs(op: Operation) -> list[Expr]:
+    """Every expression of an operation's steps: refusal conditions and effect updates (not its
+    query result), in spec order."""
+    out: list[Expr] = []
+    for step in op.steps:
+        match step:
+            case Refusal():
+                out.append(step.when)
+            case Effect():
+                out.extend(expr for _, expr in step.updates)
+            case Confirmation():
+                pass
+    return out

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from ..engine import Engine, Transition
 from ..model import Clause, DeviceState, Outcome, Request
-from ..rules import Confirmation, Effect, Expr, Refusal, Spec, The, walk
+from ..rules import Expr, Spec, The, step_exprs, walk
 from .symmetry import Form, canonical_step, form, inverse, rename_state
 
 
@@ -142,14 +142,7 @@ def _ties_matter(spec: Spec) -> bool:
     exprs: list[Expr] = [inv.expr for inv in spec.invariants]
     exprs += [prop.expr for prop in spec.properties]
     for op in spec.ops.values():
-        for step in op.steps:
-            match step:
-                case Refusal():
-                    exprs.append(step.when)
-                case Effect():
-                    exprs.extend(e for _, e in step.updates)
-                case Confirmation():
-                    pass
+        exprs += step_exprs(op)
     return any(_has_the(e) for e in exprs)
 
 

@@ -28,14 +28,12 @@ from ..rules import (
     Arg,
     ArgDecl,
     Confirmation,
-    Effect,
-    Expr,
     Operation,
-    Refusal,
     Spec,
     Type,
     WithoutParam,
     WithParam,
+    step_exprs,
     walk,
 )
 
@@ -173,17 +171,8 @@ def _domain(decl: ArgDecl, is_key: bool, scope: ExploreScope) -> tuple[ArgValue,
 
 def _key_args(op: Operation) -> frozenset[str]:
     """The arguments the operation uses as a parameter name (the key of ``with``)."""
-    exprs: list[Expr] = []
-    for step in op.steps:
-        match step:
-            case Refusal():
-                exprs.append(step.when)
-            case Effect():
-                exprs.extend(e for _, e in step.updates)
-            case Confirmation():
-                pass
     keys = set()
-    for expr in exprs:
+    for expr in step_exprs(op):
         for node in walk(expr):
             if isinstance(node, WithParam | WithoutParam) and isinstance(node.key, Arg):
                 keys.add(node.key.name)
