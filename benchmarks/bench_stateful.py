@@ -10,6 +10,7 @@ Run: python benchmarks/bench_stateful.py
 
 from __future__ import annotations
 
+import argparse
 import logging
 import sys
 import time
@@ -52,6 +53,7 @@ def timed_machine(machine: type, coverage: Coverage) -> tuple[float, int]:
 
 
 def main() -> None:
+    argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args()
     logging.getLogger("mostate").setLevel(logging.ERROR)
     engine = Engine(load_spec())
     base = baseline(engine)

@@ -60,3 +60,24 @@ def test_console_examples_print_what_they_show(block: str) -> None:
     for line in shown:
         want = normalise(line)
         assert any(want in got for got in actual), f"{line!r} not in the output of {command}"
+
+
+def test_the_spec_example_is_a_spec_that_loads() -> None:
+    from mostate import Engine, parse_spec
+
+    (example,) = fenced("toml")
+    spec = parse_spec(example, "README.md")
+    assert set(spec.ops) == {"set_active"} and spec.invariants and spec.properties
+    assert Engine(spec).spec is spec
+
+
+def test_every_benchmark_command_runs() -> None:
+    (block,) = [b for b in fenced("sh") if "benchmarks/" in b]
+    scripts = re.findall(r"(benchmarks/\S+\.py)", block)
+    assert len(scripts) == len(list((ROOT / "benchmarks").glob("bench_*.py")))
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    for script in scripts:
+        done = subprocess.run(
+            [sys.executable, script, "--help"], cwd=ROOT, env=env, capture_output=True, timeout=60
+        )
+        assert done.returncode == 0, script
