@@ -291,6 +291,22 @@ class Engine:
                 broken.append(Clause("property", prop.name, prop.loc))
         return tuple(broken)
 
+    def state_violations(self, state: DeviceState) -> tuple[Clause, ...]:
+        """The invariants ``state`` breaks, each checked on every service the state holds (and on
+        a service it does not hold, which has no instances).
+
+        >>> from mostate import load_spec
+        >>> engine = Engine(load_spec())
+        >>> two = DeviceState.from_json({"MMS": {"a": {"active": True}, "b": {"active": True}}})
+        >>> [c.name for c in engine.state_violations(two)], engine.state_violations(DeviceState())
+        (['one_active'], ())
+        """
+        view, broken = View(state), list[Clause]()
+        for service in (*state.services, FRESH):
+            env = Env(view, service, Role.SERVER)
+            broken.extend(_inv_clause(inv) for inv, fn in self._invariants if not fn(env))
+        return tuple(dict.fromkeys(broken))
+
     # -- two-run properties ------------------------------------------------------------------
 
     def independence_violations(

@@ -18,7 +18,6 @@ from collections.abc import Callable
 import attrs
 from hypothesis import strategies as st
 
-from ..concrete import Env, View, compile_expr
 from ..engine import Engine
 from ..frozenmap import FrozenMap
 from ..model import (
@@ -243,11 +242,10 @@ def keeps_invariants(spec: Spec) -> Callable[[DeviceState], bool]:
     >>> keeps(DeviceState.from_json({"MMS": {"a": {"active": True}, "b": {"active": True}}}))
     False
     """
-    compiled = [compile_expr(inv.expr) for inv in spec.invariants]
+    engine = Engine(spec)
 
     def keeps(state: DeviceState) -> bool:
-        view = View(state)
-        return all(fn(Env(view, name, Role.SERVER)) for name in state.services for fn in compiled)
+        return not engine.state_violations(state)
 
     return keeps
 
