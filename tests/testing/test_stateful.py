@@ -3,19 +3,17 @@ under default Hypothesis settings, breaking exactly a property its manifest entr
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import tomllib
-from collections.abc import Iterator
 from pathlib import Path
 
-import hypothesis.core
 import pytest
 from hypothesis import Phase, settings
 from hypothesis.stateful import run_state_machine_as_test
 
 from mostate import Engine, load_spec
 from mostate.testing import PropertyViolation, engine_machine
+from mostate.testing.run import _seeded  # the kit's own seeding (what --hypothesis-seed sets)
 
 ROOT = Path(__file__).resolve().parents[2]
 MUTANTS = ROOT / "specs" / "mutants"
@@ -34,17 +32,6 @@ DEFAULTS = settings(
 )
 
 TestShippedSpec = engine_machine(ROOT / "specs" / "ccs.toml").TestCase
-
-
-@contextlib.contextmanager
-def _seeded(seed: int) -> Iterator[None]:
-    # What pytest's --hypothesis-seed sets (the public @seed cannot reach this test).
-    old = hypothesis.core.global_force_seed
-    hypothesis.core.global_force_seed = seed  # type: ignore[assignment]  # typed as None there
-    try:
-        yield
-    finally:
-        hypothesis.core.global_force_seed = old
 
 
 @pytest.fixture(autouse=True)
