@@ -4,12 +4,20 @@
 checks every invariant, transition property and independence for every operation x actor x
 confirmation branch; each :class:`Check` is :class:`Proved`, :class:`Violated` (with a
 counterexample replayed by the engine) or :class:`Undecided` (never read as proved).
+:func:`diff_specs` compares two specs operation by operation: :class:`Equivalent` for any number
+of instances, or :class:`Different` with a :class:`Witness` replayed through both engines.
 """
 
 from ._z3 import Budget as Budget
 from .bmc import NotReached as NotReached
 from .bmc import Reach as Reach
 from .bmc import Searcher as Searcher
+from .diff import Different as Different
+from .diff import Equivalent as Equivalent
+from .diff import OpDiff as OpDiff
+from .diff import SpecDiff as SpecDiff
+from .diff import Witness as Witness
+from .diff import diff_specs as diff_specs
 from .transition import Branch as Branch
 from .transition import CompiledSpec as CompiledSpec
 from .values import NeedsBound as NeedsBound
@@ -24,12 +32,18 @@ __all__ = [
     "Budget",
     "Check",
     "CompiledSpec",
+    "Different",
+    "Equivalent",
     "NeedsBound",
     "NotReached",
+    "OpDiff",
     "Proved",
     "Reach",
     "Searcher",
+    "SpecDiff",
     "Undecided",
     "Verifier",
     "Violated",
+    "Witness",
+    "diff_specs",
 ]

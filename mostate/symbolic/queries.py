@@ -81,18 +81,30 @@ def _independence(compiled: CompiledSpec, z: Session, indep: Independence, step:
     k = z.const("flip", z.inst)
     pre2 = flip(z, step.pre, indep.field, req.service, k)
     step2 = compiled.run_step(z, pre2, req)
-    differ = _differ(z, step, step2, indep.field, req.op.result_type)
+    differs = differ(z, step, step2, indep.field, req.op.result_type)
     facts = (
         Bool(step.pre.exists(req.service, k)),
         compiled.invariants_everywhere(z, pre2),
         *step.side,
         *step2.side,
     )
-    return Query(indep.name, "independence", differ, facts)
+    return Query(indep.name, "independence", differs, facts)
 
 
-def _differ(z: Session, a: SStep, b: SStep, field: Field, result_type: Type | None) -> Bool:
-    """The two steps differ in status, result or next state, ``field`` left out."""
+def differ(z: Session, a: SStep, b: SStep, field: Field | None, result_type: Type | None) -> Bool:
+    """The two steps differ in status, result or normalised next state, ``field`` (if any) left
+    out; an instance result is compared as the record the engine shows, a name result by name.
+
+    >>> from mostate import load_spec
+    >>> from mostate.symbolic.transition import Branch, fresh_request, fresh_state
+    >>> from mostate.symbolic._z3 import Budget, Solver
+    >>> from mostate.model import Role
+    >>> spec = load_spec(); compiled = CompiledSpec(spec); z = Session()
+    >>> req = fresh_request(z, spec.ops["get"], Branch(Role.USER))
+    >>> step = compiled.run_step(z, fresh_state(z), req)
+    >>> Solver(z, Budget()).check([differ(z, step, step, None, Type.INSTANCE), *step.side])
+    Unsat()
+    """
     na, nb = normalise(z, a.post), normalise(z, b.post)
     s, i = z.const("ds", z.svc), z.const("di", z.inst)
     others = [f for f in Field if f is not field]

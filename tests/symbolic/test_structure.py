@@ -43,14 +43,20 @@ def test_exports_are_pinned() -> None:
         "Budget",
         "Check",
         "CompiledSpec",
+        "Different",
+        "Equivalent",
         "NeedsBound",
         "NotReached",
+        "OpDiff",
         "Proved",
         "Reach",
         "Searcher",
+        "SpecDiff",
         "Undecided",
         "Verifier",
         "Violated",
+        "Witness",
+        "diff_specs",
     ]
     for name in symbolic.__all__:
         assert getattr(symbolic, name).__name__ == name
