@@ -24,7 +24,8 @@ Semantics in brief (the README has the grammar):
 from __future__ import annotations
 
 import enum
-from typing import TypeAlias
+from collections.abc import Callable
+from typing import TypeAlias, assert_never
 
 import attrs
 
@@ -407,6 +408,42 @@ def children(expr: Expr) -> tuple[Expr, ...]:
         case Quant(body=b) | Count(body=b) | The(body=b):
             return (b,)
     raise AssertionError(f"unknown expression node {expr!r}")
+
+
+def map_children(expr: Expr, fn: Callable[[Expr], Expr]) -> Expr:
+    """``expr`` with ``fn`` applied to each direct sub-expression, in the order of
+    :func:`children`; the node's own fields (and location) are kept. The match is exhaustive, so
+    a rewrite built on it cannot skip a node type added later.
+
+    >>> e = BoolOp(Connective.AND, Var("i"), Lit(True, Type.BOOL))
+    >>> map_children(e, Not) == BoolOp(Connective.AND, Not(Var("i")), Not(Lit(True, Type.BOOL)))
+    True
+    >>> map_children(Var("i"), Not)
+    Var(name='i')
+    """
+    match expr:
+        case Lit() | Var() | Arg() | Builtin():
+            return expr
+        case Not():
+            return attrs.evolve(expr, operand=fn(expr.operand))
+        case Read() | Unchanged():
+            return attrs.evolve(expr, of=fn(expr.of))
+        case BoolOp() | Compare():
+            return attrs.evolve(expr, left=fn(expr.left), right=fn(expr.right))
+        case WithoutParam():
+            return attrs.evolve(expr, params=fn(expr.params), key=fn(expr.key))
+        case Ite():
+            return attrs.evolve(
+                expr, cond=fn(expr.cond), then=fn(expr.then), orelse=fn(expr.orelse)
+            )
+        case WithParam():
+            return attrs.evolve(
+                expr, params=fn(expr.params), key=fn(expr.key), value=fn(expr.value)
+            )
+        case Quant() | Count() | The():
+            return attrs.evolve(expr, body=fn(expr.body))
+        case _:
+            assert_never(expr)
 
 
 def walk(expr: Expr) -> list[Expr]:
