@@ -154,6 +154,19 @@ def test_a_different_request_shape_and_a_missing_operation_need_no_solver() -> N
     assert differing(rows) == {"delete_param", "drop_param"}
 
 
+def test_a_confirmation_only_one_spec_asks_for_is_compared_on_the_declined_branch() -> None:
+    spec = edited("[[ops.add.steps]]\nconfirm = true\n\n", "")
+    rows = diff_specs(SHIPPED, spec, ops=["add"])
+    assert [(r.branch, type(r.verdict)) for r in rows] == [
+        ("user", Equivalent),
+        ("server", Equivalent),
+        ("server/decline", Different),
+    ]
+    assert_replays(SHIPPED, spec, rows)
+    backwards = diff_specs(spec, SHIPPED, ops=["add"])
+    assert [r.verdict == Equivalent() for r in backwards] == [True, True, False]
+
+
 def test_the_ops_filter_keeps_only_the_named_operations() -> None:
     rows = diff_specs(SHIPPED, SHIPPED, ops=["set_locked", "get"])
     assert [r.op for r in rows] == ["get"] * 3 + ["set_locked"] * 3
