@@ -179,3 +179,15 @@ class Verifier:
         transition = confirmed(trace, self.engine)
         reach = self._searcher.search(query.name, request.op, request.branch)
         return Violated(trace, transition, reach.trace if isinstance(reach, Reach) else None)
+
+    def checks_for(self, op: str) -> Iterator[Check]:
+        """The checks of one operation only (every actor and branch of it), as :meth:`checks`
+        makes them; for callers that changed one operation and need not re-prove the others.
+
+        >>> from mostate import load_spec
+        >>> rows = list(Verifier(load_spec(), depth=0).checks_for("set_locked"))
+        >>> {c.op for c in rows}, all(isinstance(c.verdict, Proved) for c in rows)
+        ({'set_locked'}, True)
+        """
+        for branch in branches(self.spec.ops[op]):
+            yield from self._group(op, branch)
