@@ -125,6 +125,7 @@ class Env:
 
     __slots__ = (
         "args",
+        "declined",
         "post",
         "pre",
         "refs",
@@ -145,6 +146,8 @@ class Env:
         self.args: dict[str, Any] = {}
         self.status = 200
         self.result: Ref | None = None
+        # Set by the engine when the step stopped at its confirmation point, declined.
+        self.declined = False
         self.vars: dict[str, Ref] = {}
         # The instances of each domain (by _SLOT), computed at most once per views.
         self.refs: list[list[Ref] | None] = [None, None, None]
@@ -256,6 +259,7 @@ def _compile_builtin(expr: Builtin) -> Compiled:
         BuiltinName.ACTOR: operator.attrgetter("role"),
         BuiltinName.STATUS: operator.attrgetter("status"),
         BuiltinName.RESULT: operator.attrgetter("result"),
+        BuiltinName.DECLINED: operator.attrgetter("declined"),
     }
     return getters[expr.name]
 

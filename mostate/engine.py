@@ -255,6 +255,7 @@ class Engine:
                     return step.status, step.clause, view
             elif step.kind == "confirm":
                 if declined:
+                    env.declined = True  # asked, and declined: what a property's `declined` reads
                     return Status.NOT_EXECUTED, step.clause, view
             else:
                 view = _apply_effect(step, env, view)

@@ -103,11 +103,16 @@ class BuiltinName(enum.Enum):
     ACTOR = "actor"
     STATUS = "status"
     RESULT = "result"
+    DECLINED = "declined"
 
 
 @attrs.frozen
 class Builtin:
-    """``target``, ``actor``; and ``status``, ``result`` in transition properties."""
+    """``target``, ``actor``; and ``status``, ``result``, ``declined`` in transition properties.
+
+    ``declined`` (Bool) holds when a server's request carried a declined confirmation and the
+    operation reached its confirmation point: the user was asked, said no, and the step stopped
+    there with 215 (a refusal that fires earlier means nobody was asked)."""
 
     name: BuiltinName
     type: Type

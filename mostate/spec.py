@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +36,11 @@ from .syntax import Scope, parse_expr, parse_typed
 from .tomlpos import KeyPath, locate
 
 _ARG_TYPES = {"str": Type.STR, "name": Type.STR, "bool": Type.BOOL, "params": Type.PARAMS}
-_RESERVED_ARGS = frozenset({"actor", "server_id", "op", "service", "instance", "confirm", "i"})
+# Request keys, and the built-in names a property reads (an argument would hide them there).
+_RESERVED_ARGS = frozenset(
+    {"actor", "server_id", "op", "service", "instance", "confirm", "i"}
+    | {"target", "status", "result", "declined"}
+)
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -288,12 +292,16 @@ class _Loader:
         table = self.table(body, path, frozenset({"expr", "doc", "ops", "actors"}))
         selected = self.op_filter(table, path, ops)
         chosen = [ops[o] for o in selected] if selected is not None else list(ops.values())
+        args, hints = self.shared_args(chosen, ops)
         scope = Scope(
+            args=args,
             target=any(op.has_target for op in chosen),
             target_optional=not all(op.has_target for op in chosen),
             primed=True,
             status=True,
+            declined=True,
             result=self.result_type(chosen),
+            arg_hints=hints,
         )
         expr = self.expr_at(table, "expr", path, scope, Type.BOOL)
         roles = self.roles(table, path)
@@ -314,6 +322,35 @@ class _Loader:
                 raise self.fail(f"unknown operation {item!r}", (*path, "ops"))
         return frozenset(value)
 
+    def shared_args(
+        self, chosen: list[Operation], ops: Mapping[str, Operation]
+    ) -> tuple[FrozenMap[str, Type], FrozenMap[str, str]]:
+        """The arguments a property may read: those every chosen operation declares, with one
+        type (an optional ``params?`` left out reads as the empty map). For every other argument
+        some operation of the spec declares, why it is not in scope."""
+        declared: dict[str, dict[str, Type]] = {}
+        for op in ops.values():
+            for decl in op.args:
+                declared.setdefault(decl.name, {})[op.name] = decl.type
+        shared, hints = {}, {}
+        for name, types in declared.items():
+            lacking = [op.name for op in chosen if op.name not in types]
+            kinds = {types[op.name] for op in chosen if op.name in types}
+            if lacking:
+                hints[name] = (
+                    f"declared by {_names(types)} but not by {_names(lacking)},"
+                    " which this property speaks of"
+                )
+            elif len(kinds) > 1:
+                by_type = "; ".join(
+                    f"{kind.value} in {_names([o.name for o in chosen if types[o.name] is kind])}"
+                    for kind in sorted(kinds, key=lambda k: k.value)
+                )
+                hints[name] = f"the operations give it different types: {by_type}"
+            else:
+                shared[name] = kinds.pop()
+        return FrozenMap(shared), FrozenMap(hints)
+
     def result_type(self, chosen: list[Operation]) -> Type | None:
         """``result`` is in scope when every chosen operation is a query of one result type."""
         types = {op.result_type for op in chosen}
@@ -331,6 +368,11 @@ class _Loader:
             self.string(table, "doc", path, ""),
             self.loc(path),
         )
+
+
+def _names(names: Iterable[str]) -> str:
+    """Operation names for a message, sorted: ``add, delete``."""
+    return ", ".join(sorted(names))
 
 
 def _dotted(path: KeyPath) -> str:

@@ -61,8 +61,11 @@ class Scope:
     """What an expression at some place of a spec may refer to.
 
     ``variables`` are instance variables already bound (``i`` in an effect); ``args`` the
-    operation's arguments; ``primed`` allows reading the state after the step; ``result`` is the
-    type of the query result a property may read (``None``: no result in scope).
+    operation's arguments (in a property, those every operation it speaks of declares alike);
+    ``primed`` allows reading the state after the step; ``status`` and ``declined`` put those
+    terms of a transition property in scope; ``result`` is the type of the query result a
+    property may read (``None``: no result in scope). ``arg_hints`` says, for an argument some
+    operation declares but that is not in scope here, why not (for the error message).
     """
 
     args: Mapping[str, Type] = FrozenMap()
@@ -71,7 +74,9 @@ class Scope:
     target_optional: bool = False
     primed: bool = False
     status: bool = False
+    declined: bool = False
     result: Type | None = None
+    arg_hints: Mapping[str, str] = FrozenMap()
 
     def bind(self, name: str) -> Scope:
         return attrs.evolve(self, variables=self.variables | {name})
@@ -324,6 +329,8 @@ class _Parser:
             return Builtin(BuiltinName.STATUS, Type.INT, loc), Type.INT
         if text == "result" and scope.result is not None:
             return Builtin(BuiltinName.RESULT, scope.result, loc), scope.result
+        if text == "declined" and scope.declined:
+            return Builtin(BuiltinName.DECLINED, Type.BOOL, loc), Type.BOOL
         if text in _KEYWORDS:
             raise SpecError(f"unexpected keyword {text!r}", loc)
         if text.endswith("'"):
@@ -403,6 +410,8 @@ def _unquote(text: str) -> str:
 def _hint(name: str, scope: Scope) -> str:
     if name == "target":
         return " (this operation names no instance)"
-    if name in ("status", "result"):
+    if name in ("status", "result", "declined"):
         return f" ('{name}' is only in scope in transition properties)"
+    if name in scope.arg_hints:
+        return f" ({scope.arg_hints[name]})"
     return ""

@@ -146,6 +146,7 @@ def _compile_builtin(expr: Builtin) -> Compiled:
         BuiltinName.ACTOR: lambda env: env.z.bool_val(env.role is Role.SERVER),
         BuiltinName.STATUS: lambda env: env.status,
         BuiltinName.RESULT: lambda env: env.result,
+        BuiltinName.DECLINED: lambda env: env.declined,
     }
     return getters[expr.name]
 

@@ -179,7 +179,8 @@ class SpecDiff:
         request = fresh_request(z, op, branch)
         try:
             step_a = compiled_a.run_step(z, pre, request)
-            step_b = compiled_b.run_step(z, pre, request)
+            # The same terms, read as a request to B's operation (which has the same signature).
+            step_b = compiled_b.run_step(z, pre, attrs.evolve(request, op=self.b.ops[op.name]))
         except NeedsBound as err:
             return Undecided(str(err))
         differs = differ(z, step_a, step_b, None, op.result_type)

@@ -125,6 +125,8 @@ class SStep:
     post: SState
     status: Int
     result: SRef
+    declined: Bool
+    """The request was asked for its confirmation and declined (the property term ``declined``)."""
     side: list[Bool]
 
 
@@ -184,6 +186,7 @@ class CompiledSpec:
         env = SEnv(z, pre, request.service, role, target=request.target, args=request.args)
         declined = role is Role.SERVER and request.branch.confirm is Confirm.DECLINE
         state, done, stopped = pre, z.false, False
+        was_declined: Bool = z.false
         status: Int = z.int_val(int(Status.OK))
         for step, when, updates in cop.steps:
             if stopped:
@@ -196,6 +199,7 @@ class CompiledSpec:
             elif isinstance(step, Confirmation) and declined:
                 status = Int(z.ite(done, status, z.int_val(int(Status.NOT_EXECUTED))))
                 stopped = True
+                was_declined = z.not_(done)
             elif isinstance(step, Effect):
                 state = apply_effect(z, step, updates, attrs.evolve(env, pre=state), done)
         ok = z.eq(status, z.int_val(int(Status.OK)))
@@ -203,7 +207,7 @@ class CompiledSpec:
         if cop.result is not None and not stopped:
             found: SRef = cop.result(attrs.evolve(env, pre=state))
             result = SRef(z.and_(ok, found.some), found.svc, found.inst)
-        return SStep(request, pre, state, status, result, env.side)
+        return SStep(request, pre, state, status, result, was_declined, env.side)
 
     def invariant(
         self, z: Session, state: SState, service: Term, fn: Compiled, bound: tuple[Term, ...] = ()
@@ -242,6 +246,7 @@ class CompiledSpec:
             args=req.args,
             status=step.status,
             result=step.result,
+            declined=step.declined,
         )
         holds: Bool = fn(env)
         return holds, env.side

@@ -58,6 +58,7 @@ class SEnv:
     args: dict[str, Term] = attrs.field(factory=dict)
     status: Int | None = None
     result: SRef | None = None
+    declined: Bool | None = None
     vars: dict[str, SRef] = attrs.field(factory=dict)
     bound: tuple[Term, ...] = ()
     side: list[Bool] = attrs.field(factory=list)

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from mostate import SpecError, load_spec, parse_spec
+from mostate.rules import Arg, Type
 
 GOOD_OP = """
 [ops.add]
@@ -18,6 +19,22 @@ when = "exists(target)"
 
 [[ops.add.steps]]
 effect.exists = "exists(i) or i == target"
+"""
+
+SET_OP = """
+[ops.set]
+args = { value = "bool" }
+
+[[ops.set.steps]]
+effect.active = "if i == target then value else active(i)"
+"""
+
+RENAME_OP = """
+[ops.rename]
+args = { value = "str" }
+
+[[ops.rename.steps]]
+effect.params = "if i == target then with(params(i), value, value) else params(i)"
 """
 
 
@@ -130,6 +147,34 @@ CASES = [
         13,
         "hides a name",
     ),
+    (
+        "declined outside a property",
+        GOOD_OP + '\n[invariants.i]\nexpr = "declined"\n',
+        13,
+        "'declined' is only in scope in transition properties",
+    ),
+    (
+        "declined in a refusal",
+        '[ops.add]\n[[ops.add.steps]]\nrefuse = 404\nwhen = "declined"\n',
+        4,
+        "unknown name 'declined'",
+    ),
+    (
+        "argument not declared by every operation",
+        GOOD_OP + SET_OP + '\n[properties.p]\nexpr = "value"\n',
+        19,
+        "unknown name 'value' (declared by set but not by add, which this property speaks of)",
+    ),
+    (
+        "argument declared with two types",
+        GOOD_OP
+        + SET_OP
+        + RENAME_OP
+        + '\n[properties.p]\nops = ["set", "rename"]\nexpr = "value"\n',
+        26,
+        "different types: bool in set; str in rename",
+    ),
+    ("builtin as an argument", '[ops.add]\nargs = { declined = "bool" }\n', 2, "reserved"),
     ("no ops", '[spec]\nname = "x"\n', 1, "at least one operation"),
     (
         "trailing tokens",
@@ -153,6 +198,20 @@ def test_column_points_at_the_offending_token() -> None:
     )
     # `when = "` is 8 characters; the bad call starts 18 characters into the string.
     assert (err.location.line, err.location.column) == (4, 9 + 18)
+
+
+def test_an_argument_out_of_scope_is_located_at_its_token() -> None:
+    err = error_of(GOOD_OP + SET_OP + '\n[properties.p]\nexpr = "status == 200 -> value"\n')
+    # `expr = "` is 8 characters; `value` starts 17 characters into the string.
+    assert (err.location.line, err.location.column) == (19, 9 + 17)
+    assert "not by add" in str(err)
+
+
+def test_an_argument_every_operation_declares_alike_is_in_scope() -> None:
+    spec = parse_spec(GOOD_OP + SET_OP + '\n[properties.p]\nops = ["set"]\nexpr = "value"\n')
+    assert spec.properties[0].expr == Arg("value", Type.BOOL)
+    both = '\n[properties.q]\nexpr = "declined -> params(target) == params(target)"\n'
+    assert parse_spec(GOOD_OP + SET_OP + both).properties[0].name == "q"
 
 
 def test_error_inside_a_multi_line_string_gets_its_own_line() -> None:
