@@ -5,6 +5,10 @@ query) reads the same state before and after. :func:`stutter` rewrites a propert
 (primed reads become plain reads, ``unchanged(x)`` becomes ``true``) and :func:`fold` simplifies
 the result; when a property folds to ``true`` the engine need not evaluate it on such steps. Both
 are pure functions of the AST, so the speed-up is derived from the spec, never written by hand.
+
+Only reads of the state are rewritten: what the request and its outcome give (the arguments,
+``target``, ``actor``, ``status``, ``result``, ``declined``) is the same whatever the step changed,
+so those leaves are kept as they are and read at run time.
 """
 
 from __future__ import annotations
