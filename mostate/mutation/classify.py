@@ -1,0 +1,178 @@
+"""The verdict on one mutant: killed (by which properties), equivalent, survived, or unknown.
+
+A mutant is **killed** when the Z3 verifier (:class:`mostate.symbolic.Verifier`, no trace
+search) finds some check of the mutated operation VIOLATED: an invariant, a transition property,
+an independence or an obligation every spec must meet. A violation is a counterexample the engine
+has replayed, so a kill is never a solver artefact. A mutant no check kills is compared with the
+original by :func:`mostate.symbolic.diff.diff_specs` on the mutated operation: **equivalent** when
+every branch is proved to behave the same for any number of instances (no property could kill
+it), **survived** when diff gives a witness (a state and a request on which the two specs answer
+differently, both outcomes replayed) that no property notices. Anything the solver gave up on is
+**unknown**, never read as killed or equivalent.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import attrs
+
+from ..errors import ReplayError
+from ..rules import Spec
+from ..symbolic import Budget, Undecided, Verifier, Violated, diff
+from ..symbolic.diff import Different, Witness, diff_specs
+from ..symbolic.verifier import DEFAULT_BUDGET
+from .mutants import Mutant
+
+Z3 = "z3"
+"""The checker name of a kill by :class:`mostate.symbolic.Verifier`."""
+
+
+@attrs.frozen
+class Killed:
+    """Some check breaks: ``by`` holds (checker, property) pairs, sorted."""
+
+    by: tuple[tuple[str, str], ...]
+
+    @property
+    def properties(self) -> frozenset[str]:
+        return frozenset(name for _, name in self.by)
+
+
+@attrs.frozen
+class Equivalent:
+    """Proved to behave as the original on the mutated operation, for any number of instances."""
+
+
+@attrs.frozen
+class Survived:
+    """Behaves differently on ``witness`` (state, request, both outcomes) and no check kills it."""
+
+    witness: Witness
+
+
+@attrs.frozen
+class Unknown:
+    """Neither killed nor decided (the solver gave up, or a checker disagreed with the engine)."""
+
+    reason: str
+
+
+Verdict = Killed | Equivalent | Survived | Unknown
+
+
+def label(verdict: Verdict) -> str:
+    """The verdict's word: ``killed``, ``equivalent``, ``survived`` or ``unknown``.
+
+    >>> label(Equivalent()), label(Killed((("z3", "one_active"),)))
+    ('equivalent', 'killed')
+    """
+    match verdict:
+        case Killed():
+            return "killed"
+        case Equivalent():
+            return "equivalent"
+        case Survived():
+            return "survived"
+        case Unknown():
+            return "unknown"
+
+
+@attrs.frozen
+class Outcome:
+    """A mutant with its verdict and how long classifying it took."""
+
+    mutant: Mutant
+    verdict: Verdict
+    seconds: float = attrs.field(eq=False, default=0.0)
+
+    def to_json(self) -> dict[str, Any]:
+        """The row as a JSON object (the witness of a survivor included)."""
+        m, v = self.mutant, self.verdict
+        out: dict[str, Any] = {
+            "id": m.id,
+            "operator": m.operator,
+            "op": m.op,
+            "location": m.where,
+            "description": m.description,
+            "verdict": label(v),
+            "seconds": round(self.seconds, 4),
+        }
+        if isinstance(v, Killed):
+            out["killed_by"] = [{"checker": c, "property": p} for c, p in v.by]
+        elif isinstance(v, Survived):
+            out["witness"] = v.witness.to_json()
+        elif isinstance(v, Unknown):
+            out["reason"] = v.reason
+        return out
+
+
+def kill(
+    spec: Spec, op: str | None = None, budget: Budget = DEFAULT_BUDGET
+) -> Killed | Unknown | None:
+    """The checks ``spec`` breaks under Z3 (only those of operation ``op`` if given): Killed by
+    them; Unknown when none breaks but some stayed undecided; None when every one is proved.
+
+    >>> from mostate import load_spec
+    >>> kill(load_spec(), "add") is None
+    True
+    """
+    verifier = Verifier(spec, depth=0, budget=budget)
+    try:
+        checks = list(verifier.checks() if op is None else verifier.checks_for(op))
+    except ReplayError as err:
+        return Unknown(f"internal error: the solver and the engine disagree: {err}")
+    broken = sorted({(Z3, c.name) for c in checks if isinstance(c.verdict, Violated)})
+    if broken:
+        return Killed(tuple(broken))
+    undecided = [c for c in checks if isinstance(c.verdict, Undecided)]
+    if undecided:
+        first = undecided[0]
+        assert isinstance(first.verdict, Undecided)
+        return Unknown(f"{first.name} on {first.op} as {first.branch}: {first.verdict.reason}")
+    return None
+
+
+def compare(original: Spec, mutant: Mutant, budget: Budget = DEFAULT_BUDGET) -> Verdict:
+    """Equivalent, survived (with diff's witness) or unknown, for a mutant no check kills.
+
+    >>> from mostate import load_spec
+    >>> from mostate.mutation import generate
+    >>> spec = load_spec()
+    >>> compare(spec, attrs.evolve(generate(spec, ["drop_confirmation"])[0], spec=spec))
+    Equivalent()
+    """
+    ops = None if mutant.op is None else [mutant.op]
+    try:
+        rows = diff_specs(original, mutant.spec, budget=budget, ops=ops)
+    except ReplayError as err:
+        return Unknown(f"internal error: diff's witness does not replay: {err}")
+    for row in rows:
+        if isinstance(row.verdict, Different) and row.verdict.witness is not None:
+            return Survived(row.verdict.witness)
+    for row in rows:
+        if isinstance(row.verdict, Different):
+            return Unknown(f"{row.op} differs in its {row.verdict.reason}")
+        if isinstance(row.verdict, Undecided):
+            return Unknown(f"diff of {row.op} as {row.branch}: {row.verdict.reason}")
+    assert all(isinstance(row.verdict, diff.Equivalent) for row in rows)
+    return Equivalent()
+
+
+def classify(original: Spec, mutant: Mutant, budget: Budget = DEFAULT_BUDGET) -> Outcome:
+    """Kill ``mutant`` with Z3, else compare it with ``original``.
+
+    >>> from mostate import load_spec
+    >>> from mostate.mutation import generate
+    >>> spec = load_spec()
+    >>> dropped = [m for m in generate(spec, ["drop_refusal"]) if m.op == "set_locked"]
+    >>> [(m.description, label(classify(spec, m).verdict)) for m in dropped]
+    [('set_locked/missing: refusal dropped', 'killed'), \
+('set_locked/user may not lock: refusal dropped', 'killed')]
+    """
+    start = time.perf_counter()
+    verdict: Verdict | None = kill(mutant.spec, mutant.op, budget)
+    if verdict is None:
+        verdict = compare(original, mutant, budget)
+    return Outcome(mutant, verdict, time.perf_counter() - start)
