@@ -11,10 +11,10 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from . import conform, diff, dm, explore, run, verify
+from . import conform, diff, dm, explore, mutate, run, verify
 from .common import EXIT_USAGE, CliError
 
-_FAMILIES = (run, verify, diff, explore, conform, dm)
+_FAMILIES = (run, verify, diff, explore, conform, dm, mutate)
 
 
 def build_parser() -> argparse.ArgumentParser:
