@@ -26,13 +26,16 @@ def register(commands: Any) -> None:
     """Add ``mostate conform`` to the `mostate` parser."""
     conform = commands.add_parser(
         "conform",
-        help="drive an implementation with random requests and compare it with the spec",
+        help="drive an implementation with the spec's requests and compare it with the spec",
         description=(
             "Load the adapter factory MODULE:FACTORY (a dotted module, or a path to a .py file), "
-            "send the same random request sequences to a fresh device and to the spec's engine, "
-            "and compare status, result and observed state after every step. The first "
-            "divergence is shrunk and printed as a trace whose 'expect' fields hold the "
-            "device's answers (`mostate check` replays it). Exit 1 on a divergence."
+            "send the same request sequences to a fresh device and to the spec's engine, and "
+            "compare status, result and observed state after every step: first an edge-complete "
+            "suite (every request of a small scope, one service and two instance names, in "
+            "every state the scope reaches, after a shortest path there), so that a bug of one "
+            "transition is found on any seed; then random sequences. The first divergence is "
+            "minimised and printed as a trace whose 'expect' fields hold the device's answers "
+            "(`mostate check` replays it). Exit 1 on a divergence."
         ),
     )
     add_spec_option(conform)
@@ -41,10 +44,15 @@ def register(commands: Any) -> None:
     conform.add_argument("--examples", type=int, default=100, help="random sequences to try")
     conform.add_argument("--seed", type=int, default=None, help="seed for a reproducible run")
     conform.add_argument(
+        "--no-suite",
+        action="store_true",
+        help="leave out the edge-complete suite of the small scope (random sequences only)",
+    )
+    conform.add_argument(
         "--cover",
         action="store_true",
-        help="report the states and (op, actor, status) triples of a small scope the run "
-        "missed, then visit each missed state and try every request of the scope there",
+        help="report the states and (op, actor, status) triples of the small scope that the "
+        "edge-complete suite and the random sequences each visited, and what they missed",
     )
     conform.add_argument("--out", metavar="TRACE.jsonl", help="also write the divergence here")
     conform.set_defaults(handler=_conform)
@@ -52,8 +60,8 @@ def register(commands: Any) -> None:
 
 def _conform(args: argparse.Namespace) -> int:
     # Hypothesis is imported here, not when the CLI starts: other commands stay quick.
-    from ..testing import Coverage, Divergence, Universe, load_factory
-    from ..testing.conformance import minimise, replay
+    from ..testing import Coverage, Universe, load_factory
+    from ..testing.conformance import run_suite
     from ..testing.run import run_conformance
 
     if args.examples < 1:
@@ -63,22 +71,28 @@ def _conform(args: argparse.Namespace) -> int:
         factory = load_factory(args.factory)
     except ValueError as err:
         raise CliError(str(err)) from None
-    coverage = Coverage()
     logging.getLogger("mostate").setLevel(logging.ERROR)
-    found = run_conformance(engine, factory, args.examples, args.seed, coverage)
-    report: dict[str, Any] = {"factory": args.factory, "examples": args.examples}
-    if found is None and args.cover:
-        universe = Universe(engine)
-        report["coverage_before"] = universe.report(coverage).to_json()
-        for path in universe.seeds(coverage):
-            try:
-                replay(engine, factory, path, coverage)
-            except Divergence as err:
-                found = minimise(engine, factory, err)
-                break
-        report["coverage"] = universe.report(coverage).to_json()
-    elif args.cover:
-        report["coverage"] = Universe(engine).report(coverage).to_json()
+    universe = Universe(engine)
+    runs: dict[str, Coverage] = {}
+    report: dict[str, Any] = {"factory": args.factory, "examples": args.examples, "suite": None}
+    found = None
+    if not args.no_suite:
+        sequences = universe.suite()
+        report["suite"] = {
+            "states": len(universe.stays),
+            "requests": len(universe.alphabet),
+            "sequences": len(sequences),
+        }
+        runs["suite"] = Coverage()
+        found = run_suite(engine, factory, sequences, runs["suite"])
+    if found is None:
+        runs["random"] = Coverage()
+        found = run_conformance(
+            engine, factory, args.examples, args.seed, runs["random"], scope=None
+        )
+    report["found_by"] = None if found is None else list(runs)[-1]
+    if args.cover:
+        report["coverage"] = {label: universe.report(c).to_json() for label, c in runs.items()}
     if found is not None and args.out:
         write_atomically(args.out, found.jsonl)
     _print(args, report, found)
@@ -96,25 +110,30 @@ def _print(args: argparse.Namespace, report: dict[str, Any], found: Any) -> None
         return
     out = console()
     if "coverage" in report:
-        out.print(_coverage_table(report))
+        out.print(_coverage_table(report["coverage"]))
     if found is None:
-        out.print(f"[green]{args.factory}: conforms[/] ({args.examples} random sequences)")
+        suite = report["suite"]
+        done = f"{args.examples} random sequences"
+        if suite is not None:
+            done = (
+                f"edge-complete suite of {suite['sequences']} sequences: {suite['requests']} "
+                f"requests in each of {suite['states']} states; {done}"
+            )
+        out.print(f"[green]{args.factory}: conforms[/] ({done})")
         return
     out.print(f"[bold red]{args.factory}: diverges[/] at step {len(found.trace.requests)}:")
     for mismatch in found.mismatches:
         out.print(f"  {mismatch}", markup=False)
-    out.print("trace (replay with `mostate check FILE`):")
+    by = "the edge-complete suite" if report["found_by"] == "suite" else "a random sequence"
+    out.print(f"found by {by}; trace (replay with `mostate check FILE`):")
     sys.stdout.write(found.jsonl)
 
 
-def _coverage_table(report: dict[str, Any]) -> Table:
+def _coverage_table(coverage: dict[str, dict[str, Any]]) -> Table:
     table = Table(title="Coverage of the scope (service MMS, instances a and b)")
     for column in ("", "visited", "in scope", "missed"):
         table.add_column(column)
-    runs = [("random", report.get("coverage_before", report["coverage"]))]
-    if "coverage_before" in report:
-        runs.append(("with --cover", report["coverage"]))
-    for label, cov in runs:
+    for label, cov in coverage.items():
         table.add_row(
             f"states ({label})",
             str(cov["scope_states_visited"]),

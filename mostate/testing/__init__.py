@@ -7,7 +7,9 @@ Importing :mod:`mostate` does not import Hypothesis; importing this package does
 * :func:`engine_machine`: a ``RuleBasedStateMachine`` checking every property of a spec;
 * :func:`conformance_test`: plug in an :class:`Adapter` for your own implementation and get a
   pytest test class that compares it with the spec step by step;
-* :class:`Coverage` and :class:`Universe`: what a random run visited of a small scope.
+* :class:`Universe` and :func:`run_suite`: the edge-complete suite of a small scope (every
+  request in every state), which the kit runs before its random sequences; :class:`Coverage`:
+  what a run visited of that scope.
 """
 
 from .conformance import Adapter as Adapter
@@ -21,6 +23,7 @@ from .conformance import conformance_test as conformance_test
 from .conformance import load_factory as load_factory
 from .conformance import project as project
 from .conformance import replay as replay
+from .conformance import run_suite as run_suite
 from .coverage import Coverage as Coverage
 from .coverage import CoverageReport as CoverageReport
 from .coverage import Scope as Scope
@@ -81,6 +84,7 @@ __all__ = [
     "requests",
     "requests_for",
     "run_conformance",
+    "run_suite",
     "scope_requests",
     "states",
     "valid_requests",

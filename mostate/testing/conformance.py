@@ -21,9 +21,12 @@ per example. :func:`conformance_test` turns the factory into a pytest-collectabl
 
 Each step sends the same request to the reference engine and to the adapter and compares the
 status, the result, and the observed state (a field an observed instance record leaves out is
-not compared; instance names always are). The first divergence fails the test with a
-:class:`Divergence`, which Hypothesis shrinks; its message is a trace in JSON lines whose
-``expect`` fields hold what the device answered, so ``mostate check`` reports it again.
+not compared; instance names always are). Before any random sequence, the kit sends the
+edge-complete suite of a small scope (:meth:`Universe.suite`: every request in every state of
+one service with two instance names), so a device wrong on a single transition there fails on
+every seed. The first divergence fails the test with a :class:`Divergence`, minimised to a
+1-minimal trace in JSON lines whose ``expect`` fields hold what the device answered, so
+``mostate check`` reports it again.
 """
 
 from __future__ import annotations
@@ -33,10 +36,10 @@ import importlib.util
 import json
 import os
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Protocol, cast
+from typing import Any, Protocol, TypeAlias, cast
 
 import attrs
 from hypothesis import Phase
@@ -48,7 +51,7 @@ from ..engine import Engine
 from ..model import DeviceState, Outcome, Request
 from ..rules import Spec
 from ..trace import Trace
-from .coverage import Coverage
+from .coverage import DEFAULT_SCOPE, Coverage, Scope, Universe
 from .reach import path_to
 from .stateful import as_spec, ident, send_rules
 from .strategies import DEFAULT_POOLS, Pools, aim, drawn_states
@@ -199,19 +202,42 @@ def divergence_jsonl(start: DeviceState, steps: list[Step]) -> str:
     return "\n".join(lines) + "\n"
 
 
+Outcomes: TypeAlias = dict[tuple[DeviceState, Request], Outcome]
+"""The engine's outcomes already computed, by state and request: the sequences of a suite share
+their prefixes, so a suite asks the engine each step once."""
+
+
 class Comparison:
     """One device under test beside the reference engine (one example of a conformance run)."""
 
-    def __init__(self, engine: Engine, device: Adapter, coverage: Coverage | None = None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        device: Adapter,
+        coverage: Coverage | None = None,
+        outcomes: Outcomes | None = None,
+    ) -> None:
         self.engine = engine
         self.device = device
         self.coverage = coverage
+        self.outcomes = outcomes
         self.state = DeviceState()
         self.steps: list[Step] = []
 
+    def expect(self, request: Request) -> Outcome:
+        """The spec's outcome of ``request`` in the current state (remembered in
+        ``outcomes`` when the comparison was given a dictionary)."""
+        if self.outcomes is None:
+            return self.engine.apply(self.state, request)
+        key = (self.state, request)
+        found = self.outcomes.get(key)
+        if found is None:
+            found = self.outcomes[key] = self.engine.apply(self.state, request)
+        return found
+
     def send(self, request: Request) -> None:
         """Send ``request`` to both; raise :class:`Divergence` when they disagree."""
-        expected = self.engine.apply(self.state, request)
+        expected = self.expect(request)
         answer = self.device.apply(request)
         if not isinstance(answer, Answer):
             raise TypeError(f"the adapter's apply() must return an Answer, not {answer!r}")
@@ -236,16 +262,42 @@ def replay(
     factory: AdapterFactory,
     requests: Iterable[Request],
     coverage: Coverage | None = None,
+    outcomes: Outcomes | None = None,
 ) -> Comparison:
     """Send a fixed sequence of requests to a fresh device; raise :class:`Divergence` at the
     first disagreement. Returns the finished comparison."""
-    comparison = Comparison(engine, factory(), coverage)
+    comparison = Comparison(engine, factory(), coverage, outcomes)
     try:
         for request in requests:
             comparison.send(request)
     finally:
         comparison.close()
     return comparison
+
+
+def run_suite(
+    engine: Engine,
+    factory: AdapterFactory,
+    sequences: Iterable[Sequence[Request]],
+    coverage: Coverage | None = None,
+) -> Divergence | None:
+    """Send each request sequence to a fresh device (an edge-complete suite from
+    :meth:`Universe.suite`, say); the first divergence, minimised, or None when there is none.
+
+    >>> from mostate import load_spec
+    >>> engine = Engine(load_spec())
+    >>> globex = load_factory("examples/adapters.py:GlobexAdapter")
+    >>> found = run_suite(engine, globex, Universe(engine).suite())
+    >>> [(r.actor.role.value, r.op, r.instance) for r in found.trace.requests][-1]
+    ('user', 'set_active', 'b')
+    """
+    outcomes: Outcomes = {}
+    for requests in sequences:
+        try:
+            replay(engine, factory, requests, coverage, outcomes)
+        except Divergence as err:
+            return minimise(engine, factory, err)
+    return None
 
 
 def conformance_machine(
@@ -325,9 +377,11 @@ def conformance_test(
     settings: Settings | None = None,
     pools: Pools = DEFAULT_POOLS,
     malformed: bool = True,
+    scope: Scope | None = DEFAULT_SCOPE,
 ) -> type[Any]:
     """A ``unittest.TestCase`` class (pytest collects it) comparing the implementation behind
-    ``factory`` with ``spec`` (default: the shipped ccs.toml) on random request sequences.
+    ``factory`` with ``spec`` (default: the shipped ccs.toml): first on the edge-complete suite
+    of ``scope`` (None: no suite), then on random request sequences.
 
     >>> conformance_test(lambda: None).__name__
     'TestConformance'
@@ -337,6 +391,10 @@ def conformance_test(
     budget = Settings(phases=FIND) if settings is None else settings
 
     def run_test(self: Any) -> None:
+        if scope is not None:
+            found = run_suite(engine, factory, Universe(engine, scope).suite())
+            if found is not None:
+                raise found
         try:
             run_state_machine_as_test(machine, settings=budget)
         except Divergence as err:

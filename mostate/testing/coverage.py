@@ -1,11 +1,16 @@
-"""Coverage of a random run: which states and (operation, actor, status) triples it visited.
+"""The small scope the conformance kit tests exhaustively, and coverage of a random run.
 
-A :class:`Coverage` records every step of a stateful run. A :class:`Universe` is what a small
-:class:`Scope` (one service, two instance names by default) can reach from the empty device,
-found breadth-first through the engine with requests derived from the spec (every operation,
-both actors, declined confirmations, one malformed request per operation). Comparing the two
-says what random testing missed, and the universe holds a shortest request sequence reaching
-each missed state or triple, so a run can be seeded with them (``mostate conform --cover``).
+A :class:`Universe` is what a small :class:`Scope` (one service, two instance names by default)
+can reach from the empty device, found breadth-first through the engine with one request
+alphabet derived from the spec (:func:`scope_requests`: every operation, both actors, declined
+confirmations, one malformed request per operation). It holds a shortest request sequence to
+each state and which requests of the alphabet leave each state unchanged, so that
+:meth:`Universe.suite` can list an *edge-complete* suite: every request of the alphabet sent in
+every state of the scope, each after a shortest path to that state. A device that differs from
+the spec on a single transition of the scope fails that suite, whatever the seed.
+
+A :class:`Coverage` records every step of a run; :meth:`Universe.report` says what of the scope
+a run visited and what it missed.
 
 The testing layer does not import :mod:`mostate.explore` (the checkers stay independent), so
 the scope here is a small breadth-first walk of its own.
@@ -22,7 +27,17 @@ import attrs
 
 from ..engine import Engine
 from ..frozenmap import FrozenMap
-from ..model import EMPTY_PARAMS, Actor, ArgValue, Confirm, DeviceState, Request, Service, Status
+from ..model import (
+    EMPTY_PARAMS,
+    Actor,
+    ArgValue,
+    Confirm,
+    DeviceState,
+    Request,
+    Role,
+    Service,
+    Status,
+)
 from ..rules import ArgDecl, Confirmation, Operation, Spec, Type
 
 Triple: TypeAlias = tuple[str, str, int]
@@ -77,6 +92,10 @@ class Scope:
         return out
 
 
+DEFAULT_SCOPE = Scope()
+"""The scope the conformance kit's edge-complete suite covers unless told otherwise."""
+
+
 def _arg_choices(decl: ArgDecl, scope: Scope) -> list[ArgValue | None]:
     if decl.type is Type.BOOL:
         return [True, False]
@@ -119,14 +138,30 @@ def scope_requests(spec: Spec, scope: Scope = Scope()) -> tuple[Request, ...]:
 
 
 class Universe:
-    """The states and triples a scope reaches, each with a shortest request sequence to it."""
+    """The states and triples a scope reaches, each with a shortest request sequence to it,
+    and for each state walked the requests of the alphabet that leave it as it is.
+
+    >>> from mostate import load_spec
+    >>> universe = Universe(Engine(load_spec()))
+    >>> universe.complete, len(universe.states) > 100, [r.op for r in universe.reads]
+    (True, True, ['get', 'get', 'get_active', 'in_use'])
+    """
 
     def __init__(self, engine: Engine, scope: Scope = Scope()) -> None:
         self.scope = scope
         self.states: dict[DeviceState, tuple[Request, ...]] = {DeviceState(): ()}
         self.triples: dict[Triple, tuple[Request, ...]] = {}
+        self.stays: dict[DeviceState, tuple[Request, ...]] = {}
+        self.moves: dict[DeviceState, tuple[Request, ...]] = {}
         self.engine = engine
         self.alphabet = scope_requests(engine.spec, scope)
+        self.reads = tuple(
+            r
+            for r in self.alphabet
+            if r.actor.role is Role.USER
+            and r.service is not None
+            and engine.spec.ops[r.op].result is not None
+        )
         self.complete = self._walk(engine, self.alphabet)
 
     def _walk(self, engine: Engine, alphabet: tuple[Request, ...]) -> bool:
@@ -134,16 +169,46 @@ class Universe:
         while queue:
             state = queue.popleft()
             path = self.states[state]
+            stays: list[Request] = []
+            moves: list[Request] = []
             for request in alphabet:
                 out = engine.apply(state, request)
                 triple = (request.op, request.actor.role.value, int(out.status))
                 self.triples.setdefault(triple, (*path, request))
+                (stays if out.state == state else moves).append(request)
                 if out.state not in self.states:
                     if len(self.states) >= self.scope.max_states:
                         return False
                     self.states[out.state] = (*path, request)
                     queue.append(out.state)
+            self.stays[state], self.moves[state] = tuple(stays), tuple(moves)
         return True
+
+    def suite(self) -> tuple[tuple[Request, ...], ...]:
+        """The edge-complete suite: for every state walked (breadth-first order), the shortest
+        path to it followed by every request that leaves it unchanged, then, for each request
+        that changes it, the path, that request and the :attr:`reads` (the user's well-formed
+        queries), which show the new state even when the device's ``observe`` hides part of it.
+
+        Every request of the alphabet is so sent in every state, on a device that got there by
+        requests the spec accepts: a device wrong on one transition of the scope fails one of
+        these sequences (on a correct device, each unchanged-state request leaves the state as
+        the next one needs it).
+
+        >>> from mostate import load_spec
+        >>> universe = Universe(Engine(load_spec()))
+        >>> suite = universe.suite()
+        >>> len(suite) == len(universe.states) + sum(map(len, universe.moves.values()))
+        True
+        >>> [r.op for r in suite[0]][-5:]  # the empty device: every request, then the reads
+        ['set_locked', 'get', 'get', 'get_active', 'in_use']
+        """
+        out: list[tuple[Request, ...]] = []
+        for state, stays in self.stays.items():
+            path = self.states[state]
+            out.append((*path, *stays, *self.reads))
+            out.extend((*path, request, *self.reads) for request in self.moves[state])
+        return tuple(out)
 
     def report(self, coverage: Coverage) -> CoverageReport:
         """How much of this universe ``coverage`` visited, and what it missed."""
@@ -161,39 +226,6 @@ class Universe:
             missed_triples=tuple(sorted(self.triples.keys() - coverage.triples)),
             missed_states=len(self.states) - len(states),
         )
-
-    def witnesses(self, coverage: Coverage) -> list[tuple[Request, ...]]:
-        """A shortest request sequence for each state and triple of the scope ``coverage``
-        missed (sequences that are a prefix of another are left out)."""
-        seen = {self.scope.project(s) for s in coverage.states}
-        paths = [p for s, p in self.states.items() if s not in seen]
-        paths += [p for t, p in self.triples.items() if t not in coverage.triples]
-        unique = sorted(set(paths), key=len, reverse=True)
-        kept: list[tuple[Request, ...]] = []
-        for path in unique:
-            if path and not any(k[: len(path)] == path for k in kept):
-                kept.append(path)
-        return kept
-
-    def seeds(self, coverage: Coverage) -> list[tuple[Request, ...]]:
-        """Request sequences that visit every state of the scope ``coverage`` missed and try
-        every request of the scope there: the shortest path to the state, then the requests
-        that leave it unchanged one after the other; each request that changes it gets a
-        sequence of its own. Triples the run missed come with their shortest witness."""
-        seen = {self.scope.project(s) for s in coverage.states}
-        out: list[tuple[Request, ...]] = []
-        for state, path in self.states.items():
-            if state in seen:
-                continue
-            staying = []
-            for request in self.alphabet:
-                if self.engine.apply(state, request).state == state:
-                    staying.append(request)
-                else:
-                    out.append((*path, request))
-            out.append((*path, *staying))
-        out += [p for t, p in self.triples.items() if t not in coverage.triples]
-        return out
 
 
 @attrs.frozen

@@ -1,5 +1,6 @@
-"""Running the conformance kit outside pytest (``mostate conform``): a fixed number of
-examples, an optional seed, and the shrunk divergence returned rather than raised."""
+"""Running the conformance kit outside pytest (``mostate conform``): the edge-complete suite of
+a small scope, then a fixed number of random examples with an optional seed, and the minimised
+divergence returned rather than raised."""
 
 from __future__ import annotations
 
@@ -12,8 +13,15 @@ from hypothesis.reporting import with_reporter
 from hypothesis.stateful import run_state_machine_as_test
 
 from ..engine import Engine
-from .conformance import FIND, AdapterFactory, Divergence, conformance_machine, minimise
-from .coverage import Coverage
+from .conformance import (
+    FIND,
+    AdapterFactory,
+    Divergence,
+    conformance_machine,
+    minimise,
+    run_suite,
+)
+from .coverage import DEFAULT_SCOPE, Coverage, Scope, Universe
 
 
 @contextlib.contextmanager
@@ -34,16 +42,27 @@ def run_conformance(
     examples: int = 100,
     seed: int | None = None,
     coverage: Coverage | None = None,
+    scope: Scope | None = DEFAULT_SCOPE,
 ) -> Divergence | None:
-    """Compare the implementation behind ``factory`` with ``engine`` on ``examples`` random
-    request sequences; the first divergence, shrunk, or None when there is none.
+    """Compare the implementation behind ``factory`` with ``engine``: first on the
+    edge-complete suite of ``scope`` (:meth:`Universe.suite`; None leaves it out), then on
+    ``examples`` random request sequences. The first divergence, minimised, or None when there
+    is none. The suite alone finds any bug of a single transition of the scope, on any seed.
 
     >>> from mostate import load_spec
     >>> from mostate.testing.conformance import load_factory
+    >>> engine = Engine(load_spec())
     >>> acme = load_factory("examples/adapters.py:AcmeAdapter")
-    >>> run_conformance(Engine(load_spec()), acme, examples=5, seed=1) is None
+    >>> run_conformance(engine, acme, examples=5, seed=1) is None
     True
+    >>> globex = load_factory("examples/adapters.py:GlobexAdapter")
+    >>> len(run_conformance(engine, globex, examples=5, seed=1).trace.requests)
+    5
     """
+    if scope is not None:
+        found = run_suite(engine, factory, Universe(engine, scope).suite(), coverage)
+        if found is not None:
+            return found
     machine = conformance_machine(factory, engine.spec, coverage=coverage)
     settings = Settings(
         max_examples=examples, database=None, deadline=None, derandomize=False, phases=FIND

@@ -3,6 +3,7 @@ trace that `mostate check` accepts; comparison and loading details."""
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from mostate.testing import (
     load_factory,
     project,
     replay,
+    run_suite,
 )
 from mostate.testing.conformance import FIND
 from mostate.testing.run import run_conformance
@@ -41,46 +43,61 @@ def _quiet_engine() -> None:
     logging.getLogger("mostate").setLevel(logging.ERROR)
 
 
-def test_globex_is_caught_with_a_minimal_trace(tmp_path: Path) -> None:
-    # One random run of 100 sequences finds the bug about seven times in ten (the seed's luck
-    # also depends on which modules are loaded); four seeded runs make a miss very unlikely.
-    runs = [run_conformance(ENGINE, GLOBEX, examples=100, seed=seed) for seed in range(4)]
-    caught = [found for found in runs if found is not None]
-    assert caught
-    assert {len(found.trace.requests) for found in caught} == {5}
-    found = caught[0]
-    requests = found.trace.requests
+SEEDS = range(10)
+KIT = {"examples": 10}  # the random part's budget; the suite before it does not depend on it
+
+
+def _is_the_globex_bug(found: Divergence | None) -> bool:
     # add the holder and another, make the holder Active, lock it, the user switches away.
-    assert len(requests) == 5
-    last = requests[-1]
-    assert (last.op, last.actor.role.value, last.args["value"]) == ("set_active", "user", True)
-    assert found.mismatches[0].startswith("status: device 200, spec 425")
+    if found is None or len(found.trace.requests) != 5:
+        return False
+    last = found.trace.requests[-1]
+    return (last.op, last.actor.role.value, last.args.get("value")) == (
+        "set_active",
+        "user",
+        True,
+    ) and found.mismatches[0].startswith("status: device 200, spec 425")
+
+
+def test_globex_is_caught_on_every_seed_with_a_minimal_trace(tmp_path: Path) -> None:
+    for seed in SEEDS:
+        found = run_conformance(ENGINE, GLOBEX, seed=seed, **KIT)
+        assert _is_the_globex_bug(found), (seed, found)
+    assert found is not None
     trace = tmp_path / "globex.jsonl"
     trace.write_text(found.jsonl, encoding="utf-8")
     assert main(["check", str(trace)]) == 1  # mostate check sees the same divergence
 
 
+def test_acme_conforms_with_the_same_settings_on_every_seed() -> None:
+    # The suite is the same on every seed (a pure function of the spec and the scope), so it
+    # runs once; the random part runs on each seed.
+    assert Universe(ENGINE).suite() == Universe(ENGINE).suite()
+    assert run_conformance(ENGINE, ACME, seed=0, **KIT) is None
+    for seed in SEEDS:
+        assert run_conformance(ENGINE, ACME, seed=seed, scope=None, **KIT) is None
+
+
+def test_random_sequences_alone_can_miss_globex() -> None:
+    # What the suite is for: some seed of a small random budget misses the bug.
+    runs = [run_conformance(ENGINE, GLOBEX, seed=seed, scope=None, **KIT) for seed in SEEDS]
+    assert any(found is None for found in runs)
+    assert all(found is None or len(found.trace.requests) == 5 for found in runs)
+
+
 def test_the_globex_test_class_fails_with_the_minimal_trace() -> None:
-    case = conformance_test(GLOBEX, settings=settings(QUICK, max_examples=500))
+    case = conformance_test(GLOBEX, settings=settings(QUICK, max_examples=5))
     with pytest.raises(Divergence) as info:
         case("runTest").runTest()
-    assert len(info.value.trace.requests) == 5
+    assert _is_the_globex_bug(info.value)
 
 
-def test_acme_passes_the_seeded_coverage_walk() -> None:
+def test_the_suite_records_coverage_of_the_whole_scope() -> None:
     coverage = Coverage()
     universe = Universe(ENGINE)
-    for path in universe.seeds(coverage):
-        replay(ENGINE, ACME, path, coverage)
+    assert run_suite(ENGINE, ACME, universe.suite(), coverage) is None
     report = universe.report(coverage)
     assert report.missed_states == 0 and not report.missed_triples
-
-
-def test_globex_is_caught_by_the_coverage_walk() -> None:
-    universe = Universe(ENGINE)
-    with pytest.raises(Divergence):
-        for path in universe.seeds(Coverage()):
-            replay(ENGINE, GLOBEX, path)
 
 
 def _get_active(state: DeviceState) -> Any:
@@ -138,20 +155,39 @@ def test_bad_factory_references_are_explained(ref: str, message: str) -> None:
 def test_cli_conform(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     acme = f"{ADAPTERS}:AcmeAdapter"
     assert main(["conform", acme, "--examples", "5", "--seed", "1"]) == 0
-    assert "conforms" in capsys.readouterr().out
+    said = capsys.readouterr().out
+    assert "conforms" in said and "edge-complete suite of" in said
     out = tmp_path / "d.jsonl"
     globex = f"{ADAPTERS}:GlobexAdapter"
-    # --cover visits every state of the scope and tries every request there: a sure catch.
-    args = ["conform", globex, "--examples", "5", "--cover", "--out", str(out), "--format", "json"]
+    # No flag needed: the edge-complete suite runs first and is a sure catch.
+    args = ["conform", globex, "--examples", "5", "--out", str(out), "--format", "json"]
     assert main(args) == 1
-    assert '"divergence"' in capsys.readouterr().out
-    assert len(out.read_text(encoding="utf-8").splitlines()) == 6  # start line + 5 requests
+    report = json.loads(capsys.readouterr().out)
+    assert report["found_by"] == "suite"
+    assert len(report["divergence"]["trace"]) == 6  # start line + 5 requests
+    assert out.read_text(encoding="utf-8").splitlines() == report["divergence"]["trace"]
     assert main(["conform", "nowhere"]) == 2
     assert main(["conform", acme, "--examples", "0"]) == 2
     assert "MODULE:FACTORY" in capsys.readouterr().err
 
 
+def test_cli_conform_without_the_suite_runs_random_sequences_only(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    acme = f"{ADAPTERS}:AcmeAdapter"
+    args = ["conform", acme, "--examples", "3", "--no-suite", "--cover", "--format", "json"]
+    assert main(args) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["suite"] is None and list(report["coverage"]) == ["random"]
+
+
 def test_cli_conform_cover_reports_the_scope(capsys: pytest.CaptureFixture[str]) -> None:
     acme = f"{ADAPTERS}:AcmeAdapter"
     assert main(["conform", acme, "--examples", "5", "--seed", "1", "--cover"]) == 0
-    assert "with --cover" in capsys.readouterr().out
+    said = capsys.readouterr().out
+    assert "states (suite)" in said and "states (random)" in said
+    args = ["conform", acme, "--examples", "5", "--seed", "1", "--cover", "--format", "json"]
+    assert main(args) == 0
+    coverage = json.loads(capsys.readouterr().out)["coverage"]
+    assert coverage["suite"]["missed_states"] == 0
+    assert coverage["random"]["steps"] > 0

@@ -26,7 +26,7 @@ def test_all_is_pinned() -> None:
             "conformance_machine", "conformance_test", "drawn_states", "engine_machine",
             "keeps_invariants", "load_factory", "malformed_requests", "names", "params",
             "project", "reached_states", "replay", "requests", "requests_for", "run_conformance",
-            "scope_requests", "states", "valid_requests",
+            "run_suite", "scope_requests", "states", "valid_requests",
         ]
     )  # fmt: skip
     for name in mostate.testing.__all__:
