@@ -5,6 +5,12 @@
 Prints a table: checks, proved, wall-clock seconds (best of --repeat) for the unbounded proof
 (the baseline, target < 1 s) and for each bound N (exactly N instance names), with the ratio
 to the baseline measured in the same run, then the cost of the mutants (with the trace search).
+
+The liveness rows time the witnesses that every rule can fire (``check_liveness``, the rules
+table of ``mostate verify``; "checks" counts rules and premises, "proved" the live ones) at
+--depth K, as verify runs it after a full proof and without one (then the search from the empty
+device must check every step it takes), and the whole of ``mostate verify`` (proof + liveness,
+target < 3 s).
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ from rich.table import Table
 
 from mostate import load_spec
 from mostate.rules import Spec
-from mostate.symbolic import Proved, Verifier, Violated
+from mostate.symbolic import Live, Proved, Verifier, Violated, check_liveness
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -34,10 +40,22 @@ def timed(spec: Spec, bound: int | None, repeat: int, depth: int = 0) -> tuple[f
     return best, checks, proved
 
 
+def timed_liveness(spec: Spec, depth: int, proved: bool, repeat: int) -> tuple[float, int, int]:
+    """Best wall-clock time of ``repeat`` liveness runs, with the rule and live counts."""
+    best, rules, live = float("inf"), 0, 0
+    for _ in range(repeat):
+        start = time.perf_counter()
+        rows = check_liveness(spec, depth=depth, proved=proved)
+        best = min(best, time.perf_counter() - start)
+        rules, live = len(rows), sum(isinstance(r.verdict, Live) for r in rows)
+    return best, rules, live
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--bounds", default="2,4,8,16,32,64")
+    parser.add_argument("--depth", type=int, default=4, help="liveness search depth (verify's)")
     args = parser.parse_args()
     spec = load_spec()
     table = Table(title="mostate verify on the shipped spec (ccs.toml)")
@@ -45,6 +63,14 @@ def main() -> None:
         table.add_column(column, justify="left" if column == "mode" else "right")
     base, checks, proved = timed(spec, None, args.repeat)
     table.add_row("unbounded", str(checks), str(proved), f"{base:.3f}", "1.00")
+    for proof in (True, False):
+        seconds, rules, live = timed_liveness(spec, args.depth, proof, args.repeat)
+        mode = f"liveness depth {args.depth}" + (", proved" if proof else ", unproved")
+        table.add_row(mode, str(rules), str(live), f"{seconds:.3f}", f"{seconds / base:.2f}")
+        if proof:
+            whole = base + seconds
+            mode = "verify = proof + liveness"
+            table.add_row(mode, "", "", f"{whole:.3f}", f"{whole / base:.2f}")
     for bound in (int(b) for b in args.bounds.split(",")):
         seconds, checks, proved = timed(spec, bound, max(1, args.repeat if bound <= 16 else 1))
         table.add_row(

@@ -3,6 +3,11 @@
 Exit codes: 0 everything proved, 1 a property is violated (each counterexample is replayed by
 the engine before it is printed), 2 usage or spec errors, 3 something stayed UNKNOWN (or the
 solver and the engine disagree: a bug in mostate, reported loudly).
+
+After the proofs, a second table shows a witness that every refusal, confirmation point and
+effect can fire and that every premise of a property ``A -> B`` can hold
+(:func:`mostate.symbolic.check_liveness`). A dead rule or a vacuous property is a warning; with
+``--strict`` it exits 1 (and a rule whose liveness stayed unknown exits 3).
 """
 
 from __future__ import annotations
@@ -10,13 +15,26 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from typing import Any
 
+import attrs
 from rich.progress import Progress
 from rich.table import Table
 
 from ..errors import ReplayError
-from ..symbolic import Budget, Check, Proved, Undecided, Verifier, Violated
+from ..symbolic import (
+    Budget,
+    Check,
+    Dead,
+    Live,
+    Liveness,
+    Proved,
+    Undecided,
+    Verifier,
+    Violated,
+    check_liveness,
+)
 from .common import (
     EXIT_OK,
     EXIT_UNKNOWN,
@@ -78,6 +96,11 @@ def register(commands: Any) -> None:
     verify.add_argument(
         "--rlimit", type=_positive, default=Budget().rlimit, help="Z3 resource limit per check"
     )
+    verify.add_argument(
+        "--strict",
+        action="store_true",
+        help="exit 1 when a rule can never fire or a property's premise never holds",
+    )
     add_format_option(verify)
     verify.set_defaults(handler=_verify)
 
@@ -88,17 +111,20 @@ def _verify(args: argparse.Namespace) -> int:
     verifier = Verifier(spec, bound=args.bound, depth=args.depth, budget=budget)
     try:
         checks = _run(verifier, show_progress=args.format == "text" and sys.stderr.isatty())
+        rules = _rules(verifier, args.depth, checks)
     except ReplayError as err:
         raise CliError(
             f"INTERNAL ERROR: the solver found a counterexample the engine does not replay "
             f"({err}); this is a bug in mostate's Z3 compiler, please report it",
             EXIT_UNKNOWN,
         ) from None
+    code = _strict_exit_code(_exit_code(checks), rules.rows) if args.strict else _exit_code(checks)
     if args.format == "json":
-        print_json(_to_json(spec.source, args.bound, checks))
+        report = _to_json(spec.source, args.bound, checks)
+        print_json({**report, "exit": code, "liveness": _rules_json(rules.rows)})
     else:
-        _print_text(spec.name, args.bound, checks)
-    return _exit_code(checks)
+        _print_text(spec.name, args.bound, checks, rules)
+    return code
 
 
 def _run(verifier: Verifier, show_progress: bool) -> list[Check]:
@@ -131,7 +157,9 @@ def _label(verdict: Proved | Violated | Undecided) -> str:
             return "UNKNOWN"
 
 
-def _print_text(name: str, bound: int | None, checks: list[Check]) -> None:
+def _print_text(
+    name: str, bound: int | None, checks: list[Check], rules: _Rules | None = None
+) -> None:
     out = console()
     scope = f"exactly {bound} instance names" if bound else "any number of instances"
     table = Table(title=f"mostate verify {name} ({scope})")
@@ -152,6 +180,8 @@ def _print_text(name: str, bound: int | None, checks: list[Check]) -> None:
     for check in checks:
         if isinstance(check.verdict, Violated):
             _print_counterexample(check, check.verdict)
+    if rules is not None:
+        _print_rules(rules)
     counts = {label: sum(_label(c.verdict) == label for c in checks) for label in styles}
     total = sum(c.seconds for c in checks)
     out.print(
@@ -203,3 +233,134 @@ def _to_json(source: str, bound: int | None, checks: list[Check]) -> dict[str, A
             }
         rows.append(row)
     return {"spec": source, "bound": bound, "exit": _exit_code(checks), "checks": rows}
+
+
+# -- the rules table: a witness that every rule can fire ---------------------------------------
+
+
+@attrs.frozen
+class _Rules:
+    rows: tuple[Liveness, ...]
+    seconds: float
+    depth: int
+
+
+def _rules(verifier: Verifier, depth: int, checks: list[Check]) -> _Rules:
+    start = time.perf_counter()
+    bound = verifier.z.bound
+    proved = bound is None and all(isinstance(c.verdict, Proved) for c in checks)
+    rows = check_liveness(
+        verifier.spec, bound=bound, depth=depth, budget=verifier.budget, proved=proved
+    )
+    return _Rules(tuple(rows), time.perf_counter() - start, depth)
+
+
+def _warned(row: Liveness) -> bool:
+    return isinstance(row.verdict, Dead)
+
+
+def _strict_exit_code(code: int, rows: tuple[Liveness, ...]) -> int:
+    """Under --strict: a dead rule or a vacuous premise is a failure like a violation; a rule
+    whose liveness stayed unknown, like an unknown proof."""
+    if code == EXIT_VIOLATED or any(_warned(r) for r in rows):
+        return EXIT_VIOLATED
+    if code == EXIT_UNKNOWN or any(isinstance(r.verdict, Undecided) for r in rows):
+        return EXIT_UNKNOWN
+    return code
+
+
+def _rule_label(row: Liveness) -> str:
+    premise = row.kind == "premise"
+    match row.verdict:
+        case Live():
+            return "SATISFIABLE" if premise else "LIVE"
+        case Dead():
+            return "VACUOUS" if premise else "DEAD"
+        case Undecided():
+            return "UNKNOWN"
+
+
+def _witness_cell(row: Liveness) -> str:
+    """How many requests the witness has; starred when it starts from a state the search did not
+    reach from the empty device."""
+    if not isinstance(row.verdict, Live):
+        return "-"
+    n = len(row.verdict.witness.requests)
+    return str(n) if row.verdict.reachable else f"{n}*"
+
+
+def _print_rules(rules: _Rules) -> None:
+    out = console()
+    table = Table(title="rules: a witness that each can fire (premises: can hold)")
+    for column in ("operation", "step", "kind", "actor", "verdict", "witness"):
+        table.add_column(column, justify="right" if column == "witness" else "left")
+    styles = {"LIVE": "green", "SATISFIABLE": "green", "UNKNOWN": "yellow"}
+    for row in rules.rows:
+        label = _rule_label(row)
+        style = styles.get(label, "bold yellow")
+        why = f" ({row.verdict.reason})" if isinstance(row.verdict, Undecided) else ""
+        warning = " WARNING" if _warned(row) else ""
+        step = row.rule.removeprefix(f"{row.op}: ")
+        table.add_row(
+            row.op or "-",
+            step,
+            row.kind,
+            row.branch or "-",
+            f"[{style}]{label}[/]{warning}{why}",
+            _witness_cell(row),
+        )
+    out.print(table)
+    if any(_witness_cell(row).endswith("*") for row in rules.rows):
+        out.print(f"* fires only from states not reached within depth {rules.depth}: the witness")
+        out.print("  starts from a state that satisfies the invariants (see --format json)")
+    for row in rules.rows:
+        if _warned(row) and row.kind == "premise":
+            out.print(f"[bold yellow]WARNING[/] vacuous property {row.rule}: its premise never")
+            out.print("  holds in a state that satisfies the invariants, so its proof says nothing")
+        elif _warned(row):
+            out.print(f"[bold yellow]WARNING[/] dead {row.kind} {row.rule}: it never fires")
+            out.print("  from a state that satisfies the invariants, for any request")
+    out.print(_rules_summary(rules))
+
+
+def _rules_summary(rules: _Rules) -> str:
+    steps = [r for r in rules.rows if r.kind != "premise"]
+    premises = [r for r in rules.rows if r.kind == "premise"]
+    live = sum(isinstance(r.verdict, Live) for r in steps)
+    held = sum(isinstance(r.verdict, Live) for r in premises)
+    dead = sum(isinstance(r.verdict, Dead) for r in steps)
+    vacuous = sum(isinstance(r.verdict, Dead) for r in premises)
+    text = f"{live} rules live, {dead} dead; {held} premises satisfiable, {vacuous} vacuous"
+    unknown = sum(isinstance(r.verdict, Undecided) for r in rules.rows)
+    if unknown:
+        text += f"; {unknown} unknown"
+    unreached = sum(isinstance(r.verdict, Live) and not r.verdict.reachable for r in rules.rows)
+    if unreached:
+        text += f" ({unreached} only from states not reached within depth {rules.depth})"
+    return text + f" in {rules.seconds:.2f} s"
+
+
+def _rules_json(rows: tuple[Liveness, ...]) -> list[dict[str, Any]]:
+    out = []
+    for row in rows:
+        item: dict[str, Any] = {
+            "rule": row.rule,
+            "kind": row.kind,
+            "op": row.op or None,
+            "actor": row.branch or None,
+            "verdict": {"SATISFIABLE": "LIVE", "VACUOUS": "DEAD"}.get(
+                label := _rule_label(row), label
+            ),
+            "warning": _warned(row),
+            "witness": None,
+        }
+        if isinstance(row.verdict, Live):
+            item["witness"] = {
+                "requests": len(row.verdict.witness.requests),
+                "reachable": row.verdict.reachable,
+                "trace": row.verdict.witness.to_jsonl(),
+            }
+        if isinstance(row.verdict, Undecided):
+            item["reason"] = row.verdict.reason
+        out.append(item)
+    return out

@@ -6,6 +6,8 @@ confirmation branch; each :class:`Check` is :class:`Proved`, :class:`Violated` (
 counterexample replayed by the engine) or :class:`Undecided` (never read as proved).
 :func:`diff_specs` compares two specs operation by operation: :class:`Equivalent` for any number
 of instances, or :class:`Different` with a :class:`Witness` replayed through both engines.
+:func:`check_liveness` gives each refusal, confirmation point, effect and property premise a
+witness that it can fire, replayed by the engine, or finds it :class:`Dead`.
 """
 
 from ._z3 import Budget as Budget
@@ -18,6 +20,10 @@ from .diff import OpDiff as OpDiff
 from .diff import SpecDiff as SpecDiff
 from .diff import Witness as Witness
 from .diff import diff_specs as diff_specs
+from .liveness import Dead as Dead
+from .liveness import Live as Live
+from .liveness import Liveness as Liveness
+from .liveness import check_liveness as check_liveness
 from .transition import Branch as Branch
 from .transition import CompiledSpec as CompiledSpec
 from .values import NeedsBound as NeedsBound
@@ -32,8 +38,11 @@ __all__ = [
     "Budget",
     "Check",
     "CompiledSpec",
+    "Dead",
     "Different",
     "Equivalent",
+    "Live",
+    "Liveness",
     "NeedsBound",
     "NotReached",
     "OpDiff",
@@ -45,5 +54,6 @@ __all__ = [
     "Verifier",
     "Violated",
     "Witness",
+    "check_liveness",
     "diff_specs",
 ]

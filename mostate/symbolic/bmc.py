@@ -15,13 +15,13 @@ instance names (a trace of ``depth`` requests adds at most that many) and two se
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import attrs
 
 from ..engine import Engine
-from ..model import DeviceState, Request
-from ..rules import Field, Operation
+from ..model import Confirm, DeviceState, Request
+from ..rules import Confirmation, Effect, Field, Operation
 from ..trace import Trace
 from ._z3 import Bool, Budget, Int, Model, Sat, Session, Solver, Unknown
 from .decode import Names, confirmed, decode_request
@@ -30,6 +30,7 @@ from .transition import (
     Branch,
     CompiledSpec,
     SRequest,
+    SStep,
     branches,
     fresh_request,
     fresh_state,
@@ -62,6 +63,16 @@ class Gaveup:
 
 
 Search = Reach | NotReached | Gaveup
+
+
+@attrs.frozen(eq=False)
+class Goal:
+    """What the last request of a searched trace must do: a request to ``op`` as ``branch``
+    whose symbolic step satisfies every fact ``facts`` gives (a rule firing, a premise)."""
+
+    op: Operation
+    branch: Branch
+    facts: Callable[[Session, SStep], Sequence[Bool]]
 
 
 @attrs.frozen(eq=False)
@@ -102,20 +113,64 @@ class Searcher:
                 state = self._extend(z, solver, state, prefix, length)
         return NotReached(self.depth)
 
+    def search_each(self, groups: Sequence[Sequence[Goal]], proved: bool = False) -> list[Search]:
+        """For each group, the shortest trace (at most ``depth`` requests) whose last request
+        meets one of its goals (the first in order, at equal length). One unrolling of the
+        paths from the empty device serves every group, so many rules cost one search.
+
+        ``proved``: the caller has proved every invariant and property of the spec for any
+        number of instances, so each step from a reachable state keeps them and the unrolling
+        need not say so (which saves most of its cost); the caller replays the traces."""
+        z = Session(bound=max(self.depth, 1), services=self.services)
+        solver = Solver(z, self.budget)
+        state, prefix = empty_state(z), list[_Prefix]()
+        found: dict[int, Search] = {}
+        for length in range(1, self.depth + 1):
+            for index, group in enumerate(groups):
+                for n, goal in enumerate(group if index not in found else ()):
+                    req = fresh_request(z, goal.op, goal.branch, f"@{length}.{index}.{n}")
+                    step = self.compiled.run_step(z, state, req)
+                    facts = [*goal.facts(z, step), *step.side, *req.facts, z.literals_distinct()]
+                    result = solver.check(facts)
+                    if isinstance(result, Sat):
+                        found[index] = Reach(self._decode(z, result.model, prefix, req, None))
+                    elif isinstance(result, Unknown):
+                        found[index] = Gaveup(result.reason)
+                    if index in found:
+                        break
+            if len(found) == len(groups):
+                break
+            if length < self.depth:
+                state = self._extend(
+                    z, solver, state, prefix, length, only_changing=True, checked=not proved
+                )
+        return [found.get(index, NotReached(self.depth)) for index in range(len(groups))]
+
     def _extend(
-        self, z: Session, solver: Solver, state: SState, prefix: list[_Prefix], n: int
+        self,
+        z: Session,
+        solver: Solver,
+        state: SState,
+        prefix: list[_Prefix],
+        n: int,
+        only_changing: bool = False,
+        checked: bool = True,
     ) -> SState:
-        """Add one step the engine lets through, from ``state``; returns the state after it."""
+        """Add one step the engine lets through, from ``state``; returns the state after it.
+        ``only_changing`` leaves out requests that cannot change the state (no shortest trace to
+        a state needs one); ``checked`` false trusts that the step keeps every property."""
         choices: list[SRequest] = []
         options: list[Bool] = []
         posts: list[SState] = []
         selector = Int(z.const(f"choice{n}", z.int))
         for op in self.compiled.spec.ops.values():
             for branch in branches(op):
+                if only_changing and not may_change(op, branch):
+                    continue
                 req = fresh_request(z, op, branch, f"#{n}.{len(choices)}")
                 step = self.compiled.run_step(z, state, req)
                 picked = z.compare("==", selector, z.int_val(len(choices)))
-                keeps = keeps_everything(self.compiled, z, step)
+                keeps = keeps_everything(self.compiled, z, step) if checked else z.true
                 options.append(z.and_(picked, keeps, *req.facts))
                 posts.append(normalise(z, step.post))
                 choices.append(req)
@@ -131,7 +186,12 @@ class Searcher:
         return nxt
 
     def _decode(
-        self, z: Session, model: Model, prefix: Sequence[_Prefix], final: SRequest, name: str
+        self,
+        z: Session,
+        model: Model,
+        prefix: Sequence[_Prefix],
+        final: SRequest,
+        name: str | None,
     ) -> Trace:
         names = Names(z, model)
         requests: list[Request] = [
@@ -141,3 +201,23 @@ class Searcher:
         trace = Trace(DeviceState(), tuple(requests), name)
         confirmed(trace, self.engine)
         return trace
+
+
+def may_change(op: Operation, branch: Branch) -> bool:
+    """Whether a request to ``op`` as ``branch`` can change the state: it can reach an effect (a
+    declined request stops at the confirmation point).
+
+    >>> from mostate import load_spec
+    >>> from mostate.model import Confirm, Role
+    >>> ops = load_spec().ops
+    >>> may_change(ops["add"], Branch(Role.USER)), may_change(ops["get"], Branch(Role.USER))
+    (True, False)
+    >>> may_change(ops["add"], Branch(Role.SERVER, Confirm.DECLINE))
+    False
+    """
+    for step in op.steps:
+        if isinstance(step, Effect):
+            return True
+        if isinstance(step, Confirmation) and branch.confirm is Confirm.DECLINE:
+            return False
+    return False

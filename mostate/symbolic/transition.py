@@ -128,6 +128,9 @@ class SStep:
     declined: Bool
     """The request was asked for its confirmation and declined (the property term ``declined``)."""
     side: list[Bool]
+    fired: tuple[tuple[Step, Bool], ...] = ()
+    """For each step of the operation, in order: when it decides the request (a refusal that
+    fires, a confirmation a declined request stops at) or, for an effect, when it is reached."""
 
 
 _CompiledStep = tuple[Step, Compiled | None, tuple[tuple[Field, Compiled], ...]]
@@ -188,26 +191,33 @@ class CompiledSpec:
         state, done, stopped = pre, z.false, False
         was_declined: Bool = z.false
         status: Int = z.int_val(int(Status.OK))
+        fired: list[tuple[Step, Bool]] = []
         for step, when, updates in cop.steps:
             if stopped:
-                break
+                fired.append((step, z.false))
+                continue
             if isinstance(step, Refusal) and role in step.roles:
                 assert when is not None
                 fires = z.and_(z.not_(done), when(attrs.evolve(env, pre=state)))
                 status = Int(z.ite(fires, z.int_val(int(step.status)), status))
                 done = z.or_(done, fires)
+                fired.append((step, fires))
             elif isinstance(step, Confirmation) and declined:
                 status = Int(z.ite(done, status, z.int_val(int(Status.NOT_EXECUTED))))
                 stopped = True
                 was_declined = z.not_(done)
+                fired.append((step, z.not_(done)))
             elif isinstance(step, Effect):
+                fired.append((step, z.not_(done)))
                 state = apply_effect(z, step, updates, attrs.evolve(env, pre=state), done)
+            else:
+                fired.append((step, z.false))
         ok = z.eq(status, z.int_val(int(Status.OK)))
         result = none_ref(z)
         if cop.result is not None and not stopped:
             found: SRef = cop.result(attrs.evolve(env, pre=state))
             result = SRef(z.and_(ok, found.some), found.svc, found.inst)
-        return SStep(request, pre, state, status, result, was_declined, env.side)
+        return SStep(request, pre, state, status, result, was_declined, env.side, tuple(fired))
 
     def invariant(
         self, z: Session, state: SState, service: Term, fn: Compiled, bound: tuple[Term, ...] = ()

@@ -43,8 +43,11 @@ def test_exports_are_pinned() -> None:
         "Budget",
         "Check",
         "CompiledSpec",
+        "Dead",
         "Different",
         "Equivalent",
+        "Live",
+        "Liveness",
         "NeedsBound",
         "NotReached",
         "OpDiff",
@@ -56,6 +59,7 @@ def test_exports_are_pinned() -> None:
         "Verifier",
         "Violated",
         "Witness",
+        "check_liveness",
         "diff_specs",
     ]
     for name in symbolic.__all__:
@@ -63,7 +67,7 @@ def test_exports_are_pinned() -> None:
 
 
 def test_only_the_wrapper_module_imports_z3() -> None:
-    for module in ("compiler", "transition", "queries", "decode", "verifier", "bmc"):
+    for module in ("compiler", "transition", "queries", "decode", "verifier", "bmc", "liveness"):
         source = inspect.getsource(getattr(symbolic, module))
         assert "import z3" not in source, module
     assert "import z3" in inspect.getsource(symbolic._z3)
