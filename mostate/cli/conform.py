@@ -41,7 +41,9 @@ def register(commands: Any) -> None:
     add_spec_option(conform)
     add_format_option(conform)
     conform.add_argument("factory", metavar="MODULE:FACTORY")
-    conform.add_argument("--examples", type=int, default=100, help="random sequences to try")
+    conform.add_argument(
+        "--examples", type=int, default=100, help="random sequences to try after the suite"
+    )
     conform.add_argument("--seed", type=int, default=None, help="seed for a reproducible run")
     conform.add_argument(
         "--no-suite",
