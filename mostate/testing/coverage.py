@@ -185,10 +185,12 @@ class Universe:
         return True
 
     def suite(self) -> tuple[tuple[Request, ...], ...]:
-        """The edge-complete suite: for every state walked (breadth-first order), the shortest
-        path to it followed by every request that leaves it unchanged, then, for each request
-        that changes it, the path, that request and the :attr:`reads` (the user's well-formed
-        queries), which show the new state even when the device's ``observe`` hides part of it.
+        """The edge-complete suite. First, for every state walked (breadth-first order), the
+        shortest path to it followed by every request that leaves it unchanged (refusals and
+        queries, where a missing guard shows) and the :attr:`reads` (the user's well-formed
+        queries). Then, for every state and each request that changes it, the path, that
+        request and the reads, which show the new state even when the device's ``observe``
+        hides part of it.
 
         Every request of the alphabet is so sent in every state, on a device that got there by
         requests the spec accepts: a device wrong on one transition of the scope fails one of
@@ -200,14 +202,13 @@ class Universe:
         >>> suite = universe.suite()
         >>> len(suite) == len(universe.states) + sum(map(len, universe.moves.values()))
         True
-        >>> [r.op for r in suite[0]][-5:]  # the empty device: every request, then the reads
+        >>> [r.op for r in suite[0]][-5:]  # the empty device: what leaves it empty, the reads
         ['set_locked', 'get', 'get', 'get_active', 'in_use']
         """
-        out: list[tuple[Request, ...]] = []
-        for state, stays in self.stays.items():
+        out = [(*self.states[state], *stays, *self.reads) for state, stays in self.stays.items()]
+        for state, moves in self.moves.items():
             path = self.states[state]
-            out.append((*path, *stays, *self.reads))
-            out.extend((*path, request, *self.reads) for request in self.moves[state])
+            out.extend((*path, request, *self.reads) for request in moves)
         return tuple(out)
 
     def report(self, coverage: Coverage) -> CoverageReport:
