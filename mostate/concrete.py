@@ -52,6 +52,20 @@ FRESH = "\x00"
 """The name that stands for every instance name a state does not mention."""
 
 Ref: TypeAlias = tuple[str, str]
+
+
+class Ambiguous(Exception):
+    """A ``the(...)`` found more than one qualifying instance: the spec names no single one.
+
+    Every checker gives this one meaning (the obligation :data:`mostate.rules.UNIQUE_THE`): the
+    engine answers 500 and keeps the state, Z3 reports the state and request that show it.
+    """
+
+    def __init__(self, node: The) -> None:
+        super().__init__(f"the(...) at {node.loc} has several candidates")
+        self.node = node
+
+
 Compiled: TypeAlias = Callable[["Env"], Any]
 
 
@@ -398,11 +412,13 @@ def _compile_the(expr: The) -> Compiled:
     slot = _SLOT[domain]
 
     def the(env: Env) -> Ref | None:
-        bound = env.vars
+        bound, found = env.vars, None
         for ref in domain_refs(env, domain, slot):
             bound[var] = ref
             if body(env):
-                return ref
-        return None
+                if found is not None:
+                    raise Ambiguous(expr)
+                found = ref
+        return found
 
     return the

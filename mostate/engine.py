@@ -22,8 +22,19 @@ from typing import Any
 
 import attrs
 
-from .concrete import ABSENT, FRESH, Compiled, Env, Raw, Record, Ref, View, compile_expr
-from .errors import RequestError
+from .concrete import (
+    ABSENT,
+    FRESH,
+    Ambiguous,
+    Compiled,
+    Env,
+    Raw,
+    Record,
+    Ref,
+    View,
+    compile_expr,
+)
+from .errors import Location, RequestError
 from .frozenmap import FrozenMap
 from .independence import independence_violations
 from .model import (
@@ -40,16 +51,22 @@ from .model import (
     check_name,
 )
 from .rules import (
+    CREATES_ONLY_TARGET,
+    UNIQUE_THE,
     Confirmation,
     Domain,
     Effect,
+    Expr,
     Field,
     Invariant,
+    Obligation,
     Operation,
     Property,
     Refusal,
     Spec,
     Type,
+    has_the,
+    reads_other_services,
 )
 from .simplify import fold, is_true, local_frame, stutter
 
@@ -123,6 +140,9 @@ class Engine:
         self.monitor = monitor
         self.optimise = optimise
         self._invariants = tuple((inv, compile_expr(inv.expr)) for inv in spec.invariants)
+        self._global_invariants = tuple(
+            (inv, fn) for inv, fn in self._invariants if reads_other_services(inv.expr)
+        )
         self._ops = {name: self._compile_op(op) for name, op in spec.ops.items()}
 
     def _compile_op(self, op: Operation) -> _CompiledOp:
@@ -156,7 +176,7 @@ class Engine:
                 (p, compile_expr(expr))
                 for p in self.spec.properties
                 if role in p.roles and (p.ops is None or op.name in p.ops)
-                if not is_true(expr := fold(local_frame(p.expr)) if local else p.expr)
+                if not is_true(expr := _specialised(p.expr, local))
             )
             for role in (Role.USER, Role.SERVER)
         )
@@ -164,7 +184,7 @@ class Engine:
             tuple(
                 (p, compile_expr(folded))
                 for p, _ in props
-                if not is_true(folded := fold(stutter(p.expr)))
+                if not is_true(folded := _stutter(p.expr, self.optimise))
             )
             for props in properties
         )
@@ -200,17 +220,21 @@ class Engine:
             return Transition(
                 state, request, Outcome(Status.BAD_REQUEST, state, _MALFORMED, reason=str(err))
             )
-        status, clause, view = self._run_steps(cop, env, request)
-        result = None
-        if status is Status.OK and cop.result is not None:
-            if env.pre is not view:
-                env.reset(view, None, env.service)
-            result = cop.result(env)
+        try:
+            status, clause, view = self._run_steps(cop, env, request)
+            result = None
+            if status is Status.OK and cop.result is not None:
+                if env.pre is not view:
+                    env.reset(view, None, env.service)
+                result = cop.result(env)
+        except Ambiguous as err:
+            return _broken(state, request, _obligation(UNIQUE_THE, err.node.loc), str(err))
         try:
             after = normalise(view)
         except ValueError as err:
-            failed = Outcome(status, state, clause, reason=str(err))
-            return Transition(state, request, failed, (clause,))
+            return _broken(
+                state, request, _obligation(CREATES_ONLY_TARGET, clause.location), str(err)
+            )
         outcome = Outcome(
             status, after, clause, self._render(cop, result, after), _reason(status, clause)
         )
@@ -281,16 +305,32 @@ class Engine:
         broken: list[Clause] = []
         service = env.service
         if view.changed:
-            for touched in _touched(view):
+            broken.extend(_creations(env, before, view))
+            for touched, invariants in self._invariants_to_check(view):
                 env.reset(view, None, touched)
-                broken.extend(_inv_clause(inv) for inv, fn in self._invariants if not fn(env))
+                broken.extend(_inv_clause(inv) for inv, fn in invariants if not _holds(fn, env))
         env.reset(View(before) if view.changed else view, view, service)
         env.status, env.result = int(status), result
         table = cop.properties if view.changed else cop.stutter_properties
         for prop, fn in table[env.role is Role.SERVER]:
-            if not fn(env):
+            if not _holds(fn, env):
                 broken.append(Clause("property", prop.name, prop.loc))
-        return tuple(broken)
+        return tuple(dict.fromkeys(broken))
+
+    def _invariants_to_check(
+        self, view: View
+    ) -> Iterator[tuple[str, tuple[tuple[Invariant, Compiled], ...]]]:
+        """The services whose invariants a step may have broken, with those invariants.
+
+        A frame argument from the AST: an invariant that reads only its own service can change
+        only on a service the step rewrote; one that reads other services is re-checked on every
+        service (and on a service the state does not hold, standing for all the others).
+        """
+        touched = set(_touched(view))
+        for service in sorted(touched | view.services() | {FRESH}):
+            chosen = self._invariants if service in touched else self._global_invariants
+            if chosen:
+                yield service, chosen
 
     def state_violations(self, state: DeviceState) -> tuple[Clause, ...]:
         """The invariants ``state`` breaks, each checked on every service the state holds (and on
@@ -305,7 +345,7 @@ class Engine:
         view, broken = View(state), list[Clause]()
         for service in (*state.services, FRESH):
             env = Env(view, service, Role.SERVER)
-            broken.extend(_inv_clause(inv) for inv, fn in self._invariants if not fn(env))
+            broken.extend(_inv_clause(inv) for inv, fn in self._invariants if not _holds(fn, env))
         return tuple(dict.fromkeys(broken))
 
     # -- two-run properties ------------------------------------------------------------------
@@ -318,8 +358,49 @@ class Engine:
         return independence_violations(self, state, request, first)
 
 
+def _specialised(expr: Expr, local: bool) -> Expr:
+    """A property as the engine checks it; one that uses ``the(...)`` is left as written, so
+    that it evaluates (and finds ambiguous) the same ``the`` as the solver does."""
+    return fold(local_frame(expr)) if local and not has_the(expr) else expr
+
+
+def _stutter(expr: Expr, optimise: bool) -> Expr:
+    return fold(stutter(expr)) if optimise and not has_the(expr) else expr
+
+
 def _inv_clause(inv: Invariant) -> Clause:
     return Clause("invariant", inv.name, inv.loc)
+
+
+def _obligation(obligation: Obligation, where: Location | None) -> Clause:
+    return Clause("obligation", obligation.name, where)
+
+
+def _holds(fn: Compiled, env: Env) -> bool:
+    """An invariant or property whose ``the(...)`` is ambiguous does not hold."""
+    try:
+        return bool(fn(env))
+    except Ambiguous:
+        return False
+
+
+def _broken(state: DeviceState, request: Request, clause: Clause, why: str) -> Transition:
+    """A step the spec cannot take at all: answered 500, the state kept, the obligation named."""
+    outcome = Outcome(Status.COMMAND_FAILED, state, clause, reason=why)
+    return Transition(state, request, outcome, (clause,))
+
+
+def _creations(env: Env, before: DeviceState, view: View) -> Iterator[Clause]:
+    """The obligation :data:`CREATES_ONLY_TARGET`, broken when the step made an instance exist
+    that did not and that it does not target (instances a fresh name stands for included)."""
+    for service, (records, fresh) in view.changed.items():
+        old = before.services.get(service)
+        names = old.instances if old is not None else {}
+        for name, record in (*records.items(), (FRESH, fresh)):
+            exists = record.exists if isinstance(record, Raw) else True
+            if exists and name not in names and env.target != (service, name):
+                yield _obligation(CREATES_ONLY_TARGET, None)
+                return
 
 
 @functools.cache

@@ -234,8 +234,9 @@ class Count:
 class The:
     """``the(i, body)``: the instance satisfying ``body``, or ``none``.
 
-    When several do (never in a state that keeps the invariants) the engine takes the first by
-    name and the solver any of them."""
+    It may not stand where a variable is bound. Where several instances qualify, the spec names
+    no single one: the step breaks the obligation :data:`UNIQUE_THE` (in the engine, the
+    solver and the explorer alike), so no checker depends on how instances are named."""
 
     var: str
     domain: Domain
@@ -379,6 +380,25 @@ class Independence:
 
 
 @attrs.frozen
+class Obligation:
+    """A condition every spec must meet whatever its properties say, checked on every step by
+    every checker like a property (the engine answers 500 on a step that breaks one)."""
+
+    name: str
+    doc: str
+
+
+CREATES_ONLY_TARGET = Obligation(
+    "creates_only_target",
+    "A step creates no instance but the one it targets, so every state stays finite.",
+)
+UNIQUE_THE = Obligation(
+    "unique_the", "Every the(...) a step evaluates has at most one qualifying instance."
+)
+OBLIGATIONS = (CREATES_ONLY_TARGET, UNIQUE_THE)
+
+
+@attrs.frozen
 class Spec:
     """A whole loaded spec: operations by name, and the properties the operations must keep."""
 
@@ -471,4 +491,34 @@ def step_exprs(op: Operation) -> list[Expr]:
                 out.extend(expr for _, expr in step.updates)
             case Confirmation():
                 pass
+    return out
+
+
+def reads_other_services(expr: Expr) -> bool:
+    """Whether ``expr`` quantifies beyond its own service (``others`` or ``device``): an
+    invariant that does can be broken by a step on another service.
+
+    >>> reads_other_services(Quant(Quantifier.ANY, "i", Domain.OTHERS, Lit(True, Type.BOOL)))
+    True
+    """
+    return any(
+        isinstance(node, Quant | Count | The) and node.domain is not Domain.SERVICE
+        for node in walk(expr)
+    )
+
+
+def has_the(expr: Expr) -> bool:
+    """Whether ``expr`` names an instance with ``the(...)`` (whose ambiguity is an obligation)."""
+    return any(isinstance(node, The) for node in walk(expr))
+
+
+def spec_exprs(spec: Spec) -> list[Expr]:
+    """Every expression of a spec: invariants, properties, and each operation's steps and
+    result."""
+    out: list[Expr] = [inv.expr for inv in spec.invariants]
+    out += [prop.expr for prop in spec.properties]
+    for op in spec.ops.values():
+        out += step_exprs(op)
+        if op.result is not None:
+            out.append(op.result)
     return out

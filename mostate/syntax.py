@@ -383,6 +383,15 @@ class _Parser:
             raise SpecError(f"{kind}(...) needs a variable name first", var.loc)
         if var.text in scope.variables or var.text in scope.args or var.text == "target":
             raise SpecError(f"variable {var.text!r} hides a name already in scope", var.loc)
+        if kind == "the" and scope.variables:
+            # One meaning in every checker: a the(...) that a bound variable could make ambiguous
+            # for some values only would need the engine's lazy evaluation order in Z3.
+            bound = ", ".join(sorted(scope.variables))
+            raise SpecError(
+                f"the(...) cannot be used where a variable is bound ({bound}): it must name one "
+                "instance of the whole state",
+                loc,
+            )
         domain = Domain.SERVICE
         if self.accept("in"):
             word = self.next()

@@ -131,6 +131,23 @@ class Trace:
             state = step.outcome.state
         return out
 
+    def confirm_start(self, engine: Engine) -> tuple[Clause, ...]:
+        """Check that the start state itself breaks what the trace claims (a violation of no
+        request: the empty device breaking an invariant); returns what the start state breaks.
+
+        >>> from mostate import load_spec
+        >>> Trace(DeviceState(), (), "one_active").confirm_start(Engine(load_spec()))
+        Traceback (most recent call last):
+        mostate.errors.ReplayError: the start state does not break 'one_active' (it breaks: nothing)
+        """
+        broken = engine.state_violations(self.start)
+        if self.violates is None or self.violates not in {c.name for c in broken}:
+            names = sorted(c.name for c in broken) or "nothing"
+            raise ReplayError(
+                f"the start state does not break {self.violates!r} (it breaks: {names})"
+            )
+        return broken
+
     def confirm(self, engine: Engine) -> Transition:
         """Replay the trace and check that its last step breaks what it claims to.
 
@@ -138,7 +155,7 @@ class Trace:
         the trace disagrees with the engine, a bug in mostate rather than in the spec.
         """
         if not self.requests:
-            raise ReplayError("an empty trace shows nothing")
+            raise ReplayError("an empty trace shows nothing (see confirm_start)")
         steps = self.replay(engine)
         last = steps[-1]
         names = {c.name for c in last.violations}

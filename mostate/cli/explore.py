@@ -176,6 +176,9 @@ def _print_report(run: Exploration, exported: dict[str, Any] | None) -> None:
     )
     out.print(table)
     for violation in run.violations.values():
+        if violation.status is None:
+            out.print(f"[bold red]{violation.kind} {violation.name}[/] broken by the empty device")
+            continue
         out.print(
             f"[bold red]{violation.kind} {violation.name}[/] broken in "
             f"{len(violation.trace.requests)} steps (last answered {violation.status}):"

@@ -192,6 +192,9 @@ def _print_text(
 def _print_counterexample(check: Check, verdict: Violated) -> None:
     out = console()
     step = verdict.transition
+    if step is None:
+        out.print(f"\n[bold red]VIOLATED[/] {check.name}: the empty device breaks it (no request)")
+        return
     out.print(f"\n[bold red]VIOLATED[/] {check.name}: {check.op} as {check.branch}")
     out.print("  before:  " + json.dumps(step.before.to_json()), markup=False)
     out.print("  request: " + json.dumps(step.request.to_json()), markup=False)
@@ -202,8 +205,12 @@ def _print_counterexample(check: Check, verdict: Violated) -> None:
         out.print(f"  reachable from the empty device in {n} requests; `mostate run` this trace:")
         out.print(verdict.reachable.to_jsonl().rstrip(), markup=False)
     else:
-        out.print("  a counterexample to induction (no trace from the empty device found within")
-        out.print("  the search depth); `mostate run` this trace to replay the step:")
+        if verdict.gave_up is not None:
+            out.print(f"  the search for a trace from the empty device gave up {verdict.gave_up};")
+        else:
+            out.print("  a counterexample to induction (no trace from the empty device within")
+            out.print("  the search depth);", end=" ")
+        out.print("`mostate run` this trace to replay the step:")
         out.print(verdict.trace.to_jsonl().rstrip(), markup=False)
 
 
@@ -221,18 +228,27 @@ def _to_json(source: str, bound: int | None, checks: list[Check]) -> dict[str, A
         if isinstance(check.verdict, Undecided):
             row["reason"] = check.verdict.reason
         if isinstance(check.verdict, Violated):
-            step = check.verdict.transition
-            reach = check.verdict.reachable
-            row["counterexample"] = {
-                "before": step.before.to_json(),
-                "request": step.request.to_json(),
-                "after": step.outcome.state.to_json(),
-                "status": int(step.outcome.status),
-                "trace": check.verdict.trace.to_jsonl(),
-                "reachable": reach.to_jsonl() if reach is not None else None,
-            }
+            row["counterexample"] = _counterexample_json(check.verdict)
         rows.append(row)
     return {"spec": source, "bound": bound, "exit": _exit_code(checks), "checks": rows}
+
+
+def _counterexample_json(verdict: Violated) -> dict[str, Any]:
+    step, reach = verdict.transition, verdict.reachable
+    out: dict[str, Any] = {
+        "before": verdict.trace.start.to_json(),
+        "request": None,
+        "after": None,
+        "status": None,
+        "trace": verdict.trace.to_jsonl(),
+        "reachable": reach.to_jsonl() if reach is not None else None,
+        "search_gave_up": verdict.gave_up,
+    }
+    if step is not None:
+        out["request"] = step.request.to_json()
+        out["after"] = step.outcome.state.to_json()
+        out["status"] = int(step.outcome.status)
+    return out
 
 
 # -- the rules table: a witness that every rule can fire ---------------------------------------

@@ -8,13 +8,16 @@ keyed by the :class:`~mostate.model.Request`, with the status as an attribute.
 Every check is the engine's own: :attr:`Transition.violations` (the invariants on every service
 the step touched, on the raw state before it is normalised, and the transition properties) and
 :meth:`Engine.independence_violations` for requests of the roles an independence speaks of. As
-every reachable state is reached by a checked step from the empty device (which keeps every
-invariant), this checks every invariant on every reachable state.
+every reachable state is reached by a checked step from the empty device (whose own invariants
+are checked first: breaking one is a violation of no request), this checks every invariant on
+every reachable state.
 
 Breadth-first order makes the first step found breaking a property one of the shortest: its
 trace from the empty device is rebuilt on the real names, replayed and confirmed by the engine
-(:meth:`Trace.confirm <mostate.trace.Trace.confirm>`) before it is reported. A violating step
-may lead to a state the engine had to normalise; the exploration goes on from it.
+(:meth:`Trace.confirm <mostate.trace.Trace.confirm>`) before it is reported. The exploration
+does not go on from a step that breaks something: ``Engine.apply`` refuses such a step, so its
+state is none a device can reach, and (as in every proof) checks start from states that keep
+the invariants.
 """
 
 from __future__ import annotations
@@ -47,7 +50,9 @@ class Violation:
     kind: str
     name: str
     trace: Trace
-    status: int
+    status: int | None
+    """What the last request was answered; None for a trace of no request (the empty device
+    itself breaks an invariant)."""
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -177,6 +182,10 @@ def _bfs(run: Exploration, progress: Progress | None) -> None:
     start = run.canonical(DeviceState())
     run.parents[start], run.depths[start] = None, 0
     run.graph.add_node(start)
+    for clause in run.engine.state_violations(DeviceState()):
+        trace = Trace(DeviceState(), (), clause.name)
+        trace.confirm_start(run.engine)
+        run.violations[clause.name] = Violation(clause.kind, clause.name, trace, None)
     queue = deque([start])
     indep_roles = {role for ind in run.engine.spec.independences for role in ind.roles}
     expanded, level = 0, 0
@@ -191,6 +200,9 @@ def _bfs(run: Exploration, progress: Progress | None) -> None:
             broken = step.violations
             if request.actor.role in indep_roles:
                 broken += cache.independence(state, request)
+            if step.violations:
+                _record(run, state, request, broken)
+                continue
             if nxt not in run.depths:
                 run.parents[nxt], run.depths[nxt] = (state, request), depth
                 queue.append(nxt)

@@ -59,7 +59,10 @@ class NotReached:
 
 @attrs.frozen
 class Gaveup:
+    """The solver gave up (timeout, rlimit) looking for a trace of ``depth`` requests."""
+
     reason: str
+    depth: int
 
 
 Search = Reach | NotReached | Gaveup
@@ -103,12 +106,15 @@ class Searcher:
             req = fresh_request(z, op, branch, f"@{length}")
             step = self.compiled.run_step(z, state, req)
             query = next(q for q in step_queries(self.compiled, z, step) if q.name == name)
+            # As in every proof, the step starts from a state that keeps the invariants (the
+            # empty device breaking one is a violation of no request, reported apart).
             facts = [query.negated, *query.side, *req.facts, z.literals_distinct()]
+            facts.append(self.compiled.invariants_everywhere(z, state))
             result = solver.check(facts)
             if isinstance(result, Sat):
                 return Reach(self._decode(z, result.model, prefix, req, name))
             if isinstance(result, Unknown):
-                return Gaveup(result.reason)
+                return Gaveup(result.reason, length)
             if length < self.depth:
                 state = self._extend(z, solver, state, prefix, length)
         return NotReached(self.depth)
@@ -135,7 +141,7 @@ class Searcher:
                     if isinstance(result, Sat):
                         found[index] = Reach(self._decode(z, result.model, prefix, req, None))
                     elif isinstance(result, Unknown):
-                        found[index] = Gaveup(result.reason)
+                        found[index] = Gaveup(result.reason, length)
                     if index in found:
                         break
             if len(found) == len(groups):

@@ -157,12 +157,28 @@ def _compile_not(expr: Not) -> Compiled:
 
 
 def _compile_boolop(expr: BoolOp) -> Compiled:
+    # The right operand sees the guard under which the engine's short-circuit evaluates it.
     left, right = compile_expr(expr.left), compile_expr(expr.right)
     if expr.op is Connective.AND:
-        return lambda env: env.z.and_(left(env), right(env))
+
+        def and_(env: SEnv) -> Bool:
+            a = left(env)
+            return env.z.and_(a, right(env.guarded(a)))
+
+        return and_
     if expr.op is Connective.OR:
-        return lambda env: env.z.or_(left(env), right(env))
-    return lambda env: env.z.implies(left(env), right(env))
+
+        def or_(env: SEnv) -> Bool:
+            a = left(env)
+            return env.z.or_(a, right(env.guarded(env.z.not_(a))))
+
+        return or_
+
+    def implies(env: SEnv) -> Bool:
+        a = left(env)
+        return env.z.implies(a, right(env.guarded(a)))
+
+    return implies
 
 
 _FLIPPED = {
@@ -231,8 +247,9 @@ def _compile_ite(expr: Ite) -> Compiled:
     cond, then, orelse = compile_expr(expr.cond), compile_expr(expr.then), compile_expr(expr.orelse)
 
     def ite(env: SEnv) -> Any:
-        c, a, b = cond(env), then(env), orelse(env)
         z = env.z
+        c = cond(env)
+        a, b = then(env.guarded(c)), orelse(env.guarded(z.not_(c)))
         if isinstance(a, SRef):
             return SRef(
                 Bool(z.ite(c, a.some, b.some)), z.ite(c, a.svc, b.svc), z.ite(c, a.inst, b.inst)
@@ -313,8 +330,8 @@ def _compile_the(expr: The) -> Compiled:
     body, domain = _binder(expr.var, compile_expr(expr.body)), expr.domain
 
     def the(env: SEnv) -> SRef:
-        # A Skolem function of the enclosing bound variables: found <-> some x satisfies the
-        # body, and found -> the chosen one does (the engine takes the first by name).
+        # A Skolem function: found <-> some x satisfies the body, and found -> the chosen one
+        # does; where several do, the step breaks the obligation unique_the instead.
         z = env.z
         sorts = [z.sort_of(v) for v in env.bound]
         svc_fn = z.func("the_s", sorts, z.svc)
@@ -328,6 +345,9 @@ def _compile_the(expr: The) -> Compiled:
             z.eq(found, anyone), z.implies(found, z.and_(in_domain, body(env, chosen, ())))
         )
         env.side.append(z.forall(env.bound, defined))
+        # The parser keeps the(...) out of binders, so nothing here depends on a bound variable.
+        several = SCount(env, domain, body).at_least(2)
+        env.ambiguous.append(z.and_(*env.guard, several))
         return SRef(found, chosen.svc, chosen.inst)
 
     return the

@@ -209,11 +209,13 @@ class _Checker:
         return rows
 
     def facts(self, target: _Target, z: Session, step: SStep) -> list[Bool]:
-        """When the step fires ``target``."""
+        """When the step fires ``target`` (a step whose ``the(...)`` is ambiguous fires nothing:
+        the engine answers it 500)."""
+        unambiguous = z.not_(step.ambiguous)
         if target.premise is None:
-            return [step.fired[target.index][1], *step.side]
+            return [step.fired[target.index][1], unambiguous, *step.side]
         holds, side = self.compiled.property_holds(z, step, target.premise)
-        return [holds, *side, *step.side]
+        return [holds, unambiguous, *side, *step.side]
 
     def _one_step(self) -> tuple[dict[int, Trace], dict[int, str]]:
         """A witness from a state that satisfies the invariants, for each target that has one."""
@@ -244,7 +246,10 @@ class _Checker:
             request = fresh_request(z, self.spec.ops[op], branch)
             step = self.compiled.run_step(z, pre, request)
             solver = Solver(z, self.budget)
-            solver.add(well_formed(z, pre), self.compiled.invariants_everywhere(z, pre))
+            solver.add(
+                well_formed(z, pre),
+                self.compiled.invariants_everywhere(z, pre),
+            )
             solver.add(*request.facts, z.literals_distinct())
             facts = {k: self.facts(self.targets[k], z, step) for k in wanted}
         except NeedsBound as err:

@@ -12,7 +12,18 @@ from __future__ import annotations
 
 import attrs
 
-from ..rules import Field, Independence, Type
+from ..rules import (
+    CREATES_ONLY_TARGET,
+    UNIQUE_THE,
+    Effect,
+    Field,
+    Independence,
+    Obligation,
+    Operation,
+    Refusal,
+    Type,
+    has_the,
+)
 from ._z3 import Bool, Session, Term
 from .transition import CompiledSpec, SStep, normalise
 from .values import FieldFn, SState
@@ -40,27 +51,72 @@ def step_queries(compiled: CompiledSpec, z: Session, step: SStep) -> list[Query]
     >>> [q.name for q in step_queries(compiled, z, step)][:4]
     ['one_active', 'one_default', 'flags_need_instance', 'user_respects_lock']
     """
-    out = []
+    owed = obligations(z, step)
+    out = [Query(name, "obligation", negated, tuple(step.side)) for name, negated in owed.items()]
+    # The other checks speak of steps that meet the obligations: the engine reports a step
+    # that breaks one by that obligation alone (it has no well-defined outcome to check).
+    met = (*step.side, *(z.not_(negated) for negated in owed.values()))
     for inv, fn in compiled.invariants:
         holds, side = compiled.invariant(z, step.post, z.const("bad", z.svc), fn)
-        out.append(Query(inv.name, "invariant", z.not_(holds), (*side, *step.side)))
+        out.append(Query(inv.name, "invariant", z.not_(holds), (*side, *met)))
     role = step.request.branch.role
     for prop, fn in compiled.properties_for(step.request.op.name, role):
         holds, side = compiled.property_holds(z, step, fn)
-        out.append(Query(prop.name, "property", z.not_(holds), (*side, *step.side)))
+        out.append(Query(prop.name, "property", z.not_(holds), (*side, *met)))
     for indep in compiled.spec.independences:
         if role in indep.roles:
-            out.append(_independence(compiled, z, indep, step))
+            query = _independence(compiled, z, indep, step)
+            out.append(attrs.evolve(query, side=(*query.side, *met)))
     return out
 
 
 def keeps_everything(compiled: CompiledSpec, z: Session, step: SStep) -> Bool:
     """The step breaks no invariant (on any service) and no transition property."""
     parts = [compiled.invariants_everywhere(z, step.post), *step.side]
+    parts += [z.not_(negated) for negated in obligations(z, step).values()]
     for _, fn in compiled.properties_for(step.request.op.name, step.request.branch.role):
         holds, side = compiled.property_holds(z, step, fn)
         parts += [holds, *side]
     return z.and_(*parts)
+
+
+def obligations_for(op: Operation) -> tuple[Obligation, ...]:
+    """The obligations a step of ``op`` could break: creating an instance takes an effect on
+    ``exists``, an ambiguous ``the`` takes a ``the`` in a refusal or the result."""
+    effects = [s for s in op.steps if isinstance(s, Effect)]
+    out = []
+    if any(field is Field.EXISTS for e in effects for field, _ in e.updates):
+        out.append(CREATES_ONLY_TARGET)
+    exprs = [s.when for s in op.steps if isinstance(s, Refusal)]
+    if any(has_the(e) for e in [*exprs, *([op.result] if op.result is not None else [])]):
+        out.append(UNIQUE_THE)
+    return tuple(out)
+
+
+def obligations(z: Session, step: SStep) -> dict[str, Bool]:
+    """Each obligation the step's operation could break, negated (true when broken)."""
+    out: dict[str, Bool] = {}
+    for obligation in obligations_for(step.request.op):
+        if obligation is CREATES_ONLY_TARGET:
+            out[obligation.name] = _creates_another(z, step)
+        else:
+            out[obligation.name] = step.ambiguous
+    return out
+
+
+def _creates_another(z: Session, step: SStep) -> Bool:
+    """Some instance exists after the step that did not before and is not its target."""
+    s, i = z.const("cs", z.svc), z.const("ci", z.inst)
+    target = step.request.target
+    is_target = (
+        z.and_(target.some, z.eq(s, target.svc), z.eq(i, target.inst))
+        if target is not None
+        else z.false
+    )
+    created = z.and_(
+        Bool(step.post.exists(s, i)), z.not_(Bool(step.pre.exists(s, i))), z.not_(is_target)
+    )
+    return z.exists([s, i], created)
 
 
 def flip(z: Session, state: SState, field: Field, service: Term, inst: Term) -> SState:
@@ -87,6 +143,7 @@ def _independence(compiled: CompiledSpec, z: Session, indep: Independence, step:
         compiled.invariants_everywhere(z, pre2),
         *step.side,
         *step2.side,
+        *(z.not_(negated) for negated in obligations(z, step2).values()),
     )
     return Query(indep.name, "independence", differs, facts)
 

@@ -14,10 +14,12 @@ import attrs
 
 from ..model import Confirm, Role, Status
 from ..rules import (
+    Compare,
     Confirmation,
     Domain,
     Effect,
     Field,
+    Lit,
     Operation,
     Property,
     Refusal,
@@ -25,6 +27,7 @@ from ..rules import (
     Step,
     The,
     Type,
+    spec_exprs,
     walk,
 )
 from ._z3 import Bool, Int, Session, Term
@@ -104,6 +107,42 @@ def well_formed(z: Session, state: SState) -> Bool:
     return z.forall([s, i], body)
 
 
+def room(z: Session, state: SState, spare: int, service: Term) -> Bool:
+    """Names and services to spare, as the engine always has them.
+
+    The engine's quantifiers see, besides the names a state holds, the infinitely many it does
+    not (its fresh name), and services that hold no instance. A model of a finite sort may have
+    none left, and then shows a "violation" the engine cannot replay. Leaving such models in
+    keeps every proof sound (they only add counterexamples); a check whose model does not
+    replay is asked again with this: ``spare + 1`` names not held in ``service`` (the request
+    may target one) and two services that hold no instance (one may be the request's).
+    """
+    empty = [z.const(f"spare_svc{k}", z.svc) for k in range(2)]
+    names = [z.const(f"spare{k}", z.inst) for k in range(spare + 1)]
+    i = z.const("ri", z.inst)
+    parts = [
+        z.forall([i], z.and_(*[z.not_(Bool(state.exists(e, i))) for e in empty])),
+        z.not_(z.eq(empty[0], empty[1])),
+        *[z.not_(Bool(state.exists(service, n))) for n in names],
+        *[z.not_(z.eq(a, b)) for k, a in enumerate(names) for b in names[k + 1 :]],
+    ]
+    return z.and_(*parts)
+
+
+def spare_names(spec: Spec) -> int:
+    """How many unheld names a model needs so that no ``count`` comparison with a literal can
+    tell them from the engine's infinitely many: one more than the largest literal."""
+    literals = [
+        side.value
+        for expr in spec_exprs(spec)
+        for node in walk(expr)
+        if isinstance(node, Compare)
+        for side in (node.left, node.right)
+        if isinstance(side, Lit) and side.type is Type.INT and isinstance(side.value, int)
+    ]
+    return max([1, *literals]) + 1
+
+
 def normalise(z: Session, raw: SState) -> SState:
     """The state the engine keeps: flags and parameters of non-existing instances dropped."""
 
@@ -128,6 +167,8 @@ class SStep:
     declined: Bool
     """The request was asked for its confirmation and declined (the property term ``declined``)."""
     side: list[Bool]
+    ambiguous: Bool
+    """Some ``the(...)`` the step evaluates has several candidates (obligation unique_the)."""
     fired: tuple[tuple[Step, Bool], ...] = ()
     """For each step of the operation, in order: when it decides the request (a refusal that
     fires, a confirmation a declined request stops at) or, for an effect, when it is reached."""
@@ -156,6 +197,7 @@ class CompiledSpec:
         self.invariants = tuple((inv, compile_expr(inv.expr)) for inv in spec.invariants)
         self.properties = tuple((p, compile_expr(p.expr)) for p in spec.properties)
         self.ops = {name: self._compile_op(op) for name, op in spec.ops.items()}
+        self.spare = spare_names(spec)
 
     def _compile_op(self, op: Operation) -> _Op:
         steps: list[_CompiledStep] = []
@@ -198,7 +240,8 @@ class CompiledSpec:
                 continue
             if isinstance(step, Refusal) and role in step.roles:
                 assert when is not None
-                fires = z.and_(z.not_(done), when(attrs.evolve(env, pre=state)))
+                live = z.not_(done)
+                fires = z.and_(live, when(attrs.evolve(env, pre=state, guard=(live,))))
                 status = Int(z.ite(fires, z.int_val(int(step.status)), status))
                 done = z.or_(done, fires)
                 fired.append((step, fires))
@@ -215,9 +258,12 @@ class CompiledSpec:
         ok = z.eq(status, z.int_val(int(Status.OK)))
         result = none_ref(z)
         if cop.result is not None and not stopped:
-            found: SRef = cop.result(attrs.evolve(env, pre=state))
+            found: SRef = cop.result(attrs.evolve(env, pre=state, guard=(ok,)))
             result = SRef(z.and_(ok, found.some), found.svc, found.inst)
-        return SStep(request, pre, state, status, result, was_declined, env.side, tuple(fired))
+        ambiguous = z.or_(*env.ambiguous) if env.ambiguous else z.false
+        return SStep(
+            request, pre, state, status, result, was_declined, env.side, ambiguous, tuple(fired)
+        )
 
     def invariant(
         self, z: Session, state: SState, service: Term, fn: Compiled, bound: tuple[Term, ...] = ()
@@ -225,8 +271,7 @@ class CompiledSpec:
         """An invariant on one service of ``state`` (the raw view, as the engine checks it), and
         the definitions it needs (``the``); ``bound`` lists the variables ``service`` uses."""
         env = SEnv(z, state, service, Role.USER, bound=bound)
-        holds: Bool = fn(env)
-        return holds, env.side
+        return _unambiguous(z, env, fn(env)), env.side
 
     def invariants_everywhere(self, z: Session, state: SState) -> Bool:
         """Every invariant on every service (with the definitions they need)."""
@@ -258,8 +303,12 @@ class CompiledSpec:
             result=step.result,
             declined=step.declined,
         )
-        holds: Bool = fn(env)
-        return holds, env.side
+        return _unambiguous(z, env, fn(env)), env.side
+
+
+def _unambiguous(z: Session, env: SEnv, holds: Bool) -> Bool:
+    """An invariant or property holds when its ``the(...)`` are unambiguous (as in the engine)."""
+    return z.and_(holds, *(z.not_(a) for a in env.ambiguous))
 
 
 def apply_effect(

@@ -62,9 +62,17 @@ class SEnv:
     vars: dict[str, SRef] = attrs.field(factory=dict)
     bound: tuple[Term, ...] = ()
     side: list[Bool] = attrs.field(factory=list)
+    # When the engine evaluates the expression at hand (its short-circuits), and the conditions
+    # under which a ``the(...)`` it evaluates has several candidates (the obligation unique_the).
+    guard: tuple[Bool, ...] = ()
+    ambiguous: list[Bool] = attrs.field(factory=list)
 
     def bind(self, name: str, ref: SRef, variables: tuple[Term, ...]) -> SEnv:
         return attrs.evolve(self, vars={**self.vars, name: ref}, bound=self.bound + variables)
+
+    def guarded(self, condition: Bool) -> SEnv:
+        """The environment of a sub-expression the engine evaluates only when ``condition``."""
+        return attrs.evolve(self, guard=(*self.guard, condition))
 
 
 @attrs.frozen(eq=False)

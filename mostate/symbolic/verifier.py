@@ -17,12 +17,14 @@ from collections.abc import Iterator
 import attrs
 
 from ..engine import Engine, Transition
+from ..errors import ReplayError
+from ..model import DeviceState
 from ..rules import Spec
 from ..trace import Trace
-from ._z3 import Budget, Sat, Session, Solver, Unknown, Unsat
-from .bmc import Reach, Searcher
+from ._z3 import Budget, Model, Sat, Session, Solver, Unknown, Unsat
+from .bmc import Gaveup, Reach, Searcher
 from .decode import Names, confirmed, decode_request, decode_state
-from .queries import Query, step_queries
+from .queries import Query, obligations_for, step_queries
 from .transition import (
     Branch,
     CompiledSpec,
@@ -30,6 +32,7 @@ from .transition import (
     branches,
     fresh_request,
     fresh_state,
+    room,
     well_formed,
 )
 from .values import NeedsBound, SState, empty_state
@@ -46,11 +49,16 @@ class Proved:
 class Violated:
     """A replayed counterexample: ``trace`` starts from a state that satisfies the invariants;
     ``reachable`` is a trace from the empty device to the same kind of step, when one was found
-    within the depth."""
+    within the depth, and ``gave_up`` says why the search for one stopped short, when it did.
+
+    A trace of no request (the empty device itself breaks an invariant) has no ``transition``
+    and is its own ``reachable`` trace.
+    """
 
     trace: Trace
-    transition: Transition = attrs.field(eq=False, repr=False)
+    transition: Transition | None = attrs.field(eq=False, repr=False)
     reachable: Trace | None = None
+    gave_up: str | None = None
 
 
 @attrs.frozen
@@ -116,7 +124,7 @@ class Verifier:
         total = len(self.spec.invariants)
         for op in self.spec.ops.values():
             for branch in branches(op):
-                total += len(self.spec.invariants)
+                total += len(self.spec.invariants) + len(obligations_for(op))
                 total += len(self.compiled.properties_for(op.name, branch.role))
                 total += sum(branch.role in i.roles for i in self.spec.independences)
         return total
@@ -133,7 +141,7 @@ class Verifier:
                 continue
             result = Solver(z, self.budget).check([z.not_(holds), *side, z.literals_distinct()])
             if isinstance(result, Sat):
-                verdict: Verdict = Undecided("the empty device breaks it (nothing to replay)")
+                verdict: Verdict = _empty_device_violates(self.engine, inv.name)
             elif isinstance(result, Unknown):
                 verdict = Undecided(result.reason)
             else:
@@ -148,7 +156,10 @@ class Verifier:
             pre = fresh_state(z)
             request = fresh_request(z, self.spec.ops[op], branch)
             step = self.compiled.run_step(z, pre, request)
-            solver.add(well_formed(z, pre), self.compiled.invariants_everywhere(z, pre))
+            solver.add(
+                well_formed(z, pre),
+                self.compiled.invariants_everywhere(z, pre),
+            )
             solver.add(*request.facts)
             queries = step_queries(self.compiled, z, step)
         except NeedsBound as err:
@@ -174,11 +185,30 @@ class Verifier:
             return Proved()
         if isinstance(result, Unknown):
             return Undecided(result.reason)
-        names = Names(z, result.model)
-        trace = Trace(decode_state(names, pre), (decode_request(names, request),), query.name)
-        transition = confirmed(trace, self.engine)
+        try:
+            trace, transition = self._replayed(result.model, query, pre, request)
+        except ReplayError:
+            # Perhaps a finite model with no name to spare: ask again with room (see room()).
+            spare = room(z, pre, self.compiled.spare, request.service)
+            result = solver.check([query.negated, *query.side, z.literals_distinct(), spare])
+            if isinstance(result, Unsat):
+                return Proved()
+            if isinstance(result, Unknown):
+                return Undecided(result.reason)
+            trace, transition = self._replayed(result.model, query, pre, request)
+        if self.depth == 0:
+            return Violated(trace, transition)
         reach = self._searcher.search(query.name, request.op, request.branch)
+        if isinstance(reach, Gaveup):
+            return Violated(trace, transition, gave_up=f"at depth {reach.depth}: {reach.reason}")
         return Violated(trace, transition, reach.trace if isinstance(reach, Reach) else None)
+
+    def _replayed(
+        self, model: Model, query: Query, pre: SState, request: SRequest
+    ) -> tuple[Trace, Transition]:
+        names = Names(self.z, model)
+        trace = Trace(decode_state(names, pre), (decode_request(names, request),), query.name)
+        return trace, confirmed(trace, self.engine)
 
     def checks_for(self, op: str) -> Iterator[Check]:
         """The checks of one operation only (every actor and branch of it), as :meth:`checks`
@@ -191,3 +221,10 @@ class Verifier:
         """
         for branch in branches(self.spec.ops[op]):
             yield from self._group(op, branch)
+
+
+def _empty_device_violates(engine: Engine, name: str) -> Violated:
+    """The empty device breaks an invariant: a trace of no request, confirmed by the engine."""
+    trace = Trace(DeviceState(), (), name)
+    trace.confirm_start(engine)
+    return Violated(trace, None, trace)

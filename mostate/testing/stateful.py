@@ -153,6 +153,7 @@ class _Sender(Protocol):
 def _starter() -> Callable[[_SpecMachineBase, DeviceState], None]:
     # Hypothesis marks the function object itself, so each rule needs a function of its own.
     def begin(self: _SpecMachineBase, start: DeviceState) -> None:
+        self.check_empty_device()
         self.start_from(start)
 
     return begin
@@ -183,6 +184,14 @@ class _SpecMachineBase(RuleBasedStateMachine):
 
     def start_from(self, start: DeviceState) -> None:
         self.start = self.state = start
+
+    def check_empty_device(self) -> None:
+        """The empty device must keep the invariants: breaking one is a violation of no request."""
+        broken = self.checker.engine.state_violations(DeviceState())
+        if self.checker.properties is not None:
+            broken = tuple(c for c in broken if c.name in self.checker.properties)
+        if broken:
+            raise PropertyViolation(Trace(DeviceState(), (), broken[0].name), broken)
 
     def send(self, request: Request, pick: int) -> None:
         self.apply(aim(self.checker.engine, self.state, request, pick))
