@@ -187,14 +187,17 @@ class Verifier:
             return Undecided(result.reason)
         try:
             trace, transition = self._replayed(result.model, query, pre, request)
-        except ReplayError:
+        except ReplayError as err:
             # Perhaps a finite model with no name to spare: ask again with room (see room()).
             spare = room(z, pre, self.compiled.spare, request.service)
             result = solver.check([query.negated, *query.side, z.literals_distinct(), spare])
             if isinstance(result, Unsat):
                 return Proved()
             if isinstance(result, Unknown):
-                return Undecided(result.reason)
+                return Undecided(
+                    f"the solver's model did not replay ({err}); asked again with names to "
+                    f"spare, the solver gave up ({result.reason})"
+                )
             trace, transition = self._replayed(result.model, query, pre, request)
         if self.depth == 0:
             return Violated(trace, transition)

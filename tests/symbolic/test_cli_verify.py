@@ -96,4 +96,7 @@ def test_a_replay_failure_is_reported_loudly(
 
     monkeypatch.setattr(cli_verify, "Verifier", Disagreeing)
     assert main(["verify", MUTANT, "--depth", "0"]) == 3
-    assert "INTERNAL ERROR" in capsys.readouterr().err
+    # an internal error, or (asked again with names to spare) a check that stays UNKNOWN and
+    # says the solver's model did not replay: never a pass
+    out = capsys.readouterr()
+    assert "INTERNAL ERROR" in out.err or "did not replay" in " ".join(out.out.split())

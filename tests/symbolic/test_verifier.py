@@ -115,5 +115,18 @@ def test_counting_against_a_non_literal_needs_a_bound() -> None:
 def test_a_solver_model_the_engine_does_not_replay_is_an_internal_error() -> None:
     verifier = Verifier(load_spec(MUTANTS / "active-not-cleared.toml"), depth=0)
     verifier.engine = Engine(load_spec())  # the engine of the fixed spec disagrees
-    with pytest.raises(ReplayError, match="one_active"):
-        list(verifier.checks())
+    # Asked again with names to spare (in case the model was merely too small), the solver
+    # either finds another model the engine does not replay (an internal error) or gives up;
+    # never is the disagreement read as proved.
+    try:
+        checks = list(verifier.checks())
+    except ReplayError as err:
+        assert "one_active" in str(err)
+        return
+    broken = [
+        c for c in checks if c.name == "one_active" and (c.op, c.branch) == ("set_active", "user")
+    ]
+    assert broken and not any(isinstance(c.verdict, Proved) for c in broken)
+    assert all(
+        "did not replay" in c.verdict.reason for c in broken if isinstance(c.verdict, Undecided)
+    )
