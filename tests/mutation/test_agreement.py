@@ -66,21 +66,9 @@ def by_stateful(spec: Spec) -> set[str]:
     return set()
 
 
-# The explorer goes on from a state a violating step reached (two Active instances), where the
-# new obligation unique_the then fires on get_active/in_use; Z3 checks steps only from states
-# that keep the invariants, so it never reports unique_the there. A checker disagreement for the
-# lead's obligation work (which states an obligation is checked from), not a test to weaken.
-EXPLORES_PAST_A_BROKEN_INVARIANT = pytest.mark.xfail(
-    strict=True,
-    reason="issue 10: explorer reports unique_the from a state that already breaks an "
-    "invariant; Z3 checks obligations only from invariant-keeping states",
-)
-SHIPPED = [
-    pytest.param(n, marks=EXPLORES_PAST_A_BROKEN_INVARIANT)
-    if n in ("active_not_cleared", "default_not_cleared")
-    else n
-    for n in sorted(MANIFEST)
-]
+# Every checker judges steps from states that keep the invariants (the explorer no longer goes
+# on from a violating step), so obligations such as unique_the agree too.
+SHIPPED = sorted(MANIFEST)
 
 
 @pytest.mark.parametrize("name", SHIPPED)
