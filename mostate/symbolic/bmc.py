@@ -126,11 +126,16 @@ class Searcher:
 
         ``proved``: the caller has proved every invariant and property of the spec for any
         number of instances, so each step from a reachable state keeps them and the unrolling
-        need not say so (which saves most of its cost); the caller replays the traces."""
+        need not say so (which saves most of its cost); the caller replays the traces.
+
+        A goal the solver gives up on at one length is tried again at the next ones: a longer
+        trace still witnesses the rule (it may not be the shortest). A group is Gaveup only when
+        no length reached it."""
         z = Session(bound=max(self.depth, 1), services=self.services)
         solver = Solver(z, self.budget)
         state, prefix = empty_state(z), list[_Prefix]()
         found: dict[int, Search] = {}
+        gave_up: dict[int, Gaveup] = {}
         for length in range(1, self.depth + 1):
             for index, group in enumerate(groups):
                 for n, goal in enumerate(group if index not in found else ()):
@@ -140,17 +145,19 @@ class Searcher:
                     result = solver.check(facts)
                     if isinstance(result, Sat):
                         found[index] = Reach(self._decode(z, result.model, prefix, req, None))
-                    elif isinstance(result, Unknown):
-                        found[index] = Gaveup(result.reason, length)
-                    if index in found:
                         break
+                    if isinstance(result, Unknown):
+                        gave_up.setdefault(index, Gaveup(result.reason, length))
             if len(found) == len(groups):
                 break
             if length < self.depth:
                 state = self._extend(
                     z, solver, state, prefix, length, only_changing=True, checked=not proved
                 )
-        return [found.get(index, NotReached(self.depth)) for index in range(len(groups))]
+        return [
+            found.get(index, gave_up.get(index, NotReached(self.depth)))
+            for index in range(len(groups))
+        ]
 
     def _extend(
         self,
