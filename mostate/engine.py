@@ -143,7 +143,9 @@ class Engine:
         self._global_invariants = tuple(
             (inv, fn) for inv, fn in self._invariants if reads_other_services(inv.expr)
         )
-        self._ops = {name: self._compile_op(op) for name, op in spec.ops.items()}
+        # Each operation is compiled on its first request: a checker that builds an engine per
+        # spec (a mutant, a diff) pays only for the operations it replays.
+        self._ops: dict[str, _CompiledOp] = {}
 
     def _compile_op(self, op: Operation) -> _CompiledOp:
         steps = []
@@ -246,7 +248,10 @@ class Engine:
     def _prepare(self, state: DeviceState, request: Request) -> tuple[_CompiledOp, Env]:
         cop = self._ops.get(request.op)
         if cop is None:
-            raise RequestError(f"unknown operation {request.op!r}")
+            op = self.spec.ops.get(request.op)
+            if op is None:
+                raise RequestError(f"unknown operation {request.op!r}")
+            cop = self._ops[request.op] = self._compile_op(op)
         if request.service is None:
             raise RequestError(f"{request.op}: 'service' is missing")
         env = Env(View(state), request.service, request.actor.role)
@@ -272,6 +277,7 @@ class Engine:
     ) -> tuple[Status, Clause, View]:
         view = env.pre
         declined = request.actor.role is Role.SERVER and request.confirm is Confirm.DECLINE
+        env.declines = declined  # the user's "no", asked for or not: what `declines` reads
         for step in cop.steps:
             if step.kind == "refuse":
                 assert step.when is not None

@@ -29,3 +29,12 @@ settings.load_profile("ci" if os.environ.get("CI") else os.environ.get("HYPOTHES
 @pytest.fixture(scope="session")
 def ccs_path() -> Path:
     return CCS
+
+
+def ccs_without(prop: str) -> str:
+    """The shipped spec's text with one property's table taken out (a spec that misses a bug)."""
+    text = CCS.read_text(encoding="utf-8")
+    head = f"[properties.{prop}]\n"
+    start = text.index(head)
+    end = text.find("\n[", start + len(head))
+    return text[:start] + (text[end + 1 :] if end != -1 else "")

@@ -59,10 +59,11 @@ def register(commands: Any) -> None:
         description=(
             "Generate mutants of SPEC's operations (refusal conditions, steps, effects, query "
             "results; never its invariants or properties, which are the oracle) and classify "
-            "each: killed (some check of the mutated operation is VIOLATED under Z3: by which "
-            "property), equivalent (mostate diff proves it behaves as SPEC for any number of "
-            "instances), survived (diff shows a state and request where it behaves differently "
-            "and no property notices; the witness is printed) or unknown (the solver gave up). "
+            "each: killed (some check of the mutated operation is VIOLATED under Z3: the first "
+            "that breaks, or every one with --every-kill), equivalent (mostate diff proves it "
+            "behaves as SPEC for any number of instances), survived (diff shows a state and "
+            "request where it behaves differently and no property notices; the witness is "
+            "printed) or unknown (the solver gave up). "
             "The score is killed / (killed + survived + unknown). Exit 0 when the score is at "
             "least --fail-under (default 100: every mutant that is not equivalent is killed), "
             "1 below it, 2 usage or spec error."
@@ -93,6 +94,11 @@ def register(commands: Any) -> None:
         metavar="N",
         help="worker processes (default: one per core)",
     )
+    mutate.add_argument(
+        "--every-kill",
+        action="store_true",
+        help="name every property that kills a mutant, not only the first (slower)",
+    )
     add_format_option(mutate)
     mutate.set_defaults(handler=_mutate)
 
@@ -105,7 +111,7 @@ def _mutate(args: argparse.Namespace) -> int:
     budget = Budget(int(args.timeout * 1000), Budget().rlimit)
     jobs = args.jobs or default_jobs()
     show = args.format == "text" and sys.stderr.isatty()
-    report = _run(spec, mutants, budget, jobs, show)
+    report = _run(spec, mutants, budget, jobs, show, args.every_kill)
     if args.format == "json":
         print_json(_to_json(report, args.fail_under))
     else:
@@ -113,13 +119,20 @@ def _mutate(args: argparse.Namespace) -> int:
     return EXIT_OK if report.score >= args.fail_under else EXIT_VIOLATED
 
 
-def _run(spec: Spec, mutants: Sequence[Mutant], budget: Budget, jobs: int, show: bool) -> Report:
+def _run(
+    spec: Spec, mutants: Sequence[Mutant], budget: Budget, jobs: int, show: bool, every: bool
+) -> Report:
     if not show:
-        return analyse(spec, mutants, budget=budget, jobs=jobs)
+        return analyse(spec, mutants, budget=budget, jobs=jobs, every=every)
     with Progress(console=console(stderr=True), transient=True) as progress:
         task = progress.add_task("mutating", total=len(mutants))
         return analyse(
-            spec, mutants, budget=budget, jobs=jobs, progress=lambda _: progress.advance(task)
+            spec,
+            mutants,
+            budget=budget,
+            jobs=jobs,
+            every=every,
+            progress=lambda _: progress.advance(task),
         )
 
 

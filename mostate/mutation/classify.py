@@ -3,7 +3,11 @@
 A mutant is **killed** when the Z3 verifier (:class:`mostate.symbolic.Verifier`, no trace
 search) finds some check of the mutated operation VIOLATED: an invariant, a transition property,
 an independence or an obligation every spec must meet. A violation is a counterexample the engine
-has replayed, so a kill is never a solver artefact. A mutant no check kills is compared with the
+has replayed, so a kill is never a solver artefact. By default the first check that breaks, in
+the verifier's order (obligations first), names the kill, as PIT names the first killing test;
+``every=True`` runs every check and names all that break (slower: a mutant that breaks an
+obligation, say one whose effect creates every other name, leaves the solver searching for the
+steps that keep it, which only finite models have). A mutant no check kills is compared with the
 original by :func:`mostate.symbolic.diff.diff_specs` on the mutated operation: **equivalent** when
 every branch is proved to behave the same for any number of instances (no property could kill
 it), **survived** when diff gives a witness (a state and a request on which the two specs answer
@@ -22,7 +26,7 @@ from ..errors import ReplayError
 from ..rules import Spec
 from ..symbolic import Budget, Undecided, Verifier, Violated, diff
 from ..symbolic.diff import Different, Witness, diff_specs
-from ..symbolic.verifier import DEFAULT_BUDGET
+from ..symbolic.verifier import DEFAULT_BUDGET, Check
 from .mutants import Mutant
 
 Z3 = "z3"
@@ -109,20 +113,55 @@ class Outcome:
 
 
 def kill(
-    spec: Spec, op: str | None = None, budget: Budget = DEFAULT_BUDGET
+    spec: Spec, op: str | None = None, budget: Budget = DEFAULT_BUDGET, *, every: bool = False
 ) -> Killed | Unknown | None:
     """The checks ``spec`` breaks under Z3 (only those of operation ``op`` if given): Killed by
-    them; Unknown when none breaks but some stayed undecided; None when every one is proved.
+    the first that breaks (by every one with ``every``); Unknown when none breaks but some
+    stayed undecided; None when every one is proved.
+
+    Looking for the first kill, every check is first given a small budget (:data:`QUICK`): a
+    mutant that breaks some check cheaply is not kept waiting on one the solver finds hard (a
+    mutant whose condition only finite models satisfy, say). Only when none breaks is every check
+    asked again with ``budget``. A kill is a replayed counterexample whatever the budget was, so
+    the first pass can only save time, never change a verdict.
 
     >>> from mostate import load_spec
     >>> kill(load_spec(), "add") is None
     True
     """
+    if not every:
+        quick = Budget(min(budget.timeout_ms, QUICK.timeout_ms), min(budget.rlimit, QUICK.rlimit))
+        found = _checks(spec, op, quick, every=False)
+        if isinstance(found, Unknown) or any(isinstance(c.verdict, Violated) for c in found):
+            return _verdict(found)
+        if not any(isinstance(c.verdict, Undecided) for c in found):
+            return None
+    checks = _checks(spec, op, budget, every=every)
+    return _verdict(checks)
+
+
+QUICK = Budget(timeout_ms=500, rlimit=2_500_000)
+"""The first pass's budget per check when :func:`kill` looks for the first kill."""
+
+
+def _checks(spec: Spec, op: str | None, budget: Budget, *, every: bool) -> list[Check] | Unknown:
+    """The verifier's checks of ``op`` (of every operation if None), up to the first violation
+    unless ``every``."""
     verifier = Verifier(spec, depth=0, budget=budget)
+    checks = []
     try:
-        checks = list(verifier.checks() if op is None else verifier.checks_for(op))
+        for check in verifier.checks() if op is None else verifier.checks_for(op):
+            checks.append(check)
+            if not every and isinstance(check.verdict, Violated):
+                break
     except ReplayError as err:
         return Unknown(f"internal error: the solver and the engine disagree: {err}")
+    return checks
+
+
+def _verdict(checks: list[Check] | Unknown) -> Killed | Unknown | None:
+    if isinstance(checks, Unknown):
+        return checks
     broken = sorted({(Z3, c.name) for c in checks if isinstance(c.verdict, Violated)})
     if broken:
         return Killed(tuple(broken))
@@ -160,8 +199,10 @@ def compare(original: Spec, mutant: Mutant, budget: Budget = DEFAULT_BUDGET) -> 
     return Equivalent()
 
 
-def classify(original: Spec, mutant: Mutant, budget: Budget = DEFAULT_BUDGET) -> Outcome:
-    """Kill ``mutant`` with Z3, else compare it with ``original``.
+def classify(
+    original: Spec, mutant: Mutant, budget: Budget = DEFAULT_BUDGET, *, every: bool = False
+) -> Outcome:
+    """Kill ``mutant`` with Z3 (``every``: see :func:`kill`), else compare it with ``original``.
 
     >>> from mostate import load_spec
     >>> from mostate.mutation import generate
@@ -172,7 +213,7 @@ def classify(original: Spec, mutant: Mutant, budget: Budget = DEFAULT_BUDGET) ->
 ('set_locked/user may not lock: refusal dropped', 'killed')]
     """
     start = time.perf_counter()
-    verdict: Verdict | None = kill(mutant.spec, mutant.op, budget)
+    verdict: Verdict | None = kill(mutant.spec, mutant.op, budget, every=every)
     if verdict is None:
         verdict = compare(original, mutant, budget)
     return Outcome(mutant, verdict, time.perf_counter() - start)

@@ -73,35 +73,45 @@ def analyse(
     budget: Budget = DEFAULT_BUDGET,
     jobs: int = 1,
     progress: Progress | None = None,
+    every: bool = False,
 ) -> Report:
-    """Classify every mutant of ``spec`` (``jobs`` worker processes; 1 runs in this process).
+    """Classify every mutant of ``spec`` (``jobs`` worker processes; 1 runs in this process;
+    ``every`` names every check that kills a mutant, not only the first: see
+    :func:`~mostate.mutation.classify.kill`).
 
     >>> from mostate import load_spec
     >>> from mostate.mutation import generate
     >>> spec = load_spec()
     >>> report = analyse(spec, generate(spec, ["drop_confirmation"])[:2])
     >>> [label(o.verdict) for o in report.outcomes]
-    ['survived', 'survived']
+    ['killed', 'killed']
     """
     todo = list(mutants)
     started = time.perf_counter()
     if jobs <= 1 or len(todo) <= 1:
         outcomes = []
         for mutant in todo:
-            outcomes.append(classify(spec, mutant, budget))
+            outcomes.append(classify(spec, mutant, budget, every=every))
             if progress is not None:
                 progress(outcomes[-1])
     else:
-        outcomes = _in_pool(spec, todo, budget, jobs, progress)
+        outcomes = _in_pool(spec, todo, budget, jobs, progress, every)
     return Report(spec.source, tuple(outcomes), time.perf_counter() - started)
 
 
 def _in_pool(
-    spec: Spec, todo: list[Mutant], budget: Budget, jobs: int, progress: Progress | None
+    spec: Spec,
+    todo: list[Mutant],
+    budget: Budget,
+    jobs: int,
+    progress: Progress | None,
+    every: bool,
 ) -> list[Outcome]:
     done: dict[int, Outcome] = {}
     with ProcessPoolExecutor(max_workers=min(jobs, len(todo))) as pool:
-        futures = {pool.submit(classify, spec, m, budget): n for n, m in enumerate(todo)}
+        futures = {
+            pool.submit(classify, spec, m, budget, every=every): n for n, m in enumerate(todo)
+        }
         for future in as_completed(futures):
             done[futures[future]] = future.result()
             if progress is not None:

@@ -11,6 +11,7 @@ a reachable violation apart from a counterexample to induction only. Unknown is 
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Iterator
 
@@ -105,12 +106,19 @@ class Verifier:
         budget: Budget = DEFAULT_BUDGET,
     ) -> None:
         self.spec = spec
-        self.engine = Engine(spec)
         self.compiled = CompiledSpec(spec)
         self.budget = budget
         self.depth = depth
         self.z = Session(bound)
-        self._searcher = Searcher(self.compiled, budget, depth)
+
+    @functools.cached_property
+    def engine(self) -> Engine:
+        """The engine that replays every model (built on the first one)."""
+        return Engine(self.spec)
+
+    @functools.cached_property
+    def _searcher(self) -> Searcher:
+        return Searcher(self.compiled, self.budget, self.depth)
 
     def checks(self) -> Iterator[Check]:
         """Every check, in order: the empty device, then each operation x actor x branch."""

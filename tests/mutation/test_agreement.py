@@ -50,7 +50,7 @@ def _sample() -> list[Mutant]:
 
 
 def by_z3(spec: Spec, op: str | None) -> set[str]:
-    verdict = kill(spec, op)
+    verdict = kill(spec, op, every=True)
     return set(verdict.properties) if isinstance(verdict, Killed) else set()
 
 

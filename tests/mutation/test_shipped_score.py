@@ -2,11 +2,9 @@
 differently: each one is killed under Z3 or proved equivalent by ``mostate diff``, none survives
 and none stays unknown, so the mutation score is 100%.
 
-One operator is out of any property's reach today: ``drop_confirmation``. An operation without a
-confirmation point has no server-with-a-declined-confirmation branch to check, and ``declined``
-reads "stopped at the confirmation point", so no property sees that a declined request went
-through with 200. Those mutants are pinned by a strict xfail that turns red the day the checker
-can see them.
+``drop_confirmation`` was the last operator out of reach: an operation that forgot its
+confirmation point carries a declined request out with 200, and only a property reading
+``declines`` (the request carries the user's "no", asked for or not) can see that.
 """
 
 from __future__ import annotations
@@ -17,9 +15,6 @@ import pytest
 
 from mostate import load_spec
 from mostate.mutation import Outcome, Report, analyse, generate, label
-
-UNOBSERVABLE = "drop_confirmation"
-"""The operator no transition property can kill (see the module docstring)."""
 
 
 @pytest.fixture(scope="module")
@@ -36,25 +31,16 @@ def _describe(outcome: Outcome) -> str:
     )
 
 
-def _not_killed(outcomes: list[Outcome]) -> list[Outcome]:
-    return [o for o in outcomes if label(o.verdict) not in ("killed", "equivalent")]
-
-
-@pytest.mark.slow  # all 431 mutants of the shipped spec classified: about 6 min on 2 busy cores
-def test_every_mutant_is_killed_or_equivalent(report: Report) -> None:
-    outcomes = [o for o in report.outcomes if o.mutant.operator != UNOBSERVABLE]
-    assert len(outcomes) > 300, report.summary()
-    missed = _not_killed(outcomes)
+@pytest.mark.slow  # all mutants of the shipped spec classified: about a minute on 2 busy cores
+def test_the_score_is_100_percent(report: Report) -> None:
+    assert len(report.outcomes) > 400, report.summary()
+    missed = [o for o in report.outcomes if label(o.verdict) not in ("killed", "equivalent")]
     assert not missed, f"{len(missed)} not killed:\n" + "\n".join(_describe(o) for o in missed)
+    assert report.score == 100.0
 
 
 @pytest.mark.slow  # shares the run above
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 10: an operation without its confirmation point has no declined branch to "
-    "check, and `declined` means 'stopped at the confirmation point', so no property can kill "
-    "drop_confirmation",
-)
-def test_the_score_is_100_percent(report: Report) -> None:
-    missed = _not_killed(list(report.outcomes))
-    assert report.score == 100.0 and not missed, "\n".join(_describe(o) for o in missed)
+def test_every_operator_makes_a_mutant_the_spec_kills(report: Report) -> None:
+    killed = {o.mutant.operator for o in report.outcomes if label(o.verdict) == "killed"}
+    made = {o.mutant.operator for o in report.outcomes}
+    assert killed == made, sorted(made - killed)
