@@ -140,6 +140,7 @@ class Env:
     __slots__ = (
         "args",
         "declined",
+        "declines",
         "post",
         "pre",
         "refs",
@@ -162,6 +163,8 @@ class Env:
         self.result: Ref | None = None
         # Set by the engine when the step stopped at its confirmation point, declined.
         self.declined = False
+        # Set by the engine for a server request that carries the user's "no".
+        self.declines = False
         self.vars: dict[str, Ref] = {}
         # The instances of each domain (by _SLOT), computed at most once per views.
         self.refs: list[list[Ref] | None] = [None, None, None]
@@ -274,6 +277,7 @@ def _compile_builtin(expr: Builtin) -> Compiled:
         BuiltinName.STATUS: operator.attrgetter("status"),
         BuiltinName.RESULT: operator.attrgetter("result"),
         BuiltinName.DECLINED: operator.attrgetter("declined"),
+        BuiltinName.DECLINES: operator.attrgetter("declines"),
     }
     return getters[expr.name]
 

@@ -104,15 +104,19 @@ class BuiltinName(enum.Enum):
     STATUS = "status"
     RESULT = "result"
     DECLINED = "declined"
+    DECLINES = "declines"
 
 
 @attrs.frozen
 class Builtin:
-    """``target``, ``actor``; and ``status``, ``result``, ``declined`` in transition properties.
+    """``target``, ``actor``; and ``status``, ``result``, ``declined``, ``declines`` in
+    transition properties.
 
-    ``declined`` (Bool) holds when a server's request carried a declined confirmation and the
-    operation reached its confirmation point: the user was asked, said no, and the step stopped
-    there with 215 (a refusal that fires earlier means nobody was asked)."""
+    ``declines`` (Bool) holds when a server's request carries the user's "no" to a confirmation,
+    whether or not the operation asks for one. ``declined`` holds when, besides, the operation
+    reached its confirmation point: the user was asked, said no, and the step stopped there with
+    215 (a refusal that fires earlier means nobody was asked). A property ``declines -> ...``
+    can thus see an operation that forgot to ask."""
 
     name: BuiltinName
     type: Type

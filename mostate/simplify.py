@@ -7,8 +7,8 @@ the result; when a property folds to ``true`` the engine need not evaluate it on
 are pure functions of the AST, so the speed-up is derived from the spec, never written by hand.
 
 Only reads of the state are rewritten: what the request and its outcome give (the arguments,
-``target``, ``actor``, ``status``, ``result``, ``declined``) is the same whatever the step changed,
-so those leaves are kept as they are and read at run time.
+``target``, ``actor``, ``status``, ``result``, ``declined``, ``declines``) is the same whatever
+the step changed, so those leaves are kept as they are and read at run time.
 """
 
 from __future__ import annotations

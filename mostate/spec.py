@@ -39,7 +39,7 @@ _ARG_TYPES = {"str": Type.STR, "name": Type.STR, "bool": Type.BOOL, "params": Ty
 # Request keys, and the built-in names a property reads (an argument would hide them there).
 _RESERVED_ARGS = frozenset(
     {"actor", "server_id", "op", "service", "instance", "confirm", "i"}
-    | {"target", "status", "result", "declined"}
+    | {"target", "status", "result", "declined", "declines"}
 )
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 

@@ -331,6 +331,8 @@ class _Parser:
             return Builtin(BuiltinName.RESULT, scope.result, loc), scope.result
         if text == "declined" and scope.declined:
             return Builtin(BuiltinName.DECLINED, Type.BOOL, loc), Type.BOOL
+        if text == "declines" and scope.declined:
+            return Builtin(BuiltinName.DECLINES, Type.BOOL, loc), Type.BOOL
         if text in _KEYWORDS:
             raise SpecError(f"unexpected keyword {text!r}", loc)
         if text.endswith("'"):
@@ -419,7 +421,7 @@ def _unquote(text: str) -> str:
 def _hint(name: str, scope: Scope) -> str:
     if name == "target":
         return " (this operation names no instance)"
-    if name in ("status", "result", "declined"):
+    if name in ("status", "result", "declined", "declines"):
         return f" ('{name}' is only in scope in transition properties)"
     if name in scope.arg_hints:
         return f" ({scope.arg_hints[name]})"

@@ -27,7 +27,6 @@ from ..model import EMPTY_PARAMS, Actor, ArgValue, Confirm, Request, check_name
 from ..rules import (
     Arg,
     ArgDecl,
-    Confirmation,
     Operation,
     Spec,
     Type,
@@ -134,7 +133,7 @@ def _op_requests(op: Operation, scope: ExploreScope, names: tuple[str, ...]) -> 
     targets: tuple[str | None, ...] = names if op.has_target else (None,)
     argsets = list(_argsets(op, scope))
     confirms: list[Confirm | None] = [None]
-    if scope.declines and any(isinstance(s, Confirmation) for s in op.steps):
+    if scope.declines:  # to every operation: one that forgot to ask must show it
         confirms.append(Confirm.DECLINE)
     for actor in (Actor.user(), Actor.server()):
         for service, target, args, confirm in itertools.product(

@@ -147,6 +147,7 @@ def _compile_builtin(expr: Builtin) -> Compiled:
         BuiltinName.STATUS: lambda env: env.status,
         BuiltinName.RESULT: lambda env: env.result,
         BuiltinName.DECLINED: lambda env: env.declined,
+        BuiltinName.DECLINES: lambda env: env.declines,
     }
     return getters[expr.name]
 

@@ -53,13 +53,14 @@ class Branch:
 
 
 def branches(op: Operation) -> tuple[Branch, ...]:
-    """User; server; and server with a declined confirmation when the operation asks for one
-    (a server request without ``confirm`` behaves as one that accepts)."""
+    """User; server; and server with a declined confirmation.
+
+    A server request without ``confirm`` behaves as one that accepts. A declined one is sent to
+    every operation, not only to those that ask: an operation that forgot to ask carries the
+    request out, and a property reading ``declines`` must be able to see it."""
     confirms = any(isinstance(step, Confirmation) for step in op.steps)
-    out = [Branch(Role.USER), Branch(Role.SERVER, Confirm.ACCEPT if confirms else None)]
-    if confirms:
-        out.append(Branch(Role.SERVER, Confirm.DECLINE))
-    return tuple(out)
+    accept = Confirm.ACCEPT if confirms else None
+    return (Branch(Role.USER), Branch(Role.SERVER, accept), Branch(Role.SERVER, Confirm.DECLINE))
 
 
 @attrs.frozen(eq=False)
@@ -302,6 +303,7 @@ class CompiledSpec:
             status=step.status,
             result=step.result,
             declined=step.declined,
+            declines=z.bool_val(req.branch.confirm is Confirm.DECLINE),
         )
         return _unambiguous(z, env, fn(env)), env.side
 

@@ -59,6 +59,7 @@ class SEnv:
     status: Int | None = None
     result: SRef | None = None
     declined: Bool | None = None
+    declines: Bool | None = None
     vars: dict[str, SRef] = attrs.field(factory=dict)
     bound: tuple[Term, ...] = ()
     side: list[Bool] = attrs.field(factory=list)

@@ -38,7 +38,7 @@ from ..model import (
     Service,
     Status,
 )
-from ..rules import ArgDecl, Confirmation, Operation, Spec, Type
+from ..rules import ArgDecl, Operation, Spec, Type
 
 Triple: TypeAlias = tuple[str, str, int]
 """(operation, actor role, status) of one step."""
@@ -107,9 +107,8 @@ def _arg_choices(decl: ArgDecl, scope: Scope) -> list[ArgValue | None]:
 
 def _op_requests(op: Operation, scope: Scope) -> Iterator[Request]:
     targets: list[str | None] = list(scope.instances) if op.has_target else [None]
-    confirms: list[Confirm | None] = [None]
-    if any(isinstance(step, Confirmation) for step in op.steps):
-        confirms.append(Confirm.DECLINE)
+    # A declined request goes to every operation: one that forgot to ask must show it.
+    confirms: list[Confirm | None] = [None, Confirm.DECLINE]
     arg_lists = [_arg_choices(d, scope) for d in op.args]
     for service, target, values in itertools.product(
         scope.services, targets, itertools.product(*arg_lists)

@@ -92,6 +92,7 @@ def test_every_rule_of_the_shipped_spec_fires_from_the_empty_device() -> None:
         "user_sets_active_unless_locked",
         "user_sets_default_unless_locked",
         "only_a_server_locks",
+        "every_request_asks_first",
         "add_creates_a_blank_instance",
         "delete_removes_the_target",
         "replace_sets_the_parameter",
@@ -190,7 +191,7 @@ def test_verify_strict_passes_on_the_shipped_spec(capsys: pytest.CaptureFixture[
     out = capsys.readouterr().out
     lines = out.rstrip("\n").splitlines()
     assert "WARNING" not in out and "DEAD" not in out and "VACUOUS" not in out
-    assert " rules live, 0 dead; 14 premises satisfiable, 0 vacuous" in lines[-2]
+    assert " rules live, 0 dead; 15 premises satisfiable, 0 vacuous" in lines[-2]
     assert " proved, 0 violated, 0 unknown in " in lines[-1]
 
 
@@ -205,7 +206,7 @@ def test_a_dead_rule_warns_and_fails_only_under_strict(
     out = capsys.readouterr().out
     assert "WARNING dead effect add: create" in out
     assert "WARNING dead confirmation add: confirmation" in out
-    assert "2 dead; 13 premises satisfiable, 0 vacuous" in out
+    assert "2 dead; 14 premises satisfiable, 0 vacuous" in out
     last = out.rstrip("\n").splitlines()[-1]
     assert " proved, 0 violated, 0 unknown in " in last  # the proofs' line stays last
     assert main(["verify", str(path), "--depth", "2", "--strict"]) == 1

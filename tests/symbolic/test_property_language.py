@@ -16,6 +16,7 @@ import pytest
 
 from mostate import DeviceState, Engine, Request, Spec, parse_spec
 from mostate.cli import main
+from mostate.errors import SpecError
 from mostate.rules import Arg, Builtin, BuiltinName, Type, walk
 from mostate.symbolic import Proved, Verifier, Violated
 
@@ -230,3 +231,60 @@ def test_mostate_verify_on_a_spec_file(tmp_path: Path, capsys: pytest.CaptureFix
     report = json.loads(capsys.readouterr().out)
     bad_rows = [c for c in report["checks"] if c["verdict"] == "VIOLATED"]
     assert "set_active_obeys_value" in {c["property"] for c in bad_rows}
+
+
+# -- `declines`: the user's "no", asked for or not ------------------------------------------------
+
+# set_locked forgets its confirmation point: a declined request is carried out with 200.
+SET_LOCKED_FORGETS_TO_ASK = mutate(
+    "[[ops.set_locked.steps]]\nconfirm = true\n\n",
+    "",
+)
+
+
+def test_declines_parses_as_a_bool_and_is_reserved() -> None:
+    extra = '\n[properties.no_is_no]\nexpr = "declines -> status != 200"\n'
+    spec = parse_spec(CCS_TEXT + extra, "t.toml")
+    prop = next(p for p in spec.properties if p.name == "no_is_no")
+    found = {(n.name, n.type) for n in walk(prop.expr) if isinstance(n, Builtin)}
+    assert found == {(BuiltinName.DECLINES, Type.BOOL), (BuiltinName.STATUS, Type.INT)}
+    with pytest.raises(SpecError, match="declines"):
+        parse_spec(
+            mutate('args = { params = "params?" }', 'args = { declines = "bool" }'), "t.toml"
+        )
+
+
+def test_the_engine_reads_declines_whether_or_not_the_operation_asked() -> None:
+    extra = '\n[properties.never_declines]\nexpr = "not declines"\n'
+    state = DeviceState.from_json({"MMS": {"a": {}}})
+    missing = _request(actor="server", op="set_locked", instance="b", value=True, confirm="decline")
+    unasked = _request(actor="server", op="set_locked", value=True, confirm="decline")
+    accepted = _request(actor="server", op="set_locked", value=True, confirm="accept")
+    for text in (CCS_TEXT, SET_LOCKED_FORGETS_TO_ASK):
+        engine = Engine(parse_spec(text + extra, "t.toml"))
+        broken = {
+            name: [
+                c.name for c in engine.evaluate(state, r).violations if c.name == "never_declines"
+            ]
+            for name, r in [("missing", missing), ("unasked", unasked), ("accepted", accepted)]
+        }
+        assert broken == {
+            "missing": ["never_declines"],
+            "unasked": ["never_declines"],
+            "accepted": [],
+        }
+    forgot = Engine(parse_spec(SET_LOCKED_FORGETS_TO_ASK, "t.toml")).evaluate(state, unasked)
+    assert int(forgot.outcome.status) == 200
+
+
+def test_every_checker_sees_an_operation_that_forgot_to_ask() -> None:
+    # The decline branch is checked even for an operation with no confirmation point.
+    spec = parse_spec(SET_LOCKED_FORGETS_TO_ASK, "mutant.toml")
+    found = verdicts(spec, depth=2)
+    violated = {k for k, v in found.items() if isinstance(v, Violated)}
+    assert violated == {("every_request_asks_first", "set_locked", "server/decline")}
+    verdict = found[("every_request_asks_first", "set_locked", "server/decline")]
+    assert isinstance(verdict, Violated) and verdict.reachable is not None
+    step = verdict.trace.confirm(Engine(spec))
+    assert int(step.outcome.status) == 200 and step.request.confirm is not None
+    assert all(isinstance(v, Proved) for v in verdicts(parse_spec(CCS_TEXT, "ccs.toml")).values())
