@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from ..engine import Engine, Transition
 from ..model import Clause, DeviceState, Outcome, Request
-from ..rules import Expr, Spec, The, step_exprs, walk
+from ..rules import Spec
 from .symmetry import Form, canonical_step, form, inverse, rename_state
 
 
@@ -37,7 +37,11 @@ class _Entry:
 
 class CachingEngine(Engine):
     """An engine that runs each canonical step once (``names``: the interchangeable names; with
-    none, or when :func:`_ties_matter`, steps are cached under their own names only).
+    none, steps are cached under their own names only).
+
+    Renaming a step renames its outcome: no rule depends on a name's spelling, and a
+    ``the(...)`` with several candidates is an error the engine answers 500 to (the obligation
+    ``unique_the``), never a choice by name.
 
     >>> from mostate import Actor, load_spec
     >>> engine = CachingEngine(load_spec(), ("i1", "i2"))
@@ -54,10 +58,7 @@ class CachingEngine(Engine):
     def __init__(self, spec: Spec, names: tuple[str, ...] = ()) -> None:
         super().__init__(spec)
         self.names = names
-        self.reuse = bool(names) and not _ties_matter(spec)
-        self._tie_results = frozenset(
-            name for name, op in spec.ops.items() if op.result is not None and _has_the(op.result)
-        )
+        self.reuse = bool(names)
         self.hits = 0
         self.misses = 0
         self._current: dict[tuple[DeviceState, Request], _Entry] = {}
@@ -105,9 +106,6 @@ class CachingEngine(Engine):
         step = found.transition
         if all(old == new for old, new in renaming.items()):
             return step
-        if step.outcome.result is not None and request.op in self._tie_results:
-            # the(...) may pick another of several qualifying instances under other names
-            return super().evaluate(state, request)
         back = inverse(renaming)
         return Transition(state, request, _rename_outcome(step.outcome, back), step.violations)
 
@@ -126,24 +124,6 @@ class CachingEngine(Engine):
             first = found.transition.outcome if state == found.transition.before else None
             found.independence = self.independence_violations(state, request, first)
         return found.independence
-
-
-def _has_the(expr: Expr) -> bool:
-    return any(isinstance(node, The) for node in walk(expr))
-
-
-def _ties_matter(spec: Spec) -> bool:
-    """Whether ``the(...)`` can decide a next state or a verdict: anywhere but a query result.
-
-    ``the`` picks the first qualifying instance by name, so where several qualify (only in a
-    state that breaks an invariant) renaming a step need not rename its outcome; a result is
-    handled apart (re-run), anything else turns the reuse across names off.
-    """
-    exprs: list[Expr] = [inv.expr for inv in spec.invariants]
-    exprs += [prop.expr for prop in spec.properties]
-    for op in spec.ops.values():
-        exprs += step_exprs(op)
-    return any(_has_the(e) for e in exprs)
 
 
 def _rename_outcome(outcome: Outcome, renaming: dict[str, str]) -> Outcome:
