@@ -182,16 +182,16 @@ class Engine:
             )
             for role in (Role.USER, Role.SERVER)
         )
-        stutters = tuple(
-            tuple(
-                (p, compile_expr(folded))
-                for p, _ in props
-                if not is_true(folded := _stutter(p.expr, self.optimise))
+        stutters = properties
+        if self.optimise:
+            stutters = tuple(
+                tuple(
+                    (p, compile_expr(folded))
+                    for p, _ in props
+                    if not is_true(folded := _stutter(p.expr))
+                )
+                for props in properties
             )
-            for props in properties
-        )
-        if not self.optimise:
-            stutters = properties
         result = compile_expr(op.result) if op.result is not None else None
         return _CompiledOp(op, tuple(steps), result, success, properties, stutters)
 
@@ -370,8 +370,9 @@ def _specialised(expr: Expr, local: bool) -> Expr:
     return fold(local_frame(expr)) if local and not has_the(expr) else expr
 
 
-def _stutter(expr: Expr, optimise: bool) -> Expr:
-    return fold(stutter(expr)) if optimise and not has_the(expr) else expr
+def _stutter(expr: Expr) -> Expr:
+    """A property as the engine checks it on a step that changed nothing (``the`` as written)."""
+    return fold(stutter(expr)) if not has_the(expr) else expr
 
 
 def _inv_clause(inv: Invariant) -> Clause:
