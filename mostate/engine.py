@@ -16,6 +16,7 @@ without Z3, networkx or Hypothesis.
 from __future__ import annotations
 
 import functools
+import itertools
 import logging
 from collections.abc import Iterator
 from typing import Any
@@ -34,7 +35,7 @@ from .concrete import (
     View,
     compile_expr,
 )
-from .errors import Location, RequestError
+from .errors import InvalidState, Location, RequestError
 from .frozenmap import FrozenMap
 from .independence import independence_violations
 from .model import (
@@ -354,6 +355,29 @@ class Engine:
             broken.extend(_inv_clause(inv) for inv, fn in self._invariants if not _holds(fn, env))
         return tuple(dict.fromkeys(broken))
 
+    def validate(self, state: DeviceState) -> DeviceState:
+        """``state`` itself when it keeps every invariant; else InvalidState naming each broken
+        invariant, its doc and the service where it breaks, with that service's instances.
+
+        >>> from mostate import load_spec
+        >>> two = DeviceState.from_json({"MMS": {"a": {"active": True}, "b": {"active": True}}})
+        >>> Engine(load_spec()).validate(two)
+        Traceback (most recent call last):
+        mostate.errors.InvalidState: the state breaks invariant one_active (At most one Active \
+instance per service.) on service MMS: a (active), b (active)
+        """
+        view, problems = View(state), list[str]()
+        for service in (*state.services, FRESH):
+            env = Env(view, service, Role.SERVER)
+            for inv, fn in self._invariants:
+                if not _holds(fn, env):
+                    doc = f" ({inv.doc})" if inv.doc else ""
+                    where = _describe_service(state, service)
+                    problems.append(f"invariant {inv.name}{doc}{where}")
+        if problems:
+            raise InvalidState("the state breaks " + "; ".join(dict.fromkeys(problems)))
+        return state
+
     # -- two-run properties ------------------------------------------------------------------
 
     def independence_violations(
@@ -362,6 +386,23 @@ class Engine:
         """The independence properties this request breaks, found by flipping the field on each
         instance of the target's service in turn and comparing the two steps."""
         return independence_violations(self, state, request, first)
+
+
+_SHOWN = 8
+"""How many instances an InvalidState message lists per service."""
+
+
+def _describe_service(state: DeviceState, service: str) -> str:
+    """`` on service S: a (active, locked), b (default)``: the instances an invariant judged."""
+    held = state.services.get(service)
+    if held is None:
+        return " on a service with no instance"
+    shown = []
+    for name, inst in itertools.islice(held.instances.items(), _SHOWN):
+        flags = [f for f in ("active", "default", "locked") if getattr(inst, f)]
+        shown.append(f"{name} ({', '.join(flags)})" if flags else name)
+    more = len(held.instances) - len(shown)
+    return f" on service {service}: " + ", ".join(shown) + (f" and {more} more" if more else "")
 
 
 def _specialised(expr: Expr, local: bool) -> Expr:

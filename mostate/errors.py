@@ -5,6 +5,7 @@ The tree::
     MostateError
      +-- SpecError (ValueError)          a spec file that does not load: file:line:col: message
      +-- RequestError (ValueError)       a request or state that is not well formed (status 400)
+     |    +-- InvalidState               a well-formed state that breaks the spec's invariants
      +-- ReplayError (AssertionError)    a checker's counterexample the engine does not reproduce
 
 Each error subclasses the builtin it refines, so callers that only know the builtin still catch it.
@@ -50,6 +51,11 @@ class SpecError(MostateError, ValueError):
 
 class RequestError(MostateError, ValueError):
     """A request, trace line or state document that is not well formed (answered with 400)."""
+
+
+class InvalidState(RequestError):
+    """A state document that reads well but breaks an invariant of the spec: no device can be in
+    it, so no checker starts from it. The message names each invariant and where it breaks."""
 
 
 class ReplayError(MostateError, AssertionError):

@@ -38,7 +38,9 @@ class TraceLine:
 def read_lines(lines: Iterable[str]) -> tuple[DeviceState | None, list[TraceLine]]:
     """Read a trace file's lines: the start state (if its first line gives one) and each request.
 
-    A malformed line is kept with its error (it gets status 400; the run goes on).
+    A malformed request line is kept with its error (it gets status 400; the run goes on). A
+    start state that does not read is a :class:`~mostate.errors.RequestError` naming its line:
+    running from the empty device instead would check another trace than the one given.
 
     >>> start, lines = read_lines(['{"start": {}}', '{"actor": "user", "op": "get_active",'
     ...                            ' "service": "MMS"}', 'not json', ''])
@@ -59,7 +61,7 @@ def read_lines(lines: Iterable[str]) -> tuple[DeviceState | None, list[TraceLine
             try:
                 start = DeviceState.from_json(obj["start"])
             except RequestError as err:
-                out.append(TraceLine(number, None, f"line {number}: bad start state: {err}"))
+                raise RequestError(f"line {number}: bad start state: {err}") from None
             continue
         out.append(_request_line(number, obj))
     return start, out

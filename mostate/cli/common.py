@@ -17,6 +17,7 @@ from ..errors import RequestError, SpecError
 from ..model import DeviceState
 from ..rules import Spec
 from ..spec import load_spec
+from ..trace import TraceLine, read_lines
 
 EXIT_OK = 0
 EXIT_VIOLATED = 1
@@ -66,11 +67,25 @@ def read_json_file(path: str, what: str) -> Any:
         raise CliError(f"{path}: {what} is not JSON: {err}") from None
 
 
-def state_from(path: str | None) -> DeviceState:
+def state_from(path: str | None, engine: Engine) -> DeviceState:
+    """The state file at ``path`` (the empty device if None), checked against the spec's
+    invariants: a state no device can be in is exit 2, never a run from somewhere else."""
     if path is None:
         return DeviceState()
     try:
-        return DeviceState.from_json(read_json_file(path, "state"))
+        return engine.validate(DeviceState.from_json(read_json_file(path, "state")))
+    except RequestError as err:
+        raise CliError(f"{path}: {err}") from None
+
+
+def trace_from(
+    path: str, engine: Engine, what: str = "trace"
+) -> tuple[DeviceState | None, list[TraceLine]]:
+    """A trace file's start state (checked like a state file) and lines; a start that does not
+    read, or that breaks an invariant, is exit 2 with the file and line."""
+    try:
+        start, lines = read_lines(read_text(path, what).splitlines())
+        return (engine.validate(start) if start is not None else None), lines
     except RequestError as err:
         raise CliError(f"{path}: {err}") from None
 

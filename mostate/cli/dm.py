@@ -23,15 +23,14 @@ from ..omadm import (
     write_package,
 )
 from ..omadm.tree import split_uri
-from ..trace import read_lines
 from .common import (
     EXIT_OK,
     EXIT_USAGE,
     CliError,
     add_spec_option,
     engine_from,
-    read_text,
     state_from,
+    trace_from,
     write_atomically,
 )
 
@@ -137,7 +136,7 @@ def _path(uri: str, option: str) -> str:
 
 def _process(args: argparse.Namespace) -> int:
     engine, tree = engine_from(args.spec), tree_from(args)
-    state = state_from(args.state)
+    state = state_from(args.state, engine)
     try:
         data = Path(args.package).read_bytes()
     except OSError as err:
@@ -157,7 +156,7 @@ def _process(args: argparse.Namespace) -> int:
 
 def _build(args: argparse.Namespace) -> int:
     engine, tree = engine_from(args.spec), tree_from(args)
-    _, lines = read_lines(read_text(args.trace, "trace").splitlines())
+    _, lines = trace_from(args.trace, engine)
     bad = [line.error for line in lines if line.request is None]
     if bad:
         raise CliError(f"{args.trace}: {bad[0]}")

@@ -195,7 +195,7 @@ def _print_report(run: Exploration, exported: dict[str, Any] | None) -> None:
 
 def _plan(args: argparse.Namespace) -> int:
     engine = _engine(args)
-    start = state_from(args.state)
+    start = state_from(args.state, engine)
     try:
         goal = Goal.parse(args.goal, args.service, args.target)
     except SpecError as err:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import difflib
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -12,10 +13,11 @@ import attrs
 from rich.table import Table
 
 from ..engine import Engine
-from ..model import DeviceState, Outcome
-from ..trace import TraceLine, read_lines, run_lines
+from ..model import DeviceState, Outcome, Status
+from ..trace import TraceLine, run_lines
 from .common import (
     EXIT_OK,
+    EXIT_USAGE,
     EXIT_VIOLATED,
     CliError,
     add_format_option,
@@ -23,8 +25,8 @@ from .common import (
     console,
     engine_from,
     print_json,
-    read_text,
     state_from,
+    trace_from,
 )
 
 
@@ -35,7 +37,9 @@ def register(commands: Any) -> None:
         description=(
             "Apply each request of TRACE.jsonl in turn and print one JSON line per request: "
             '{"status", "result", "reason", "clause", "state"}. A malformed line answers 400 and '
-            'the run goes on. A first line {"start": STATE} sets the starting state.'
+            'the run goes on. A first line {"start": STATE} sets the starting state. Exit 0 when '
+            "every line was read, 2 when some line could not be, i.e. was answered 400 (or the "
+            "start state does not read or breaks an invariant)."
         ),
     )
     add_spec_option(run)
@@ -76,10 +80,21 @@ def register(commands: Any) -> None:
 
 def _run(args: argparse.Namespace) -> int:
     engine = engine_from(args.spec)
-    start, lines = read_lines(read_text(args.trace, "trace").splitlines())
-    state = state_from(args.state) if args.state else start or DeviceState()
-    for outcome in run_lines(engine, state, lines):
+    start, lines = trace_from(args.trace, engine)
+    state = state_from(args.state, engine) if args.state else start or DeviceState()
+    malformed: list[tuple[int, str]] = []
+    for line, outcome in zip(lines, run_lines(engine, state, lines), strict=True):
         print(json.dumps(outcome.to_json(with_state=not args.status_only)))
+        if outcome.status is Status.BAD_REQUEST:
+            malformed.append((line.number, outcome.reason or "malformed"))
+    if malformed:
+        number, why = malformed[0]
+        print(
+            f"mostate: {args.trace}: {len(malformed)} line(s) could not be read (answered 400); "
+            f"the first, line {number}: {why}",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
     return EXIT_OK
 
 
@@ -96,12 +111,14 @@ class Divergence:
 
 
 def diverging(engine: Engine, state: DeviceState, lines: list[TraceLine]) -> list[Divergence]:
-    """Every line whose expected answer differs from what the spec gives."""
+    """Every line whose expected answer differs from what the spec gives, and every line that
+    could not be read and expects no 400: a log the checker could not read never passes."""
     out = []
     for line, outcome in zip(lines, run_lines(engine, state, lines), strict=True):
-        if line.expect is None:
-            continue
-        out.extend(_compare(line, outcome))
+        if line.request is None and line.expect is None:
+            out.append(Divergence(line.number, f"could not be read ({line.error})"))
+        elif line.expect is not None:
+            out.extend(_compare(line, outcome))
     return out
 
 
@@ -142,8 +159,8 @@ def _diff(device: Any, spec: Any) -> str:
 
 def _check(args: argparse.Namespace) -> int:
     engine = engine_from(args.spec)
-    start, lines = read_lines(read_text(args.trace, "trace").splitlines())
-    state = state_from(args.state) if args.state else start or DeviceState()
+    start, lines = trace_from(args.trace, engine)
+    state = state_from(args.state, engine) if args.state else start or DeviceState()
     found = diverging(engine, state, lines)
     if args.format == "json":
         print_json({"trace": args.trace, "divergences": [d.to_json() for d in found]})
@@ -169,7 +186,7 @@ def _scenario(args: argparse.Namespace) -> int:
         table.add_column(column)
     report, failed = [], 0
     for file in args.files:
-        start, lines = read_lines(read_text(file, "scenario").splitlines())
+        start, lines = trace_from(file, engine, "scenario")
         found = diverging(engine, start or DeviceState(), lines)
         failed += bool(found)
         expectations = sum(1 for line in lines if line.expect is not None)

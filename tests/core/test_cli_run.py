@@ -54,8 +54,11 @@ def test_malformed_lines_get_400_and_the_run_goes_on(
         {**ADD, "op": "nope"},
         ACTIVATE,
     )
-    code, lines = run_json(capsys, "run", "--status-only", str(trace))
-    assert code == 0
+    code = main(["run", "--status-only", str(trace)])
+    out, err = capsys.readouterr()
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert code == 2  # every line answered, but some could not be read
+    assert "4 line(s) could not be read" in err and "the first, line 2" in err
     assert [line["status"] for line in lines] == [200, 400, 400, 400, 400, 200]
     assert "line 2" in str(lines[1]["reason"]) and "not JSON" in str(lines[1]["reason"])
     assert all("state" not in line for line in lines)
@@ -169,3 +172,103 @@ def test_help_lists_every_command(capsys: pytest.CaptureFixture[str]) -> None:
     out = capsys.readouterr().out
     for command in ("run", "check", "scenario"):
         assert command in out
+
+
+# -- a checker never passes input it could not read ------------------------------------------
+
+
+def test_check_counts_an_unreadable_line_as_a_divergence(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The 4th line was cut off mid-write, the 5th is garbage: both diverge, none is skipped.
+    log = write_lines(
+        tmp_path / "b3.jsonl",
+        {**ADD, "expect": {"status": 200}},
+        {**ACTIVATE, "expect": {"status": 200}},
+        {**ADD, "expect": {"status": 418}},
+        json.dumps({**ADD, "op": "delete", "actor": "user", "expect": {"status": 425}})[:-1],
+        "garbage",
+    )
+    assert main(["check", str(log), "--format", "json"]) == 1
+    found = json.loads(capsys.readouterr().out)["divergences"]
+    assert [(d["line"], d["message"].split(" (")[0]) for d in found] == [
+        (4, "could not be read"),
+        (5, "could not be read"),
+    ]
+
+
+def test_a_malformed_request_that_expects_400_is_checked_not_flagged(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    log = write_lines(tmp_path / "t.jsonl", {"actor": "user", "expect": {"status": 400}})
+    assert main(["check", str(log)]) == 0
+    log = write_lines(tmp_path / "u.jsonl", {"actor": "user", "expect": {"status": 200}})
+    assert main(["check", str(log)]) == 1
+
+
+def test_a_scenario_with_an_unreadable_line_fails(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    scenario = write_lines(tmp_path / "s.jsonl", {**ADD, "expect": {"status": 200}}, "{oops")
+    assert main(["scenario", str(scenario), "--format", "json"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert [d["line"] for d in report["scenarios"][0]["divergences"]] == [2]
+
+
+@pytest.mark.parametrize("command", ["run", "check"])
+def test_a_start_line_that_does_not_read_is_exit_2(
+    command: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    log = write_lines(
+        tmp_path / "t.jsonl",
+        {"start": {"MMS": {"a": {"active": "yes"}}}},
+        {**ADD, "expect": {"status": 200}},
+    )
+    assert main([command, str(log)]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and "line 1: bad start state" in err and "t.jsonl" in err
+
+
+def test_run_exits_2_on_a_file_that_is_no_trace(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["run", str(ROOT / "specs" / "ccs.toml")]) == 2
+    assert "could not be read" in capsys.readouterr().err
+
+
+INVALID = {"MMS": {"a": {"active": True, "default": True}, "b": {"active": True, "default": True}}}
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["run", "--state", "{state}", "{trace}"],
+        ["check", "--state", "{state}", "{trace}"],
+        [
+            "plan",
+            "--state",
+            "{state}",
+            "--goal",
+            "active(target)",
+            "--service",
+            "MMS",
+            "--target",
+            "a",
+        ],
+        ["run", "{started}"],
+    ],
+    ids=["run", "check", "plan", "start-line"],
+)
+def test_a_state_that_breaks_an_invariant_is_exit_2_naming_it(
+    argv: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    state = tmp_path / "s.json"
+    state.write_text(json.dumps(INVALID))
+    trace = write_lines(tmp_path / "t.jsonl", {**ADD, "instance": "c"})
+    started = write_lines(tmp_path / "u.jsonl", {"start": INVALID}, {**ADD, "instance": "c"})
+    paths = {"{state}": str(state), "{trace}": str(trace), "{started}": str(started)}
+    assert main([paths.get(a, a) for a in argv]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert "invariant one_active" in err and "invariant one_default" in err
+    assert "on service MMS: a (active, default), b (active, default)" in err
