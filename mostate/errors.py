@@ -24,8 +24,8 @@ class MostateError(Exception):
 class Location:
     """A place in a spec file, 1-based, for messages a spec author can jump to.
 
-    >>> str(Location("ccs.toml", 12, 5))
-    'ccs.toml:12:5'
+    >>> str(Location("ccs.toml", 12, 5)), str(Location("gone.toml", 0, 0))
+    ('ccs.toml:12:5', 'gone.toml')
     """
 
     file: str
@@ -33,6 +33,8 @@ class Location:
     column: int
 
     def __str__(self) -> str:
+        if self.line < 1:  # the file as a whole (one that cannot be read)
+            return self.file
         return f"{self.file}:{self.line}:{self.column}"
 
 

@@ -68,7 +68,8 @@ def load_spec(path: str | Path | None = None) -> Spec:
     try:
         text = file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as err:
-        raise SpecError(f"cannot read the spec: {err}", Location(str(file), 1, 1)) from None
+        why = err.strerror if isinstance(err, OSError) and err.strerror else str(err)
+        raise SpecError(f"cannot read the spec: {why}", Location(str(file), 0, 0)) from None
     return parse_spec(text, str(path if path is not None else file))
 
 

@@ -37,6 +37,22 @@ def add_spec_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--spec", metavar="SPEC", help="spec file (default: the shipped ccs.toml)")
 
 
+def add_spec_argument(parser: argparse.ArgumentParser) -> None:
+    """``SPEC`` or ``--spec SPEC``, for commands that take no other positional argument."""
+    parser.add_argument(
+        "spec_file", metavar="SPEC", nargs="?", help="spec file (default: the shipped ccs.toml)"
+    )
+    add_spec_option(parser)
+
+
+def chosen_spec(args: argparse.Namespace) -> str | None:
+    """The spec a command given :func:`add_spec_argument` was asked for (None: the shipped one)."""
+    if args.spec_file and args.spec:
+        raise CliError("give the spec once (SPEC or --spec)")
+    path: str | None = args.spec_file or args.spec
+    return path
+
+
 def add_format_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--format",
@@ -115,7 +131,15 @@ def console(stderr: bool = False) -> Console:
     stream = sys.stderr if stderr else sys.stdout
     # Styles only on a terminal: output piped to a file or another program stays plain text,
     # whatever the environment says about colours.
-    return Console(stderr=stderr, highlight=False, soft_wrap=True, force_terminal=stream.isatty())
+    tty = stream.isatty()
+    # Piped, a table is as wide as its content needs (up to PIPED_WIDTH): a script or a log
+    # reads whole property names, not rich's 80-column guess cut with an ellipsis.
+    width = None if tty else PIPED_WIDTH
+    return Console(stderr=stderr, highlight=False, soft_wrap=True, force_terminal=tty, width=width)
+
+
+PIPED_WIDTH = 240
+"""The widest a table printed to a pipe or a file may be."""
 
 
 def print_json(obj: Any) -> None:

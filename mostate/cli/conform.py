@@ -40,7 +40,11 @@ def register(commands: Any) -> None:
     )
     add_spec_option(conform)
     add_format_option(conform)
-    conform.add_argument("factory", metavar="MODULE:FACTORY")
+    conform.add_argument(
+        "factory",
+        metavar="MODULE:FACTORY",
+        help="your adapter: a module or .py file and the class that makes a fresh device",
+    )
     conform.add_argument(
         "--examples", type=int, default=100, help="random sequences to try after the suite"
     )

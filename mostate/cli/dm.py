@@ -55,8 +55,17 @@ def register(commands: Any) -> None:
     )
     add_spec_option(process)
     _tree_options(process)
-    process.add_argument("package", metavar="PACKAGE.xml")
-    process.add_argument("--state", metavar="STATE.json", required=True)
+    process.add_argument(
+        "package",
+        metavar="PACKAGE.xml",
+        help="the server's SyncML DM package (XML; WBXML is refused with a reason)",
+    )
+    process.add_argument(
+        "--state",
+        metavar="STATE.json",
+        required=True,
+        help="the device's state, read and written back after the package",
+    )
     process.add_argument("--server-id", help="the server id ACLs see (default: header Source)")
     process.add_argument(
         "--answer",
@@ -76,10 +85,10 @@ def register(commands: Any) -> None:
     )
     add_spec_option(build)
     _tree_options(build)
-    build.add_argument("trace", metavar="TRACE.jsonl")
+    build.add_argument("trace", metavar="TRACE.jsonl", help="the server requests to send")
     build.add_argument("--server-id", help="header Source (default: the trace's, else mostate)")
     build.add_argument("--client", default="device", help="header Target (default: device)")
-    build.add_argument("--session-id", default="1")
+    build.add_argument("--session-id", default="1", help="header SessionID (default 1)")
     build.set_defaults(handler=_build)
 
 

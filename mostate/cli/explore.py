@@ -21,17 +21,14 @@ from .common import (
     EXIT_VIOLATED,
     CliError,
     add_format_option,
+    add_spec_argument,
+    chosen_spec,
     console,
     engine_from,
     print_json,
     state_from,
     write_atomically,
 )
-
-
-def _add_spec(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("spec_file", metavar="SPEC", nargs="?", help="spec file (default: ccs)")
-    parser.add_argument("--spec", metavar="SPEC", help="the same, as an option")
 
 
 def register(commands: Any) -> None:
@@ -46,9 +43,23 @@ def register(commands: Any) -> None:
             "on every step; report each violation with a shortest trace. Exit 1 if any."
         ),
     )
-    _add_spec(run)
-    run.add_argument("--instances", "-n", type=int, default=2, metavar="N")
-    run.add_argument("--values", "-k", type=int, default=2, metavar="K")
+    add_spec_argument(run)
+    run.add_argument(
+        "--instances",
+        "-n",
+        type=int,
+        default=2,
+        metavar="N",
+        help="instance names i1..iN (default 2)",
+    )
+    run.add_argument(
+        "--values",
+        "-k",
+        type=int,
+        default=2,
+        metavar="K",
+        help="parameter names and values p1..pK, v1..vK (default 2)",
+    )
     run.add_argument(
         "--services", type=int, default=1, metavar="S", help="MMS and S-1 more services"
     )
@@ -75,22 +86,45 @@ def _register_plan(commands: Any) -> None:
             "holds. Prints it as trace JSON lines; exit 1 if the goal is unreachable."
         ),
     )
-    _add_spec(goal)
+    add_spec_argument(goal)
     goal.add_argument("--state", metavar="STATE.json", help="where the device is (default: empty)")
-    goal.add_argument("--goal", required=True, metavar="EXPR")
+    goal.add_argument(
+        "--goal",
+        required=True,
+        metavar="EXPR",
+        help='the condition to reach, e.g. "active(target) and locked(target)"',
+    )
     goal.add_argument("--target", metavar="NAME", help="the instance `target` names in the goal")
-    goal.add_argument("--service", default="MMS")
-    goal.add_argument("--actor", choices=("server", "user", "any"), default="server")
-    goal.add_argument("--values", "-k", type=int, default=2, metavar="K")
-    goal.add_argument("--max-states", type=int, default=200_000, metavar="M")
+    goal.add_argument(
+        "--service", default="MMS", help="the service the goal is read on (default MMS)"
+    )
+    goal.add_argument(
+        "--actor",
+        choices=("server", "user", "any"),
+        default="server",
+        help="who may send the requests (default server)",
+    )
+    goal.add_argument(
+        "--values",
+        "-k",
+        type=int,
+        default=2,
+        metavar="K",
+        help="parameter names and values to try (default 2)",
+    )
+    goal.add_argument(
+        "--max-states",
+        type=int,
+        default=200_000,
+        metavar="M",
+        help="give up after visiting M states (default 200000)",
+    )
     add_format_option(goal)
     goal.set_defaults(handler=_plan)
 
 
 def _engine(args: argparse.Namespace) -> Engine:
-    if args.spec_file and args.spec:
-        raise CliError("give the spec once (SPEC or --spec)")
-    return engine_from(args.spec_file or args.spec)
+    return engine_from(chosen_spec(args))
 
 
 def _scope(args: argparse.Namespace) -> ExploreScope:
@@ -163,7 +197,8 @@ def _report(run: Exploration, exported: dict[str, Any] | None) -> dict[str, Any]
 
 def _print_report(run: Exploration, exported: dict[str, Any] | None) -> None:
     out, stats = console(), run.stats
-    table = Table(title=f"Exploration of {run.engine.spec.name}")
+    spec = run.engine.spec
+    table = Table(title=f"Exploration of {spec.name} ({spec.source})")
     for column in ("states", "represented", "edges", "depth", "seconds", "states/s"):
         table.add_column(column, justify="right")
     table.add_row(

@@ -34,6 +34,8 @@ from .common import (
     EXIT_VIOLATED,
     CliError,
     add_format_option,
+    add_spec_argument,
+    chosen_spec,
     console,
     print_json,
     spec_from,
@@ -69,7 +71,7 @@ def register(commands: Any) -> None:
             "1 below it, 2 usage or spec error."
         ),
     )
-    mutate.add_argument("spec", metavar="SPEC", nargs="?", help="spec file (default: ccs.toml)")
+    add_spec_argument(mutate)
     mutate.add_argument(
         "--operator",
         action="append",
@@ -104,7 +106,7 @@ def register(commands: Any) -> None:
 
 
 def _mutate(args: argparse.Namespace) -> int:
-    spec = spec_from(args.spec)
+    spec = spec_from(chosen_spec(args))
     mutants = generate(spec, args.operator)
     if not mutants:
         raise CliError("no mutant: the chosen operators change nothing in this spec")
@@ -115,7 +117,7 @@ def _mutate(args: argparse.Namespace) -> int:
     if args.format == "json":
         print_json(_to_json(report, args.fail_under))
     else:
-        _print_text(spec.name, report)
+        _print_text(f"{spec.name} ({spec.source})", report)
     return EXIT_OK if report.score >= args.fail_under else EXIT_VIOLATED
 
 

@@ -47,7 +47,7 @@ def register(commands: Any) -> None:
         "--state", metavar="STATE.json", help="the state to start from (default: empty)"
     )
     run.add_argument("--status-only", action="store_true", help="leave the state out of each line")
-    run.add_argument("trace", metavar="TRACE.jsonl")
+    run.add_argument("trace", metavar="TRACE.jsonl", help="one JSON request per line")
     run.set_defaults(handler=_run)
 
     check = commands.add_parser(
@@ -64,7 +64,9 @@ def register(commands: Any) -> None:
         "--state", metavar="STATE.json", help="the state to start from (default: empty)"
     )
     add_format_option(check)
-    check.add_argument("trace", metavar="TRACE.jsonl")
+    check.add_argument(
+        "trace", metavar="TRACE.jsonl", help='the device log: requests with "expect" answers'
+    )
     check.set_defaults(handler=_check)
 
     scenario = commands.add_parser(
@@ -74,7 +76,7 @@ def register(commands: Any) -> None:
     )
     add_spec_option(scenario)
     add_format_option(scenario)
-    scenario.add_argument("files", metavar="FILE", nargs="+")
+    scenario.add_argument("files", metavar="FILE", nargs="+", help="scenario files (JSON lines)")
     scenario.set_defaults(handler=_scenario)
 
 
@@ -163,11 +165,20 @@ def _check(args: argparse.Namespace) -> int:
     state = state_from(args.state, engine) if args.state else start or DeviceState()
     found = diverging(engine, state, lines)
     if args.format == "json":
-        print_json({"trace": args.trace, "divergences": [d.to_json() for d in found]})
+        print_json(
+            {
+                "spec": engine.spec.source,
+                "trace": args.trace,
+                "divergences": [d.to_json() for d in found],
+            }
+        )
     else:
         _print_divergences(args.trace, found)
         checked = sum(1 for line in lines if line.expect is not None)
-        console().print(f"{args.trace}: {checked} expectations, {len(found)} divergences")
+        console().print(
+            f"{args.trace}: {checked} expectations, {len(found)} divergences "
+            f"(spec {engine.spec.source})"
+        )
     return EXIT_VIOLATED if found else EXIT_OK
 
 
@@ -181,7 +192,7 @@ def _print_divergences(name: str, found: list[Divergence]) -> None:
 
 def _scenario(args: argparse.Namespace) -> int:
     engine = engine_from(args.spec)
-    table = Table(title=f"Scenarios on {engine.spec.name}")
+    table = Table(title=f"Scenarios on {engine.spec.name} ({engine.spec.source})")
     for column in ("scenario", "requests", "expectations", "divergences"):
         table.add_column(column)
     report, failed = [], 0

@@ -41,6 +41,8 @@ from .common import (
     EXIT_VIOLATED,
     CliError,
     add_format_option,
+    add_spec_argument,
+    chosen_spec,
     console,
     print_json,
     spec_from,
@@ -85,7 +87,7 @@ def register(commands: Any) -> None:
             "2 usage or spec error, 3 unknown."
         ),
     )
-    verify.add_argument("spec", metavar="SPEC", nargs="?", help="spec file (default: ccs.toml)")
+    add_spec_argument(verify)
     verify.add_argument("--bound", type=_positive, metavar="N", help="exactly N instance names")
     verify.add_argument(
         "--depth", type=_depth, default=4, metavar="K", help="trace search depth (default 4)"
@@ -106,7 +108,7 @@ def register(commands: Any) -> None:
 
 
 def _verify(args: argparse.Namespace) -> int:
-    spec = spec_from(args.spec)
+    spec = spec_from(chosen_spec(args))
     budget = Budget(int(args.timeout * 1000), args.rlimit)
     verifier = Verifier(spec, bound=args.bound, depth=args.depth, budget=budget)
     try:
@@ -123,7 +125,7 @@ def _verify(args: argparse.Namespace) -> int:
         report = _to_json(spec.source, args.bound, checks)
         print_json({**report, "exit": code, "liveness": _rules_json(rules.rows)})
     else:
-        _print_text(spec.name, args.bound, checks, rules)
+        _print_text(f"{spec.name} ({spec.source})", args.bound, checks, rules)
     return code
 
 
@@ -162,7 +164,7 @@ def _print_text(
 ) -> None:
     out = console()
     scope = f"exactly {bound} instance names" if bound else "any number of instances"
-    table = Table(title=f"mostate verify {name} ({scope})")
+    table = Table(title=f"mostate verify {name}: {scope}")
     for column in ("property", "operation", "actor", "verdict", "ms"):
         table.add_column(column, justify="right" if column == "ms" else "left")
     styles = {"PROVED": "green", "VIOLATED": "bold red", "UNKNOWN": "yellow"}
