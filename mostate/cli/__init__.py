@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 from .. import __version__
 from . import conform, diff, dm, explore, mutate, run, verify
-from .common import EXIT_USAGE, CliError
+from .common import EXIT_INTERRUPTED, EXIT_USAGE, CliError
 
 _FAMILIES = (run, verify, diff, explore, conform, dm, mutate)
 
@@ -70,7 +70,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"mostate: cannot use{where}: {err.strerror or err}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
-        return 130
+        return EXIT_INTERRUPTED
     return code
 
 

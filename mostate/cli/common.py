@@ -23,6 +23,8 @@ EXIT_OK = 0
 EXIT_VIOLATED = 1
 EXIT_USAGE = 2
 EXIT_UNKNOWN = 3
+EXIT_INTERRUPTED = 130
+"""128 + SIGINT: stopped by Ctrl-C (what was found so far is printed where a command can)."""
 
 
 class CliError(Exception):
@@ -111,6 +113,21 @@ def read_text(path: str, what: str) -> str:
         return Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as err:
         raise CliError(f"cannot read {what} {path}: {err}") from None
+
+
+def check_writable(path: str, option: str, *, directory: bool = False) -> None:
+    """Exit 2 now, before any work, if ``path`` cannot be written at the end of a long run: no
+    folder to hold it, a folder where a file goes, or a file where a folder goes."""
+    target = Path(path)
+    parent = target.parent
+    if not parent.is_dir():
+        raise CliError(f"{option} {path}: there is no folder {parent}")
+    if directory and target.exists() and not target.is_dir():
+        raise CliError(f"{option} {path}: exists and is not a folder")
+    if not directory and target.is_dir():
+        raise CliError(f"{option} {path}: is a folder, not a file")
+    if not os.access(target if directory and target.is_dir() else parent, os.W_OK):
+        raise CliError(f"{option} {path}: cannot write there")
 
 
 def write_atomically(path: str, text: str) -> None:

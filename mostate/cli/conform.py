@@ -15,6 +15,7 @@ from .common import (
     CliError,
     add_format_option,
     add_spec_option,
+    check_writable,
     console,
     engine_from,
     print_json,
@@ -72,6 +73,8 @@ def _conform(args: argparse.Namespace) -> int:
 
     if args.examples < 1:
         raise CliError("--examples must be at least 1")
+    if args.out:
+        check_writable(args.out, "--out")
     engine = engine_from(args.spec)
     try:
         factory = load_factory(args.factory)

@@ -7,7 +7,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from ..engine import Engine
@@ -16,12 +15,14 @@ from ..explore import Exploration, ExploreScope, Goal, explore, export_traces, p
 from ..explore.graphio import FORMATS, graph_text
 from ..model import Role
 from .common import (
+    EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_UNKNOWN,
     EXIT_VIOLATED,
     CliError,
     add_format_option,
     add_spec_argument,
+    check_writable,
     chosen_spec,
     console,
     engine_from,
@@ -29,6 +30,7 @@ from .common import (
     state_from,
     write_atomically,
 )
+from .progress import meter
 
 
 def register(commands: Any) -> None:
@@ -141,7 +143,18 @@ def _explore(args: argparse.Namespace) -> int:
     scope = _scope(args)
     if args.graph and Path(args.graph).suffix.lower() not in FORMATS:
         raise CliError(f"--graph {args.graph}: the file must end with one of {', '.join(FORMATS)}")
-    run = _run_with_progress(engine, scope, not args.no_symmetry)
+    if args.graph:
+        check_writable(args.graph, "--graph")
+    if args.export_traces:
+        check_writable(args.export_traces, "--export-traces", directory=True)
+    run = _run_with_progress(engine, scope, not args.no_symmetry, args.format == "text")
+    if run.interrupted:
+        # Ctrl-C: the statistics so far, and no files half-written from a partial graph.
+        if args.format == "json":
+            print_json(_report(run, None))
+        else:
+            _print_report(run, None)
+        return EXIT_INTERRUPTED
     if args.graph:
         write_atomically(args.graph, graph_text(run, args.graph))
     exported = None
@@ -159,21 +172,13 @@ def _fields(summary: Any) -> dict[str, int]:
     return {"traces": summary.traces, "requests": summary.requests, "skipped": summary.skipped}
 
 
-def _run_with_progress(engine: Engine, scope: ExploreScope, symmetry: bool) -> Exploration:
-    columns = (
-        TextColumn("exploring"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("states"),
-        TimeElapsedColumn(),
-    )
-    with Progress(*columns, console=console(stderr=True), transient=True) as bar:
-        task = bar.add_task("explore", total=None)
-
-        def update(done: int, found: int) -> None:
-            bar.update(task, completed=done, total=found)
-
-        return explore(engine, scope, symmetry=symmetry, progress=update)
+def _run_with_progress(
+    engine: Engine, scope: ExploreScope, symmetry: bool, shown: bool
+) -> Exploration:
+    with meter("exploring (states expanded/found)", shown=shown, eta=False) as progress:
+        return explore(
+            engine, scope, symmetry=symmetry, progress=progress.update, interruptible=True
+        )
 
 
 def _report(run: Exploration, exported: dict[str, Any] | None) -> dict[str, Any]:
@@ -189,6 +194,7 @@ def _report(run: Exploration, exported: dict[str, Any] | None) -> dict[str, Any]
         "seconds": round(stats.seconds, 3),
         "states_per_second": round(stats.states_per_second, 1),
         "violations": [v.to_json() for v in run.violations.values()],
+        "interrupted": run.interrupted,
     }
     if exported is not None:
         out["exported"] = exported
@@ -219,7 +225,12 @@ def _print_report(run: Exploration, exported: dict[str, Any] | None) -> None:
             f"{len(violation.trace.requests)} steps (last answered {violation.status}):"
         )
         out.print(violation.trace.to_jsonl(), markup=False, end="")
-    if not run.violations:
+    if run.interrupted:
+        out.print(
+            f"[yellow]INTERRUPTED[/] after {stats.states} states: the figures above are partial, "
+            f"{len(run.violations)} violation(s) found so far"
+        )
+    elif not run.violations:
         out.print("[green]no violation in scope[/]")
     if exported is not None:
         out.print(

@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from collections.abc import Sequence
 from typing import Any
 
-from rich.progress import Progress
 from rich.table import Table
 
 from ..mutation import (
@@ -40,6 +38,7 @@ from .common import (
     print_json,
     spec_from,
 )
+from .progress import meter
 from .verify import _positive, _seconds
 
 
@@ -112,7 +111,7 @@ def _mutate(args: argparse.Namespace) -> int:
         raise CliError("no mutant: the chosen operators change nothing in this spec")
     budget = Budget(int(args.timeout * 1000), Budget().rlimit)
     jobs = args.jobs or default_jobs()
-    show = args.format == "text" and sys.stderr.isatty()
+    show = args.format == "text"
     report = _run(spec, mutants, budget, jobs, show, args.every_kill)
     if args.format == "json":
         print_json(_to_json(report, args.fail_under))
@@ -124,17 +123,14 @@ def _mutate(args: argparse.Namespace) -> int:
 def _run(
     spec: Spec, mutants: Sequence[Mutant], budget: Budget, jobs: int, show: bool, every: bool
 ) -> Report:
-    if not show:
-        return analyse(spec, mutants, budget=budget, jobs=jobs, every=every)
-    with Progress(console=console(stderr=True), transient=True) as progress:
-        task = progress.add_task("mutating", total=len(mutants))
+    with meter("mutating", len(mutants), shown=show) as progress:
         return analyse(
             spec,
             mutants,
             budget=budget,
             jobs=jobs,
             every=every,
-            progress=lambda _: progress.advance(task),
+            progress=lambda _: progress.advance(),
         )
 
 

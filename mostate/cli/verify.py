@@ -14,12 +14,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from typing import Any
 
 import attrs
-from rich.progress import Progress
 from rich.table import Table
 
 from ..errors import ReplayError
@@ -47,6 +45,7 @@ from .common import (
     print_json,
     spec_from,
 )
+from .progress import meter
 
 
 def _positive(text: str) -> int:
@@ -112,7 +111,7 @@ def _verify(args: argparse.Namespace) -> int:
     budget = Budget(int(args.timeout * 1000), args.rlimit)
     verifier = Verifier(spec, bound=args.bound, depth=args.depth, budget=budget)
     try:
-        checks = _run(verifier, show_progress=args.format == "text" and sys.stderr.isatty())
+        checks = _run(verifier, show_progress=args.format == "text")
         rules = _rules(verifier, args.depth, checks)
     except ReplayError as err:
         raise CliError(
@@ -130,14 +129,11 @@ def _verify(args: argparse.Namespace) -> int:
 
 
 def _run(verifier: Verifier, show_progress: bool) -> list[Check]:
-    if not show_progress:
-        return list(verifier.checks())
     out = []
-    with Progress(console=console(stderr=True), transient=True) as progress:
-        task = progress.add_task("proving", total=verifier.count())
+    with meter("proving", verifier.count(), shown=show_progress) as progress:
         for check in verifier.checks():
             out.append(check)
-            progress.advance(task)
+            progress.advance()
     return out
 
 

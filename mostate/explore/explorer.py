@@ -97,6 +97,9 @@ class Exploration:
         self.violations: dict[str, Violation] = {}
         self.stats = Stats(0, 0, 0, 0.0, 0)
         self.cache_hits = self.cache_misses = 0
+        self.interrupted = False
+        """Stopped by Ctrl-C (``explore(..., interruptible=True)``): the graph, the statistics
+        and the violations are those found so far; "no violation" means none *yet*."""
 
     # -- names ------------------------------------------------------------------------------
 
@@ -151,8 +154,10 @@ def explore(
     *,
     symmetry: bool = True,
     progress: Progress | None = None,
+    interruptible: bool = False,
 ) -> Exploration:
-    """Explore every state reachable in ``scope`` and check every step.
+    """Explore every state reachable in ``scope`` and check every step. ``interruptible``: a
+    KeyboardInterrupt ends the search and returns what it found so far, marked ``interrupted``.
 
     >>> from mostate import load_spec
     >>> run = explore(Engine(load_spec()), ExploreScope(instances=1, values=1))
@@ -167,6 +172,10 @@ def explore(
     gc.disable()
     try:
         _bfs(run, progress)
+    except KeyboardInterrupt:
+        if not interruptible:
+            raise
+        run.interrupted = True
     finally:
         if collecting:
             gc.enable()

@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from mostate import __version__
-from mostate.cli import build_parser, main, subcommands
+from mostate.cli import build_parser, main, progress, subcommands
 
 ROOT = Path(__file__).resolve().parents[2]
 ADD = {"actor": "server", "op": "add", "service": "MMS", "instance": "a"}
@@ -126,3 +128,50 @@ def test_a_piped_table_keeps_whole_property_names(capsys: pytest.CaptureFixture[
     main(["verify", "--depth", "0"])
     out = capsys.readouterr().out
     assert "user_sets_default_unless_locked" in out and "…" not in out
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["explore", "--graph", "/nonexistent/g.dot"], "--graph /nonexistent/g.dot: there is no"),
+        (["explore", "--export-traces", "{file}"], "exists and is not a folder"),
+        (["conform", "examples/adapters.py:AcmeAdapter", "--out", "/nonexistent/b.jsonl"], "--out"),
+    ],
+    ids=["graph", "export-traces", "conform-out"],
+)
+def test_an_output_that_cannot_be_written_is_refused_before_the_work(
+    argv: list[str], message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    existing = tmp_path / "afile"
+    existing.write_text("")
+    started = time.perf_counter()
+    assert main([str(existing) if a == "{file}" else a for a in argv]) == 2
+    assert time.perf_counter() - started < 5  # refused up front, not after the exploration
+    out, err = capsys.readouterr()
+    assert message in err and out == ""
+
+
+def test_ctrl_c_during_explore_prints_the_statistics_so_far() -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mostate", "explore", "-n", "5", "--services", "2"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=ROOT,
+        text=True,
+    )
+    time.sleep(4)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130
+    assert "INTERRUPTED after" in out and "states/s" in out
+    assert "Traceback" not in err
+
+
+def test_progress_shows_in_a_log_as_plain_lines(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(progress, "EVERY", 0.0)
+    assert main(["verify", "--depth", "0"]) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) > 2 and all(line.startswith("mostate: proving: ") for line in err)
+    assert "%" in err[0] and "left" in err[0] and err[-1].split(": ")[2].startswith("343/343")
