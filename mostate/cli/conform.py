@@ -49,7 +49,12 @@ def register(commands: Any) -> None:
     conform.add_argument(
         "--examples", type=int, default=100, help="random sequences to try after the suite"
     )
-    conform.add_argument("--seed", type=int, default=None, help="seed for a reproducible run")
+    conform.add_argument(
+        "--seed",
+        type=int,
+        default=None,
+        help="seed of the random sequences (default: a fresh one, printed to repeat the run)",
+    )
     conform.add_argument(
         "--no-suite",
         action="store_true",
@@ -69,7 +74,7 @@ def _conform(args: argparse.Namespace) -> int:
     # Hypothesis is imported here, not when the CLI starts: other commands stay quick.
     from ..testing import Coverage, Universe, load_factory
     from ..testing.conformance import run_suite
-    from ..testing.run import run_conformance
+    from ..testing.run import fresh_seed, run_conformance
 
     if args.examples < 1:
         raise CliError("--examples must be at least 1")
@@ -96,9 +101,9 @@ def _conform(args: argparse.Namespace) -> int:
         found = run_suite(engine, factory, sequences, runs["suite"])
     if found is None:
         runs["random"] = Coverage()
-        found = run_conformance(
-            engine, factory, args.examples, args.seed, runs["random"], scope=None
-        )
+        seed = args.seed if args.seed is not None else fresh_seed()
+        report["seed"] = seed
+        found = run_conformance(engine, factory, args.examples, seed, runs["random"], scope=None)
     report["found_by"] = None if found is None else list(runs)[-1]
     if args.cover:
         report["coverage"] = {label: universe.report(c).to_json() for label, c in runs.items()}
@@ -122,7 +127,7 @@ def _print(args: argparse.Namespace, report: dict[str, Any], found: Any) -> None
         out.print(_coverage_table(report["coverage"]))
     if found is None:
         suite = report["suite"]
-        done = f"{args.examples} random sequences"
+        done = f"{args.examples} random sequences, seed {report['seed']}"
         if suite is not None:
             done = (
                 f"edge-complete suite of {suite['sequences']} sequences: {suite['requests']} "
@@ -133,7 +138,9 @@ def _print(args: argparse.Namespace, report: dict[str, Any], found: Any) -> None
     out.print(f"[bold red]{args.factory}: diverges[/] at step {len(found.trace.requests)}:")
     for mismatch in found.mismatches:
         out.print(f"  {mismatch}", markup=False)
-    by = "the edge-complete suite" if report["found_by"] == "suite" else "a random sequence"
+    by = "the edge-complete suite"
+    if report["found_by"] != "suite":
+        by = f"a random sequence (repeat with --seed {report['seed']})"
     out.print(f"found by {by}; trace (replay with `mostate check FILE`):")
     sys.stdout.write(found.jsonl)
 

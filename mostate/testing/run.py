@@ -4,10 +4,9 @@ divergence returned rather than raised."""
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
+import random
 
-import hypothesis.core
+from hypothesis import seed as seeded
 from hypothesis import settings as Settings
 from hypothesis.reporting import with_reporter
 from hypothesis.stateful import run_state_machine_as_test
@@ -24,16 +23,10 @@ from .conformance import (
 from .coverage import DEFAULT_SCOPE, Coverage, Scope, Universe
 
 
-@contextlib.contextmanager
-def _seeded(seed: int | None) -> Iterator[None]:
-    # What pytest's --hypothesis-seed sets: the public `@seed` decorator cannot reach the test
-    # function that run_state_machine_as_test builds inside itself.
-    old = hypothesis.core.global_force_seed
-    hypothesis.core.global_force_seed = seed  # type: ignore[assignment]  # typed as None there
-    try:
-        yield
-    finally:
-        hypothesis.core.global_force_seed = old
+def fresh_seed() -> int:
+    """A seed for a run the caller did not seed: chosen here, so that it can be printed and the
+    run repeated with it."""
+    return random.SystemRandom().randrange(2**32)
 
 
 def run_conformance(
@@ -64,11 +57,14 @@ def run_conformance(
         if found is not None:
             return found
     machine = conformance_machine(factory, engine.spec, coverage=coverage)
+    if seed is not None:
+        # Hypothesis's public @seed: run_state_machine_as_test honours it on the machine class.
+        machine = seeded(seed)(machine)
     settings = Settings(
         max_examples=examples, database=None, deadline=None, derandomize=False, phases=FIND
     )
     try:
-        with _seeded(seed), with_reporter(lambda _: None):
+        with with_reporter(lambda _: None):
             run_state_machine_as_test(machine, settings=settings)
     except Divergence as err:
         return minimise(engine, factory, err)
