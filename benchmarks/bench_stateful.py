@@ -29,6 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from hypothesis import Phase, settings  # noqa: E402  (after the path is set)
+from hypothesis import seed as seeded  # noqa: E402
 from hypothesis.reporting import with_reporter  # noqa: E402
 from hypothesis.stateful import run_state_machine_as_test  # noqa: E402
 from rich.console import Console  # noqa: E402
@@ -50,7 +51,7 @@ from mostate.testing.conformance import (  # noqa: E402
     Outcomes,
     minimise,
 )
-from mostate.testing.run import _seeded, run_conformance  # noqa: E402
+from mostate.testing.run import run_conformance  # noqa: E402
 from mostate.testing.stateful import engine_machine  # noqa: E402
 from mostate.testing.strategies import requests  # noqa: E402
 
@@ -137,11 +138,10 @@ def hypothesis_shrink(globex: object) -> tuple[float, int]:
     """The same search with Hypothesis's own shrink phase (what the kit no longer uses)."""
     machine = conformance_machine(globex)  # type: ignore[arg-type]
     full = settings(RUN, derandomize=False, phases=list(Phase))
-    for seed in range(20):
+    for number in range(20):
         start = time.perf_counter()
         try:
-            with _seeded(seed):
-                run_state_machine_as_test(machine, settings=full)
+            run_state_machine_as_test(seeded(number)(machine), settings=full)
         except Divergence as err:
             return time.perf_counter() - start, len(err.trace.requests)
         except BaseException:  # a multiple-failures group also counts as found
@@ -197,8 +197,8 @@ def random_search(
     machine = conformance_machine(lambda: Recorded(globex))
     budgeted = settings(RUN, max_examples=budget, derandomize=False, phases=FIND)
     try:
-        with _seeded(seed), with_reporter(lambda _: None):
-            run_state_machine_as_test(machine, settings=budgeted)
+        with with_reporter(lambda _: None):
+            run_state_machine_as_test(seeded(seed)(machine), settings=budgeted)
     except Divergence as err:
         return (*needed(err.trace.requests), err)
     return None

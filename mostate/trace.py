@@ -102,8 +102,10 @@ class Trace:
     {"start": {}}
     {"actor": "server", "op": "add", "service": "MMS", "instance": "a"}
     <BLANKLINE>
-    >>> Trace.from_jsonl(t.to_jsonl()) == t
+    >>> Trace.from_jsonl(t.to_jsonl()) == t == Trace.from_json(t.to_json())
     True
+    >>> t.to_json()["requests"][0]["op"]
+    'add'
     """
 
     start: DeviceState
@@ -114,6 +116,27 @@ class Trace:
         lines = [json.dumps({"start": self.start.to_json()})]
         lines.extend(json.dumps(r.to_json()) for r in self.requests)
         return "\n".join(lines) + "\n"
+
+    def to_json(self) -> dict[str, Any]:
+        """The trace as one JSON object (for reports): ``{"start": STATE, "requests": [...]}``,
+        with ``"violates"`` when it names what its last step breaks."""
+        out: dict[str, Any] = {
+            "start": self.start.to_json(),
+            "requests": [r.to_json() for r in self.requests],
+        }
+        if self.violates is not None:
+            out["violates"] = self.violates
+        return out
+
+    @classmethod
+    def from_json(cls, obj: Any) -> Trace:
+        """A trace from :meth:`to_json`'s form; RequestError when it is not one."""
+        if not isinstance(obj, dict) or not isinstance(obj.get("requests"), list):
+            raise RequestError('a trace is an object with "requests": [...] and maybe "start"')
+        start = DeviceState.from_json(obj.get("start", {}))
+        requests = tuple(Request.from_json(r) for r in obj["requests"])
+        violates = obj.get("violates")
+        return cls(start, requests, violates if isinstance(violates, str) else None)
 
     @classmethod
     def from_jsonl(cls, text: str, violates: str | None = None) -> Trace:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
 from typing import Any
@@ -118,7 +119,11 @@ def _print(args: argparse.Namespace, report: dict[str, Any], found: Any) -> None
         report["divergence"] = (
             None
             if found is None
-            else {"mismatches": list(found.mismatches), "trace": found.jsonl.splitlines()}
+            else {
+                "mismatches": list(found.mismatches),
+                # the lines of the --out file, each as the object it is
+                "trace": [json.loads(line) for line in found.jsonl.splitlines()],
+            }
         )
         print_json(report)
         return

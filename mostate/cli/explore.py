@@ -251,7 +251,7 @@ def _plan(args: argparse.Namespace) -> int:
         raise CliError("--values and --max-states must be at least 1")
     found = plan(engine, start, goal, roles=roles, values=args.values, max_states=args.max_states)
     if args.format == "json":
-        trace = found.trace.to_jsonl().splitlines() if found.trace else None
+        trace = found.trace.to_json() if found.trace else None
         print_json(
             {
                 "reachable": found.trace is not None,

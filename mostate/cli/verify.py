@@ -238,8 +238,8 @@ def _counterexample_json(verdict: Violated) -> dict[str, Any]:
         "request": None,
         "after": None,
         "status": None,
-        "trace": verdict.trace.to_jsonl(),
-        "reachable": reach.to_jsonl() if reach is not None else None,
+        "trace": verdict.trace.to_json(),
+        "reachable": reach.to_json() if reach is not None else None,
         "search_gave_up": verdict.gave_up,
     }
     if step is not None:
@@ -372,7 +372,7 @@ def _rules_json(rows: tuple[Liveness, ...]) -> list[dict[str, Any]]:
             item["witness"] = {
                 "requests": len(row.verdict.witness.requests),
                 "reachable": row.verdict.reachable,
-                "trace": row.verdict.witness.to_jsonl(),
+                "trace": row.verdict.witness.to_json(),
             }
         if isinstance(row.verdict, Undecided):
             item["reason"] = row.verdict.reason

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from mostate.cli import main
+from mostate.trace import Trace
 
 ROOT = Path(__file__).resolve().parents[2]
 CCS = str(ROOT / "specs" / "ccs.toml")
@@ -31,7 +32,7 @@ def test_a_mutant_exits_1_with_a_trace_that_mostate_run_replays(
     example = bad[0]["counterexample"]
     assert example["reachable"] is not None
     trace = tmp_path / "cex.jsonl"
-    trace.write_text(example["reachable"], encoding="utf-8")
+    trace.write_text(Trace.from_json(example["reachable"]).to_jsonl(), encoding="utf-8")
     assert main(["run", "--spec", MUTANT, str(trace)]) == 0
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     # The engine guards the device: the last step would break the invariant, so it answers 500.

@@ -236,10 +236,10 @@ def test_the_json_report_lists_every_rule_with_its_witness(
     assert missing["verdict"] == "LIVE" and missing["op"] == "delete" and not missing["warning"]
     witness = missing["witness"]
     assert witness["reachable"] and witness["requests"] == 1
-    trace = Trace.from_jsonl(witness["trace"])
+    trace = Trace.from_json(witness["trace"])
     spec = parse_spec(VACUOUS, "vacuous.toml")
     assert trace.replay(Engine(spec))[-1].outcome.clause.name == "delete: missing"
     trace_file = tmp_path / "witness.jsonl"
-    trace_file.write_text(witness["trace"], encoding="utf-8")
+    trace_file.write_text(trace.to_jsonl(), encoding="utf-8")
     assert main(["run", "--spec", str(path), str(trace_file)]) == 0
     assert json.loads(capsys.readouterr().out.splitlines()[-1])["status"] == 404

@@ -165,7 +165,8 @@ def test_cli_conform(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None
     report = json.loads(capsys.readouterr().out)
     assert report["found_by"] == "suite"
     assert len(report["divergence"]["trace"]) == 6  # start line + 5 requests
-    assert out.read_text(encoding="utf-8").splitlines() == report["divergence"]["trace"]
+    lines = out.read_text(encoding="utf-8").splitlines()
+    assert [json.loads(line) for line in lines] == report["divergence"]["trace"]
     assert main(["conform", "nowhere"]) == 2
     assert main(["conform", acme, "--examples", "0"]) == 2
     assert "MODULE:FACTORY" in capsys.readouterr().err
