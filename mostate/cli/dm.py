@@ -69,9 +69,12 @@ def register(commands: Any) -> None:
     process.add_argument("--server-id", help="the server id ACLs see (default: header Source)")
     process.add_argument(
         "--answer",
-        choices=[a.value for a in Answer],
-        default=Answer.TIMEOUT.value,
-        help="the user's answer to every confirmation alert (default: timeout, no one there)",
+        action="append",
+        type=_answer,
+        metavar="|".join(a.value for a in Answer),
+        help="the user's answer to the next confirmation alert (repeatable, in order; the last "
+        "one answers every alert after it; yes/no mean accept/decline; default: timeout, no one "
+        "there). dm build prints the answers a trace's confirm fields stand for",
     )
     process.set_defaults(handler=_process)
 
@@ -150,7 +153,8 @@ def _process(args: argparse.Namespace) -> int:
         data = Path(args.package).read_bytes()
     except OSError as err:
         raise CliError(f"cannot read package {args.package}: {err.strerror}") from None
-    ui = answering(then=Answer(args.answer))
+    answers: list[Answer] = args.answer or [Answer.TIMEOUT]
+    ui = answering(*answers[:-1], then=answers[-1])
     after, response = Device(engine, tree).process(state, data, args.server_id, ui)
     sys.stdout.write(write_package(response))
     header = response.statuses()[0]
@@ -183,4 +187,17 @@ def _build(args: argparse.Namespace) -> int:
     except RequestError as err:
         raise CliError(f"{args.trace}: {err}") from None
     sys.stdout.write(write_package(package))
+    asked = [Answer.of(r.confirm) for r in sent if r.confirm is not None]
+    if asked:
+        # The package asks; the user answers on the device: say how to replay the trace's answers.
+        flags = " ".join(f"--answer {a.value}" for a in asked)
+        print(f"mostate: the trace's answers, for dm process: {flags}", file=sys.stderr)
     return EXIT_OK
+
+
+def _answer(text: str) -> Answer:
+    try:
+        return Answer.parse(text)
+    except ValueError:
+        words = ", ".join(a.value for a in Answer)
+        raise argparse.ArgumentTypeError(f"{text!r} is not one of {words} (or yes, no)") from None

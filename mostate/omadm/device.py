@@ -57,17 +57,35 @@ log = logging.getLogger(__name__)
 
 
 class Answer(enum.Enum):
-    """The user's answer to a confirmation alert (1101)."""
+    """The user's answer to a confirmation alert (1101), in the words traces use for a request's
+    ``confirm`` (accept, decline), plus what only the protocol has: cancel and no answer at all.
 
-    YES = "yes"
-    NO = "no"
+    >>> Answer.parse("no"), Answer.parse("accept"), Answer.of(Confirm.DECLINE)
+    (<Answer.DECLINE: 'decline'>, <Answer.ACCEPT: 'accept'>, <Answer.DECLINE: 'decline'>)
+    """
+
+    ACCEPT = "accept"
+    DECLINE = "decline"
     CANCEL = "cancel"
     TIMEOUT = "timeout"
 
+    @classmethod
+    def parse(cls, text: str) -> Answer:
+        """An answer by its word; ``yes`` and ``no`` are read as accept and decline."""
+        return cls(_ALIASES.get(text, text))
+
+    @classmethod
+    def of(cls, confirm: Confirm) -> Answer:
+        """The answer a trace's ``confirm`` stands for."""
+        return cls.ACCEPT if confirm is Confirm.ACCEPT else cls.DECLINE
+
+
+_ALIASES = {"yes": "accept", "no": "decline"}
+
 
 _ANSWERS = {
-    Answer.YES: (Code.OK, Confirm.ACCEPT),
-    Answer.NO: (Code.NOT_MODIFIED, Confirm.DECLINE),
+    Answer.ACCEPT: (Code.OK, Confirm.ACCEPT),
+    Answer.DECLINE: (Code.NOT_MODIFIED, Confirm.DECLINE),
     Answer.CANCEL: (Code.CANCELLED, Confirm.DECLINE),
     Answer.TIMEOUT: (Code.TIMEOUT, Confirm.DECLINE),
 }
@@ -92,9 +110,9 @@ class Ui(Protocol):
 def answering(*answers: Answer, then: Answer = Answer.TIMEOUT) -> Ui:
     """A scripted user: gives ``answers`` in turn, then ``then`` for ever.
 
-    >>> ui = answering(Answer.NO)
+    >>> ui = answering(Answer.DECLINE)
     >>> ui(Prompt(AlertCode.CONFIRM, "?")), ui(Prompt(AlertCode.CONFIRM, "?"))
-    (<Answer.NO: 'no'>, <Answer.TIMEOUT: 'timeout'>)
+    (<Answer.DECLINE: 'decline'>, <Answer.TIMEOUT: 'timeout'>)
     """
     queue = list(answers)
 

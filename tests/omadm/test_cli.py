@@ -47,7 +47,8 @@ def test_process_with_answers_and_leaf_binding(
         '"value": true, "confirm": "accept"}\n'
     )
     assert main(["dm", "build", str(trace), "--flags-as", "leaves"]) == 0
-    xml = capsys.readouterr().out
+    xml, err = capsys.readouterr()
+    assert "the trace's answers, for dm process: --answer accept" in err
     assert "./MMS/b/Ext/CCS/Active" in xml
     (tmp_path / "p.xml").write_text(xml)
     state = tmp_path / "s.json"
@@ -113,3 +114,40 @@ def test_build_refuses_a_malformed_trace(
     trace.write_text('{"actor": "server", "op": "set_active", "service": "MMS", "instance": "a"}\n')
     assert main(["dm", "build", str(trace)]) == 2
     assert "'value' must be true or false" in capsys.readouterr().err
+
+
+def test_answers_are_given_in_order_in_the_traces_words(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    trace = tmp_path / "t.jsonl"
+    lines = [
+        {
+            "actor": "server",
+            "op": "set_active",
+            "service": "MMS",
+            "instance": i,
+            "value": True,
+            "confirm": c,
+        }
+        for i, c in (("a", "decline"), ("b", "accept"))
+    ]
+    trace.write_text("".join(json.dumps(x) + "\n" for x in lines))
+    assert main(["dm", "build", str(trace), "--flags-as", "leaves"]) == 0
+    xml, err = capsys.readouterr()
+    replay = err.split("for dm process: ")[1].split()
+    assert replay == ["--answer", "decline", "--answer", "accept"]
+    (tmp_path / "p.xml").write_text(xml)
+    state = tmp_path / "s.json"
+    state.write_text(json.dumps({"MMS": {"a": {}, "b": {}}}))
+    args = ["dm", "process", str(tmp_path / "p.xml"), "--state", str(state), "--flags-as", "leaves"]
+    assert main([*args, *replay]) == 0
+    assert [c for c in codes(capsys.readouterr().out) if c[0] == "Replace"] == [
+        ("Replace", 215),
+        ("Replace", 200),
+    ]
+    after = json.loads(state.read_text())["MMS"]
+    assert after["a"]["active"] is False and after["b"]["active"] is True
+    with pytest.raises(SystemExit) as exited:
+        main([*args, "--answer", "maybe"])
+    assert exited.value.code == 2
+    assert "'maybe' is not one of accept, decline, cancel, timeout" in capsys.readouterr().err

@@ -74,7 +74,7 @@ def test_results_of_a_rolled_back_atomic_are_dropped(run, tree: TreeConfig) -> N
 
 
 @pytest.mark.parametrize(
-    ("answer", "code"), [(Answer.NO, 304), (Answer.CANCEL, 214), (Answer.TIMEOUT, 408)]
+    ("answer", "code"), [(Answer.DECLINE, 304), (Answer.CANCEL, 214), (Answer.TIMEOUT, 408)]
 )
 def test_a_no_inside_atomic_fails_it(run, tree: TreeConfig, answer: Answer, code: int) -> None:
     atomic = Atomic("2", (add("3", "c"), confirm("4"), activate("5", "c", tree)))
@@ -88,7 +88,7 @@ def test_a_no_inside_atomic_fails_it(run, tree: TreeConfig, answer: Answer, code
 
 def test_a_no_inside_sequence_bypasses_the_rest(run, tree: TreeConfig) -> None:
     seq = Sequence("2", (add("3", "c"), confirm("4"), activate("5", "b", tree), add("6", "d")))
-    after, codes, _ = run(STATE, seq, add("7", "e"), ui=answering(Answer.NO))
+    after, codes, _ = run(STATE, seq, add("7", "e"), ui=answering(Answer.DECLINE))
     assert codes == [
         ("Sequence", 200),
         ("Add", 200),
@@ -104,7 +104,7 @@ def test_declined_checks_come_first(run, tree: TreeConfig) -> None:
     """The engine's checks run before its confirmation point: a missing instance is 404 and an
     existing one 418 even when declined (scenario alternative-2)."""
     seq = Sequence("2", (confirm("3"), activate("4", "ghost", tree), add("5", "a"), add("6", "z")))
-    _, codes, _ = run(STATE, seq, ui=answering(Answer.NO))
+    _, codes, _ = run(STATE, seq, ui=answering(Answer.DECLINE))
     assert codes == [
         ("Sequence", 200),
         ("Alert", 304),
@@ -121,7 +121,7 @@ def test_a_top_level_confirmation_covers_the_rest_of_the_package(run, tree: Tree
         activate("3", "b", tree),
         Get("4", (Item("./MMS"),)),
         Atomic("5", (add("6", "c"),)),
-        ui=answering(Answer.NO),
+        ui=answering(Answer.DECLINE),
     )
     assert codes == [
         ("Alert", 304),
@@ -134,7 +134,9 @@ def test_a_top_level_confirmation_covers_the_rest_of_the_package(run, tree: Tree
 
 
 def test_accepted_confirmation(run, tree: TreeConfig) -> None:
-    after, codes, _ = run(STATE, confirm("2"), activate("3", "b", tree), ui=answering(Answer.YES))
+    after, codes, _ = run(
+        STATE, confirm("2"), activate("3", "b", tree), ui=answering(Answer.ACCEPT)
+    )
     assert codes == [("Alert", 200), ("Replace", 200)]
     assert after.instance("MMS", "b").active
 
@@ -144,7 +146,7 @@ def test_display_alert_and_unsupported_alerts(run) -> None:
 
     def ui(prompt: Prompt) -> Answer:
         shown.append(prompt)
-        return Answer.NO
+        return Answer.DECLINE
 
     display = Alert("2", "1100", (Item(data="MINDT=5"), Item(data="Updated")))
     _, codes, _ = run(STATE, display, Alert("3", "1102"), Alert("4", "soon"), ui=ui)

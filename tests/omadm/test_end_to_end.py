@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from mostate import DeviceState, Engine, Request
-from mostate.model import Confirm, Role
+from mostate.model import Role
 from mostate.omadm import Answer, Device, Server, TreeConfig, answering, write_package
 from mostate.trace import TraceLine, read_lines
 
@@ -43,11 +43,7 @@ def batches(lines: list[TraceLine]) -> list[list[TraceLine]]:
 
 
 def answers(requests: list[Request]) -> list[Answer]:
-    return [
-        Answer.YES if r.confirm is Confirm.ACCEPT else Answer.NO
-        for r in requests
-        if r.confirm is not None
-    ]
+    return [Answer.of(r.confirm) for r in requests if r.confirm is not None]
 
 
 def check(expect: dict[str, Any], status: int | None, result: Any, state: DeviceState) -> None:

@@ -82,7 +82,7 @@ def test_the_confirm_alert_once_its_ampersand_is_escaped(data_dir: Path, engine:
 
     def ui(prompt):
         prompts.append(prompt)
-        return Answer.NO
+        return Answer.DECLINE
 
     _, response = Device(engine).process(DeviceState(), text, ui=ui)
     assert [(s.cmd, s.code) for s in response.statuses()] == [("SyncHdr", 200), ("Alert", 304)]
@@ -95,11 +95,11 @@ def test_the_confirm_alert_once_its_ampersand_is_escaped(data_dir: Path, engine:
     [
         # What the AOSP client answered when the confirmation timed out:
         (Answer.TIMEOUT, [507, 408, 215]),
-        (Answer.NO, [507, 304, 215]),
+        (Answer.DECLINE, [507, 304, 215]),
         (Answer.CANCEL, [507, 214, 215]),
         # Accepted: the Replace runs and ./DevDetail/Bearer has no instance here: 404 fails the
         # Atomic, and the accepted alert is rolled back.
-        (Answer.YES, [507, 216, 404]),
+        (Answer.ACCEPT, [507, 216, 404]),
     ],
 )
 def test_confirm_inside_atomic(
