@@ -9,15 +9,56 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import importlib
 import os
 import sys
 from collections.abc import Sequence
+from types import ModuleType
+from typing import Any
 
 from .. import __version__
-from . import conform, diff, dm, explore, mutate, run, verify
 from .common import EXIT_INTERRUPTED, EXIT_USAGE, CliError
 
-_FAMILIES = (run, verify, diff, explore, conform, dm, mutate)
+_FAMILIES = ("run", "verify", "diff", "explore", "conform", "dm", "mutate")
+"""The modules of subcommands, in the order ``mostate --help`` lists them."""
+
+EXTRAS = {"z3": "verify", "networkx": "explore", "hypothesis": "conform"}
+"""What each optional package is installed with: ``pip install 'mostate[EXTRA]'``."""
+
+_COMMANDS = {"explore": ("explore", "plan")}
+"""The subcommands of a family whose name is not its module's."""
+
+
+class _Missing:
+    """A family whose optional package is not installed: its commands are listed and, run,
+    say what to install (exit 2)."""
+
+    def __init__(self, family: str, package: str) -> None:
+        self.family, self.package = family, package
+
+    def register(self, commands: Any) -> None:
+        hint = needs(self.package)
+        for name in _COMMANDS.get(self.family, (self.family,)):
+            sub = commands.add_parser(name, help=f"(not installed: {hint})", add_help=False)
+            sub.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+            sub.set_defaults(handler=self.refuse, command_name=name)
+
+    def refuse(self, args: argparse.Namespace) -> int:
+        raise CliError(f"{args.command_name} {needs(self.package)}")
+
+
+def needs(package: str) -> str:
+    """``needs z3: pip install 'mostate[verify]'``."""
+    return f"needs {package}: pip install 'mostate[{EXTRAS[package]}]'"
+
+
+def _family(name: str) -> ModuleType | _Missing:
+    try:
+        return importlib.import_module(f".{name}", __package__)
+    except ModuleNotFoundError as err:
+        if err.name not in EXTRAS:
+            raise
+        return _Missing(name, err.name)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -30,8 +71,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"mostate {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for family in _FAMILIES:
-        family.register(commands)
+    for name in _FAMILIES:
+        _family(name).register(commands)
     return parser
 
 
@@ -52,7 +93,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     words = list(sys.argv[1:] if argv is None else argv)
     _suggest(parser, words)
     args, extra = parser.parse_known_args(words)
-    if extra:
+    if extra and not hasattr(args, "command_name"):  # a missing extra says so, below
         # Say it with the subcommand's own usage, not the top level's.
         chosen = " ".join(w for w in (args.command, getattr(args, "dm_command", None)) if w)
         subcommands(parser).get(chosen, parser).error(f"unrecognized arguments: {' '.join(extra)}")
@@ -65,6 +106,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         # The reader went away (``| head``): no traceback, and nothing more to write.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_BROKEN_PIPE
+    except ModuleNotFoundError as err:
+        if err.name not in EXTRAS:
+            raise
+        print(f"mostate: {args.command} {needs(err.name)}", file=sys.stderr)
+        return EXIT_USAGE
     except OSError as err:
         where = f" {err.filename}" if err.filename else ""
         print(f"mostate: cannot use{where}: {err.strerror or err}", file=sys.stderr)
