@@ -8,12 +8,11 @@ import tomllib
 from pathlib import Path
 
 import pytest
-from hypothesis import Phase, settings
+from hypothesis import Phase, seed, settings
 from hypothesis.stateful import run_state_machine_as_test
 
 from mostate import Engine, load_spec
 from mostate.testing import PropertyViolation, engine_machine
-from mostate.testing.run import _seeded  # the kit's own seeding (what --hypothesis-seed sets)
 
 ROOT = Path(__file__).resolve().parents[2]
 MUTANTS = ROOT / "specs" / "mutants"
@@ -47,12 +46,13 @@ def _caught(
     instance needs a lock, an Active flag and the user's request to line up) about seven times
     in ten; four make a miss very unlikely, and none of them uses more than the defaults."""
     machine = engine_machine(path, properties=properties)
-    for seed in range(4):
-        with _seeded(seed):
-            try:
-                run_state_machine_as_test(machine, settings=settings(budget, derandomize=False))
-            except PropertyViolation as found:
-                return found
+    for number in range(4):
+        try:
+            run_state_machine_as_test(
+                seed(number)(machine), settings=settings(budget, derandomize=False)
+            )
+        except PropertyViolation as found:
+            return found
     pytest.fail(f"no seeded run found a violation of {path.name}")
 
 
