@@ -177,7 +177,7 @@ def _print_text(
     out.print(table)
     for check in checks:
         if isinstance(check.verdict, Violated):
-            _print_counterexample(check, check.verdict)
+            _print_counterexample(check, check.verdict, rules.depth if rules else None)
     if rules is not None:
         _print_rules(rules)
     counts = {label: sum(_label(c.verdict) == label for c in checks) for label in styles}
@@ -187,7 +187,7 @@ def _print_text(
     )
 
 
-def _print_counterexample(check: Check, verdict: Violated) -> None:
+def _print_counterexample(check: Check, verdict: Violated, depth: int | None) -> None:
     out = console()
     step = verdict.transition
     if step is None:
@@ -206,8 +206,9 @@ def _print_counterexample(check: Check, verdict: Violated) -> None:
         if verdict.gave_up is not None:
             out.print(f"  the search for a trace from the empty device gave up {verdict.gave_up};")
         else:
-            out.print("  a counterexample to induction (no trace from the empty device within")
-            out.print("  the search depth);", end=" ")
+            within = f"{depth} requests" if depth is not None else "the search depth"
+            out.print(f"  no trace from the empty device within {within}: a counterexample to")
+            out.print("  induction, or a bug deeper than that (search further with --depth N);")
         out.print("`mostate run` this trace to replay the step:")
         out.print(verdict.trace.to_jsonl().rstrip(), markup=False)
 

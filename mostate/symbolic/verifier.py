@@ -21,6 +21,7 @@ from ..engine import Engine, Transition
 from ..errors import ReplayError
 from ..model import DeviceState
 from ..rules import Spec
+from ..tidy import tidy
 from ..trace import Trace
 from ._z3 import Budget, Model, Sat, Session, Solver, Unknown, Unsat
 from .bmc import Gaveup, Reach, Searcher
@@ -212,14 +213,17 @@ class Verifier:
         reach = self._searcher.search(query.name, request.op, request.branch)
         if isinstance(reach, Gaveup):
             return Violated(trace, transition, gave_up=f"at depth {reach.depth}: {reach.reason}")
-        return Violated(trace, transition, reach.trace if isinstance(reach, Reach) else None)
+        reached = tidy(reach.trace, self.engine) if isinstance(reach, Reach) else None
+        return Violated(trace, transition, reached)
 
     def _replayed(
         self, model: Model, query: Query, pre: SState, request: SRequest
     ) -> tuple[Trace, Transition]:
         names = Names(self.z, model)
         trace = Trace(decode_state(names, pre), (decode_request(names, request),), query.name)
-        return trace, confirmed(trace, self.engine)
+        confirmed(trace, self.engine)
+        readable = tidy(trace, self.engine)  # the same violation, without what plays no part
+        return readable, readable.confirm(self.engine)
 
     def checks_for(self, op: str) -> Iterator[Check]:
         """The checks of one operation only (every actor and branch of it), as :meth:`checks`

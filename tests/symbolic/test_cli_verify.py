@@ -44,7 +44,9 @@ def test_the_text_report_shows_the_counterexample_block(capsys: pytest.CaptureFi
     out = capsys.readouterr().out
     assert "VIOLATED flags_need_instance: delete as server" in out
     assert "before:" in out and "request:" in out and "after:" in out
-    assert "counterexample to induction" in out
+    assert "counterexample to" in out and "search further with --depth N" in out
+    # the counterexample reads like the spec's examples: service MMS, instance a, no noise
+    assert '"service": "MMS", "instance": "a"' in out and '"confirm"' not in out
 
 
 def test_unknown_exits_3(capsys: pytest.CaptureFixture[str]) -> None:
