@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
 import os
 import sys
@@ -16,7 +17,7 @@ from ..engine import Engine
 from ..errors import RequestError, SpecError
 from ..model import DeviceState
 from ..rules import Spec
-from ..spec import load_spec
+from ..spec import load_spec, specs_dir
 from ..trace import TraceLine, read_lines
 
 EXIT_OK = 0
@@ -65,11 +66,32 @@ def add_format_option(parser: argparse.ArgumentParser) -> None:
 
 
 def spec_from(path: str | None) -> Spec:
-    """Load a spec; a spec error becomes ``file:line:col: message`` and exit 2."""
+    """Load a spec (a file, or ``mutant:NAME`` for a shipped mutant); a spec error becomes
+    ``file:line:col: message`` and exit 2."""
     try:
-        return load_spec(path)
+        return load_spec(shipped(path, "mutant", "mutants", ".toml"))
     except SpecError as err:
         raise CliError(str(err)) from None
+
+
+def shipped(path: str | None, prefix: str, folder: str, suffix: str) -> str | None:
+    """``PREFIX:NAME`` names a file shipped in ``specs/FOLDER`` (found from any folder, installed
+    or in a checkout); anything else is a path as given.
+
+    >>> shipped("mutant:user-can-lock", "mutant", "mutants", ".toml").endswith("user-can-lock.toml")
+    True
+    """
+    if path is None or not path.startswith(f"{prefix}:"):
+        return path
+    name = path.split(":", 1)[1]
+    where = specs_dir() / folder
+    found = where / f"{name}{suffix}"
+    if not found.is_file() or "/" in name:
+        known = sorted(p.name.removesuffix(suffix) for p in where.glob(f"*{suffix}"))
+        close = difflib.get_close_matches(name, known, n=1)
+        hint = f"; did you mean {prefix}:{close[0]}?" if close else f" (one of: {', '.join(known)})"
+        raise CliError(f"no shipped {prefix} {name!r}{hint}")
+    return str(found)
 
 
 def engine_from(path: str | None) -> Engine:

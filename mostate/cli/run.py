@@ -25,6 +25,7 @@ from .common import (
     console,
     engine_from,
     print_json,
+    shipped,
     state_from,
     trace_from,
 )
@@ -197,6 +198,7 @@ def _scenario(args: argparse.Namespace) -> int:
         table.add_column(column)
     report, failed = [], 0
     for file in args.files:
+        file = shipped(file, "scenario", "scenarios", ".jsonl") or file
         start, lines = trace_from(file, engine, "scenario")
         found = diverging(engine, start or DeviceState(), lines)
         failed += bool(found)

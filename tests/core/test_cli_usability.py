@@ -175,3 +175,15 @@ def test_progress_shows_in_a_log_as_plain_lines(
     err = capsys.readouterr().err.splitlines()
     assert len(err) > 2 and all(line.startswith("mostate: proving: ") for line in err)
     assert "%" in err[0] and "left" in err[0] and err[-1].split(": ")[2].startswith("343/343")
+
+
+def test_shipped_mutants_and_scenarios_by_name_from_any_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(["verify", "mutant:user-can-lock", "--depth", "0"]) == 1
+    assert "user-can-lock.toml" in capsys.readouterr().out.splitlines()[0]
+    assert main(["scenario", "scenario:normal-flow", "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["scenarios"][0]["expectations"] > 0
+    assert main(["verify", "mutant:user-can-lok"]) == 2
+    assert "did you mean mutant:user-can-lock?" in capsys.readouterr().err
