@@ -141,6 +141,7 @@ def test_a_scenario_against_a_mutant_diverges(capsys: pytest.CaptureFixture[str]
     assert main(["scenario", "--spec", str(quiet), str(flow)]) == 1
 
 
+@pytest.mark.slow  # about 2 s here (2 cores)
 def test_bad_spec_exits_2_with_location_and_no_traceback(tmp_path: Path) -> None:
     spec = tmp_path / "bad.toml"
     spec.write_text('[ops.add]\n[[ops.add.steps]]\nrefuse = 404\nwhen = "bogus(target)"\n')

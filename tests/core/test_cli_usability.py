@@ -69,6 +69,7 @@ def test_every_option_of_every_command_has_help() -> None:
     assert {"verify", "explore", "plan", "dm process", "dm build", "mutate"} <= set(parsers)
 
 
+@pytest.mark.slow  # about 1 s here (2 cores)
 def test_a_closed_pipe_ends_quietly(tmp_path: Path) -> None:
     trace = tmp_path / "big.jsonl"
     lines = [{**ADD, "instance": f"i{n}"} for n in range(3000)]
@@ -96,6 +97,7 @@ def test_a_missing_spec_names_the_file_without_a_fake_position(
     assert "nothere.toml: cannot read the spec" in err and "nothere.toml:1:1" not in err
 
 
+@pytest.mark.slow  # about 2 s here (2 cores)
 def test_verify_takes_the_spec_either_way_but_not_twice(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
@@ -107,6 +109,7 @@ def test_verify_takes_the_spec_either_way_but_not_twice(
     assert "give the spec once" in capsys.readouterr().err
 
 
+@pytest.mark.slow  # about 3 s here (2 cores)
 def test_every_report_names_the_spec_file_it_used(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -124,6 +127,7 @@ def test_every_report_names_the_spec_file_it_used(
     assert json.loads(capsys.readouterr().out)["spec"] == str(spec)
 
 
+@pytest.mark.slow  # about 3 s here (2 cores)
 def test_a_piped_table_keeps_whole_property_names(capsys: pytest.CaptureFixture[str]) -> None:
     main(["verify", "--depth", "0"])
     out = capsys.readouterr().out
@@ -151,6 +155,7 @@ def test_an_output_that_cannot_be_written_is_refused_before_the_work(
     assert message in err and out == ""
 
 
+@pytest.mark.slow  # about 4 s here (2 cores)
 def test_ctrl_c_during_explore_prints_the_statistics_so_far() -> None:
     proc = subprocess.Popen(
         [sys.executable, "-m", "mostate", "explore", "-n", "5", "--services", "2"],
@@ -167,6 +172,7 @@ def test_ctrl_c_during_explore_prints_the_statistics_so_far() -> None:
     assert "Traceback" not in err
 
 
+@pytest.mark.slow  # about 2 s here (2 cores)
 def test_progress_shows_in_a_log_as_plain_lines(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -177,6 +183,7 @@ def test_progress_shows_in_a_log_as_plain_lines(
     assert "%" in err[0] and "left" in err[0] and err[-1].split(": ")[2].startswith("343/343")
 
 
+@pytest.mark.slow  # about 2 s here (2 cores)
 def test_shipped_mutants_and_scenarios_by_name_from_any_folder(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -79,6 +79,7 @@ def test_a_checker_without_its_library_says_which_extra_to_install(
     assert "Traceback" not in done.stderr
 
 
+@pytest.mark.slow  # about 5 s here (2 cores)
 def test_each_checker_needs_only_its_own_extra() -> None:
     others = {package: [p for p in CHECKERS if p != package] for package in CHECKERS}
     assert mostate_without(others["z3"], "verify", "--depth", "0").returncode == 0

@@ -17,6 +17,7 @@ def test_there_are_at_least_four_notebooks() -> None:
     assert len(NOTEBOOKS) >= 4, [n.name for n in NOTEBOOKS]
 
 
+@pytest.mark.slow  # about 87 s here (2 cores)
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[n.stem for n in NOTEBOOKS])
 def test_notebook_runs(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # The kernel is another process: point it at this checkout's mostate.

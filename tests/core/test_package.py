@@ -77,6 +77,7 @@ MODULES = sorted(
 )
 
 
+@pytest.mark.slow  # about 9 s here (2 cores)
 @pytest.mark.parametrize("name", MODULES)
 def test_doctests(name: str) -> None:
     module = importlib.import_module(name)

@@ -47,6 +47,7 @@ def normalise(text: str) -> str:
 CONSOLE = [block for block in fenced("console")]
 
 
+@pytest.mark.slow  # about 23 s here (2 cores)
 @pytest.mark.parametrize("block", CONSOLE, ids=[b.splitlines()[0][2:40] for b in CONSOLE])
 def test_console_examples_print_what_they_show(block: str) -> None:
     command, *shown = block.strip("\n").splitlines()
@@ -71,6 +72,7 @@ def test_the_spec_example_is_a_spec_that_loads() -> None:
     assert Engine(spec).spec is spec
 
 
+@pytest.mark.slow  # about 2 s here (2 cores)
 def test_every_benchmark_command_runs() -> None:
     (block,) = [b for b in fenced("sh") if "benchmarks/" in b]
     scripts = re.findall(r"(benchmarks/\S+\.py)", block)

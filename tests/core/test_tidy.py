@@ -19,6 +19,7 @@ MANIFEST = tomllib.loads((MUTANTS / "manifest.toml").read_text(encoding="utf-8")
 INSTANCE = re.compile(r"^[a-z]+$")
 
 
+@pytest.mark.slow  # about 4 s here (2 cores)
 @pytest.mark.parametrize("name", sorted(MANIFEST))
 def test_every_counterexample_of_a_shipped_mutant_is_tidy_and_replays(name: str) -> None:
     spec = load_spec(MUTANTS / MANIFEST[name]["file"])

@@ -64,6 +64,7 @@ def test_usage_errors_exit_2(
     assert message in capsys.readouterr().err
 
 
+@pytest.mark.slow  # about 2 s here (2 cores)
 def test_plan_prints_a_trace(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     state = tmp_path / "state.json"
     state.write_text(json.dumps({"MMS": {"a": {"active": True}, "b": {}}}))

@@ -17,6 +17,7 @@ def engine() -> Engine:
     return Engine(load_spec(CCS))
 
 
+@pytest.mark.slow  # about 22 s here (2 cores)
 @pytest.mark.parametrize(("instances", "values"), [(1, 2), (2, 1), (2, 2), (3, 1)])
 def test_orbit_sizes_add_up_to_the_count_without_symmetry(
     engine: Engine, instances: int, values: int
@@ -44,6 +45,7 @@ def test_orbit_size_is_the_number_of_distinct_renamings() -> None:
     assert len({canonical(s, names)[0] for s in renamed}) == 1
 
 
+@pytest.mark.slow  # about 8 s here (2 cores)
 def test_the_shipped_spec_has_no_violation_in_scope(engine: Engine) -> None:
     for scope in (
         ExploreScope.of(3, 1, declines=True),
@@ -53,6 +55,7 @@ def test_the_shipped_spec_has_no_violation_in_scope(engine: Engine) -> None:
         assert explore(engine, scope).violations == {}
 
 
+@pytest.mark.slow  # about 2 s here (2 cores)
 def test_every_edge_is_what_the_engine_answers(engine: Engine) -> None:
     run = explore(engine, ExploreScope(2, 1))
     for state, nxt, request, data in run.graph.edges(keys=True, data=True):

@@ -19,6 +19,7 @@ SCOPES = {name: ExploreScope.of(2, 1, declines=True) for name in MANIFEST}
 SCOPES["switch_over_device"] = ExploreScope.of(1, 1, services=2, declines=True)
 
 
+@pytest.mark.slow  # about 1 s here (2 cores)
 @pytest.mark.parametrize("name", sorted(MANIFEST))
 def test_mutant_is_caught_with_exactly_its_properties(name: str) -> None:
     entry = MANIFEST[name]

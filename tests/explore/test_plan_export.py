@@ -21,6 +21,7 @@ def engine() -> Engine:
     return Engine(load_spec(CCS))
 
 
+@pytest.mark.slow  # about 2 s here (2 cores)
 def test_a_campaign_plan_reaches_its_goal(engine: Engine) -> None:
     goal = Goal.parse("active(target) and default(target) and locked(target)", target="new")
     found = plan(engine, START, goal)
@@ -61,6 +62,7 @@ def test_a_bad_goal_is_a_spec_error() -> None:
         Goal.parse("count(i, active(i))")
 
 
+@pytest.mark.slow  # about 2 s here (2 cores)
 def test_the_suite_has_one_trace_per_edge_and_the_spec_passes_it(
     engine: Engine, tmp_path: Path
 ) -> None:

@@ -71,6 +71,7 @@ def by_stateful(spec: Spec) -> set[str]:
 SHIPPED = sorted(MANIFEST)
 
 
+@pytest.mark.slow  # about 44 s here (2 cores)
 @pytest.mark.parametrize("name", SHIPPED)
 def test_shipped_mutants_three_checkers_agree(name: str) -> None:
     spec = load_spec(MUTANTS / MANIFEST[name]["file"])

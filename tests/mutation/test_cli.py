@@ -28,6 +28,7 @@ def test_json_lists_every_mutant_with_its_verdict(capsys: pytest.CaptureFixture[
         assert m["location"].startswith("ccs.toml:")
 
 
+@pytest.mark.slow  # about 1 s here (2 cores)
 def test_by_default_a_kill_is_named_by_the_first_property_that_breaks(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
@@ -44,6 +45,7 @@ def test_by_default_a_kill_is_named_by_the_first_property_that_breaks(
     assert any(len(row.get("killed_by", [])) > 1 for row in every.values())
 
 
+@pytest.mark.slow  # about 4 s here (2 cores)
 def test_a_survivor_fails_the_default_threshold(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -58,6 +60,7 @@ def test_a_survivor_fails_the_default_threshold(
     assert main([*argv, "--fail-under", "0"]) == 0
 
 
+@pytest.mark.slow  # about 1 s here (2 cores)
 def test_the_shipped_spec_kills_every_dropped_confirmation(
     capsys: pytest.CaptureFixture[str],
 ) -> None:

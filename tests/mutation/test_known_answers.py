@@ -16,6 +16,7 @@ from tests.conftest import MUTANTS, ccs_without
 MANIFEST = tomllib.loads((MUTANTS / "manifest.toml").read_text(encoding="utf-8"))
 
 
+@pytest.mark.slow  # about 4 s here (2 cores)
 @pytest.mark.parametrize("name", sorted(MANIFEST))
 def test_a_shipped_mutant_is_killed_by_exactly_its_manifest_properties(name: str) -> None:
     entry = MANIFEST[name]

@@ -15,6 +15,7 @@ CCS = str(ROOT / "specs" / "ccs.toml")
 MUTANT = str(ROOT / "specs" / "mutants" / "delete-keeps-lock.toml")
 
 
+@pytest.mark.slow  # about 2 s here (2 cores)
 def test_the_shipped_spec_proves_with_exit_0(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["verify"]) == 0
     out = capsys.readouterr().out
@@ -22,6 +23,7 @@ def test_the_shipped_spec_proves_with_exit_0(capsys: pytest.CaptureFixture[str])
     assert "locks_never_block_server" in out and "default_when_none_active" in out
 
 
+@pytest.mark.slow  # about 5 s here (2 cores)
 def test_a_mutant_exits_1_with_a_trace_that_mostate_run_replays(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
@@ -39,6 +41,7 @@ def test_a_mutant_exits_1_with_a_trace_that_mostate_run_replays(
     assert lines[-1]["status"] == 500 and "flags_need_instance" in lines[-1]["reason"]
 
 
+@pytest.mark.slow  # about 1 s here (2 cores)
 def test_the_text_report_shows_the_counterexample_block(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["verify", MUTANT, "--depth", "0"]) == 1
     out = capsys.readouterr().out
@@ -80,11 +83,13 @@ def test_a_missing_or_broken_spec_exits_2(
     assert "broken.toml:" in capsys.readouterr().err
 
 
+@pytest.mark.slow  # about 4 s here (2 cores)
 def test_bounded_mode_proves_the_shipped_spec(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["verify", "--bound", "2"]) == 0
     assert "exactly 2 instance names" in capsys.readouterr().out
 
 
+@pytest.mark.slow  # about 13 s here (2 cores)
 def test_a_replay_failure_is_reported_loudly(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -110,6 +110,7 @@ REFACTORINGS = {
 }
 
 
+@pytest.mark.slow  # about 3 s here (2 cores)
 @pytest.mark.parametrize("name", sorted(REFACTORINGS))
 def test_a_textually_different_refactoring_is_proved_equivalent(name: str) -> None:
     spec = edited(*REFACTORINGS[name])

@@ -228,6 +228,7 @@ def _rebased(c: Concrete, state: DeviceState) -> SState:
     return SState(*fields)
 
 
+@pytest.mark.slow  # about 20 s here (2 cores)
 @pytest.mark.parametrize("name", sorted(SPECS))
 @settings(max_examples=20, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())

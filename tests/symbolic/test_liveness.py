@@ -78,6 +78,7 @@ def replayed_clause(spec: Spec, row: Liveness) -> tuple[int, str]:
 # -- the shipped spec --------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # about 2 s here (2 cores)
 def test_every_rule_of_the_shipped_spec_fires_from_the_empty_device() -> None:
     spec = load_spec()
     rows = check_liveness(spec)
@@ -138,6 +139,7 @@ def test_a_witness_the_engine_does_not_confirm_is_a_replay_error(
 # -- dead rules and vacuous properties ---------------------------------------------------------
 
 
+@pytest.mark.slow  # about 2 s here (2 cores)
 def test_an_add_that_is_always_refused_kills_its_confirmation_and_effect() -> None:
     spec = parse_spec(ALWAYS_REFUSED_ADD, "always-refused.toml")
     assert all(isinstance(c.verdict, Proved) for c in Verifier(spec).checks())
@@ -154,6 +156,7 @@ def test_an_add_that_is_always_refused_kills_its_confirmation_and_effect() -> No
     assert removed.witness.start.to_json() != {}
 
 
+@pytest.mark.slow  # about 3 s here (2 cores)
 def test_a_property_whose_premise_never_holds_is_vacuous() -> None:
     spec = parse_spec(VACUOUS, "vacuous.toml")
     proved = [c for c in Verifier(spec).checks() if c.name == "never_above_600"]
@@ -174,6 +177,7 @@ def test_a_refusal_shadowed_by_an_earlier_one_is_dead(condition: str) -> None:
     assert isinstance(rows["delete: missing"].verdict, Live)
 
 
+@pytest.mark.slow  # about 2 s here (2 cores)
 def test_a_refusal_that_only_overlaps_an_earlier_one_is_live() -> None:
     spec = parse_spec(shadowed("not exists(target) or active(target)"), "overlap.toml")
     row = rows_by_rule(spec, depth=3)["delete: shadowed"]
@@ -184,6 +188,7 @@ def test_a_refusal_that_only_overlaps_an_earlier_one_is_live() -> None:
 # -- mostate verify ----------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # about 3 s here (2 cores)
 def test_verify_strict_passes_on_the_shipped_spec(capsys: pytest.CaptureFixture[str]) -> None:
     from mostate.cli import main
 
@@ -195,6 +200,7 @@ def test_verify_strict_passes_on_the_shipped_spec(capsys: pytest.CaptureFixture[
     assert " proved, 0 violated, 0 unknown in " in lines[-1]
 
 
+@pytest.mark.slow  # about 5 s here (2 cores)
 def test_a_dead_rule_warns_and_fails_only_under_strict(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
@@ -212,6 +218,7 @@ def test_a_dead_rule_warns_and_fails_only_under_strict(
     assert main(["verify", str(path), "--depth", "2", "--strict"]) == 1
 
 
+@pytest.mark.slow  # about 2 s here (2 cores)
 def test_the_json_report_lists_every_rule_with_its_witness(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:

@@ -179,6 +179,7 @@ def test_the_shipped_spec_proves_every_new_property_for_every_branch() -> None:
     ],
     ids=["set_active-ignores-value", "set_locked-ignores-value", "confirms-before-404"],
 )
+@pytest.mark.slow  # about 16 s here (2 cores)
 def test_a_one_line_mistake_is_violated_with_a_replayed_counterexample(
     text: str, op: str, caught: str
 ) -> None:
@@ -210,6 +211,7 @@ FIRST_SHIPPED = {
 }
 
 
+@pytest.mark.slow  # about 1 s here (2 cores)
 def test_the_first_shipped_properties_alone_miss_two_of_the_mistakes() -> None:
     # Why the richer language: without the new properties these mutants prove clean.
     for text in (SET_LOCKED_IGNORES_VALUE, CONFIRMS_BEFORE_404):
@@ -220,6 +222,7 @@ def test_the_first_shipped_properties_alone_miss_two_of_the_mistakes() -> None:
         assert all(isinstance(v, Proved) for v in found.values())
 
 
+@pytest.mark.slow  # about 7 s here (2 cores)
 def test_mostate_verify_on_a_spec_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     good, bad = tmp_path / "good.toml", tmp_path / "bad.toml"
     good.write_text(CCS_TEXT + PROPERTIES, encoding="utf-8")
@@ -277,6 +280,7 @@ def test_the_engine_reads_declines_whether_or_not_the_operation_asked() -> None:
     assert int(forgot.outcome.status) == 200
 
 
+@pytest.mark.slow  # about 2 s here (2 cores)
 def test_every_checker_sees_an_operation_that_forgot_to_ask() -> None:
     # The decline branch is checked even for an operation with no confirmation point.
     spec = parse_spec(SET_LOCKED_FORGETS_TO_ASK, "mutant.toml")

@@ -120,6 +120,7 @@ def _quiet_engine() -> None:
     logging.getLogger("mostate").setLevel(logging.ERROR)
 
 
+@pytest.mark.slow  # about 98 s here (2 cores)
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_verify_and_explore_agree(name: str) -> None:
     spec, expected = CASES[name]
@@ -170,6 +171,7 @@ def test_the_may_not_stand_where_a_variable_is_bound() -> None:
         _variant('"not exists(target)"', '"any(j, the(k, active(k)) == none)"')
 
 
+@pytest.mark.slow  # about 1 s here (2 cores)
 def test_the_empty_device_violation_is_a_trace_of_no_request() -> None:
     spec = CASES["empty_device_breaks_an_invariant"][0]
     checks = [c for c in Verifier(spec, depth=0).checks() if not c.op]

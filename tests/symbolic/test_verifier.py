@@ -44,11 +44,13 @@ def test_the_shipped_spec_is_proved_for_any_number_of_instances() -> None:
     assert ("set_active", "server/decline") in rows and ("in_use", "user") in rows
 
 
+@pytest.mark.slow  # about 1 s here (2 cores)
 def test_the_shipped_spec_is_proved_with_a_bound() -> None:
     checks = list(Verifier(load_spec(), bound=3).checks())
     assert all(isinstance(c.verdict, Proved) for c in checks)
 
 
+@pytest.mark.slow  # about 6 s here (2 cores)
 @pytest.mark.parametrize("mutant", sorted(MANIFEST))
 def test_each_mutant_breaks_exactly_the_manifest_properties(mutant: str) -> None:
     entry = MANIFEST[mutant]
@@ -66,6 +68,7 @@ def test_each_mutant_breaks_exactly_the_manifest_properties(mutant: str) -> None
         assert replayed.request.op == check.op
 
 
+@pytest.mark.slow  # about 10 s here (2 cores)
 def test_a_reachable_violation_comes_with_a_trace_from_the_empty_device() -> None:
     spec = load_spec(MUTANTS / "active-not-cleared.toml")
     checks = [c for c in Verifier(spec, depth=4).checks() if isinstance(c.verdict, Violated)]
@@ -78,6 +81,7 @@ def test_a_reachable_violation_comes_with_a_trace_from_the_empty_device() -> Non
         assert "one_active" in {c.name for c in reach.confirm(Engine(spec)).violations}
 
 
+@pytest.mark.slow  # about 12 s here (2 cores)
 def test_a_counterexample_to_induction_is_told_apart_from_a_reachable_one() -> None:
     # Switching Active away from a locked instance takes five requests to reach (add, add,
     # set_active, set_locked, then the user's switch); three is not enough.
@@ -98,6 +102,7 @@ def test_an_exhausted_budget_is_unknown_never_proved() -> None:
     assert not any(isinstance(c.verdict, Violated) for c in checks)
 
 
+@pytest.mark.slow  # about 1 s here (2 cores)
 def test_counting_against_a_non_literal_needs_a_bound() -> None:
     text = (ROOT / "specs" / "ccs.toml").read_text(encoding="utf-8")
     text += (
@@ -112,6 +117,7 @@ def test_counting_against_a_non_literal_needs_a_bound() -> None:
     assert all(isinstance(c.verdict, Proved) for c in bounded)
 
 
+@pytest.mark.slow  # about 25 s here (2 cores)
 def test_a_solver_model_the_engine_does_not_replay_is_an_internal_error() -> None:
     verifier = Verifier(load_spec(MUTANTS / "active-not-cleared.toml"), depth=0)
     verifier.engine = Engine(load_spec())  # the engine of the fixed spec disagrees

@@ -59,6 +59,7 @@ def _is_the_globex_bug(found: Divergence | None) -> bool:
     ) and found.mismatches[0].startswith("status: device 200, spec 425")
 
 
+@pytest.mark.slow  # about 14 s here (2 cores)
 def test_globex_is_caught_on_every_seed_with_a_minimal_trace(tmp_path: Path) -> None:
     for seed in SEEDS:
         found = run_conformance(ENGINE, GLOBEX, seed=seed, **KIT)
@@ -69,6 +70,7 @@ def test_globex_is_caught_on_every_seed_with_a_minimal_trace(tmp_path: Path) -> 
     assert main(["check", str(trace)]) == 1  # mostate check sees the same divergence
 
 
+@pytest.mark.slow  # about 18 s here (2 cores)
 def test_acme_conforms_with_the_same_settings_on_every_seed() -> None:
     # The suite is the same on every seed (a pure function of the spec and the scope), so it
     # runs once; the random part runs on each seed.
@@ -78,6 +80,7 @@ def test_acme_conforms_with_the_same_settings_on_every_seed() -> None:
         assert run_conformance(ENGINE, ACME, seed=seed, scope=None, **KIT) is None
 
 
+@pytest.mark.slow  # about 9 s here (2 cores)
 def test_random_sequences_alone_can_miss_globex() -> None:
     # What the suite is for: some seed of a small random budget misses the bug.
     runs = [run_conformance(ENGINE, GLOBEX, seed=seed, scope=None, **KIT) for seed in SEEDS]
@@ -85,6 +88,7 @@ def test_random_sequences_alone_can_miss_globex() -> None:
     assert all(found is None or len(found.trace.requests) == 5 for found in runs)
 
 
+@pytest.mark.slow  # about 2 s here (2 cores)
 def test_the_globex_test_class_fails_with_the_minimal_trace() -> None:
     case = conformance_test(GLOBEX, settings=settings(QUICK, max_examples=5))
     with pytest.raises(Divergence) as info:
@@ -92,6 +96,7 @@ def test_the_globex_test_class_fails_with_the_minimal_trace() -> None:
     assert _is_the_globex_bug(info.value)
 
 
+@pytest.mark.slow  # about 3 s here (2 cores)
 def test_the_suite_records_coverage_of_the_whole_scope() -> None:
     coverage = Coverage()
     universe = Universe(ENGINE)
@@ -152,6 +157,7 @@ def test_bad_factory_references_are_explained(ref: str, message: str) -> None:
         load_factory(ref)
 
 
+@pytest.mark.slow  # about 5 s here (2 cores)
 def test_cli_conform(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     acme = f"{ADAPTERS}:AcmeAdapter"
     assert main(["conform", acme, "--examples", "5", "--seed", "1"]) == 0
@@ -182,6 +188,7 @@ def test_cli_conform_without_the_suite_runs_random_sequences_only(
     assert report["suite"] is None and list(report["coverage"]) == ["random"]
 
 
+@pytest.mark.slow  # about 8 s here (2 cores)
 def test_cli_conform_cover_reports_the_scope(capsys: pytest.CaptureFixture[str]) -> None:
     acme = f"{ADAPTERS}:AcmeAdapter"
     assert main(["conform", acme, "--examples", "5", "--seed", "1", "--cover"]) == 0
@@ -202,6 +209,7 @@ def _random_run(seed: int) -> tuple[int, frozenset[DeviceState]]:
     return coverage.steps, frozenset(coverage.states)
 
 
+@pytest.mark.slow  # about 6 s here (2 cores)
 def test_a_seed_repeats_the_random_part_exactly() -> None:
     # Random sequences only (no suite): the seed alone decides every request sent.
     first, again, other = _random_run(7), _random_run(7), _random_run(8)
@@ -209,6 +217,7 @@ def test_a_seed_repeats_the_random_part_exactly() -> None:
     assert first != other
 
 
+@pytest.mark.slow  # about 2 s here (2 cores)
 def test_conform_prints_the_seed_it_chose(capsys: pytest.CaptureFixture[str]) -> None:
     argv = ["conform", f"{ADAPTERS}:AcmeAdapter", "--no-suite", "--examples", "3"]
     assert main([*argv, "--format", "json"]) == 0

@@ -42,6 +42,7 @@ def test_import_mostate_does_not_import_hypothesis() -> None:
     assert out.stdout.strip() == "False"
 
 
+@pytest.mark.slow  # about 9 s here (2 cores)
 @pytest.mark.parametrize("name", MODULES)
 def test_doctests(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(ROOT)  # the run doctest loads examples/ by a relative path

@@ -56,6 +56,7 @@ def _caught(
     pytest.fail(f"no seeded run found a violation of {path.name}")
 
 
+@pytest.mark.slow  # about 12 s here (2 cores)
 @pytest.mark.parametrize("name", sorted(MANIFEST))
 def test_every_mutant_is_caught_breaking_a_listed_property(name: str) -> None:
     entry = MANIFEST[name]
@@ -70,6 +71,7 @@ def test_every_mutant_is_caught_breaking_a_listed_property(name: str) -> None:
 MULTI = [(n, p) for n, e in sorted(MANIFEST.items()) if len(e["breaks"]) > 1 for p in e["breaks"]]
 
 
+@pytest.mark.slow  # about 20 s here (2 cores)
 @pytest.mark.parametrize(("name", "prop"), MULTI)
 def test_each_listed_property_of_a_mutant_is_found(name: str, prop: str) -> None:
     # Beyond the requirement (one listed property per mutant): every listed one is found when

@@ -32,6 +32,7 @@ def test_the_walk_is_complete_and_small() -> None:
     assert 100 < len(UNIVERSE.states) < 1_000  # one service, two instance names
 
 
+@pytest.mark.slow  # about 3 s here (2 cores)
 def test_every_request_is_sent_in_every_state() -> None:
     sent: set[tuple[DeviceState, Request]] = set()
     for sequence in SUITE:
@@ -96,6 +97,7 @@ def _mutated(out: Outcome, before: DeviceState, kind: str) -> Outcome:
     kind=st.sampled_from(("status", "state")),
     shows=st.booleans(),
 )
+@pytest.mark.slow  # about 15 s here (2 cores)
 def test_every_one_transition_bug_of_the_scope_is_caught(
     edge: tuple[DeviceState, Request], kind: str, shows: bool
 ) -> None:
@@ -111,6 +113,7 @@ def test_every_one_transition_bug_of_the_scope_is_caught(
     assert edge in steps
 
 
+@pytest.mark.slow  # about 2 s here (2 cores)
 def test_the_harness_without_a_mutation_passes() -> None:
     # The mutant's transition is one the scope never reaches: what is left is the spec, which
     # must pass (a part of the suite keeps this quick; the ACME test runs all of it).
