@@ -16,6 +16,8 @@ from collections.abc import Sequence
 from types import ModuleType
 from typing import Any
 
+import shtab
+
 from .. import __version__
 from .common import EXIT_INTERRUPTED, EXIT_USAGE, CliError
 
@@ -73,6 +75,11 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in _FAMILIES:
         _family(name).register(commands)
+    # Shell completion generated from this very parser by shtab (a small, pure-Python, well-kept
+    # library), so it never falls behind a new option: `mostate --print-completion bash`.
+    shtab.add_argument_to(
+        parser, "--print-completion", help="print a completion script for SHELL and exit"
+    )
     return parser
 
 

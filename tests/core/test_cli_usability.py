@@ -194,3 +194,18 @@ def test_shipped_mutants_and_scenarios_by_name_from_any_folder(
     assert json.loads(capsys.readouterr().out)["scenarios"][0]["expectations"] > 0
     assert main(["verify", "mutant:user-can-lok"]) == 2
     assert "did you mean mutant:user-can-lock?" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("shell", ["bash", "zsh"])
+def test_shell_completion_knows_every_command_and_option(
+    shell: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["--print-completion", shell])
+    assert exited.value.code == 0
+    script = capsys.readouterr().out
+    parsers = subcommands(build_parser())
+    for name in ("verify", "mutate", "explore", "plan", "dm"):
+        assert name in script
+    assert all(flag in script for flag in ("--depth", "--every-kill", "--answer", "--max-states"))
+    assert len(parsers) >= 12

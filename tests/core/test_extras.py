@@ -36,7 +36,7 @@ def mostate_without(blocked: list[str], *argv: str) -> subprocess.CompletedProce
 
 def test_a_plain_install_pulls_no_checker_library() -> None:
     names = {d.split(">")[0].split("[")[0].strip() for d in PROJECT["dependencies"]}
-    assert names == {"attrs", "rich", "defusedxml"}
+    assert names == {"attrs", "rich", "defusedxml", "shtab"}
     extras = PROJECT["optional-dependencies"]
     assert extras["verify"] == ["z3-solver>=4.12"] and extras["explore"] == ["networkx>=3.1"]
     assert extras["conform"] == ["hypothesis>=6.90"] and "mostate[all]" in extras["test"]
