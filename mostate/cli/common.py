@@ -7,12 +7,12 @@ import difflib
 import json
 import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 
+from ..durable import write_durably
 from ..engine import Engine
 from ..errors import RequestError, SpecError
 from ..model import DeviceState
@@ -153,16 +153,9 @@ def check_writable(path: str, option: str, *, directory: bool = False) -> None:
 
 
 def write_atomically(path: str, text: str) -> None:
-    """Write a file by renaming a finished temporary file over it: never half a file."""
-    target = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent or Path("."))
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Write a file the durable way (:func:`mostate.durable.write_durably`): never half a file,
+    on disk before the command reports it."""
+    write_durably(path, text)
 
 
 def console(stderr: bool = False) -> Console:

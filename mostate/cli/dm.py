@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ..durable import locked
 from ..errors import RequestError
 from ..omadm import (
     AclError,
@@ -22,6 +23,7 @@ from ..omadm import (
     answering,
     write_package,
 )
+from ..omadm.device import unsaved
 from ..omadm.tree import split_uri
 from .common import (
     EXIT_OK,
@@ -148,22 +150,30 @@ def _path(uri: str, option: str) -> str:
 
 def _process(args: argparse.Namespace) -> int:
     engine, tree = engine_from(args.spec), tree_from(args)
-    state = state_from(args.state, engine)
     try:
         data = Path(args.package).read_bytes()
     except OSError as err:
         raise CliError(f"cannot read package {args.package}: {err.strerror}") from None
     answers: list[Answer] = args.answer or [Answer.TIMEOUT]
     ui = answering(*answers[:-1], then=answers[-1])
-    after, response = Device(engine, tree).process(state, data, args.server_id, ui)
+    # One writer at a time: read, process and write the state under its lock, and save before
+    # answering, so that no 200 ever reports a change that is not on disk.
+    with locked(args.state):
+        state = state_from(args.state, engine)
+        after, response = Device(engine, tree).process(state, data, args.server_id, ui)
+        header = response.statuses()[0]
+        if header.code == 200 and after != state:
+            try:
+                write_atomically(args.state, json.dumps(after.to_json(), indent=2) + "\n")
+            except OSError as err:
+                reason = f"the device could not save its state: {err.strerror or err}"
+                response = unsaved(response, reason)
     sys.stdout.write(write_package(response))
     header = response.statuses()[0]
     if header.code != 200:
         why = header.items[0].data if header.items else "refused"
         print(f"mostate: {args.package}: {why}", file=sys.stderr)
         return EXIT_USAGE
-    if after != state:
-        write_atomically(args.state, json.dumps(after.to_json(), indent=2) + "\n")
     return EXIT_OK
 
 

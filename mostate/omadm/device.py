@@ -172,6 +172,19 @@ def refusal(header: SyncHdr, reason: str) -> Package:
     return Package(_reply_header(header), (status,))
 
 
+def unsaved(answered: Package, reason: str) -> Package:
+    """What a device answers when it could not save the state a package produced: a SyncHdr
+    Status 500 saying why, and no command reported done (nothing was kept)."""
+    header = SyncHdr(
+        answered.header.session_id,
+        answered.header.msg_id,
+        target=answered.header.source,
+        source=answered.header.target,
+    )
+    status = _header_status(header, Code.COMMAND_FAILED, (Item(data=reason),))
+    return Package(answered.header, (status,))
+
+
 def _reply_header(header: SyncHdr) -> SyncHdr:
     return SyncHdr(header.session_id, header.msg_id, target=header.source, source=header.target)
 

@@ -35,7 +35,8 @@ def test_build_then_process_updates_the_state(
     assert all(code == 200 for _, code in codes(out))
     after = json.loads(state.read_text())
     assert sorted(after["MMS"]) == ["a", "b", "c"] and after["MMS"]["b"]["locked"]
-    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temp left
+    hidden = [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]
+    assert hidden == [".state.json.lock"]  # no temporary file left, only the writers' lock
 
 
 def test_process_with_answers_and_leaf_binding(
