@@ -82,9 +82,14 @@ class Scope:
         return attrs.evolve(self, variables=self.variables | {name})
 
 
+MAX_DIGITS = 9
+"""The longest integer literal (a count or a status needs no more; Python's int() refuses
+4,300 digits with a ValueError, which a spec author must see as a located error)."""
+
+# Digits are ASCII only: Unicode digits (Arabic-Indic, superscripts) are not numbers here.
 _TOKEN = re.compile(
     r"""(?P<ws>\s+)
-      | (?P<int>\d+)
+      | (?P<int>[0-9]+)
       | (?P<str>"(?:[^"\\\n]|\\.)*")
       | (?P<name>[A-Za-z_][A-Za-z0-9_]*'?)
       | (?P<op>->|==|!=|<=|>=|[()<>,{}])
@@ -289,6 +294,8 @@ class _Parser:
             return self.ite(scope)
         self.next()
         if token.kind == "int":
+            if len(token.text) > MAX_DIGITS:
+                raise SpecError(f"an integer of more than {MAX_DIGITS} digits", token.loc)
             return Lit(int(token.text), Type.INT, token.loc), Type.INT
         if token.kind == "str":
             return Lit(_unquote(token.text), Type.STR, token.loc), Type.STR

@@ -214,7 +214,7 @@ def _container(cls: Callable[..., C], el: Element, cmd_id: str, depth: int) -> C
 
 def _status(el: Element) -> Status:
     code = _required_text(el, "Data")
-    if not re.fullmatch(r"\d{3,4}", code):
+    if not re.fullmatch(r"[0-9]{3,4}", code):  # ASCII digits only: "¹¹⁰¹" is no code
         raise PackageError(f"status code {code!r} is not a number")
     return Status(
         cmd_id=_required_text(el, "CmdID"),

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import enum
 import logging
+import re
 from typing import Protocol, assert_never
 
 import attrs
@@ -238,7 +239,8 @@ class _Run:
                 assert_never(cmd)
 
     def _alert(self, cmd: Alert, covered: Confirm | None) -> tuple[int, Confirm | None]:
-        code = int(cmd.code) if cmd.code.isdigit() else None
+        # ASCII digits, and few: isdigit() admits "¹¹⁰¹", which int() then refuses.
+        code = int(cmd.code) if re.fullmatch(r"[0-9]{1,6}", cmd.code) else None
         if code not in (AlertCode.DISPLAY, AlertCode.CONFIRM):
             status = Code.NOT_SUPPORTED if code is not None else Code.BAD_REQUEST
             self._status(cmd, status)
