@@ -57,6 +57,12 @@ def read_lines(lines: Iterable[str]) -> tuple[DeviceState | None, list[TraceLine
         except json.JSONDecodeError as err:
             out.append(TraceLine(number, None, f"line {number}: not JSON: {err.msg}"))
             continue
+        except ValueError:  # Python refuses integers of more than 4,300 digits
+            out.append(TraceLine(number, None, f"line {number}: a number with too many digits"))
+            continue
+        except RecursionError:
+            out.append(TraceLine(number, None, f"line {number}: nested too deep"))
+            continue
         if isinstance(obj, dict) and set(obj) == {"start"} and not out and start is None:
             try:
                 start = DeviceState.from_json(obj["start"])

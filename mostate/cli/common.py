@@ -99,12 +99,15 @@ def engine_from(path: str | None) -> Engine:
 
 
 def read_json_file(path: str, what: str) -> Any:
+    text = read_text(path, what)
     try:
-        return json.loads(Path(path).read_text(encoding="utf-8"))
-    except OSError as err:
-        raise CliError(f"cannot read {what} {path}: {err.strerror}") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        return json.loads(text)
+    except json.JSONDecodeError as err:
         raise CliError(f"{path}: {what} is not JSON: {err}") from None
+    except ValueError:  # Python refuses integers of more than 4,300 digits
+        raise CliError(f"{path}: {what} holds a number with too many digits") from None
+    except RecursionError:
+        raise CliError(f"{path}: {what} is nested too deep") from None
 
 
 def state_from(path: str | None, engine: Engine) -> DeviceState:
@@ -130,10 +133,29 @@ def trace_from(
         raise CliError(f"{path}: {err}") from None
 
 
-def read_text(path: str, what: str) -> str:
+MAX_INPUT = 64 * 2**20
+"""The largest trace, state or package file read (bytes): /dev/zero is refused, not read until
+memory runs out."""
+
+
+def read_bytes(path: str, what: str) -> bytes:
+    """A file of at most MAX_INPUT bytes, or exit 2 saying why."""
     try:
-        return Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as err:
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_INPUT + 1)
+    except OSError as err:
+        raise CliError(f"cannot read {what} {path}: {err.strerror or err}") from None
+    if len(data) > MAX_INPUT:
+        raise CliError(f"{path}: the {what} is larger than {MAX_INPUT // 2**20} MiB")
+    return data
+
+
+def read_text(path: str, what: str) -> str:
+    """A UTF-8 file of at most MAX_INPUT bytes, or exit 2 saying why."""
+    data = read_bytes(path, what)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as err:
         raise CliError(f"cannot read {what} {path}: {err}") from None
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 from typing import Any
 
 from ..durable import locked
@@ -31,6 +30,7 @@ from .common import (
     CliError,
     add_spec_option,
     engine_from,
+    read_bytes,
     state_from,
     trace_from,
     write_atomically,
@@ -150,10 +150,7 @@ def _path(uri: str, option: str) -> str:
 
 def _process(args: argparse.Namespace) -> int:
     engine, tree = engine_from(args.spec), tree_from(args)
-    try:
-        data = Path(args.package).read_bytes()
-    except OSError as err:
-        raise CliError(f"cannot read package {args.package}: {err.strerror}") from None
+    data = read_bytes(args.package, "package")
     answers: list[Answer] = args.answer or [Answer.TIMEOUT]
     ui = answering(*answers[:-1], then=answers[-1])
     # One writer at a time: read, process and write the state under its lock, and save before

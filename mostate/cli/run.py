@@ -94,7 +94,7 @@ def _run(args: argparse.Namespace) -> int:
         number, why = malformed[0]
         print(
             f"mostate: {args.trace}: {len(malformed)} line(s) could not be read (answered 400); "
-            f"the first, line {number}: {why}",
+            f"the first: {why if why.startswith('line ') else f'line {number}: {why}'}",
             file=sys.stderr,
         )
         return EXIT_USAGE

@@ -58,7 +58,7 @@ def test_malformed_lines_get_400_and_the_run_goes_on(
     out, err = capsys.readouterr()
     lines = [json.loads(line) for line in out.splitlines()]
     assert code == 2  # every line answered, but some could not be read
-    assert "4 line(s) could not be read" in err and "the first, line 2" in err
+    assert "4 line(s) could not be read" in err and "the first: line 2" in err
     assert [line["status"] for line in lines] == [200, 400, 400, 400, 400, 200]
     assert "line 2" in str(lines[1]["reason"]) and "not JSON" in str(lines[1]["reason"])
     assert all("state" not in line for line in lines)
@@ -273,3 +273,52 @@ def test_a_state_that_breaks_an_invariant_is_exit_2_naming_it(
     assert out == ""
     assert "invariant one_active" in err and "invariant one_default" in err
     assert "on service MMS: a (active, default), b (active, default)" in err
+
+
+# -- hostile input: bounded, and never a traceback ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("line", "why"),
+    [
+        (
+            '{"actor": "server", "op": "add", "service": "MMS", "instance": "a", "n": '
+            + "1" * 5000
+            + "}",
+            "too many digits",
+        ),
+        ("[" * 100_000 + "]" * 100_000, "nested too deep"),
+    ],
+    ids=["5000-digits", "100k-deep"],
+)
+def test_a_hostile_line_is_a_400_and_the_run_goes_on(
+    line: str, why: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    trace = write_lines(tmp_path / "t.jsonl", line, ADD)
+    assert main(["run", "--status-only", str(trace)]) == 2
+    out, err = capsys.readouterr()
+    statuses = [json.loads(x)["status"] for x in out.splitlines()]
+    assert statuses == [400, 200] and why in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    "content",
+    ["[" * 100_000 + "]" * 100_000, '{"MMS": {"a": {"n": ' + "1" * 5000 + "}}}"],
+    ids=["100k-deep", "5000-digits"],
+)
+def test_a_hostile_state_file_is_exit_2(
+    content: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    state = tmp_path / "s.json"
+    state.write_text(content)
+    trace = write_lines(tmp_path / "t.jsonl", ADD)
+    assert main(["run", "--state", str(state), str(trace)]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and str(state) in err
+
+
+def test_an_endless_file_is_refused_not_read_until_memory_runs_out(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["run", "/dev/zero"]) == 2
+    assert "larger than 64 MiB" in capsys.readouterr().err
