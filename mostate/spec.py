@@ -79,6 +79,8 @@ def parse_spec(text: str, source: str = "<spec>") -> Spec:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
         raise _toml_error(err, source) from None
+    except RecursionError:  # tomllib reads nested arrays recursively
+        raise SpecError("TOML nested too deep", Location(source, 0, 0)) from None
     return _Loader(doc, locate(text, source), source).spec()
 
 
@@ -252,6 +254,8 @@ class _Loader:
     def refusal(self, label: str, table: Mapping[str, Any], path: KeyPath, scope: Scope) -> Refusal:
         code = table["refuse"]
         try:
+            if type(code) is not int:  # 418.0 or true are not status codes
+                raise ValueError(code)
             status = Status(code)
         except ValueError:
             codes = ", ".join(str(int(s)) for s in Status if s >= 400 or s == 215)
@@ -319,6 +323,8 @@ class _Loader:
         if not isinstance(value, list) or not value:
             raise self.fail("'ops' must be a non-empty list of operation names", (*path, "ops"))
         for item in value:
+            if not isinstance(item, str):
+                raise self.fail(f"'ops' lists operation names, not {item!r}", (*path, "ops"))
             if item not in ops:
                 raise self.fail(f"unknown operation {item!r}", (*path, "ops"))
         return frozenset(value)

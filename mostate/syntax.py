@@ -21,8 +21,9 @@ Grammar (lowest precedence first)::
 
 from __future__ import annotations
 
+import contextlib
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 
 import attrs
 
@@ -53,6 +54,7 @@ from .rules import (
     Var,
     WithoutParam,
     WithParam,
+    children,
 )
 
 
@@ -160,7 +162,38 @@ def parse_typed(text: str, scope: Scope, origin: Location) -> tuple[Expr, Type]:
     end = parser.peek()
     if end.kind != "end":
         raise SpecError(f"unexpected {end.text!r} after the expression", end.loc)
+    if depth(expr) > MAX_DEPTH:
+        raise SpecError(
+            f"the expression is nested more than {MAX_DEPTH} levels deep (a long chain of "
+            "'and', 'or' or '->' counts one level per operator): split it",
+            origin,
+        )
     return expr, typ
+
+
+MAX_NESTING = 40
+"""How deeply parentheses, 'not', 'if' and '->' may nest while parsing (each level costs the
+recursive-descent parser a few Python frames; a deeper input is a located error, not a
+RecursionError)."""
+
+MAX_DEPTH = 120
+"""How deep a parsed expression may be: every later pass (type check, Z3, the engine's closures,
+the simplifier) walks the tree recursively."""
+
+
+def depth(expr: Expr) -> int:
+    """The number of levels of ``expr``'s tree, counted without recursion.
+
+    >>> from mostate.errors import Location
+    >>> depth(parse_expr("not not true", Scope(), Location("s.toml", 1, 1)))
+    3
+    """
+    deepest, stack = 0, [(expr, 1)]
+    while stack:
+        node, level = stack.pop()
+        deepest = max(deepest, level)
+        stack.extend((child, level + 1) for child in children(node))
+    return deepest
 
 
 def _assignable(actual: Type, wanted: Type) -> bool:
@@ -178,6 +211,18 @@ class _Parser:
     def __init__(self, tokens: list[_Token]) -> None:
         self.tokens = tokens
         self.pos = 0
+        self.nesting = 0
+
+    @contextlib.contextmanager
+    def deeper(self) -> Iterator[None]:
+        """One more level of recursion; a located error beyond MAX_NESTING."""
+        self.nesting += 1
+        if self.nesting > MAX_NESTING:
+            raise SpecError(f"nested more than {MAX_NESTING} levels deep", self.peek().loc)
+        try:
+            yield
+        finally:
+            self.nesting -= 1
 
     def peek(self) -> _Token:
         return self.tokens[self.pos]
@@ -201,9 +246,10 @@ class _Parser:
         return token
 
     def expr(self, scope: Scope) -> tuple[Expr, Type]:
-        if self.peek().text == "if":
-            return self.ite(scope)
-        return self.implies(scope)
+        with self.deeper():
+            if self.peek().text == "if":
+                return self.ite(scope)
+            return self.implies(scope)
 
     def ite(self, scope: Scope) -> tuple[Expr, Type]:
         start = self.expect("if")
@@ -237,7 +283,8 @@ class _Parser:
         self.next()
         self._boolean(left, typ, loc, "->")
         rloc = self.peek().loc
-        right, rtyp = self.implies(scope) if self.peek().text != "if" else self.ite(scope)
+        with self.deeper():
+            right, rtyp = self.implies(scope) if self.peek().text != "if" else self.ite(scope)
         self._boolean(right, rtyp, rloc, "->")
         return BoolOp(Connective.IMPLIES, left, right, op.loc), Type.BOOL
 
@@ -268,7 +315,8 @@ class _Parser:
         if token.text == "not" and token.kind == "name":
             self.next()
             loc = self.peek().loc
-            operand, typ = self.not_(scope)
+            with self.deeper():
+                operand, typ = self.not_(scope)
             self._boolean(operand, typ, loc, "not")
             return Not(operand, token.loc), Type.BOOL
         return self.cmp(scope)

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from mostate import SpecError, load_spec, parse_spec
+from mostate.cli import main
 from mostate.rules import Arg, Type
 
 GOOD_OP = """
@@ -231,3 +232,51 @@ def test_every_shipped_spec_and_mutant_loads() -> None:
     loaded = [load_spec(f) for f in files if f.name != "manifest.toml"]
     assert len(loaded) >= 11
     assert len({s.name for s in loaded}) == len(loaded)
+
+
+# -- hostile specs: a located error and exit 2, never a RecursionError ---------------------------
+
+_SHIPPED = (Path(__file__).resolve().parents[2] / "specs" / "ccs.toml").read_text(encoding="utf-8")
+_ONE_ACTIVE = 'expr = "count(i, active(i)) <= 1"'
+
+
+def _with_invariant(expr: str) -> str:
+    return _SHIPPED.replace(_ONE_ACTIVE, f'expr = "{expr}"')
+
+
+HOSTILE = {
+    "110-parentheses": (_with_invariant("(" * 110 + "true" + ")" * 110), "nested more than"),
+    "500-or": (_with_invariant(" or ".join(["true"] * 500)), "nested more than"),
+    "2000-implies": (_with_invariant(" -> ".join(["true"] * 2000)), "nested more than"),
+    "5000-not": (_with_invariant("not " * 5000 + "true"), "nested more than"),
+    "deep-toml": (_SHIPPED + "\n[x]\ny = " + "[" * 5000 + "]" * 5000 + "\n", "nested too deep"),
+    "ops-of-lists": (
+        _SHIPPED.replace('ops = ["get", "get_active", "in_use"]', 'ops = [["get_active"]]'),
+        "lists operation names",
+    ),
+    "float-status": (_SHIPPED.replace("refuse = 418", "refuse = 418.0"), "not a status code"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(HOSTILE))
+def test_a_hostile_spec_is_a_located_error(name: str) -> None:
+    text, message = HOSTILE[name]
+    with pytest.raises(SpecError) as raised:
+        parse_spec(text, "ccs.toml")
+    assert str(raised.value).startswith("ccs.toml") and message in str(raised.value)
+
+
+@pytest.mark.parametrize("name", ["110-parentheses", "deep-toml"])
+def test_verify_of_a_hostile_spec_exits_2(
+    name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    spec = tmp_path / "ccs.toml"
+    spec.write_text(HOSTILE[name][0], encoding="utf-8")
+    assert main(["verify", str(spec)]) == 2
+    assert "Traceback" not in capsys.readouterr().err
+
+
+def test_a_deep_plan_goal_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    goal = "(" * 200 + "active(target)" + ")" * 200
+    assert main(["plan", "--goal", goal, "--target", "a"]) == 2
+    assert "nested more than" in capsys.readouterr().err
