@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -72,6 +73,21 @@ def register(commands: Any) -> None:
     run.add_argument("--graph", metavar="FILE", help=f"write the graph ({', '.join(FORMATS)})")
     run.add_argument(
         "--export-traces", metavar="DIR", help="write one conformance trace per transition"
+    )
+    run.add_argument(
+        "--max-states",
+        type=int,
+        default=None,
+        metavar="N",
+        help="stop after about N states with the statistics so far (exit 3)",
+    )
+    run.add_argument(
+        "--max-memory",
+        type=int,
+        default=_half_the_memory(),
+        metavar="MB",
+        help="stop when the process has used MB MiB, with the statistics so far (exit 3; "
+        "default: half this machine's memory)",
     )
     add_format_option(run)
     run.set_defaults(handler=_explore)
@@ -147,14 +163,23 @@ def _explore(args: argparse.Namespace) -> int:
         check_writable(args.graph, "--graph")
     if args.export_traces:
         check_writable(args.export_traces, "--export-traces", directory=True)
-    run = _run_with_progress(engine, scope, not args.no_symmetry, args.format == "text")
-    if run.interrupted:
-        # Ctrl-C: the statistics so far, and no files half-written from a partial graph.
+    with meter("exploring (states expanded/found)", shown=args.format == "text", eta=False) as bar:
+        run = explore(
+            engine,
+            scope,
+            symmetry=not args.no_symmetry,
+            progress=bar.update,
+            interruptible=True,
+            max_states=args.max_states,
+            max_memory_mb=args.max_memory,
+        )
+    if run.stopped is not None:
+        # Ctrl-C or a limit: the statistics so far, and no files written from a partial graph.
         if args.format == "json":
             print_json(_report(run, None))
         else:
             _print_report(run, None)
-        return EXIT_INTERRUPTED
+        return EXIT_INTERRUPTED if run.stopped == "interrupted" else EXIT_UNKNOWN
     if args.graph:
         write_atomically(args.graph, graph_text(run, args.graph))
     exported = None
@@ -172,13 +197,12 @@ def _fields(summary: Any) -> dict[str, int]:
     return {"traces": summary.traces, "requests": summary.requests, "skipped": summary.skipped}
 
 
-def _run_with_progress(
-    engine: Engine, scope: ExploreScope, symmetry: bool, shown: bool
-) -> Exploration:
-    with meter("exploring (states expanded/found)", shown=shown, eta=False) as progress:
-        return explore(
-            engine, scope, symmetry=symmetry, progress=progress.update, interruptible=True
-        )
+def _half_the_memory() -> int | None:
+    """Half the machine's memory in MiB (None where the system does not say)."""
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // 2**21
+    except (ValueError, OSError, AttributeError):
+        return None
 
 
 def _report(run: Exploration, exported: dict[str, Any] | None) -> dict[str, Any]:
@@ -195,6 +219,7 @@ def _report(run: Exploration, exported: dict[str, Any] | None) -> dict[str, Any]
         "states_per_second": round(stats.states_per_second, 1),
         "violations": [v.to_json() for v in run.violations.values()],
         "interrupted": run.interrupted,
+        "stopped": run.stopped,
     }
     if exported is not None:
         out["exported"] = exported
@@ -225,9 +250,10 @@ def _print_report(run: Exploration, exported: dict[str, Any] | None) -> None:
             f"{len(violation.trace.requests)} steps (last answered {violation.status}):"
         )
         out.print(violation.trace.to_jsonl(), markup=False, end="")
-    if run.interrupted:
+    if run.stopped is not None:
+        why = "INTERRUPTED" if run.stopped == "interrupted" else f"STOPPED ({run.stopped})"
         out.print(
-            f"[yellow]INTERRUPTED[/] after {stats.states} states: the figures above are partial, "
+            f"[yellow]{why}[/] after {stats.states} states: the figures above are partial, "
             f"{len(run.violations)} violation(s) found so far"
         )
     elif not run.violations:

@@ -23,6 +23,7 @@ the invariants.
 from __future__ import annotations
 
 import gc
+import resource
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -97,9 +98,15 @@ class Exploration:
         self.violations: dict[str, Violation] = {}
         self.stats = Stats(0, 0, 0, 0.0, 0)
         self.cache_hits = self.cache_misses = 0
-        self.interrupted = False
-        """Stopped by Ctrl-C (``explore(..., interruptible=True)``): the graph, the statistics
-        and the violations are those found so far; "no violation" means none *yet*."""
+        self.stopped: str | None = None
+        """Why the search ended early, if it did: ``interrupted`` (Ctrl-C, with
+        ``explore(..., interruptible=True)``), ``max states`` or ``max memory``. The graph, the
+        statistics and the violations are those found so far; "no violation" means none *yet*."""
+
+    @property
+    def interrupted(self) -> bool:
+        """The search ended before the scope was covered (see :attr:`stopped`)."""
+        return self.stopped is not None
 
     # -- names ------------------------------------------------------------------------------
 
@@ -155,9 +162,13 @@ def explore(
     symmetry: bool = True,
     progress: Progress | None = None,
     interruptible: bool = False,
+    max_states: int | None = None,
+    max_memory_mb: int | None = None,
 ) -> Exploration:
     """Explore every state reachable in ``scope`` and check every step. ``interruptible``: a
-    KeyboardInterrupt ends the search and returns what it found so far, marked ``interrupted``.
+    KeyboardInterrupt ends the search and returns what it found so far, marked ``stopped``; so
+    does reaching ``max_states`` states or ``max_memory_mb`` MiB of peak memory (checked every
+    64 states).
 
     >>> from mostate import load_spec
     >>> run = explore(Engine(load_spec()), ExploreScope(instances=1, values=1))
@@ -171,11 +182,13 @@ def explore(
     # (about a fifth of the time at N = 4); it runs once at the end instead.
     gc.disable()
     try:
-        _bfs(run, progress)
+        _bfs(run, progress, _Limits(max_states, max_memory_mb))
     except KeyboardInterrupt:
         if not interruptible:
             raise
-        run.interrupted = True
+        run.stopped = "interrupted"
+    except _Stop as stop:
+        run.stopped = str(stop)
     finally:
         if collecting:
             gc.enable()
@@ -186,7 +199,28 @@ def explore(
     return run
 
 
-def _bfs(run: Exploration, progress: Progress | None) -> None:
+class _Stop(Exception):
+    """A limit was reached; the message names it."""
+
+
+@attrs.frozen
+class _Limits:
+    states: int | None
+    memory_mb: int | None
+
+    def check(self, run: Exploration) -> None:
+        if self.states is not None and len(run.depths) >= self.states:
+            raise _Stop("max states")
+        if self.memory_mb is not None and _peak_mb() >= self.memory_mb:
+            raise _Stop("max memory")
+
+
+def _peak_mb() -> float:
+    """This process's peak resident memory so far, in MiB (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _bfs(run: Exploration, progress: Progress | None, limits: _Limits) -> None:
     cache = CachingEngine(run.engine.spec, run.scope.names if run.symmetry else ())
     start = run.canonical(DeviceState())
     run.parents[start], run.depths[start] = None, 0
@@ -220,6 +254,8 @@ def _bfs(run: Exploration, progress: Progress | None) -> None:
                 run.graph.edges[state, nxt, request]["violations"] = tuple(c.name for c in broken)
                 _record(run, state, request, broken)
         expanded += 1
+        if expanded % 64 == 0:
+            limits.check(run)
         if progress is not None and (expanded % 64 == 0 or not queue):
             progress(expanded, len(run.depths))
     run.cache_hits, run.cache_misses = cache.hits, cache.misses

@@ -104,3 +104,19 @@ def test_exports_are_pinned() -> None:
     ]
     for name in mostate.explore.__all__:
         assert getattr(mostate.explore, name).__module__.startswith("mostate.explore")
+
+
+@pytest.mark.parametrize(
+    ("flags", "stopped"),
+    [(["--max-states", "100"], "max states"), (["--max-memory", "1"], "max memory")],
+    ids=["max-states", "max-memory"],
+)
+def test_explore_stops_at_a_limit_with_the_statistics_so_far(
+    flags: list[str], stopped: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["explore", "-n", "3", *flags, "--format", "json"]) == 3
+    report = json.loads(capsys.readouterr().out)
+    assert report["stopped"] == stopped and report["interrupted"] is True
+    assert 0 < report["states"] < 840  # n = 3 has 840 states (up to symmetry): it stopped early
+    assert main(["explore", "-n", "3", *flags]) == 3
+    assert f"STOPPED ({stopped})" in capsys.readouterr().out
