@@ -11,10 +11,10 @@ from typing import Any
 from rich.table import Table
 
 from ..engine import Engine
-from ..errors import SpecError
+from ..errors import RequestError, SpecError
 from ..explore import Exploration, ExploreScope, Goal, explore, export_traces, plan
 from ..explore.graphio import FORMATS, graph_text
-from ..model import Role
+from ..model import Role, check_name
 from .common import (
     EXIT_INTERRUPTED,
     EXIT_OK,
@@ -268,6 +268,12 @@ def _print_report(run: Exploration, exported: dict[str, Any] | None) -> None:
 def _plan(args: argparse.Namespace) -> int:
     engine = _engine(args)
     start = state_from(args.state, engine)
+    try:
+        check_name(args.service, "--service")
+        if args.target is not None:
+            check_name(args.target, "--target")
+    except RequestError as err:  # a plan run would then refuse every request it prints
+        raise CliError(str(err)) from None
     try:
         goal = Goal.parse(args.goal, args.service, args.target)
     except SpecError as err:

@@ -132,6 +132,9 @@ def _compare(line: TraceLine, outcome: Outcome) -> list[Divergence]:
             Divergence(line.number, '"expect" must be an object with "status", "state", "result"')
         ]
     out = []
+    if "status" in expect and type(expect["status"]) is not int:
+        shown = json.dumps(expect["status"])
+        return [Divergence(line.number, f'"expect": "status" must be a number, not {shown}')]
     if "status" in expect and expect["status"] != int(outcome.status):
         why = f" ({outcome.reason})" if outcome.reason else ""
         out.append(

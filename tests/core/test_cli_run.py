@@ -322,3 +322,17 @@ def test_an_endless_file_is_refused_not_read_until_memory_runs_out(
 ) -> None:
     assert main(["run", "/dev/zero"]) == 2
     assert "larger than 64 MiB" in capsys.readouterr().err
+
+
+def test_a_status_expected_as_a_string_is_a_divergence_not_a_match(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    log = write_lines(tmp_path / "t.jsonl", {**ADD, "expect": {"status": "200"}})
+    assert main(["check", str(log), "--format", "json"]) == 1
+    (found,) = json.loads(capsys.readouterr().out)["divergences"]
+    assert found["line"] == 1 and 'must be a number, not "200"' in found["message"]
+
+
+def test_plan_refuses_a_target_no_request_could_name(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["plan", "--goal", "active(target)", "--target", "a/b"]) == 2
+    assert "--target 'a/b' must not contain" in capsys.readouterr().err
