@@ -20,6 +20,7 @@ from typing import Any
 
 import attrs
 
+from . import strictjson
 from .engine import Engine, Transition
 from .errors import ReplayError, RequestError
 from .model import Clause, DeviceState, Outcome, Request, Status
@@ -53,15 +54,9 @@ def read_lines(lines: Iterable[str]) -> tuple[DeviceState | None, list[TraceLine
         if not text.strip():
             continue
         try:
-            obj = json.loads(text)
-        except json.JSONDecodeError as err:
-            out.append(TraceLine(number, None, f"line {number}: not JSON: {err.msg}"))
-            continue
-        except ValueError:  # Python refuses integers of more than 4,300 digits
-            out.append(TraceLine(number, None, f"line {number}: a number with too many digits"))
-            continue
-        except RecursionError:
-            out.append(TraceLine(number, None, f"line {number}: nested too deep"))
+            obj = strictjson.load(text)
+        except RequestError as err:
+            out.append(TraceLine(number, None, f"line {number}: {err}"))
             continue
         if isinstance(obj, dict) and set(obj) == {"start"} and not out and start is None:
             try:

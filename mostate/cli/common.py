@@ -12,6 +12,7 @@ from typing import Any
 
 from rich.console import Console
 
+from .. import strictjson
 from ..durable import write_durably
 from ..engine import Engine
 from ..errors import RequestError, SpecError
@@ -101,13 +102,9 @@ def engine_from(path: str | None) -> Engine:
 def read_json_file(path: str, what: str) -> Any:
     text = read_text(path, what)
     try:
-        return json.loads(text)
-    except json.JSONDecodeError as err:
-        raise CliError(f"{path}: {what} is not JSON: {err}") from None
-    except ValueError:  # Python refuses integers of more than 4,300 digits
-        raise CliError(f"{path}: {what} holds a number with too many digits") from None
-    except RecursionError:
-        raise CliError(f"{path}: {what} is nested too deep") from None
+        return strictjson.load(text)
+    except RequestError as err:
+        raise CliError(f"{path}: the {what} file: {err}") from None
 
 
 def state_from(path: str | None, engine: Engine) -> DeviceState:

@@ -336,3 +336,17 @@ def test_a_status_expected_as_a_string_is_a_divergence_not_a_match(
 def test_plan_refuses_a_target_no_request_could_name(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["plan", "--goal", "active(target)", "--target", "a/b"]) == 2
     assert "--target 'a/b' must not contain" in capsys.readouterr().err
+
+
+def test_a_key_given_twice_is_malformed_not_read_one_way(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    twice = '{"actor": "server", "op": "add", "service": "MMS", "instance": "a", "op": "delete"}'
+    trace = write_lines(tmp_path / "t.jsonl", twice)
+    assert main(["run", "--status-only", str(trace)]) == 2
+    (line,) = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert line["status"] == 400 and "the key 'op' appears twice" in line["reason"]
+    state = tmp_path / "s.json"
+    state.write_text('{"MMS": {"a": {"locked": true, "locked": false}}}')
+    assert main(["run", "--state", str(state), str(write_lines(tmp_path / "u.jsonl", ADD))]) == 2
+    assert "the key 'locked' appears twice" in capsys.readouterr().err
