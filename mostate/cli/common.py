@@ -13,7 +13,6 @@ from typing import Any
 from rich.console import Console
 
 from .. import strictjson
-from ..durable import write_durably
 from ..engine import Engine
 from ..errors import RequestError, SpecError
 from ..model import DeviceState
@@ -169,12 +168,6 @@ def check_writable(path: str, option: str, *, directory: bool = False) -> None:
         raise CliError(f"{option} {path}: is a folder, not a file")
     if not os.access(target if directory and target.is_dir() else parent, os.W_OK):
         raise CliError(f"{option} {path}: cannot write there")
-
-
-def write_atomically(path: str, text: str) -> None:
-    """Write a file the durable way (:func:`mostate.durable.write_durably`): never half a file,
-    on disk before the command reports it."""
-    write_durably(path, text)
 
 
 def console(stderr: bool = False) -> Console:

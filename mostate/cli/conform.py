@@ -10,6 +10,7 @@ from typing import Any
 
 from rich.table import Table
 
+from ..durable import write_durably
 from .common import (
     EXIT_OK,
     EXIT_VIOLATED,
@@ -20,7 +21,6 @@ from .common import (
     console,
     engine_from,
     print_json,
-    write_atomically,
 )
 
 
@@ -109,7 +109,7 @@ def _conform(args: argparse.Namespace) -> int:
     if args.cover:
         report["coverage"] = {label: universe.report(c).to_json() for label, c in runs.items()}
     if found is not None and args.out:
-        write_atomically(args.out, found.jsonl)
+        write_durably(args.out, found.jsonl)
     _print(args, report, found)
     return EXIT_VIOLATED if found is not None else EXIT_OK
 

@@ -7,7 +7,7 @@ import json
 import sys
 from typing import Any
 
-from ..durable import locked
+from ..durable import locked, write_durably
 from ..errors import RequestError
 from ..omadm import (
     AclError,
@@ -33,7 +33,6 @@ from .common import (
     read_bytes,
     state_from,
     trace_from,
-    write_atomically,
 )
 
 
@@ -161,7 +160,7 @@ def _process(args: argparse.Namespace) -> int:
         header = response.statuses()[0]
         if header.code == 200 and after != state:
             try:
-                write_atomically(args.state, json.dumps(after.to_json(), indent=2) + "\n")
+                write_durably(args.state, json.dumps(after.to_json(), indent=2) + "\n")
             except OSError as err:
                 reason = f"the device could not save its state: {err.strerror or err}"
                 response = unsaved(response, reason)

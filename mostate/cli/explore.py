@@ -10,6 +10,7 @@ from typing import Any
 
 from rich.table import Table
 
+from ..durable import write_durably
 from ..engine import Engine
 from ..errors import RequestError, SpecError
 from ..explore import Exploration, ExploreScope, Goal, explore, export_traces, plan
@@ -29,7 +30,6 @@ from .common import (
     engine_from,
     print_json,
     state_from,
-    write_atomically,
 )
 from .progress import meter
 
@@ -181,7 +181,7 @@ def _explore(args: argparse.Namespace) -> int:
             _print_report(run, None)
         return EXIT_INTERRUPTED if run.stopped == "interrupted" else EXIT_UNKNOWN
     if args.graph:
-        write_atomically(args.graph, graph_text(run, args.graph))
+        write_durably(args.graph, graph_text(run, args.graph))
     exported = None
     if args.export_traces:
         summary = export_traces(run, args.export_traces)

@@ -176,14 +176,10 @@ def refusal(header: SyncHdr, reason: str) -> Package:
 def unsaved(answered: Package, reason: str) -> Package:
     """What a device answers when it could not save the state a package produced: a SyncHdr
     Status 500 saying why, and no command reported done (nothing was kept)."""
-    header = SyncHdr(
-        answered.header.session_id,
-        answered.header.msg_id,
-        target=answered.header.source,
-        source=answered.header.target,
+    header = attrs.evolve(
+        answered.statuses()[0], code=Code.COMMAND_FAILED, items=(Item(data=reason),)
     )
-    status = _header_status(header, Code.COMMAND_FAILED, (Item(data=reason),))
-    return Package(answered.header, (status,))
+    return Package(answered.header, (header,))
 
 
 def _reply_header(header: SyncHdr) -> SyncHdr:
