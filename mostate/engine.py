@@ -349,11 +349,14 @@ class Engine:
         >>> [c.name for c in engine.state_violations(two)], engine.state_violations(DeviceState())
         (['one_active'], ())
         """
-        view, broken = View(state), list[Clause]()
+        return tuple(dict.fromkeys(_inv_clause(inv) for inv, _ in self._broken_invariants(state)))
+
+    def _broken_invariants(self, state: DeviceState) -> Iterator[tuple[Invariant, str]]:
+        """Each invariant ``state`` breaks, with the service where it breaks."""
+        view = View(state)
         for service in (*state.services, FRESH):
             env = Env(view, service, Role.SERVER)
-            broken.extend(_inv_clause(inv) for inv, fn in self._invariants if not _holds(fn, env))
-        return tuple(dict.fromkeys(broken))
+            yield from ((inv, service) for inv, fn in self._invariants if not _holds(fn, env))
 
     def validate(self, state: DeviceState) -> DeviceState:
         """``state`` itself when it keeps every invariant; else InvalidState naming each broken
@@ -366,14 +369,11 @@ class Engine:
         mostate.errors.InvalidState: the state breaks invariant one_active (At most one Active \
 instance per service.) on service MMS: a (active), b (active)
         """
-        view, problems = View(state), list[str]()
-        for service in (*state.services, FRESH):
-            env = Env(view, service, Role.SERVER)
-            for inv, fn in self._invariants:
-                if not _holds(fn, env):
-                    doc = f" ({inv.doc})" if inv.doc else ""
-                    where = _describe_service(state, service)
-                    problems.append(f"invariant {inv.name}{doc}{where}")
+        problems = [
+            f"invariant {inv.name}{f' ({inv.doc})' if inv.doc else ''}"
+            + _describe_service(state, service)
+            for inv, service in self._broken_invariants(state)
+        ]
         if problems:
             raise InvalidState("the state breaks " + "; ".join(dict.fromkeys(problems)))
         return state

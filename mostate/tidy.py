@@ -54,7 +54,8 @@ def tidy(trace: Trace, engine: Engine) -> Trace:
                 doc, changed = candidate, True
         if not changed:
             break
-    return Trace.from_json(_renamed(doc) if _shows_doc(_renamed(doc), engine) else doc)
+    renamed = _renamed(doc)  # again: a dropped instance frees its letter
+    return Trace.from_json(renamed if _shows_doc(renamed, engine) else doc)
 
 
 _PASSES = 8
