@@ -15,15 +15,18 @@ from ..omadm import (
     Answer,
     Device,
     FlagBinding,
+    Package,
     Server,
     ServiceRoot,
     TreeConfig,
     UriError,
     answering,
     write_package,
+    write_wbxml,
 )
 from ..omadm.device import unsaved
 from ..omadm.tree import split_uri
+from ..omadm.wbxml import is_wbxml
 from .common import (
     EXIT_OK,
     EXIT_USAGE,
@@ -59,7 +62,7 @@ def register(commands: Any) -> None:
     process.add_argument(
         "package",
         metavar="PACKAGE.xml",
-        help="the server's SyncML DM package (XML; WBXML is refused with a reason)",
+        help="the server's SyncML DM package, XML or WBXML; the answer is in the same encoding",
     )
     process.add_argument(
         "--state",
@@ -93,6 +96,11 @@ def register(commands: Any) -> None:
     build.add_argument("--server-id", help="header Source (default: the trace's, else mostate)")
     build.add_argument("--client", default="device", help="header Target (default: device)")
     build.add_argument("--session-id", default="1", help="header SessionID (default 1)")
+    build.add_argument(
+        "--wbxml",
+        action="store_true",
+        help="write WBXML (application/vnd.syncml.dm+wbxml) instead of XML",
+    )
     build.set_defaults(handler=_build)
 
 
@@ -164,7 +172,7 @@ def _process(args: argparse.Namespace) -> int:
             except OSError as err:
                 reason = f"the device could not save its state: {err.strerror or err}"
                 response = unsaved(response, reason)
-    sys.stdout.write(write_package(response))
+    _write(response, wbxml=is_wbxml(data))
     header = response.statuses()[0]
     if header.code != 200:
         why = header.items[0].data if header.items else "refused"
@@ -192,13 +200,22 @@ def _build(args: argparse.Namespace) -> int:
         package, _ = server.build(sent)
     except RequestError as err:
         raise CliError(f"{args.trace}: {err}") from None
-    sys.stdout.write(write_package(package))
+    _write(package, wbxml=args.wbxml)
     asked = [Answer.of(r.confirm) for r in sent if r.confirm is not None]
     if asked:
         # The package asks; the user answers on the device: say how to replay the trace's answers.
         flags = " ".join(f"--answer {a.value}" for a in asked)
         print(f"mostate: the trace's answers, for dm process: {flags}", file=sys.stderr)
     return EXIT_OK
+
+
+def _write(package: Package, *, wbxml: bool) -> None:
+    if wbxml:
+        sys.stdout.flush()
+        sys.stdout.buffer.write(write_wbxml(package))
+        sys.stdout.buffer.flush()
+    else:
+        sys.stdout.write(write_package(package))
 
 
 def _answer(text: str) -> Answer:

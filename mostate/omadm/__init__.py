@@ -39,6 +39,7 @@ from .tree import ServiceRoot as ServiceRoot
 from .tree import TreeConfig as TreeConfig
 from .tree import UriError as UriError
 from .writer import write_package as write_package
+from .writer import write_wbxml as write_wbxml
 
 __all__ = [
     "Acl",
@@ -75,4 +76,5 @@ __all__ = [
     "parse_package",
     "process",
     "write_package",
+    "write_wbxml",
 ]

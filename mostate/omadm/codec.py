@@ -1,11 +1,16 @@
-"""Reading SyncML DM 1.2 packages (XML) into message values.
+"""Reading SyncML DM 1.2 packages, XML or WBXML, into message values.
 
-The parser is :mod:`defusedxml` with DTDs, entity declarations and external references refused,
-so no entity is ever expanded and no file or URL is ever fetched. Everything that is not a
-well-formed SyncML DM package raises :class:`PackageError` with a message that says what is
-wrong and where (``line 24, column 21``); nothing else escapes. WBXML (the binary encoding) is
-recognised and refused with its own message. :func:`write_package` is the inverse, in
+The XML parser is :mod:`defusedxml` with entity declarations, internal DTD subsets and external
+references refused, so no entity is ever expanded and no file or URL is ever fetched; a DOCTYPE
+that only names the SyncML DTD is let through, as libwbxml writes one on every package. WBXML
+(``application/vnd.syncml.dm+wbxml``) is decoded by :mod:`mostate.omadm.wbxml` into the same
+element tree. Everything that is not a well-formed SyncML DM package raises
+:class:`PackageError` with a message that says what is wrong and where (``line 24, column 21``,
+``byte 57``); nothing else escapes. :func:`write_package` is the inverse, in
 :mod:`mostate.omadm.writer`.
+
+What real clients send is tolerated where it is unambiguous: a byte order mark or whitespace
+before ``<?xml``, and data ending in a NUL byte (libdmclient ends its child lists so).
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import defusedxml
 import defusedxml.ElementTree as SafeET
 
 from ..errors import MostateError
+from . import wbxml
 from .messages import (
     Add,
     Alert,
@@ -85,26 +91,49 @@ def parse_package(data: str | bytes) -> Package:
 
 
 def _parse_xml(data: str | bytes) -> Element:
-    if isinstance(data, bytes) and data[:1] in (b"\x01", b"\x02", b"\x03"):
-        raise PackageError(
-            f"this is a WBXML package (version byte 0x{data[0]:02x}); "
-            "only the XML encoding is supported"
-        )
     if len(data) > MAX_PACKAGE_BYTES:
         raise PackageError(f"package of {len(data)} bytes exceeds {MAX_PACKAGE_BYTES}")
+    if isinstance(data, bytes) and wbxml.is_wbxml(data):
+        try:
+            return wbxml.decode(data)[0]
+        except wbxml.WbxmlError as err:
+            raise PackageError(f"not well-formed WBXML: {err}") from None
+    parser = _Parser()
     try:
-        root: Element = SafeET.fromstring(
-            data, forbid_dtd=True, forbid_entities=True, forbid_external=True
-        )
+        parser.feed(_tolerated(data))
+        root: Element = parser.close()
     except ParseError as err:
         raise PackageError(f"not well-formed XML: {err}") from None
     except defusedxml.DTDForbidden:
-        raise PackageError("a DOCTYPE is not allowed in a SyncML DM package") from None
+        raise PackageError("a DOCTYPE with an internal subset is not allowed") from None
     except defusedxml.DefusedXmlException as err:
         raise PackageError(f"refused XML construct: {err}") from None
     except (ValueError, LookupError) as err:  # a bad encoding declaration, say
         raise PackageError(f"cannot decode the package: {err}") from None
     return root
+
+
+class _Parser(SafeET.DefusedXMLParser):  # type: ignore[misc]  # defusedxml has no type hints
+    """defusedxml's parser, entities and external references refused, that lets a DOCTYPE
+    through when it only names the DTD (libwbxml writes one on every package) and refuses one
+    with an internal subset, the only place entities could be declared."""
+
+    def __init__(self) -> None:
+        super().__init__(forbid_dtd=True, forbid_entities=True, forbid_external=True)
+
+    def defused_start_doctype_decl(
+        self, name: str, sysid: str | None, pubid: str | None, has_internal_subset: bool
+    ) -> None:
+        if has_internal_subset:
+            raise defusedxml.DTDForbidden(name, sysid, pubid)
+
+
+def _tolerated(data: str | bytes) -> str | bytes:
+    """What real clients send, made well-formed: a byte order mark or a newline before
+    ``<?xml`` (libdmclient), and data ending in a NUL byte (libdmclient's child lists)."""
+    if isinstance(data, bytes):
+        return data.removeprefix(b"\xef\xbb\xbf").lstrip().replace(b"\x00<", b"<")
+    return data.removeprefix("\ufeff").lstrip().replace("\x00<", "<")
 
 
 def _local(tag: object) -> str:
@@ -237,8 +266,13 @@ def _item(el: Element) -> Item:
         target=_loc_uri(el, "Target"),
         source=_loc_uri(el, "Source"),
         meta=_meta(_child(el, "Meta")),
-        data=_text(_child(el, "Data"), strip=False),
+        data=_data(_child(el, "Data")),
     )
+
+
+def _data(el: Element | None) -> str | None:
+    text = _text(el, strip=False)
+    return None if text is None else text.removesuffix("\x00")
 
 
 def _meta(el: Element | None) -> Meta | None:

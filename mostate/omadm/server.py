@@ -55,6 +55,7 @@ from .tree import FLAGS, TreeConfig
 _CHR = Meta("chr", "text/plain")
 _BOOL = Meta("bool", "text/plain")
 _QUERIES = ("get_active", "in_use")
+_ACCEPTED = (200, 212)  # 212: authentication accepted (DM 1.2 RepPro, 10.2)
 
 
 @attrs.frozen
@@ -141,7 +142,8 @@ class Server:
         match r.op:
             case "add":
                 self.known.setdefault(service, set()).add(name)
-                node = Item(inst_uri, meta=Meta("node", tree.root(service).mo_type))
+                # An empty Data, as AOSP's servers send: libdmclient dereferences a missing one.
+                node = Item(inst_uri, meta=Meta("node", tree.root(service).mo_type), data="")
                 params = _params(r)
                 leaves = [Item(f"{inst_uri}/{k}", meta=_CHR, data=v) for k, v in params.items()]
                 return Add(cid, (node, *leaves)), ()
@@ -171,7 +173,7 @@ class Server:
         """What happened to each request; raises PackageError when the response is unreadable."""
         package = response if isinstance(response, Package) else parse_package(response)
         header = [s for s in package.statuses() if s.cmd_ref == "0"]
-        if header and header[0].code != 200:
+        if header and header[0].code not in _ACCEPTED:
             why = header[0].items[0].data if header[0].items else None
             return tuple(Report(s.request, header[0].code, note=why) for s in sent)
         statuses: dict[str, list[Status]] = {}

@@ -41,6 +41,7 @@ def test_all_is_pinned() -> None:
         "parse_package",
         "process",
         "write_package",
+        "write_wbxml",
     ]
 
 

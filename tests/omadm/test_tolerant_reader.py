@@ -1,0 +1,108 @@
+"""What real DM peers send is read, and nothing unsafe comes in with it: a DOCTYPE naming the DTD
+(libwbxml), a BOM or a newline before ``<?xml`` and NUL-terminated data (libdmclient), 212 as
+the header's success; internal subsets, entities and external DTDs stay refused or unread."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from mostate import DeviceState, Engine, Request
+from mostate.omadm import Device, PackageError, Server, parse_package, write_package
+
+DOCTYPE = (
+    '<!DOCTYPE SyncML PUBLIC "-//SYNCML//DTD SyncML 1.2//EN" '
+    '"http://www.openmobilealliance.org/tech/DTD/OMA-TS-SyncML_RepPro_DTD-V1_2.dtd">'
+)
+BODY = """<SyncML xmlns="SYNCML:SYNCML1.2"><SyncHdr><VerDTD>1.2</VerDTD>
+<VerProto>DM/1.2</VerProto><SessionID>1</SessionID><MsgID>2</MsgID>
+<Target><LocURI>dev</LocURI></Target><Source><LocURI>srv</LocURI></Source></SyncHdr>
+<SyncBody><Get><CmdID>2</CmdID><Item><Target><LocURI>./MMS</LocURI></Target></Item></Get>
+<Final/></SyncBody></SyncML>"""
+
+
+def test_a_doctype_that_only_names_the_dtd_is_read() -> None:
+    package = parse_package(f'<?xml version="1.0"?>\n{DOCTYPE}\n{BODY}')
+    assert package.commands()[0].NAME == "Get"
+
+
+@pytest.mark.parametrize(
+    "subset",
+    [
+        '[<!ENTITY x "boom">]',
+        '[<!ENTITY % p SYSTEM "file:///etc/passwd"> %p;]',
+        "[<!ELEMENT SyncML ANY>]",  # no entity at all: still an internal subset, still refused
+    ],
+)
+def test_an_internal_subset_is_refused(subset: str) -> None:
+    with pytest.raises(PackageError, match=r"^a DOCTYPE with an internal subset is not allowed"):
+        parse_package(f"<!DOCTYPE SyncML {subset}>{BODY}")
+
+
+def test_an_external_dtd_is_never_fetched(tmp_path: Path, engine: Engine) -> None:
+    dtd = tmp_path / "evil.dtd"
+    dtd.write_text('<!ENTITY secret "TOP-SECRET">')
+    text = BODY.replace("./MMS", "&secret;")
+    data = f'<!DOCTYPE SyncML SYSTEM "{dtd.as_uri()}">{text}'
+    with pytest.raises(PackageError, match="undefined entity"):
+        parse_package(data)
+    _, answer = Device(engine).process(DeviceState(), data)
+    assert answer.statuses()[0].code == 400
+    assert "TOP-SECRET" not in write_package(answer)
+
+
+@pytest.mark.parametrize(
+    "prefix",
+    [b"\xef\xbb\xbf", b"\n", b"\r\n  ", b"\xef\xbb\xbf\n"],
+    ids=["bom", "lf", "crlf", "both"],
+)
+def test_a_bom_or_whitespace_before_the_declaration_is_read(prefix: bytes) -> None:
+    package = parse_package(prefix + b'<?xml version="1.0" encoding="UTF-8"?>\n' + BODY.encode())
+    assert package.header.msg_id == "2"
+
+
+def test_a_child_list_ending_in_nul_is_read_without_it() -> None:
+    results = b"""<Results><CmdID>3</CmdID><MsgRef>1</MsgRef><CmdRef>2</CmdRef><Item>
+<Source><LocURI>./MMS</LocURI></Source><Meta><Format xmlns='syncml:metinf'>node</Format></Meta>
+<Data>new/old2/old1\x00</Data></Item></Results>"""
+    data = BODY.encode().replace(b"<Final/>", results + b"<Final/>")
+    (read,) = parse_package(data).results()
+    assert read.items[0].data == "new/old2/old1"
+
+
+def test_a_nul_elsewhere_is_still_not_xml() -> None:
+    with pytest.raises(PackageError, match="not well-formed XML"):
+        parse_package(BODY.encode().replace(b"./MMS", b"./M\x00MS"))
+
+
+def _answer(header_code: int, get_code: int) -> str:
+    return f"""<SyncML xmlns='SYNCML:SYNCML1.2'><SyncHdr><VerDTD>1.2</VerDTD>
+<VerProto>DM/1.2</VerProto><SessionID>1</SessionID><MsgID>1</MsgID>
+<Target><LocURI>srv</LocURI></Target><Source><LocURI>dev</LocURI></Source></SyncHdr><SyncBody>
+<Status><CmdID>1</CmdID><MsgRef>1</MsgRef><CmdRef>0</CmdRef><Cmd>SyncHdr</Cmd>
+<Data>{header_code}</Data></Status>
+<Status><CmdID>2</CmdID><MsgRef>1</MsgRef><CmdRef>1</CmdRef><Cmd>Replace</Cmd>
+<Data>{get_code}</Data></Status><Final/></SyncBody></SyncML>"""
+
+
+@pytest.mark.parametrize(("header", "expected"), [(200, 200), (212, 200), (401, 401)])
+def test_212_authentication_accepted_is_a_success(
+    engine: Engine, header: int, expected: int
+) -> None:
+    server = Server(engine, server_id="srv")
+    request = Request.from_json(
+        {"actor": "server", "op": "set_locked", "service": "MMS", "instance": "a", "value": True}
+    )
+    _, sent = server.build([request])
+    (report,) = server.read(sent, _answer(header, 200))
+    assert report.status == expected
+
+
+def test_interior_adds_carry_an_empty_data(engine: Engine) -> None:
+    """libdmclient dereferences a missing Data of an interior Add; AOSP's servers send one."""
+    request = Request.from_json({"actor": "server", "op": "add", "service": "MMS", "instance": "n"})
+    package, _ = Server(engine).build([request])
+    assert "<Data></Data>" in write_package(package)
+    (node,) = package.commands()[0].items  # type: ignore[union-attr]
+    assert (node.meta.format if node.meta else None, node.data) == ("node", "")
