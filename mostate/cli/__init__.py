@@ -24,7 +24,7 @@ from .common import EXIT_INTERRUPTED, EXIT_USAGE, CliError
 _FAMILIES = ("run", "verify", "diff", "explore", "conform", "dm", "mutate")
 """The modules of subcommands, in the order ``mostate --help`` lists them."""
 
-EXTRAS = {"z3": "verify", "networkx": "explore", "hypothesis": "conform"}
+EXTRAS = {"z3": "verify", "networkx": "explore", "hypothesis": "conform", "aiohttp": "wire"}
 """What each optional package is installed with: ``pip install 'mostate[EXTRA]'``."""
 
 _COMMANDS = {"explore": ("explore", "plan")}

@@ -30,7 +30,9 @@ from .messages import (
     Alert,
     Atomic,
     BodyElement,
+    Chal,
     Command,
+    Cred,
     Delete,
     Exec,
     Get,
@@ -189,6 +191,30 @@ def _header(el: Element) -> SyncHdr:
         ver_proto=ver_proto,
         resp_uri=_text(_child(el, "RespURI")),
         max_msg_size=None if meta is None else _text(_child(meta, "MaxMsgSize")),
+        cred=_cred(_child(el, "Cred")),
+    )
+
+
+def _cred(el: Element | None) -> Cred | None:
+    if el is None:
+        return None
+    meta = _child(el, "Meta")
+    kind = None if meta is None else _text(_child(meta, "Type"))
+    return Cred(
+        kind or "syncml:auth-basic",  # RepPro 1.2, Cred: basic when Meta gives no Type
+        _text(_child(el, "Data")) or "",
+        None if meta is None else _text(_child(meta, "Format")),
+    )
+
+
+def _chal(el: Element | None) -> Chal | None:
+    meta = None if el is None else _child(el, "Meta")
+    if meta is None:
+        return None
+    return Chal(
+        _text(_child(meta, "Type")) or "syncml:auth-basic",
+        _text(_child(meta, "NextNonce")),
+        _text(_child(meta, "Format")),
     )
 
 
@@ -254,6 +280,7 @@ def _status(el: Element) -> Status:
         target_refs=tuple(_text(c) or "" for c in el if _local(c.tag) == "TargetRef"),
         source_refs=tuple(_text(c) or "" for c in el if _local(c.tag) == "SourceRef"),
         items=_items(el),
+        chal=_chal(_child(el, "Chal")),
     )
 
 

@@ -68,6 +68,26 @@ class Item:
 
 
 @attrs.frozen
+class Cred:
+    """Credentials in a header: ``type`` ``syncml:auth-basic`` or ``syncml:auth-md5``, and the
+    Base64 ``data`` (see :mod:`mostate.omadm.auth`)."""
+
+    type: str
+    data: str
+    format: str | None = "b64"
+
+
+@attrs.frozen
+class Chal:
+    """A challenge in the Status of a header: authenticate with ``type``, using ``next_nonce``
+    (Base64) as the nonce of the next MD5 digest."""
+
+    type: str
+    next_nonce: str | None = None
+    format: str | None = "b64"
+
+
+@attrs.frozen
 class SyncHdr:
     """The header of a package: session, message number, and who sends it to whom.
 
@@ -85,6 +105,7 @@ class SyncHdr:
     ver_proto: str = "DM/1.2"
     resp_uri: str | None = None
     max_msg_size: str | None = None
+    cred: Cred | None = None
 
 
 @attrs.frozen
@@ -193,6 +214,7 @@ class Status:
     target_refs: tuple[str, ...] = ()
     source_refs: tuple[str, ...] = ()
     items: tuple[Item, ...] = ()
+    chal: Chal | None = None
 
 
 @attrs.frozen

@@ -115,11 +115,13 @@ class Server:
         self.known: dict[str, set[str]] = {}
         self._msg_id = 0
 
-    def build(self, requests: Iterable[Request]) -> tuple[Package, tuple[Sent, ...]]:
-        """The package for these server requests; raises RequestError for a user request or
-        one that has no SyncML form."""
+    def build(
+        self, requests: Iterable[Request], *, first_id: int = 1
+    ) -> tuple[Package, tuple[Sent, ...]]:
+        """The package for these server requests, CmdIDs from ``first_id``; raises RequestError
+        for a user request or one that has no SyncML form."""
         self._msg_id += 1
-        ids = iter(range(1, 1_000_000))
+        ids = iter(range(first_id, first_id + 1_000_000))
         body: list[Command] = []
         sent: list[Sent] = []
         for request in requests:
@@ -195,7 +197,7 @@ class Server:
             return self._query(sent, statuses, items)
         code = next((s.code for s in statuses if s.code != 200), 200)
         if request.op != "get" or code != 200:
-            return Report(request, code)
+            return Report(request, code, note=_unsupported(request, statuses))
         flags = [_flag(items.get(uri)) for uri in sent.uris[:3]]
         prefix = sent.uris[3] + "/"
         params = {
@@ -221,12 +223,30 @@ class Server:
             flags = [_flag(items.get(uri)) for uri in uris]
             if None not in flags:
                 mirror[name] = Instance(flags[0] is True, flags[1] is True, flags[2] is True)
+        unsupported = _unsupported(request, statuses)
+        if unsupported:
+            return Report(request, code, note=unsupported)
         missing = sorted(set(names) - set(mirror))
         state = DeviceState().with_service(request.service, Service(FrozenMap(mirror)))
         query = Request(Actor.server(self.server_id), request.op, request.service)
         outcome = self.engine.apply(state, query)
         note = f"incomplete: flags of {missing} not read; ask again" if missing else None
         return Report(request, code, outcome.result, note)
+
+
+NOT_CCS = "the device does not support Configuration Context Status"
+
+
+def _unsupported(request: Request, statuses: list[Status]) -> str | None:
+    """The note for a device that refuses the CCS flags themselves: 405 or 406 on a
+    ``?prop=`` or ``Ext/CCS`` URI (a generic DM 1.2 device), which asking again will not mend."""
+    if request.op in ("add", "delete", "replace"):
+        return None
+    flagged = any(
+        s.code in (405, 406) and any("?prop=" in t or "/Ext/CCS/" in t for t in s.target_refs)
+        for s in statuses
+    )
+    return NOT_CCS if flagged else None
 
 
 def _flag(item: Item | None) -> bool | None:

@@ -90,6 +90,11 @@ def _header(out: list[str], header: SyncHdr) -> None:
     _loc(out, "Target", header.target)
     _loc(out, "Source", header.source)
     _leaf(out, "RespURI", header.resp_uri)
+    if header.cred is not None:
+        out.append("<Cred>")
+        _meta(out, Meta(header.cred.format, header.cred.type))
+        _leaf(out, "Data", header.cred.data)
+        out.append("</Cred>")
     if header.max_msg_size is not None:
         out.append("<Meta>")
         _leaf(out, "MaxMsgSize", header.max_msg_size, _METINF)
@@ -156,6 +161,12 @@ def _status(out: list[str], status: Status) -> None:
         _leaf(out, "TargetRef", ref)
     for ref in status.source_refs:
         _leaf(out, "SourceRef", ref)
+    if status.chal is not None:
+        out.append("<Chal><Meta>")
+        _leaf(out, "Type", status.chal.type, _METINF)
+        _leaf(out, "Format", status.chal.format, _METINF)
+        _leaf(out, "NextNonce", status.chal.next_nonce, _METINF)
+        out.append("</Meta></Chal>")
     _leaf(out, "Data", str(status.code))
     for item in status.items:
         _item(out, item)

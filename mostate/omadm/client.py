@@ -1,0 +1,142 @@
+"""A device's side of one OMA-DM session: package 1 out, each server package processed.
+
+:class:`DeviceSession` opens with package 1 (Alert 1201, its DevInfo in a Replace, its
+credentials), answers a challenge by sending package 1 again, checks the server's credentials
+on every message, runs the server's commands with :class:`~.device.Device` (the CCS tree and
+its spec), and ends when the server sends no more commands. Its :attr:`state` is the device's
+CCS state after the last package; saving it before each answer is the caller's part.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+
+import attrs
+
+from ..model import DeviceState
+from .auth import AuthType, challenge, credentials, new_nonce, unb64, verify
+from .device import NO_USER, Device, Ui
+from .messages import Alert, Item, Meta, Package, Replace, Status, SyncHdr
+from .session import (
+    AUTH_ACCEPTED,
+    INVALID_CREDENTIALS,
+    MISSING_CREDENTIALS,
+    NO_NONCES,
+    Account,
+    Nonces,
+)
+
+log = logging.getLogger(__name__)
+
+MAX_RETRIES = 3
+"""How many times package 1 is sent again after a challenge before the device gives up."""
+_CHR = Meta("chr", "text/plain")
+
+
+class DeviceSession:
+    """One session of a simulated device with a server.
+
+    >>> from mostate import Engine, load_spec
+    >>> s = DeviceSession(Device(Engine(load_spec())), DeviceState(), Account(), "dev1")
+    >>> [c.NAME for c in s.first().commands()]
+    ['Alert', 'Replace']
+    """
+
+    def __init__(
+        self,
+        device: Device,
+        state: DeviceState,
+        account: Account,
+        device_id: str,
+        *,
+        server_url: str = "http://127.0.0.1:8080/",
+        session_id: str = "1",
+        devinfo: Mapping[str, str] | None = None,
+        nonces: Nonces = NO_NONCES,
+        ui: Ui = NO_USER,
+    ) -> None:
+        self.device, self.state, self.account = device, state, account
+        self.device_id, self.server_url, self.session_id = device_id, server_url, session_id
+        self.devinfo = dict(devinfo or {"DevId": device_id, "Man": "mostate", "Mod": "sim"})
+        self.nonces, self.ui = nonces, ui
+        self.client_auth = account.client_auth
+        self.done = False
+        self.refused: str | None = None
+        self._msg_id = 0
+        self._retries = 0
+
+    def first(self) -> Package:
+        """Package 1: the client-initiated session alert and the device's DevInfo."""
+        items = tuple(
+            Item(source=f"./DevInfo/{name}", meta=_CHR, data=value)
+            for name, value in sorted(self.devinfo.items())
+        )
+        body = (Alert("1", "1201"), Replace("2", items))
+        return Package(self._header(), body)
+
+    def receive(self, package: Package) -> Package | None:
+        """The answer to a server package, or None when the session is over."""
+        statuses = [s for s in package.statuses() if s.cmd_ref == "0"]
+        if statuses and statuses[0].code in (INVALID_CREDENTIALS, MISSING_CREDENTIALS):
+            return self._again(statuses[0])
+        if statuses and statuses[0].chal is not None:
+            self.nonces = attrs.evolve(self.nonces, for_client=unb64(statuses[0].chal.next_nonce))
+        # HMAC is in the transport header: the caller checks it before handing the package in.
+        trusted = self.account.server_auth is AuthType.HMAC or verify(
+            package.header.cred,
+            self.account.server_auth,
+            self.account.server,
+            self.nonces.for_server,
+        )
+        if not package.commands():
+            self.done = True
+            return None
+        nonce = new_nonce()
+        chal = challenge(self.account.server_auth, nonce)
+        if not trusted:
+            log.info("%s: the server's credentials are refused", self.device_id)
+            status = Status(
+                "1",
+                package.header.msg_id,
+                "0",
+                "SyncHdr",
+                INVALID_CREDENTIALS,
+                (package.header.target,),
+                (package.header.source,),
+                chal=chal,
+            )
+            self.nonces = attrs.evolve(self.nonces, for_server=nonce)
+            return Package(self._header(), (status,))
+        after, response = self.device.process(self.state, package, self.account.server_id, self.ui)
+        self.state = after
+        self.nonces = attrs.evolve(self.nonces, for_server=nonce)
+        head, *rest = response.body
+        assert isinstance(head, Status)  # Device.process always answers the header first
+        head = attrs.evolve(head, code=AUTH_ACCEPTED if head.code == 200 else head.code, chal=chal)
+        return Package(self._header(), (head, *rest))
+
+    def _again(self, status: Status) -> Package | None:
+        self._retries += 1
+        if self._retries > MAX_RETRIES:
+            self.done = True
+            self.refused = f"the server refused the credentials ({status.code})"
+            return None
+        if status.chal is not None:
+            self.client_auth = AuthType.parse(status.chal.type)
+            self.nonces = attrs.evolve(self.nonces, for_client=unb64(status.chal.next_nonce))
+        return self.first()
+
+    def _header(self) -> SyncHdr:
+        self._msg_id += 1
+        cred = None
+        if self.client_auth is not AuthType.HMAC:
+            cred = credentials(self.client_auth, self.account.client, self.nonces.for_client)
+        return SyncHdr(
+            self.session_id,
+            str(self._msg_id),
+            target=self.server_url,
+            source=self.device_id,
+            max_msg_size="16384",
+            cred=cred,
+        )

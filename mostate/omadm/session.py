@@ -1,0 +1,221 @@
+"""A DM server's side of one OMA-DM session with one device, as values in and packages out.
+
+A session is the exchange a device opens (OMA-TS-DM_Protocol-V1_2, section 8):
+
+1. the device's package 1: an Alert 1201 (client-initiated) or 1200 (server-initiated), its
+   DevInfo in a Replace, and its credentials in the header;
+2. the server's package 2: a Status for the device's header (212 authentication accepted, or
+   401/407 with a Chal, after which the device sends package 1 again) and for each of its
+   commands, the server's own credentials, and the management commands;
+3. the device's package 3: a Status (and Results) for each of them;
+4. the server's package 4: Status for that header and, with no more commands, the end.
+
+:class:`ServerSession` takes each device package and gives the server's answer; what it learned
+(the device's DevInfo, a :class:`~.server.Report` per request) is in :attr:`outcome` once
+:attr:`done`. The CCS meaning of the commands and answers is :class:`~.server.Server`'s; this
+module adds the protocol around them. Nonces rotate with every message and are handed to the
+caller (:attr:`nonces`) to keep between sessions.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+import attrs
+
+from ..engine import Engine
+from ..model import Request
+from .auth import AuthType, Secret, challenge, credentials, new_nonce, unb64, verify
+from .messages import Alert, Code, Command, Item, Package, Replace, Status, SyncHdr
+from .server import Report, Sent, Server
+from .tree import TreeConfig
+
+log = logging.getLogger(__name__)
+
+AUTH_ACCEPTED = 212
+INVALID_CREDENTIALS = 401
+MISSING_CREDENTIALS = 407
+SESSION_ALERTS = {"1200", "1201"}  # server-initiated, client-initiated (DM Protocol 1.2, 8.3)
+MAX_MESSAGES = 20
+"""A session longer than this is cut off: a device that never stops answering gets 'done'."""
+
+
+@attrs.frozen
+class Account:
+    """What a server and its devices prove to each other (the two halves of a DMAcc AppAuth).
+
+    ``client`` is what a device must present (CLCRED), with ``client_auth``; ``server`` is what
+    the server presents to the device (SRVCRED), with ``server_auth``. ``server_id`` names the
+    server in the header's Source and in the devices' ACLs.
+    """
+
+    server_id: str = "mostate"
+    client: Secret = Secret("mostate", "mostate")
+    server: Secret = Secret("mostate", "mostate")
+    client_auth: AuthType = AuthType.BASIC
+    server_auth: AuthType = AuthType.MD5
+
+
+@attrs.frozen
+class Nonces:
+    """The nonces of one device, kept between sessions: ``for_client`` is the one the server
+    gave the device for its next MD5 credentials, ``for_server`` the one the device gave the
+    server (an empty nonce until the device sends one, as a new DMAcc's AAuthData is empty)."""
+
+    for_client: bytes = b""
+    for_server: bytes = b""
+
+
+NO_NONCES = Nonces()
+
+
+@attrs.frozen
+class Outcome:
+    """What one session learned: who the device is, whether it authenticated, and a report per
+    request of the campaign (empty when it never got that far)."""
+
+    device: str
+    authenticated: bool
+    devinfo: dict[str, str]
+    reports: tuple[Report, ...]
+    messages: int
+
+
+class ServerSession:
+    """The server's side of one session with one device, running one batch of requests.
+
+    >>> from mostate import Engine, load_spec
+    >>> session = ServerSession(Engine(load_spec()), [], Account(client_auth=AuthType.BASIC))
+    >>> session.done
+    False
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        requests: Sequence[Request],
+        account: Account,
+        *,
+        tree: TreeConfig | None = None,
+        nonces: Nonces = NO_NONCES,
+    ) -> None:
+        self.account, self.requests = account, tuple(requests)
+        self.nonces = nonces
+        self.server = Server(engine, tree, server_id=account.server_id)
+        self.done = False
+        self.authenticated = False
+        self.device = ""
+        self.devinfo: dict[str, str] = {}
+        self._sent: tuple[Sent, ...] | None = None
+        self._reports: tuple[Report, ...] = ()
+        self._messages = 0
+
+    @property
+    def outcome(self) -> Outcome:
+        return Outcome(
+            self.device, self.authenticated, dict(self.devinfo), self._reports, self._messages
+        )
+
+    def receive(self, package: Package, hmac_ok: bool | None = None) -> Package:
+        """The server's answer to one device package. ``hmac_ok`` is the transport's verdict
+        when the account uses HMAC (None: no HMAC header was checked)."""
+        self._messages += 1
+        header = package.header
+        self.device = self.device or header.source
+        if self._messages > MAX_MESSAGES:
+            self.done = True
+            return self._answer(header, Code.COMMAND_FAILED, (), final_note="session too long")
+        if not self.authenticated:
+            code = self._authenticate(package, hmac_ok)
+            if code != AUTH_ACCEPTED:
+                return self._answer(header, code, self._statuses(package, Code.NOT_EXECUTED))
+        statuses = self._statuses(package, Code.OK)
+        self._learn(package)
+        commands: tuple[Command, ...] = ()
+        if self._sent is None:
+            commands = self._campaign(len(statuses) + 2)
+        elif not self._reports:
+            self._reports = self.server.read(self._sent, package)
+            self.done = True
+        else:
+            self.done = True
+        return self._answer(header, AUTH_ACCEPTED, statuses, commands)
+
+    def _authenticate(self, package: Package, hmac_ok: bool | None) -> int:
+        account, cred = self.account, package.header.cred
+        if account.client_auth is AuthType.HMAC:
+            ok = hmac_ok is True
+        else:
+            ok = verify(cred, account.client_auth, account.client, self.nonces.for_client)
+        if ok:
+            self.authenticated = True
+            return AUTH_ACCEPTED
+        log.info("device %s: credentials refused (%s)", package.header.source, cred)
+        return INVALID_CREDENTIALS if cred is not None or hmac_ok is False else MISSING_CREDENTIALS
+
+    def _statuses(self, package: Package, code: int) -> tuple[Status, ...]:
+        """A Status for each command the device sent (Alerts and its DevInfo Replace)."""
+        msg = package.header.msg_id
+        out: list[Status] = []
+        for command in package.commands():
+            if isinstance(command, Alert | Replace):
+                sources = tuple(i.source for i in command.items if i.source)
+                number = str(len(out) + 2)  # CmdID 1 is the header's Status
+                out.append(Status(number, msg, command.cmd_id, command.NAME, code, (), sources))
+        return tuple(out)
+
+    def _learn(self, package: Package) -> None:
+        for command in package.commands():
+            if isinstance(command, Replace):
+                for item in command.items:
+                    if item.source and item.source.startswith("./DevInfo/"):
+                        self.devinfo[item.source.removeprefix("./DevInfo/")] = item.data or ""
+        for status in package.statuses():
+            if status.cmd_ref == "0" and status.chal is not None:
+                self.nonces = attrs.evolve(self.nonces, for_server=unb64(status.chal.next_nonce))
+
+    def _campaign(self, first_id: int) -> tuple[Command, ...]:
+        built, self._sent = self.server.build(self.requests, first_id=first_id)
+        if not self._sent:
+            self.done = True
+        return built.commands()
+
+    def _answer(
+        self,
+        header: SyncHdr,
+        code: int,
+        statuses: tuple[Status, ...],
+        commands: tuple[Command, ...] = (),
+        *,
+        final_note: str | None = None,
+    ) -> Package:
+        account = self.account
+        chal = None
+        if code in (INVALID_CREDENTIALS, MISSING_CREDENTIALS) or (
+            code == AUTH_ACCEPTED and account.client_auth is not AuthType.BASIC
+        ):
+            nonce = new_nonce()
+            self.nonces = attrs.evolve(self.nonces, for_client=nonce)
+            chal = challenge(account.client_auth, nonce)
+        items = (Item(data=final_note),) if final_note else ()
+        head_status = Status(
+            "1",
+            header.msg_id,
+            "0",
+            "SyncHdr",
+            code,
+            (header.target,),
+            (header.source,),
+            items,
+            chal,
+        )
+        cred = credentials(account.server_auth, account.server, self.nonces.for_server)
+        reply = SyncHdr(
+            header.session_id,
+            str(self._messages),
+            target=header.source,
+            source=account.server_id,
+            cred=cred,
+        )
+        return Package(reply, (head_status, *statuses, *commands))

@@ -1,0 +1,106 @@
+"""OMA-DM over HTTP in one process: mostate's server endpoint and simulated devices on aiohttp,
+the SQLite store (exactly one record per device and step, across restarts and concurrent
+sessions), and what the endpoint answers to bad requests."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+
+pytest.importorskip("aiohttp", reason="the wire extra is not installed")
+
+from aiohttp import ClientSession
+from aiohttp.test_utils import TestServer
+
+from mostate import DeviceState, Engine
+from mostate.omadm import Device
+from mostate.omadm.auth import AuthType
+from mostate.omadm.client import DeviceSession
+from mostate.omadm.http import DmEndpoint, application, run_device
+from mostate.omadm.session import Account
+from mostate.omadm.store import Store
+from tests.omadm.test_session import CAMPAIGN
+
+T = TypeVar("T")
+
+
+def serve(endpoint: DmEndpoint, body: Callable[[str, ClientSession], Awaitable[T]]) -> T:
+    async def main() -> T:
+        server = TestServer(application(endpoint, "/dm"))
+        await server.start_server()
+        try:
+            async with ClientSession() as http:
+                return await body(str(server.make_url("/dm")), http)
+        finally:
+            await server.close()
+
+    return asyncio.run(main())
+
+
+def devices(engine: Engine, account: Account, n: int) -> list[DeviceSession]:
+    return [DeviceSession(Device(engine), DeviceState(), account, f"dev{i:03d}") for i in range(n)]
+
+
+@pytest.mark.parametrize("wbxml", [False, True], ids=["xml", "wbxml"])
+@pytest.mark.parametrize("auth", [AuthType.BASIC, AuthType.MD5, AuthType.HMAC])
+def test_concurrent_devices_each_recorded_once(
+    engine: Engine, tmp_path: Path, wbxml: bool, auth: AuthType
+) -> None:
+    account = Account(client_auth=auth, server_auth=AuthType.MD5)
+    store = Store(tmp_path / "dm.sqlite")
+    endpoint = DmEndpoint(engine, CAMPAIGN, account, store)
+    sessions = devices(engine, account, 20)
+
+    async def body(url: str, http: ClientSession) -> list[Any]:
+        return await asyncio.gather(*(run_device(http, url, s, wbxml=wbxml) for s in sessions))
+
+    serve(endpoint, body)
+    records = store.devices()
+    assert [d["device"] for d in records] == [f"dev{i:03d}" for i in range(20)]
+    assert all([s["status"] for s in d["steps"]] == [200] * 4 for d in records)
+    assert all(d["sessions"] == 1 and d["authenticated"] for d in records)
+    assert all(s.state.service("MMS").instances["op"].locked for s in sessions)
+
+
+def test_a_restarted_server_sends_a_finished_device_nothing_more(
+    engine: Engine, tmp_path: Path
+) -> None:
+    account = Account(client_auth=AuthType.MD5)
+    path = tmp_path / "dm.sqlite"
+    first = DmEndpoint(engine, CAMPAIGN, account, Store(path))
+    (device,) = devices(engine, account, 1)
+    serve(first, lambda url, http: run_device(http, url, device))
+    first.store.close()
+    # A new server on the same store: the device's nonces and records are there.
+    second = DmEndpoint(engine, CAMPAIGN, account, Store(path))
+    again = DeviceSession(Device(engine), device.state, account, "dev000", nonces=device.nonces)
+    serve(second, lambda url, http: run_device(http, url, again))
+    (record,) = second.store.devices()
+    assert record["sessions"] == 2
+    assert [s["status"] for s in record["steps"]] == [200] * 4  # not run, not recorded twice
+    assert again.state == device.state
+
+
+def test_bad_requests_get_a_clear_answer_and_change_nothing(engine: Engine, tmp_path: Path) -> None:
+    endpoint = DmEndpoint(engine, CAMPAIGN, Account(), Store(tmp_path / "dm.sqlite"))
+
+    async def body(url: str, http: ClientSession) -> list[tuple[int, bytes]]:
+        out = []
+        for kind, data in [
+            ("text/plain", b"hello"),
+            ("application/vnd.syncml.dm+xml", b"<SyncML><SyncHdr>"),
+            ("application/vnd.syncml.dm+wbxml", b"\x02\xa4\x01\x6a\x00\x6d"),
+        ]:
+            async with http.post(url, data=data, headers={"Content-Type": kind}) as r:
+                out.append((r.status, await r.read()))
+        return out
+
+    answers = serve(endpoint, body)
+    assert [status for status, _ in answers] == [415, 400, 400]
+    assert b"not well-formed XML" in answers[1][1]
+    assert answers[2][1][:1] == b"\x02"  # a WBXML request is refused in WBXML
+    assert endpoint.store.devices() == []
