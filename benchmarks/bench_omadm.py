@@ -1,11 +1,18 @@
-"""The OMA-DM binding's cost over the bare engine, and a mutation fuzz run of the device side.
+"""The OMA-DM binding's cost over the bare engine, a mutation fuzz run of the device side, and a
+fleet of simulated devices against ``mostate dm serve`` over HTTP.
 
-    python benchmarks/bench_omadm.py [--rounds 300] [--fuzz 20000] [--seed 1]
+    python benchmarks/bench_omadm.py [--rounds 300] [--fuzz 20000] [--seed 1] [--fleet 1000]
 
 Part 1 prints packages/s for one campaign package (the normal flow's server requests: 3 Adds
-with parameters, set Active/Default/Locked, a replace and a get_active query), run three ways in
+with parameters, set Active/Default/Locked, a replace and a get_active query), run four ways in
 the same process: the engine alone on the same requests (the baseline), the device on the
-package as message values, and the whole path (parse XML, process, write the response).
+package as message values, and the whole path (parse, process, write the response) in XML and
+in WBXML.
+
+Part 3 starts ``mostate dm serve`` and ``mostate dm fleet --devices N`` (two processes, HTTP on
+localhost, MD5 digest both ways) on a four-command CCS campaign (add, set_active, set_default,
+set_locked), checks that the store holds every device exactly once with four 200s, and compares
+the time with the same N sessions run in memory, without HTTP or a store (the baseline).
 
 Part 2 mutates real AOSP packets and built packages (cut, bit flips, spliced markup, duplicated
 slices) and feeds each to the device: it counts how many parse, how many are refused with a
@@ -25,7 +32,18 @@ from rich.console import Console
 from rich.table import Table
 
 from mostate import DeviceState, Engine, Request, load_spec
-from mostate.omadm import Answer, Device, Server, answering, parse_package, write_package
+from mostate.omadm import (
+    Answer,
+    Device,
+    Server,
+    answering,
+    parse_package,
+    write_package,
+    write_wbxml,
+)
+from mostate.omadm.auth import AuthType
+from mostate.omadm.client import DeviceSession
+from mostate.omadm.session import Account, ServerSession
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKETS = ROOT / "tests" / "data" / "syncml"
@@ -68,6 +86,11 @@ def speed(rounds: int) -> Table:
     def xml() -> None:
         write_package(device.process(DeviceState(), text)[1])
 
+    binary = write_wbxml(package)
+
+    def wbxml() -> None:
+        write_wbxml(device.process(DeviceState(), binary)[1])
+
     base = per_second(bare, rounds)
     table = Table(title=f"One campaign package ({len(requests)} requests), {rounds} rounds")
     for column in ("path", "packages/s", "ratio to the bare engine"):
@@ -76,6 +99,7 @@ def speed(rounds: int) -> Table:
         ("engine alone (baseline)", bare),
         ("device, values", values),
         ("XML in and out", xml),
+        ("WBXML in and out", wbxml),
     ):
         rate = base if fn is bare else per_second(fn, rounds)
         table.add_row(
@@ -108,7 +132,8 @@ def fuzz(count: int, seed: int) -> Table:
     engine = Engine(load_spec())
     device = Device(engine)
     seeds = [p.read_bytes() for p in sorted(PACKETS.iterdir()) if p.suffix in (".xml", ".wbxml")]
-    seeds.append(write_package(Server(engine).build(campaign())[0]).encode())
+    built = Server(engine).build(campaign())[0]
+    seeds += [write_package(built).encode(), write_wbxml(built)]
     start_state = DeviceState.from_json({"MMS": {"a": {"active": True, "locked": True}}})
     rng = random.Random(seed)
     tally: Counter[str] = Counter()
@@ -144,16 +169,97 @@ def fuzz(count: int, seed: int) -> Table:
     return table
 
 
+FLEET_CAMPAIGN = [
+    {"op": "add", "params": {"MMSC": "http://mmsc.operator"}},
+    {"op": "set_active", "value": True},
+    {"op": "set_default", "value": True},
+    {"op": "set_locked", "value": True},
+]
+
+
+def in_memory(n: int) -> float:
+    """The baseline: n sessions, server and device in one process, no HTTP, no store."""
+    engine = Engine(load_spec())
+    base = {"actor": "server", "service": "MMS", "instance": "op"}
+    requests = [Request.from_json({**base, **row}) for row in FLEET_CAMPAIGN]
+    account = Account(client_auth=AuthType.MD5, server_auth=AuthType.MD5)
+    start = time.perf_counter()
+    for i in range(n):
+        server = ServerSession(engine, requests, account)
+        device = DeviceSession(Device(engine), DeviceState(), account, f"sim-{i:06d}")
+        package = device.first()
+        while package is not None:
+            package = device.receive(server.receive(package))
+        assert [r.status for r in server.outcome.reports] == [200] * 4
+    return time.perf_counter() - start
+
+
+def fleet(n: int) -> Table:
+    import json
+    import subprocess
+    import tempfile
+
+    mostate = [sys.executable, "-m", "mostate"]
+    auth = ["--client-auth", "md5", "--server-auth", "md5"]
+    with tempfile.TemporaryDirectory() as tmp:
+        campaign = Path(tmp) / "campaign.jsonl"
+        base = {"actor": "server", "service": "MMS", "instance": "op"}
+        campaign.write_text("".join(json.dumps({**base, **r}) + "\n" for r in FLEET_CAMPAIGN))
+        store = Path(tmp) / "dm.sqlite"
+        serve = subprocess.Popen(
+            [*mostate, "dm", "serve", str(campaign), "--store", str(store), "--port", "0",
+             "--sessions", str(n), *auth],
+            stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        assert serve.stderr is not None
+        url = serve.stderr.readline().split("serving ", 1)[1].strip()
+        start = time.perf_counter()
+        done = subprocess.run(
+            [*mostate, "dm", "fleet", "--server", url, "--devices", str(n), "--format", "json",
+             *auth],
+            capture_output=True, text=True,
+        )  # fmt: skip
+        elapsed = time.perf_counter() - start
+        serve.wait(timeout=60)
+        summary = json.loads(done.stdout)
+        report = subprocess.run(
+            [*mostate, "dm", "report", str(store), "--format", "json"],
+            capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        devices = json.loads(report.stdout)
+    right = sum(
+        1
+        for d in devices
+        if [(s["request"]["op"], s["status"]) for s in d["steps"]]
+        == [(r["op"], 200) for r in FLEET_CAMPAIGN]
+        and d["sessions"] == 1
+    )
+    baseline = in_memory(n)
+    table = Table(title=f"dm fleet: {n:,} devices against dm serve on localhost, MD5 both ways")
+    for column in ("run", "seconds", "sessions/s", "ratio to in-memory sessions"):
+        table.add_column(column)
+    table.add_row("in memory, no HTTP, no store (baseline)", f"{baseline:.2f}",
+                  f"{n / baseline:,.0f}", "1.00x")  # fmt: skip
+    table.add_row("dm fleet -> dm serve (target < 60 s)", f"{elapsed:.2f}",
+                  f"{n / elapsed:,.0f}", f"{elapsed / baseline:.2f}x")  # fmt: skip
+    table.add_row("devices done / in the store / right", "", "",
+                  f"{summary['done']} / {len(devices)} / {right}")  # fmt: skip
+    return table
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--rounds", type=int, default=300)
     parser.add_argument("--fuzz", type=int, default=20_000)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--fleet", type=int, default=1000, help="simulated devices (0: skip)")
     args = parser.parse_args()
     out = Console()
     out.print(speed(args.rounds))
     if args.fuzz:
         out.print(fuzz(args.fuzz, args.seed))
+    if args.fleet:
+        out.print(fleet(args.fleet))
     return 0
 
 
