@@ -20,6 +20,7 @@ from .messages import Add as Add
 from .messages import Alert as Alert
 from .messages import Atomic as Atomic
 from .messages import Code as Code
+from .messages import Copy as Copy
 from .messages import Delete as Delete
 from .messages import Exec as Exec
 from .messages import Get as Get
@@ -50,6 +51,7 @@ __all__ = [
     "Answer",
     "Atomic",
     "Code",
+    "Copy",
     "Delete",
     "Device",
     "Exec",

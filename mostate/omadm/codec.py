@@ -32,6 +32,7 @@ from .messages import (
     BodyElement,
     Chal,
     Command,
+    Copy,
     Cred,
     Delete,
     Exec,
@@ -50,8 +51,8 @@ MAX_PACKAGE_BYTES = 1_000_000
 """Larger inputs are refused before parsing (a DM message is tens of kilobytes at most)."""
 
 _NAMESPACES = frozenset({"", "syncml:syncml1.2", "syncml:syncml1.1"})
-_ITEM_COMMANDS: dict[str, type[Add | Replace | Delete | Get | Exec]] = {
-    c.NAME: c for c in (Add, Replace, Delete, Get, Exec)
+_ITEM_COMMANDS: dict[str, type[Add | Replace | Delete | Get | Exec | Copy]] = {
+    c.NAME: c for c in (Add, Replace, Delete, Get, Exec, Copy)
 }
 _MAX_DEPTH = 8
 C = TypeVar("C", Atomic, Sequence)
@@ -243,7 +244,10 @@ def _command(el: Element, depth: int) -> Command:
         items = _items(el)
         if not items:
             raise PackageError(f"<{name}> {cmd_id} has no <Item>")
-        command: Command = _ITEM_COMMANDS[name](cmd_id, items, _meta(_child(el, "Meta")))
+        no_resp = _child(el, "NoResp") is not None
+        command: Command = _ITEM_COMMANDS[name](
+            cmd_id, items, _meta(_child(el, "Meta")), no_resp=no_resp
+        )
         return command
     if name == "Alert":
         return Alert(cmd_id, _required_text(el, "Data"), _items(el))

@@ -40,6 +40,7 @@ from .messages import (
     Atomic,
     Code,
     Command,
+    Copy,
     Delete,
     Exec,
     Get,
@@ -229,6 +230,11 @@ class _Run:
                 for member in cmd.commands:
                     _, inner = self.command(member, inner)
                 return int(Code.OK), covered
+            case Copy():
+                # Copy is optional for a DM 1.2 client: one Status, 406 "optional feature not
+                # supported" (RepPro 1.2 status codes), and the package goes on. libdmclient
+                # answers 501 "command not implemented"; never a refused package.
+                return self._answer(cmd, Code.NOT_SUPPORTED), covered
             case Add() | Replace() | Delete() | Get() | Exec():
                 return self._items(cmd, covered), covered
             case _:
@@ -281,14 +287,19 @@ class _Run:
         self._set_code(index, Code.ATOMIC_FAILED)
         return int(Code.ATOMIC_FAILED)
 
+    def _answer(self, cmd: ItemCommand, code: int) -> int:
+        if not cmd.no_resp:
+            self._status(cmd, code, tuple(i.target or "" for i in cmd.items))
+        return int(code)
+
     def _items(self, cmd: ItemCommand, covered: Confirm | None) -> int:
         worst, results = int(Code.OK), list[Item]()
         groups = _groups(cmd, self.tree)
         for items, target in groups:
             code, found = self._group(cmd, items, target, covered)
             results.extend(found)
-            targets = tuple(i.target or "" for i in items)
-            self._status(cmd, code, targets)
+            if not cmd.no_resp:  # RepPro 1.2, NoResp: no Status for this command
+                self._status(cmd, code, tuple(i.target or "" for i in items))
             worst = code if worst == Code.OK else worst
         if results:
             ref = str(len(self.out) + 1)

@@ -4,7 +4,7 @@ These are protocol types and stay in :mod:`mostate.omadm`; the engine never sees
 value is an ``@attrs.frozen`` class with tuple fields, so packages compare, hash and round-trip
 (``parse_package(write_package(p)) == p``). Only the parts of SyncML DM that a Configuration
 Context Status client needs are modelled: the header, the commands a server sends (Add, Replace,
-Delete, Get, Exec, Alert, Atomic, Sequence) and the Status and Results a client answers with.
+Delete, Get, Exec, Copy, Alert, Atomic, Sequence) and the Status and Results a client answers with.
 """
 
 from __future__ import annotations
@@ -110,13 +110,17 @@ class SyncHdr:
 
 @attrs.frozen
 class ItemCommand:
-    """A command made of items: the shared shape of Add, Replace, Delete, Get and Exec."""
+    """A command made of items: the shared shape of Add, Replace, Delete, Get, Exec and Copy.
+
+    ``no_resp``: the server asks for no Status (RepPro 1.2, NoResp).
+    """
 
     NAME: ClassVar[str] = ""
 
     cmd_id: str
     items: tuple[Item, ...]
     meta: Meta | None = None
+    no_resp: bool = False
 
 
 @attrs.frozen
@@ -156,6 +160,13 @@ class Exec(ItemCommand):
     """Execute a node (no CCS node is executable)."""
 
     NAME: ClassVar[str] = "Exec"
+
+
+@attrs.frozen
+class Copy(ItemCommand):
+    """Copy a node to another URI: optional in DM 1.2, and not supported here (406)."""
+
+    NAME: ClassVar[str] = "Copy"
 
 
 @attrs.frozen
@@ -229,7 +240,7 @@ class Results:
     items: tuple[Item, ...] = ()
 
 
-Command: TypeAlias = "Add | Replace | Delete | Get | Exec | Alert | Atomic | Sequence"
+Command: TypeAlias = "Add | Replace | Delete | Get | Exec | Copy | Alert | Atomic | Sequence"
 BodyElement: TypeAlias = "Command | Status | Results"
 
 

@@ -21,6 +21,7 @@ from .messages import (
     Alert,
     Atomic,
     BodyElement,
+    Copy,
     Delete,
     Exec,
     Get,
@@ -129,7 +130,9 @@ def _element(out: list[str], element: BodyElement) -> None:
     out.append(f"<{element.NAME}>")
     _leaf(out, "CmdID", element.cmd_id)
     match element:
-        case Add() | Replace() | Delete() | Get() | Exec():
+        case Add() | Replace() | Delete() | Get() | Exec() | Copy():
+            if element.no_resp:
+                out.append("<NoResp/>")
             _meta(out, element.meta)
             for item in element.items:
                 _item(out, item)

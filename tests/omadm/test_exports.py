@@ -15,6 +15,7 @@ def test_all_is_pinned() -> None:
         "Answer",
         "Atomic",
         "Code",
+        "Copy",
         "Delete",
         "Device",
         "Exec",

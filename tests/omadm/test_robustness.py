@@ -11,6 +11,7 @@ from mostate.omadm import (
     Add,
     Alert,
     Atomic,
+    Copy,
     Delete,
     Device,
     Exec,
@@ -64,8 +65,13 @@ items = st.builds(Item, target=st.one_of(st.none(), uris), meta=metas, data=data
 ids = st.integers(1, 99).map(str)
 item_commands = st.one_of(
     *(
-        st.builds(cls, ids, st.lists(items, min_size=1, max_size=3).map(tuple))
-        for cls in (Add, Replace, Delete, Get, Exec)
+        st.builds(
+            cls,
+            ids,
+            st.lists(items, min_size=1, max_size=3).map(tuple),
+            no_resp=st.booleans(),
+        )
+        for cls in (Add, Replace, Delete, Get, Exec, Copy)
     )
 )
 alerts = st.builds(

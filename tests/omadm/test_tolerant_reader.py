@@ -106,3 +106,30 @@ def test_interior_adds_carry_an_empty_data(engine: Engine) -> None:
     assert "<Data></Data>" in write_package(package)
     (node,) = package.commands()[0].items  # type: ignore[union-attr]
     assert (node.meta.format if node.meta else None, node.data) == ("node", "")
+
+
+def test_copy_gets_its_own_406_and_the_package_goes_on(engine: Engine) -> None:
+    copy = (
+        "<Copy><CmdID>3</CmdID><Item><Target><LocURI>./MMS/b</LocURI></Target>"
+        "<Source><LocURI>./MMS/a</LocURI></Source></Item></Copy>"
+    )
+    data = BODY.replace("<Final/>", copy + "<Final/>")
+    _, answer = Device(engine).process(DeviceState(), data)
+    assert [(s.cmd, s.code) for s in answer.statuses()] == [
+        ("SyncHdr", 200),
+        ("Get", 200),
+        ("Copy", 406),
+    ]
+
+
+def test_no_resp_means_no_status_for_that_command(engine: Engine) -> None:
+    """RepPro 1.2, NoResp: the recipient sends no Status for the command (libdmclient does)."""
+    add = (
+        "<Add><CmdID>3</CmdID><NoResp/><Item><Target><LocURI>./MMS/n</LocURI></Target>"
+        "<Meta><Format xmlns='syncml:metinf'>node</Format></Meta><Data/></Item></Add>"
+    )
+    data = BODY.replace("<Final/>", add + "<Final/>")
+    after, answer = Device(engine).process(DeviceState(), data)
+    assert [s.cmd for s in answer.statuses()] == ["SyncHdr", "Get"]
+    assert "n" in after.service("MMS").instances  # done, just not reported
+    assert parse_package(write_package(parse_package(data))) == parse_package(data)
