@@ -17,14 +17,26 @@ import attrs
 from ..model import DeviceState
 from .auth import AuthType, challenge, credentials, new_nonce, unb64, verify
 from .device import NO_USER, Device, Ui
-from .messages import Alert, Item, Meta, Package, Replace, Status, SyncHdr
+from .messages import (
+    Alert,
+    BodyElement,
+    Item,
+    Meta,
+    Package,
+    Replace,
+    Status,
+    SyncHdr,
+)
 from .session import (
     AUTH_ACCEPTED,
     INVALID_CREDENTIALS,
     MISSING_CREDENTIALS,
+    NEXT_MESSAGE,
     NO_NONCES,
     Account,
     Nonces,
+    fit,
+    max_msg_size,
 )
 
 log = logging.getLogger(__name__)
@@ -55,16 +67,19 @@ class DeviceSession:
         devinfo: Mapping[str, str] | None = None,
         nonces: Nonces = NO_NONCES,
         ui: Ui = NO_USER,
+        max_msg_size: int = 16_384,
     ) -> None:
         self.device, self.state, self.account = device, state, account
         self.device_id, self.server_url, self.session_id = device_id, server_url, session_id
         self.devinfo = dict(devinfo or {"DevId": device_id, "Man": "mostate", "Mod": "sim"})
-        self.nonces, self.ui = nonces, ui
+        self.nonces, self.ui, self.max_msg_size = nonces, ui, max_msg_size
         self.client_auth = account.client_auth
         self.done = False
         self.refused: str | None = None
         self._msg_id = 0
         self._retries = 0
+        self._server_max: int | None = None
+        self._pending: tuple[BodyElement, ...] = ()
 
     def first(self) -> Package:
         """Package 1: the client-initiated session alert and the device's DevInfo."""
@@ -89,7 +104,10 @@ class DeviceSession:
             self.account.server,
             self.nonces.for_server,
         )
-        if not package.commands():
+        self._server_max = max_msg_size(package.header) or self._server_max
+        more = tuple(c for c in package.commands() if _next_message(c))
+        commands = tuple(c for c in package.commands() if not _next_message(c))
+        if not commands and package.final and not (more and self._pending):
             self.done = True
             return None
         nonce = new_nonce()
@@ -108,13 +126,21 @@ class DeviceSession:
             )
             self.nonces = attrs.evolve(self.nonces, for_server=nonce)
             return Package(self._header(), (status,))
-        after, response = self.device.process(self.state, package, self.account.server_id, self.ui)
+        ours = tuple(e for e in package.body if not _next_message(e))
+        after, response = self.device.process(
+            self.state, attrs.evolve(package, body=ours), self.account.server_id, self.ui
+        )
         self.state = after
         self.nonces = attrs.evolve(self.nonces, for_server=nonce)
         head, *rest = response.body
         assert isinstance(head, Status)  # Device.process always answers the header first
         head = attrs.evolve(head, code=AUTH_ACCEPTED if head.code == 200 else head.code, chal=chal)
-        return Package(self._header(), (head, *rest))
+        answers: list[BodyElement] = [*self._pending, *rest]
+        if not package.final:  # the server has more of this package: ask for it
+            answers.append(Alert(str(len(rest) + 2), NEXT_MESSAGE))
+        message = Package(self._header(), (head,))
+        sent, self._pending = fit(message, tuple(answers), self._server_max)
+        return Package(message.header, (head, *sent), final=not self._pending)
 
     def _again(self, status: Status) -> Package | None:
         self._retries += 1
@@ -137,6 +163,11 @@ class DeviceSession:
             str(self._msg_id),
             target=self.server_url,
             source=self.device_id,
-            max_msg_size="16384",
+            max_msg_size=str(self.max_msg_size),
             cred=cred,
         )
+
+
+def _next_message(element: BodyElement) -> bool:
+    """An Alert 1222: the peer asks for the next message of the package being sent."""
+    return isinstance(element, Alert) and element.code == NEXT_MESSAGE

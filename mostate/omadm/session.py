@@ -21,15 +21,28 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from typing import TypeVar
 
 import attrs
 
 from ..engine import Engine
 from ..model import Request
 from .auth import AuthType, Secret, challenge, credentials, new_nonce, unb64, verify
-from .messages import Alert, Code, Command, Item, Package, Replace, Status, SyncHdr
+from .messages import (
+    Alert,
+    BodyElement,
+    Code,
+    Command,
+    Item,
+    Package,
+    Replace,
+    Results,
+    Status,
+    SyncHdr,
+)
 from .server import Report, Sent, Server
 from .tree import TreeConfig
+from .writer import write_package
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +50,10 @@ AUTH_ACCEPTED = 212
 INVALID_CREDENTIALS = 401
 MISSING_CREDENTIALS = 407
 SESSION_ALERTS = {"1200", "1201"}  # server-initiated, client-initiated (DM Protocol 1.2, 8.3)
-MAX_MESSAGES = 20
+NEXT_MESSAGE = "1222"  # Alert: send the next message of this package (DM Protocol 1.2)
+MAX_MSG_SIZE = 65_536
+"""The largest message this side accepts, sent as MaxMsgSize in every header."""
+MAX_MESSAGES = 50
 """A session longer than this is cut off: a device that never stops answering gets 'done'."""
 
 
@@ -99,8 +115,10 @@ class ServerSession:
         *,
         tree: TreeConfig | None = None,
         nonces: Nonces = NO_NONCES,
+        max_msg_size: int = MAX_MSG_SIZE,
     ) -> None:
         self.account, self.requests = account, tuple(requests)
+        self.max_msg_size = max_msg_size
         self.nonces = nonces
         self.server = Server(engine, tree, server_id=account.server_id)
         self.done = False
@@ -108,6 +126,9 @@ class ServerSession:
         self.device = ""
         self.devinfo: dict[str, str] = {}
         self._sent: tuple[Sent, ...] | None = None
+        self._pending: tuple[Command, ...] = ()
+        self._answers: list[Status | Results] = []
+        self._peer_max: int | None = None
         self._reports: tuple[Report, ...] = ()
         self._messages = 0
 
@@ -132,15 +153,20 @@ class ServerSession:
                 return self._answer(header, code, self._statuses(package, Code.NOT_EXECUTED))
         statuses = self._statuses(package, Code.OK)
         self._learn(package)
-        commands: tuple[Command, ...] = ()
+        if not package.final:  # the device has more of this package: ask for it (1222)
+            more = Alert(str(len(statuses) + 2), NEXT_MESSAGE)
+            return self._answer(header, AUTH_ACCEPTED, statuses, (more,))
         if self._sent is None:
-            commands = self._campaign(len(statuses) + 2)
-        elif not self._reports:
-            self._reports = self.server.read(self._sent, package)
-            self.done = True
-        else:
-            self.done = True
-        return self._answer(header, AUTH_ACCEPTED, statuses, commands)
+            self._pending = self._campaign(len(statuses) + 2)
+        if self._pending:
+            head = self._answer(header, AUTH_ACCEPTED, statuses)
+            sent, self._pending = fit(head, self._pending, self._peer_max)
+            return attrs.evolve(head, body=head.body + sent, final=not self._pending)
+        if self._sent and not self._reports:
+            answer = Package(header, (*package.statuses()[:1], *self._answers))
+            self._reports = self.server.read(self._sent, answer)
+        self.done = True
+        return self._answer(header, AUTH_ACCEPTED, statuses)
 
     def _authenticate(self, package: Package, hmac_ok: bool | None) -> int:
         account, cred = self.account, package.header.cred
@@ -174,11 +200,15 @@ class ServerSession:
         for status in package.statuses():
             if status.cmd_ref == "0" and status.chal is not None:
                 self.nonces = attrs.evolve(self.nonces, for_server=unb64(status.chal.next_nonce))
+        self._answers += [
+            e
+            for e in package.body
+            if isinstance(e, Results) or (isinstance(e, Status) and e.cmd_ref != "0")
+        ]
+        self._peer_max = max_msg_size(package.header) or self._peer_max
 
     def _campaign(self, first_id: int) -> tuple[Command, ...]:
         built, self._sent = self.server.build(self.requests, first_id=first_id)
-        if not self._sent:
-            self.done = True
         return built.commands()
 
     def _answer(
@@ -216,6 +246,42 @@ class ServerSession:
             str(self._messages),
             target=header.source,
             source=account.server_id,
+            max_msg_size=str(self.max_msg_size),
             cred=cred,
         )
         return Package(reply, (head_status, *statuses, *commands))
+
+
+def max_msg_size(header: SyncHdr) -> int | None:
+    """The MaxMsgSize a header announces, when it is a sensible number of bytes."""
+    text = header.max_msg_size or ""
+    if not text.isascii() or not text.isdigit() or len(text) > 9:
+        return None
+    size = int(text)
+    return size if size >= 256 else None
+
+
+T = TypeVar("T", bound=BodyElement)
+
+
+def fit(
+    head: Package, elements: tuple[T, ...], limit: int | None
+) -> tuple[tuple[T, ...], tuple[T, ...]]:
+    """Split ``elements`` into those that go in ``head``'s message without passing ``limit``
+    bytes (the peer's MaxMsgSize) and the rest, for the next messages. Sizes are measured in XML,
+    which is never smaller than WBXML; at least one element goes, so a package always moves on
+    (an element larger than the limit alone would need a large object, which is not split)."""
+    if limit is None:
+        return elements, ()
+    used = len(write_package(attrs.evolve(head, final=False)))
+    empty = len(write_package(Package(head.header, (), final=False)))
+    taken = 0
+    for element in elements:
+        size = len(write_package(Package(head.header, (element,), final=False))) - empty
+        if taken and used + size > limit:
+            break
+        if used + size > limit:
+            log.warning("one command of %d bytes exceeds the peer's MaxMsgSize %d", size, limit)
+        used += size
+        taken += 1
+    return elements[:taken], elements[taken:]

@@ -191,3 +191,38 @@ def test_credentials_check_name_secret_type_and_nonce() -> None:
     assert not verify_hmac(header, alice, b"m", b"body")
     assert not verify_hmac(None, alice, b"n", b"body")
     assert not verify_hmac("x" * 5000, alice, b"n", b"body")
+
+
+@pytest.mark.parametrize(("device_max", "server_max"), [(2500, 65_536), (65_536, 2500), (2500, 2500)])
+def test_messages_split_to_the_peers_max_msg_size(
+    engine: Engine, device_max: int, server_max: int
+) -> None:
+    """A package larger than the peer's MaxMsgSize goes in several messages, each within it;
+    the receiver asks for the next with Alert 1222 until one comes with Final."""
+    from mostate.omadm.writer import write_package
+
+    names = [f"i{n:02d}" for n in range(12)]
+    requests = [
+        Request.from_json({"actor": "server", "op": "add", "service": "MMS", "instance": n})
+        for n in names
+    ] + [
+        Request.from_json({"actor": "server", "op": "get", "service": "MMS", "instance": n})
+        for n in names
+    ]
+    account = Account()
+    server = ServerSession(engine, requests, account, max_msg_size=server_max)
+    device = DeviceSession(Device(engine), DeviceState(), account, "dev1", max_msg_size=device_max)
+    sizes = {"server": [], "device": []}
+    package = device.first()
+    while package is not None:
+        sizes["device"].append(len(write_package(package)))
+        reply = server.receive(package)
+        sizes["server"].append(len(write_package(reply)))
+        package = device.receive(reply)
+    assert server.done and device.done
+    assert [r.status for r in server.outcome.reports] == [200] * 24
+    assert sorted(device.state.service("MMS").instances) == names
+    # Every message after the first (whose size is the device's own choice) respects the limit.
+    assert max(sizes["server"]) <= device_max or device_max > 60_000
+    assert max(sizes["device"][1:]) <= server_max or server_max > 60_000
+    assert len(sizes["server"]) > 3  # it really was split
