@@ -16,7 +16,7 @@ import attrs
 
 from ..model import DeviceState
 from .auth import AuthType, challenge, credentials, new_nonce, unb64, verify
-from .device import NO_USER, Device, Ui
+from .device import NO_USER, Device, Held, Ui
 from .messages import (
     Alert,
     BodyElement,
@@ -80,6 +80,7 @@ class DeviceSession:
         self._retries = 0
         self._server_max: int | None = None
         self._pending: tuple[BodyElement, ...] = ()
+        self._chunks: dict[str, Held] = {}
 
     def first(self) -> Package:
         """Package 1: the client-initiated session alert and the device's DevInfo."""
@@ -128,7 +129,11 @@ class DeviceSession:
             return Package(self._header(), (status,))
         ours = tuple(e for e in package.body if not _next_message(e))
         after, response = self.device.process(
-            self.state, attrs.evolve(package, body=ours), self.account.server_id, self.ui
+            self.state,
+            attrs.evolve(package, body=ours),
+            self.account.server_id,
+            self.ui,
+            self._chunks,
         )
         self.state = after
         self.nonces = attrs.evolve(self.nonces, for_server=nonce)

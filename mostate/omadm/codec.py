@@ -298,6 +298,7 @@ def _item(el: Element) -> Item:
         source=_loc_uri(el, "Source"),
         meta=_meta(_child(el, "Meta")),
         data=_data(_child(el, "Data")),
+        more_data=_child(el, "MoreData") is not None,
     )
 
 
@@ -309,7 +310,7 @@ def _data(el: Element | None) -> str | None:
 def _meta(el: Element | None) -> Meta | None:
     if el is None:
         return None
-    return Meta(_text(_child(el, "Format")), _text(_child(el, "Type")))
+    return Meta(_text(_child(el, "Format")), _text(_child(el, "Type")), _text(_child(el, "Size")))
 
 
 _SALVAGE = {

@@ -152,8 +152,12 @@ class Device:
         package: Package | str | bytes,
         server_id: str | None = None,
         ui: Ui = NO_USER,
+        chunks: dict[str, Held] | None = None,
     ) -> tuple[DeviceState, Package]:
-        """Run a server package; the server id defaults to the header's Source LocURI."""
+        """Run a server package; the server id defaults to the header's Source LocURI.
+
+        ``chunks`` holds the large objects that arrive over several messages of a session
+        (items with MoreData): pass the same dict for every message of one session."""
         if not isinstance(package, Package):
             raw = package
             try:
@@ -162,10 +166,23 @@ class Device:
                 log.info("refused a package: %s", err)
                 return state, refusal(salvage_header(raw), str(err))
         run = _Run(self, state, package.header, server_id or package.header.source, ui)
+        run.chunks = chunks if chunks is not None else {}
         covered: Confirm | None = None
         for command in package.commands():
             _, covered = run.command(command, covered)
         return run.state, run.response()
+
+
+MAX_OBJECT = 1_000_000
+"""The largest object, in bytes, reassembled from chunks (413 beyond)."""
+
+
+@attrs.frozen
+class Held:
+    """The chunks of a large object received so far, and the size its first chunk announced."""
+
+    size: int | None
+    data: str
 
 
 def refusal(header: SyncHdr, reason: str) -> Package:
@@ -203,6 +220,7 @@ class _Run:
         self.state, self.header = state, header
         self.actor = Actor.server(server_id)
         self.out: list[Status | Results] = [_header_status(header, Code.OK)]
+        self.chunks: dict[str, Held] = {}
 
     def response(self) -> Package:
         return Package(_reply_header(self.header), tuple(self.out))
@@ -274,7 +292,7 @@ class _Run:
                 self._status(member, Code.NOT_EXECUTED)
                 continue
             code, covered = self.command(member, covered)
-            failed = code != Code.OK
+            failed = code not in (Code.OK, Code.CHUNK_ACCEPTED)
         if not failed:
             return int(Code.OK)
         self.state = before
@@ -293,6 +311,10 @@ class _Run:
         return int(code)
 
     def _items(self, cmd: ItemCommand, covered: Confirm | None) -> int:
+        whole = self._reassemble(cmd)
+        if isinstance(whole, int):
+            return whole
+        cmd = whole
         worst, results = int(Code.OK), list[Item]()
         groups = _groups(cmd, self.tree)
         for items, target in groups:
@@ -305,6 +327,28 @@ class _Run:
             ref = str(len(self.out) + 1)
             self.out.append(Results(ref, self.header.msg_id, cmd.cmd_id, tuple(results)))
         return worst
+
+    def _reassemble(self, cmd: ItemCommand) -> ItemCommand | int:
+        """The command with its large object whole, or the code answering a chunk: 213 while
+        more is to come, 424 when the whole is not the size announced, 413 when too large.
+        (DM Protocol 1.2, large object handling; RepPro 1.2 MoreData and Meta Size.)"""
+        if len(cmd.items) != 1 or (not cmd.items[0].more_data and not self.chunks):
+            return cmd
+        item = cmd.items[0]
+        key = item.target or ""
+        held = self.chunks.pop(key, None)
+        if held is None and not item.more_data:
+            return cmd
+        size = held.size if held is not None else _size(item)
+        data = (held.data if held is not None else "") + (item.data or "")
+        if len(data.encode()) > MAX_OBJECT:
+            return self._answer(cmd, Code.TOO_LARGE)
+        if item.more_data:
+            self.chunks[key] = Held(size, data)
+            return self._answer(cmd, Code.CHUNK_ACCEPTED)
+        if size is not None and len(data.encode()) != size:
+            return self._answer(cmd, Code.SIZE_MISMATCH)
+        return attrs.evolve(cmd, items=(attrs.evolve(item, data=data, more_data=False),))
 
     def _group(
         self,
@@ -342,6 +386,13 @@ class _Run:
         else:
             log.info("%s -> %d (%s)", action.uri, code, reason)
         return code, results
+
+
+def _size(item: Item) -> int | None:
+    text = item.meta.size if item.meta is not None else None
+    if text is None or not text.isascii() or not text.isdigit() or len(text) > 9:
+        return None
+    return int(text)
 
 
 def _with_meta(item: Item, cmd: ItemCommand) -> Item:

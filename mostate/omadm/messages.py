@@ -19,6 +19,7 @@ class Code(enum.IntEnum):
     """The SyncML DM status codes this binding answers with (engine codes included)."""
 
     OK = 200
+    CHUNK_ACCEPTED = 213
     CANCELLED = 214
     NOT_EXECUTED = 215
     ROLLED_BACK = 216
@@ -29,6 +30,8 @@ class Code(enum.IntEnum):
     NOT_SUPPORTED = 406
     TIMEOUT = 408
     ALREADY_EXISTS = 418
+    TOO_LARGE = 413
+    SIZE_MISMATCH = 424
     PERMISSION_DENIED = 425
     COMMAND_FAILED = 500
     ATOMIC_FAILED = 507
@@ -51,6 +54,7 @@ class Meta:
 
     format: str | None = None
     type: str | None = None
+    size: str | None = None  # of a large object, in bytes, on its first chunk
 
 
 @attrs.frozen
@@ -65,6 +69,7 @@ class Item:
     source: str | None = None
     meta: Meta | None = None
     data: str | None = None
+    more_data: bool = False  # a chunk of a large object; the rest comes in the next messages
 
 
 @attrs.frozen

@@ -191,6 +191,7 @@ class Server:
 
     def _report(self, sent: Sent, statuses: list[Status], items: dict[str, Item]) -> Report:
         request = sent.request
+        statuses = [s for s in statuses if s.code != 213]  # a chunk accepted, the rest to come
         if not statuses:
             return Report(request, None, note=f"no Status for command {sent.cmd_id}")
         if request.op in _QUERIES:

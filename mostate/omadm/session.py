@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import TypeVar
+from typing import TypeVar, cast
 
 import attrs
 
@@ -34,6 +34,8 @@ from .messages import (
     Code,
     Command,
     Item,
+    ItemCommand,
+    Meta,
     Package,
     Replace,
     Results,
@@ -281,7 +283,51 @@ def fit(
         if taken and used + size > limit:
             break
         if used + size > limit:
+            pieces = cast(
+                "list[T]", _large_object(element, head.header, limit - used - CHUNK_MARGIN)
+            )
+            if pieces:
+                return tuple(pieces[:1]), (*pieces[1:], *elements[1:])
             log.warning("one command of %d bytes exceeds the peer's MaxMsgSize %d", size, limit)
         used += size
         taken += 1
     return elements[:taken], elements[taken:]
+
+
+CHUNK_MARGIN = 400
+"""Bytes kept free in a message that carries a chunk, for the statuses of the next messages."""
+
+
+def _large_object(element: BodyElement, header: SyncHdr, room: int) -> list[ItemCommand]:
+    """A command with one item too large for a message, as that command once per chunk of its
+    data: MoreData on all but the last, the whole size in bytes on the first (DM Protocol 1.2,
+    large objects). Empty when the command cannot be cut so."""
+    if not isinstance(element, ItemCommand) or len(element.items) != 1 or room < 64:
+        return []
+    item = element.items[0]
+    data = item.data or ""
+    meta = item.meta or Meta()
+    empty = len(write_package(Package(header, (), final=False)))
+    pieces: list[ItemCommand] = []
+    while data:
+        first = not pieces
+        shape = attrs.evolve(
+            item,
+            meta=attrs.evolve(meta, size=str(len((item.data or "").encode())) if first else None),
+        )
+
+        def cost(n: int, shape: Item = shape, rest: str = data) -> int:
+            chunk = attrs.evolve(shape, data=rest[:n], more_data=n < len(rest))
+            message = Package(header, (attrs.evolve(element, items=(chunk,)),), final=False)
+            return len(write_package(message)) - empty
+
+        low, high = 0, len(data)  # the longest prefix that fits: cost grows with n
+        while low < high:
+            middle = (low + high + 1) // 2
+            low, high = (middle, high) if cost(middle) <= room else (low, middle - 1)
+        if low == 0:
+            return []
+        chunk = attrs.evolve(shape, data=data[:low], more_data=low < len(data))
+        pieces.append(attrs.evolve(element, items=(chunk,)))
+        data = data[low:]
+    return pieces

@@ -114,6 +114,7 @@ def _meta(out: list[str], meta: Meta | None) -> None:
     out.append("<Meta>")
     _leaf(out, "Format", meta.format, _METINF)
     _leaf(out, "Type", meta.type, _METINF)
+    _leaf(out, "Size", meta.size, _METINF)
     out.append("</Meta>")
 
 
@@ -123,6 +124,8 @@ def _item(out: list[str], item: Item) -> None:
     _loc(out, "Source", item.source)
     _meta(out, item.meta)
     _leaf(out, "Data", item.data)
+    if item.more_data:
+        out.append("<MoreData/>")
     out.append("</Item>")
 
 

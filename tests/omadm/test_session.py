@@ -193,7 +193,9 @@ def test_credentials_check_name_secret_type_and_nonce() -> None:
     assert not verify_hmac("x" * 5000, alice, b"n", b"body")
 
 
-@pytest.mark.parametrize(("device_max", "server_max"), [(2500, 65_536), (65_536, 2500), (2500, 2500)])
+@pytest.mark.parametrize(
+    ("device_max", "server_max"), [(2500, 65_536), (65_536, 2500), (2500, 2500)]
+)
 def test_messages_split_to_the_peers_max_msg_size(
     engine: Engine, device_max: int, server_max: int
 ) -> None:
@@ -226,3 +228,78 @@ def test_messages_split_to_the_peers_max_msg_size(
     assert max(sizes["server"]) <= device_max or device_max > 60_000
     assert max(sizes["device"][1:]) <= server_max or server_max > 60_000
     assert len(sizes["server"]) > 3  # it really was split
+
+
+def test_a_large_object_goes_in_chunks_and_is_stored_whole(engine: Engine) -> None:
+    from mostate.omadm.writer import write_package
+
+    value = "".join(f"<{n}&é>" for n in range(900))  # escapes and multi-byte characters too
+    base = {"actor": "server", "service": "MMS", "instance": "big"}
+    requests = [
+        Request.from_json({**base, "op": "add"}),
+        Request.from_json({**base, "op": "replace", "param": "Script", "value": value}),
+        Request.from_json({**base, "op": "set_active", "value": True}),
+    ]
+    account = Account()
+    server = ServerSession(engine, requests, account)
+    device = DeviceSession(Device(engine), DeviceState(), account, "dev1", max_msg_size=3000)
+    package, sizes, chunks = device.first(), [], 0
+    while package is not None:
+        reply = server.receive(package)
+        sizes.append(len(write_package(reply)))
+        chunks += sum(1 for c in reply.commands() for i in getattr(c, "items", ()) if i.more_data)
+        package = device.receive(reply)
+    assert chunks > 3 and max(sizes) <= 3000
+    assert [r.status for r in server.outcome.reports] == [200, 200, 200]
+    stored = device.state.service("MMS").instances["big"]
+    assert stored.params["Script"] == value and stored.active
+
+
+def chunk(data: str, more: bool, size: int | None = None) -> str:
+    meta = f"<Meta><Size xmlns='syncml:metinf'>{size}</Size></Meta>" if size is not None else ""
+    flag = "<MoreData/>" if more else ""
+    return (
+        "<Replace><CmdID>2</CmdID><Item><Target><LocURI>./MMS/a/Script</LocURI></Target>"
+        f"{meta}<Data>{data}</Data>{flag}</Item></Replace>"
+    )
+
+
+def message(body: str) -> str:
+    return (
+        "<SyncML xmlns='SYNCML:SYNCML1.2'><SyncHdr><VerDTD>1.2</VerDTD><VerProto>DM/1.2</VerProto>"
+        "<SessionID>1</SessionID><MsgID>1</MsgID><Target><LocURI>d</LocURI></Target>"
+        f"<Source><LocURI>s</LocURI></Source></SyncHdr><SyncBody>{body}</SyncBody></SyncML>"
+    )
+
+
+@pytest.mark.parametrize(
+    ("declared", "code"), [(6, 200), (7, 424)], ids=["size-right", "size-mismatch"]
+)
+def test_chunks_are_checked_against_the_size_announced(
+    engine: Engine, declared: int, code: int
+) -> None:
+    from mostate.omadm.device import Held
+
+    state = DeviceState.from_json({"MMS": {"a": {}}})
+    held: dict[str, Held] = {}
+    device = Device(engine)
+    state, first = device.process(state, message(chunk("abc", True, declared)), chunks=held)
+    assert first.statuses()[1].code == 213 and held  # buffered, not stored
+    assert state.service("MMS").instances["a"].params == {}
+    state, last = device.process(state, message(chunk("def", False)), chunks=held)
+    assert last.statuses()[1].code == code and not held
+    stored = state.service("MMS").instances["a"].params
+    assert stored == ({"Script": "abcdef"} if code == 200 else {})
+
+
+def test_an_object_past_the_limit_is_413(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    from mostate.omadm import device as device_module
+
+    monkeypatch.setattr(device_module, "MAX_OBJECT", 5)
+    state = DeviceState.from_json({"MMS": {"a": {}}})
+    held: dict[str, device_module.Held] = {}
+    device = Device(engine)
+    state, first = device.process(state, message(chunk("abc", True)), chunks=held)
+    state, second = device.process(state, message(chunk("def", True)), chunks=held)
+    assert (first.statuses()[1].code, second.statuses()[1].code) == (213, 413)
+    assert not held and state.service("MMS").instances["a"].params == {}
