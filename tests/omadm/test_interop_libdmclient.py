@@ -11,7 +11,6 @@ Configuration Context Status, and the flags' ``?prop=`` Gets are refused (406).
 from __future__ import annotations
 
 import json
-import os
 import socket
 import subprocess
 import sys
@@ -164,16 +163,16 @@ def test_a_client_with_the_wrong_secret_gets_nothing_done(testdmclient: Path, se
     assert all(d["steps"] == [] for d in json.loads(out.stdout))
 
 
-def test_libdmclient_runs_packages_dm_build_writes(testdmclient: Path, engine: Engine) -> None:
+def test_libdmclient_runs_packages_dm_build_writes(
+    testdmclient: Path, engine: Engine, tmp_path: Path
+) -> None:
     tree = TreeConfig((ServiceRoot("Mem", "./Vendor/memory"),))
     server = Server(engine, tree, server_id="funambol")
     package, sent = server.build([Request.from_json(r) for r in requests()])
-    path = testdmclient.parent / "mostate-package.xml"
+    path = tmp_path / "package.xml"
     path.write_text(write_package(package))
-    try:
-        done = run_client(testdmclient, "-f", str(path))
-    finally:
-        os.unlink(path)
+    done = run_client(testdmclient, "-f", str(path))
+    assert done.returncode == 0 and done.stdout.strip(), done.stderr[-2000:]
     answer = parse_package(done.stdout.encode())
     reports = server.read(sent, answer)
     assert [(r.status, r.note) for r in reports] == [
