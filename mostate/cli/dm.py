@@ -84,7 +84,19 @@ def register(commands: Any) -> None:
         required=True,
         help="the device's state, read and written back after the package",
     )
-    process.add_argument("--server-id", help="the server id ACLs see (default: header Source)")
+    process.add_argument(
+        "--server-id",
+        help="the server id ACLs see (default: the --account ServerID of the header Source, "
+        "else the Source itself)",
+    )
+    process.add_argument(
+        "--account",
+        action="append",
+        default=[],
+        metavar="SOURCE=SERVERID",
+        help="a DMAcc: the ServerID ACLs name for a server whose packages carry SOURCE "
+        "(often its URL) as header Source; repeatable",
+    )
     process.add_argument(
         "--answer",
         action="append",
@@ -278,7 +290,7 @@ def _serve(args: argparse.Namespace) -> int:
 def _device(args: argparse.Namespace) -> int:
     from aiohttp import ClientError, ClientSession
 
-    from ..omadm.client import DeviceSession
+    from ..omadm.client import DeviceSession, standard_tree
     from ..omadm.http import SessionError, run_device
 
     engine, tree = engine_from(args.spec), tree_from(args)
@@ -287,8 +299,14 @@ def _device(args: argparse.Namespace) -> int:
         write_durably(args.state, json.dumps(state.to_json(), indent=2) + "\n")
 
     async def run(state: DeviceState) -> DeviceSession:
+        account = account_from(args)
+        fixed = standard_tree(args.device_id, account, args.server)
         session = DeviceSession(
-            Device(engine, tree), state, account_from(args), args.device_id, server_url=args.server
+            Device(engine, tree, fixed=fixed),
+            state,
+            account,
+            args.device_id,
+            server_url=args.server,
         )
         async with ClientSession() as http:
             return await run_device(http, args.server, session, wbxml=args.wbxml, save=save)
@@ -308,7 +326,7 @@ def _device(args: argparse.Namespace) -> int:
 def _fleet(args: argparse.Namespace) -> int:
     from aiohttp import ClientError, ClientSession, TCPConnector
 
-    from ..omadm.client import DeviceSession
+    from ..omadm.client import DeviceSession, standard_tree
     from ..omadm.http import SessionError, run_device
 
     if args.devices < 0 or args.concurrency < 1:
@@ -320,9 +338,8 @@ def _fleet(args: argparse.Namespace) -> int:
 
     async def one(http: ClientSession, gate: asyncio.Semaphore, n: int) -> None:
         device_id = f"sim-{n:06d}"
-        session = DeviceSession(
-            Device(engine, tree), DeviceState(), account, device_id, server_url=args.server
-        )
+        device = Device(engine, tree, fixed=standard_tree(device_id, account, args.server))
+        session = DeviceSession(device, DeviceState(), account, device_id, server_url=args.server)
         async with gate:
             try:
                 await run_device(http, args.server, session, wbxml=args.wbxml)
@@ -449,6 +466,12 @@ def _path(uri: str, option: str) -> str:
 
 def _process(args: argparse.Namespace) -> int:
     engine, tree = engine_from(args.spec), tree_from(args)
+    accounts = {}
+    for spec in args.account:
+        source, sep, server_id = spec.partition("=")
+        if not sep or not source or not server_id:
+            raise CliError(f"--account {spec!r}: expected SOURCE=SERVERID")
+        accounts[source] = server_id
     data = read_bytes(args.package, "package")
     answers: list[Answer] = args.answer or [Answer.TIMEOUT]
     ui = answering(*answers[:-1], then=answers[-1])
@@ -456,7 +479,8 @@ def _process(args: argparse.Namespace) -> int:
     # answering, so that no 200 ever reports a change that is not on disk.
     with locked(args.state):
         state = state_from(args.state, engine)
-        after, response = Device(engine, tree).process(state, data, args.server_id, ui)
+        device = Device(engine, tree, accounts=accounts)
+        after, response = device.process(state, data, args.server_id, ui)
         header = response.statuses()[0]
         if header.code == 200 and after != state:
             try:

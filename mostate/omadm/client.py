@@ -46,6 +46,40 @@ MAX_RETRIES = 3
 _CHR = Meta("chr", "text/plain")
 
 
+DEVINFO = "./DevInfo/"
+
+
+def standard_tree(device_id: str, account: Account, server_url: str) -> dict[str, str]:
+    """The read-only nodes a simulated device shows besides its CCS services: DevInfo and
+    DevDetail (DM Standardized Objects 1.2) and its DMAcc account, secrets left out.
+
+    >>> tree = standard_tree("sim-1", Account(server_id="op"), "http://dm.example/")
+    >>> tree["./DevInfo/DevId"], tree["./DMAcc/op/AppAddr/1/Addr"]
+    ('sim-1', 'http://dm.example/')
+    """
+    acc = f"./DMAcc/{account.server_id}"
+    return {
+        "./DevInfo/DevId": device_id,
+        "./DevInfo/Man": "mostate",
+        "./DevInfo/Mod": "simulated device",
+        "./DevInfo/DmV": "1.2",
+        "./DevInfo/Lang": "en",
+        "./DevDetail/DevTyp": "phone",
+        "./DevDetail/OEM": "mostate",
+        "./DevDetail/FwV": "1.0",
+        "./DevDetail/SwV": "1.0",
+        "./DevDetail/HwV": "1.0",
+        f"{acc}/ServerID": account.server_id,
+        f"{acc}/Name": account.server_id,
+        f"{acc}/AppAddr/1/Addr": server_url,
+        f"{acc}/AppAddr/1/AddrType": "URI",
+        f"{acc}/AppAuth/CLCRED/AAuthType": account.client_auth.name,
+        f"{acc}/AppAuth/CLCRED/AAuthName": account.client.name,
+        f"{acc}/AppAuth/SRVCRED/AAuthType": account.server_auth.name,
+        f"{acc}/AppAuth/SRVCRED/AAuthName": account.server.name,
+    }
+
+
 class DeviceSession:
     """One session of a simulated device with a server.
 
@@ -71,7 +105,8 @@ class DeviceSession:
     ) -> None:
         self.device, self.state, self.account = device, state, account
         self.device_id, self.server_url, self.session_id = device_id, server_url, session_id
-        self.devinfo = dict(devinfo or {"DevId": device_id, "Man": "mostate", "Mod": "sim"})
+        own = {k[len(DEVINFO) :]: v for k, v in device.fixed.items() if k.startswith(DEVINFO)}
+        self.devinfo = dict(devinfo or own or {"DevId": device_id, "Man": "mostate", "Mod": "sim"})
         self.nonces, self.ui, self.max_msg_size = nonces, ui, max_msg_size
         self.client_auth = account.client_auth
         self.done = False

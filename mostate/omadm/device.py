@@ -24,6 +24,7 @@ from __future__ import annotations
 import enum
 import logging
 import re
+from collections.abc import Mapping
 from typing import Protocol, assert_never
 
 import attrs
@@ -46,6 +47,7 @@ from .messages import (
     Get,
     Item,
     ItemCommand,
+    Meta,
     Package,
     Replace,
     Results,
@@ -142,9 +144,23 @@ class Device:
     ([('SyncHdr', 200), ('Add', 200)], ['a'])
     """
 
-    def __init__(self, engine: Engine, tree: TreeConfig | None = None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        tree: TreeConfig | None = None,
+        *,
+        fixed: Mapping[str, str] | None = None,
+        accounts: Mapping[str, str] | None = None,
+    ) -> None:
+        """``fixed``: read-only leaves outside the CCS services, by URI (``./DevInfo/DevId``),
+        answered to Get (their parents list them) and 405 to anything else. ``accounts``: the
+        DMAcc ServerID of each server, by the Source LocURI its packages carry (often its URL),
+        which is the name ACLs give it."""
         self.engine = engine
         self.tree = tree if tree is not None else TreeConfig()
+        self.fixed = dict(fixed or {})
+        self.accounts = dict(accounts or {})
+        self._interior = _interior_nodes(self.fixed)
 
     def process(
         self,
@@ -154,7 +170,8 @@ class Device:
         ui: Ui = NO_USER,
         chunks: dict[str, Held] | None = None,
     ) -> tuple[DeviceState, Package]:
-        """Run a server package; the server id defaults to the header's Source LocURI.
+        """Run a server package; the server id defaults to the DMAcc ServerID of the header's
+        Source LocURI (``accounts``), else to that LocURI itself.
 
         ``chunks`` holds the large objects that arrive over several messages of a session
         (items with MoreData): pass the same dict for every message of one session."""
@@ -165,7 +182,8 @@ class Device:
             except PackageError as err:
                 log.info("refused a package: %s", err)
                 return state, refusal(salvage_header(raw), str(err))
-        run = _Run(self, state, package.header, server_id or package.header.source, ui)
+        source = package.header.source
+        run = _Run(self, state, package.header, server_id or self.accounts.get(source, source), ui)
         run.chunks = chunks if chunks is not None else {}
         covered: Confirm | None = None
         for command in package.commands():
@@ -217,6 +235,7 @@ class _Run:
         self, device: Device, state: DeviceState, header: SyncHdr, server_id: str, ui: Ui
     ) -> None:
         self.engine, self.tree, self.ui = device.engine, device.tree, ui
+        self.device = device
         self.state, self.header = state, header
         self.actor = Actor.server(server_id)
         self.out: list[Status | Results] = [_header_status(header, Code.OK)]
@@ -328,6 +347,19 @@ class _Run:
             self.out.append(Results(ref, self.header.msg_id, cmd.cmd_id, tuple(results)))
         return worst
 
+    def _fixed(self, cmd: ItemCommand, item: Item) -> tuple[int, tuple[Item, ...]] | None:
+        """The answer for a read-only node (DevInfo, DevDetail, DMAcc), or None for others."""
+        uri = (item.target or "").rstrip("/")
+        value = self.device.fixed.get(uri)
+        children = self.device._interior.get(uri)
+        if value is None and children is None:
+            return None
+        if not isinstance(cmd, Get):
+            return int(Code.NOT_ALLOWED), ()
+        if value is not None:
+            return int(Code.OK), (Item(source=uri, meta=Meta("chr", "text/plain"), data=value),)
+        return int(Code.OK), (Item(source=uri, meta=Meta("node"), data="/".join(children or ())),)
+
     def _reassemble(self, cmd: ItemCommand) -> ItemCommand | int:
         """The command with its large object whole, or the code answering a chunk: 213 while
         more is to come, 424 when the whole is not the size announced, 413 when too large.
@@ -357,6 +389,9 @@ class _Run:
         target: Target | UriError,
         covered: Confirm | None,
     ) -> tuple[int, tuple[Item, ...]]:
+        fixed = self._fixed(cmd, items[0])
+        if fixed is not None:
+            return fixed
         if isinstance(target, UriError):
             return target.code, ()
         path = target.node.path
@@ -386,6 +421,18 @@ class _Run:
         else:
             log.info("%s -> %d (%s)", action.uri, code, reason)
         return code, results
+
+
+def _interior_nodes(fixed: Mapping[str, str]) -> dict[str, list[str]]:
+    """Each interior node above the fixed leaves, with its children in order."""
+    out: dict[str, list[str]] = {}
+    for uri in fixed:
+        parts = uri.split("/")
+        for depth in range(1, len(parts)):
+            parent, child = "/".join(parts[:depth]), parts[depth]
+            if parent != "." and child not in out.setdefault(parent, []):
+                out[parent].append(child)
+    return out
 
 
 def _size(item: Item) -> int | None:

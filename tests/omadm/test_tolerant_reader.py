@@ -133,3 +133,43 @@ def test_no_resp_means_no_status_for_that_command(engine: Engine) -> None:
     assert [s.cmd for s in answer.statuses()] == ["SyncHdr", "Get"]
     assert "n" in after.service("MMS").instances  # done, just not reported
     assert parse_package(write_package(parse_package(data))) == parse_package(data)
+
+
+def test_a_device_answers_gets_of_its_devinfo_and_refuses_writes(engine: Engine) -> None:
+    from mostate.omadm.client import standard_tree
+    from mostate.omadm.session import Account
+
+    fixed = standard_tree("sim-7", Account(server_id="op"), "http://dm/")
+    gets = "".join(
+        f"<Get><CmdID>{n}</CmdID><Item><Target><LocURI>{uri}</LocURI></Target></Item></Get>"
+        for n, uri in enumerate(["./DevInfo/DevId", "./DevInfo", "./DMAcc/op/ServerID"], start=3)
+    )
+    write = (
+        "<Replace><CmdID>9</CmdID><Item><Target><LocURI>./DevInfo/DevId</LocURI></Target>"
+        "<Data>x</Data></Item></Replace>"
+    )
+    data = BODY.replace("<Final/>", gets + write + "<Final/>")
+    _, answer = Device(engine, fixed=fixed).process(DeviceState(), data)
+    assert [s.code for s in answer.statuses()[2:]] == [200, 200, 200, 405]
+    read = [i.data for r in answer.results() for i in r.items]
+    assert read[1:] == ["sim-7", "DevId/Man/Mod/DmV/Lang", "op"]
+    assert not any("Secret" in uri for uri in fixed)  # no secret is ever readable
+
+
+def test_acls_name_the_dmacc_server_id_not_the_url(engine: Engine) -> None:
+    """An ACL says Replace=op; the server's packages carry its URL as Source."""
+    from mostate.omadm import AclTable, TreeConfig
+
+    tree = TreeConfig(acls=AclTable.from_strings({"./MMS": "Add=op&Get=*&Replace=op"}))
+    add = (
+        "<Add><CmdID>3</CmdID><Item><Target><LocURI>./MMS/n</LocURI></Target>"
+        "<Meta><Format xmlns='syncml:metinf'>node</Format></Meta><Data/></Item></Add>"
+    )
+    data = BODY.replace("<Final/>", add + "<Final/>").replace(
+        "<LocURI>srv</LocURI>", "<LocURI>https://dm.op.example/dm</LocURI>"
+    )
+    plain = Device(engine, tree)
+    known = Device(engine, tree, accounts={"https://dm.op.example/dm": "op"})
+    assert plain.process(DeviceState(), data)[1].statuses()[2].code == 425
+    after, answer = known.process(DeviceState(), data)
+    assert answer.statuses()[2].code == 200 and "n" in after.service("MMS").instances
