@@ -15,7 +15,6 @@ without Z3, networkx or Hypothesis.
 
 from __future__ import annotations
 
-import functools
 import itertools
 import logging
 from collections.abc import Iterator
@@ -23,6 +22,8 @@ from typing import Any
 
 import attrs
 
+from .codegen import Step, Unsupported, compile_operation
+from .codegen.runtime import reason
 from .concrete import (
     ABSENT,
     FRESH,
@@ -74,6 +75,7 @@ from .simplify import fold, is_true, local_frame, stutter
 log = logging.getLogger(__name__)
 
 _MALFORMED = Clause("request", "malformed")
+_BACKENDS = ("generated", "interpreted")
 _TYPES: dict[Type, type | tuple[type, ...]] = {
     Type.STR: str,
     Type.BOOL: bool,
@@ -131,15 +133,38 @@ class Engine:
     (418, 'refusal add: already exists (...ccs.toml:...)')
     """
 
-    def __init__(self, spec: Spec, *, monitor: bool = True, optimise: bool = True) -> None:
+    def __init__(
+        self,
+        spec: Spec,
+        *,
+        monitor: bool = True,
+        optimise: bool = True,
+        backend: str = "generated",
+    ) -> None:
         """``monitor=False`` skips the run-time check of invariants and properties in
         :meth:`apply`: for a spec that ``mostate verify`` has proved, that check can never fire.
-        :meth:`evaluate` always checks (it is what the checkers use). ``optimise=False`` checks
-        every property as written, without the rewrites of :mod:`mostate.simplify` (the tests
-        compare the two)."""
+        :meth:`evaluate` always checks (it is what the checkers use).
+
+        ``backend`` chooses how steps run. ``"generated"`` (the default) runs Python source
+        written for each (operation, role) by :mod:`mostate.codegen`, compiled on an
+        operation's first request; an operation the generator does not specialise is
+        interpreted, and the engine logs it (``logging`` at INFO, logger ``mostate.engine``).
+        ``"interpreted"`` runs the closure interpreter of :mod:`mostate.concrete`, the
+        reference the generated code is tested against. ``optimise=False`` interprets and
+        checks every property as written, without the rewrites of :mod:`mostate.simplify`
+        (the tests compare the two); it implies ``backend="interpreted"``, since generated code
+        is nothing but such rewrites.
+        """
+        if backend not in _BACKENDS:
+            raise ValueError(f"backend must be one of {', '.join(_BACKENDS)}, not {backend!r}")
         self.spec = spec
         self.monitor = monitor
         self.optimise = optimise
+        self.backend = backend if optimise else "interpreted"
+        # The generated functions of each operation (by ``role is Role.SERVER``), made on its
+        # first request; the operations the generator left to the interpreter.
+        self._generated: dict[str, tuple[Step, Step]] = {}
+        self._interpreted: set[str] = set()
         self._invariants = tuple((inv, compile_expr(inv.expr)) for inv in spec.invariants)
         self._global_invariants = tuple(
             (inv, fn) for inv, fn in self._invariants if reads_other_services(inv.expr)
@@ -200,10 +225,17 @@ class Engine:
 
     def apply(self, state: DeviceState, request: Request) -> Outcome:
         """Decide one request. Never raises for a bad request: that is a 400 outcome."""
-        transition = self._step(state, request, self.monitor)
-        if not transition.violations:
-            return transition.outcome
-        broken = transition.violations[0]
+        fns = self._generated.get(request.op)
+        if fns is not None:
+            outcome, violations = fns[request.actor.role is Role.SERVER](
+                state, request, self.monitor
+            )
+        else:
+            transition = self._step(state, request, self.monitor)
+            outcome, violations = transition.outcome, transition.violations
+        if not violations:
+            return outcome
+        broken = violations[0]
         log.warning("refused a step that breaks %s: %s", broken, request)
         return Outcome(
             Status.COMMAND_FAILED,
@@ -217,6 +249,10 @@ class Engine:
         return self._step(state, request, True)
 
     def _step(self, state: DeviceState, request: Request, check: bool) -> Transition:
+        fns = self._generated_for(request.op)
+        if fns is not None:
+            outcome, violations = fns[request.actor.role is Role.SERVER](state, request, check)
+            return Transition(state, request, outcome, violations)
         try:
             cop, env = self._prepare(state, request)
         except RequestError as err:
@@ -239,12 +275,29 @@ class Engine:
                 state, request, _obligation(CREATES_ONLY_TARGET, clause.location), str(err)
             )
         outcome = Outcome(
-            status, after, clause, self._render(cop, result, after), _reason(status, clause)
+            status, after, clause, self._render(cop, result, after), reason(status, clause)
         )
         if not check:
             return Transition(state, request, outcome)
         violations = self._check(cop, env, state, view, status, result)
         return Transition(state, request, outcome, violations)
+
+    def _generated_for(self, name: str) -> tuple[Step, Step] | None:
+        """The generated functions of operation ``name``, written on its first request; ``None``
+        to interpret it (the interpreted backend, an unknown operation, or one the generator
+        does not specialise, which is logged once)."""
+        fns = self._generated.get(name)
+        if fns is not None or self.backend != "generated" or name in self._interpreted:
+            return fns
+        op = self.spec.ops.get(name)
+        if op is None:
+            return None
+        try:
+            fns = self._generated[name] = compile_operation(self.spec, op)
+        except Unsupported as err:
+            log.info("operation %s is interpreted, not generated: %s", name, err)
+            self._interpreted.add(name)
+        return fns
 
     def _prepare(self, state: DeviceState, request: Request) -> tuple[_CompiledOp, Env]:
         cop = self._ops.get(request.op)
@@ -449,13 +502,6 @@ def _creations(env: Env, before: DeviceState, view: View) -> Iterator[Clause]:
             if exists and name not in names and env.target != (service, name):
                 yield _obligation(CREATES_ONLY_TARGET, None)
                 return
-
-
-@functools.cache
-def _reason(status: Status, clause: Clause) -> str | None:
-    if status is Status.OK:
-        return None
-    return f"{status.name.lower().replace('_', ' ')}: {clause.name}"
 
 
 def _touched(view: View) -> Iterator[str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 
+import mostate.codegen.expr as codegen
 import mostate.concrete as concrete
 import mostate.symbolic as symbolic
 import mostate.symbolic.compiler as compiler
@@ -20,13 +21,14 @@ def _helpers(module: object) -> list[str]:
     return [name for _, name in sorted(found)]
 
 
-def test_every_node_has_a_helper_in_both_interpreters_in_the_same_order() -> None:
+def test_every_node_has_a_helper_in_every_back_end_in_the_same_order() -> None:
     expected = [f"_compile_{node.__name__.lower()}" for node in EXPR_NODES]
     assert _helpers(concrete) == expected
     assert _helpers(compiler) == expected
+    assert _helpers(codegen) == expected
 
 
-def test_both_dispatchers_list_the_nodes_in_the_same_order() -> None:
+def test_the_dispatchers_list_the_nodes_in_the_same_order() -> None:
     def cases(fn: object) -> list[str]:
         source = inspect.getsource(fn)  # type: ignore[arg-type]
         return [
@@ -35,6 +37,7 @@ def test_both_dispatchers_list_the_nodes_in_the_same_order() -> None:
 
     assert cases(compiler.compile_expr) == [node.__name__ for node in EXPR_NODES]
     assert cases(compiler.compile_expr) == cases(concrete.compile_expr)
+    assert cases(codegen.compile_expr) == cases(concrete.compile_expr)
 
 
 def test_exports_are_pinned() -> None:

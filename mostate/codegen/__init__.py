@@ -1,0 +1,17 @@
+"""Generated code for the engine: each operation's rules specialised into Python source.
+
+A third back end over :mod:`mostate.rules`, beside the interpreter (:mod:`mostate.concrete`) and
+the Z3 compiler (:mod:`mostate.symbolic.compiler`): :mod:`.expr` is a partial evaluator that
+folds what an operation, a role and an exit point fix, and writes source for the rest;
+:mod:`.operation` writes a function per (operation, role) that is ``Engine._step`` specialised;
+:mod:`.build` compiles it. The engine runs these functions by default and falls back to the
+interpreter, per operation, for what the generator does not specialise (:class:`Unsupported`).
+Like the engine, this package imports only the standard library and attrs.
+"""
+
+from .build import Step as Step
+from .build import compile_operation as compile_operation
+from .build import source as source
+from .values import Unsupported as Unsupported
+
+__all__ = ["Step", "Unsupported", "compile_operation", "source"]

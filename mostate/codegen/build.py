@@ -1,0 +1,65 @@
+"""Generated modules: the source of an operation's two functions, and that source compiled.
+
+:func:`source` writes one module per operation (a function per role, see
+:mod:`mostate.codegen.operation`); :func:`compile_operation` compiles it with ``compile()`` and
+runs it in a fresh namespace holding only :data:`~mostate.codegen.runtime.NAMESPACE` and the
+module's own constants. That is the one place mostate executes code it did not import: code it
+wrote itself from the checked AST, in which every name and literal went through ``repr`` or a
+generated name. The source is registered with :mod:`linecache`, so a traceback through generated
+code shows its lines.
+"""
+
+from __future__ import annotations
+
+import linecache
+from collections.abc import Callable
+from typing import Any
+
+from ..model import DeviceState, Request, Role
+from ..rules import Operation, Spec
+from .context import Unit
+from .operation import emit_function
+from .runtime import NAMESPACE, Answer
+
+Step = Callable[[DeviceState, Request, bool], Answer]
+"""A generated function: ``(state, request, check) -> (outcome, broken clauses)``."""
+
+_ROLES = (Role.USER, Role.SERVER)
+
+
+def source(spec: Spec, op: Operation) -> tuple[str, dict[str, Any]]:
+    """The module for ``op`` (a function ``_user`` and a function ``_server``) and the objects
+    its constants name. Raises :class:`~mostate.codegen.values.Unsupported` when the operation
+    cannot be generated.
+
+    >>> from mostate import load_spec
+    >>> spec = load_spec()
+    >>> text, constants = source(spec, spec.ops["get"])
+    >>> text.count("def _user(state, request, check):"), "_k0" in constants
+    (1, True)
+    """
+    unit = Unit()
+    lines = [f"# operation {op.name!r} of spec {spec.name!r}, written by mostate.codegen"]
+    for role in _ROLES:
+        lines.append("")
+        lines += emit_function(spec, op, role, unit, f"_{role.value}")
+    return "\n".join(lines) + "\n", dict(unit.namespace)
+
+
+def compile_operation(spec: Spec, op: Operation) -> tuple[Step, Step]:
+    """The generated functions of ``op``, indexed by ``role is Role.SERVER``.
+
+    >>> from mostate import load_spec, DeviceState, Request
+    >>> spec = load_spec()
+    >>> user, server = compile_operation(spec, spec.ops["add"])
+    >>> add = Request.from_json({"actor": "server", "op": "add", "service": "MMS", "instance": "a"})
+    >>> outcome, broken = server(DeviceState(), add, True)
+    >>> int(outcome.status), sorted(outcome.state.to_json()["MMS"]), broken
+    (200, ['a'], ())
+    """
+    text, constants = source(spec, op)
+    filename = f"<mostate.codegen {spec.name!r} {op.name!r}>"
+    linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
+    namespace: dict[str, Any] = {**NAMESPACE, **constants}
+    exec(compile(text, filename, "exec"), namespace)  # our own source, written from the AST
+    return namespace["_user"], namespace["_server"]

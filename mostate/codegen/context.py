@@ -1,0 +1,117 @@
+"""The context the partial evaluator works in: what is known statically at one point of a step.
+
+:class:`Unit` is the module being generated (its constants and the local names it has handed
+out); :class:`Cx` is what holds at one point of one operation for one role: the views that plain
+and primed reads see, the facts the path has established (a refusal that did not fire, the left
+side of an ``and``), and the outcome of the step when a property is checked at an exit point.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import attrs
+
+from ..frozenmap import FrozenMap
+from ..model import Role
+from ..rules import BoolOp, Compare, Comparison, Connective, Expr, Not
+from .values import BASE, Code, Named, Ref, ViewCode
+
+
+class Unit:
+    """One generated module: the objects its source refers to by name, and its local names.
+
+    Literals that ``repr`` writes faithfully (bools, ints, strings, ``None``) go into the source
+    through ``repr``; every other object (a clause, a status, a parameter map) is bound to a
+    generated name in the module's namespace.
+
+    >>> unit = Unit()
+    >>> unit.literal("a'b"), unit.literal(3), unit.literal(Role.USER)
+    ('"a\\'b"', '3', '_k0')
+    >>> unit.namespace["_k0"]
+    <Role.USER: 'user'>
+    """
+
+    def __init__(self) -> None:
+        self.namespace: dict[str, Any] = {}
+        self._names: dict[tuple[type, Any], str] = {}
+        self._counter = 0
+
+    def const(self, obj: Any) -> str:
+        """The generated name bound to ``obj`` (one name per distinct hashable value)."""
+        try:
+            key: tuple[type, Any] = (type(obj), obj)
+            hash(key)
+        except TypeError:
+            key = (type(obj), id(obj))
+        name = self._names.get(key)
+        if name is None:
+            name = self._names[key] = f"_k{len(self._names)}"
+            self.namespace[name] = obj
+        return name
+
+    def literal(self, value: Any) -> str:
+        """Source that evaluates to ``value``."""
+        if value is None or isinstance(value, bool | str):
+            return repr(value)
+        if isinstance(value, int) and not isinstance(value, bool):
+            return repr(value)
+        if isinstance(value, float) and math.isfinite(value):
+            return repr(value)
+        return self.const(value)
+
+    def fresh(self, prefix: str) -> str:
+        """A local name not handed out before (``prefix`` is the generator's own, e.g. ``n``)."""
+        self._counter += 1
+        return f"{prefix}{self._counter}"
+
+    def src(self, code: Code) -> str:
+        """The source of a value, static or not."""
+        return self.literal(code.value) if code.static else code.src
+
+
+@attrs.frozen
+class Cx:
+    """What is known at one point of an operation, for one role."""
+
+    unit: Unit = attrs.field(eq=False)
+    role: Role
+    args: FrozenMap[str, str]
+    target: Named | None
+    pre: ViewCode = BASE
+    post: ViewCode = BASE
+    vars: FrozenMap[str, Ref] = FrozenMap()
+    facts: FrozenMap[Expr, bool] = FrozenMap()
+    status: int | None = None
+    declined: bool = False
+    declines: Code = Code.known(False)
+    result: Ref | None = None
+
+    def bind(self, var: str, ref: Ref) -> Cx:
+        return attrs.evolve(self, vars=self.vars.set(var, ref))
+
+    def assume(self, expr: Expr, value: bool) -> Cx:
+        """The context once ``expr`` is known to evaluate to ``value``."""
+        return attrs.evolve(self, facts=_with_fact(self.facts, expr, value))
+
+
+def _with_fact(facts: FrozenMap[Expr, bool], expr: Expr, value: bool) -> FrozenMap[Expr, bool]:
+    """``facts`` with ``expr`` = ``value`` and what follows from it at once (the parts of an
+    ``and`` that holds, of an ``or`` that fails, the other form of an equality)."""
+    out = facts.set(expr, value)
+    match expr:
+        case Not():
+            out = _with_fact(out, expr.operand, not value)
+        case BoolOp(op=Connective.AND) if value:
+            out = _with_fact(_with_fact(out, expr.left, True), expr.right, True)
+        case BoolOp(op=Connective.OR) if not value:
+            out = _with_fact(_with_fact(out, expr.left, False), expr.right, False)
+        case BoolOp(op=Connective.IMPLIES) if not value:
+            out = _with_fact(_with_fact(out, expr.left, True), expr.right, False)
+        case Compare(op=Comparison.EQ | Comparison.NE):
+            same = value if expr.op is Comparison.EQ else not value
+            for op, holds in ((Comparison.EQ, same), (Comparison.NE, not same)):
+                for left, right in ((expr.left, expr.right), (expr.right, expr.left)):
+                    out = out.set(Compare(op, left, right), holds)
+    return out

@@ -1,0 +1,186 @@
+"""Instances as generated code sees them: the parts of a quantifier's domain, reads, references.
+
+A quantifier of the interpreter walks a list of ``(service, name)`` references
+(:func:`mostate.concrete.domain_refs`). Generated code splits that list into *parts* whose kind
+is known statically: the named instances of the request's service (a loop over a dict), the
+service's fresh name, the named instances of the other services (a loop), their fresh names, and
+the fresh name of every unnamed service. In each part a read is a field of a record at hand or a
+value known outright (a fresh name before the step has no flags), and a comparison of two
+instances is often decided before the code runs (an instance of another service is never the
+target). The parts come in the interpreter's order within a service; across services they do
+not, which matters only when a body may raise, so such bodies are left to the interpreter.
+"""
+
+from __future__ import annotations
+
+from ..concrete import FRESH
+from ..frozenmap import FrozenMap
+from ..model import EMPTY_PARAMS
+from ..rules import Domain, Field
+from .context import Cx
+from .values import (
+    Code,
+    Dyn,
+    GlobalFresh,
+    Named,
+    NoneRef,
+    Other,
+    OtherFresh,
+    Ref,
+    ServiceFresh,
+    Unsupported,
+    ViewCode,
+)
+
+ABSENT_VALUES = {
+    Field.EXISTS: False,
+    Field.ACTIVE: False,
+    Field.DEFAULT: False,
+    Field.LOCKED: False,
+    Field.PARAMS: EMPTY_PARAMS,
+}
+"""The fields of a name the view does not hold (the interpreter's ``ABSENT`` record)."""
+
+FRESH_SRC = repr(FRESH)
+
+Part = tuple[str | None, Ref]
+"""A ``for`` clause of a generator expression (``None`` for a single instance), and what the
+bound variable is in it."""
+
+
+def parts(domain: Domain, cx: Cx) -> list[Part]:
+    """The parts of ``domain``'s instances, as ``domain_refs`` lists them, within a service."""
+    out: list[Part] = []
+    if domain is not Domain.OTHERS:
+        out += _service_parts(cx)
+    if domain is not Domain.SERVICE:
+        out += _other_parts(cx)
+    return out
+
+
+def _service_parts(cx: Cx) -> list[Part]:
+    unit = cx.unit
+    name, rec = unit.fresh("n"), unit.fresh("r")
+    # Before and after a step that rewrote the service, the rewritten records hold every name
+    # the service had (and the target): walking them walks the union the interpreter walks.
+    view = cx.post
+    known = frozenset({view.records}) if view.base else frozenset()
+    named = Named(name, FrozenMap({view.records: rec}), known)
+    return [(f"for {name}, {rec} in {view.records}.items()", named), (None, ServiceFresh())]
+
+
+def _other_parts(cx: Cx) -> list[Part]:
+    unit = cx.unit
+    svc, holder, name, rec = unit.fresh("s"), unit.fresh("v"), unit.fresh("n"), unit.fresh("r")
+    fresh_svc = unit.fresh("s")
+    loop = f"for {svc}, {holder} in svcs.items() if {svc} != S"
+    loop += f" for {name}, {rec} in {holder}.instances._data.items()"
+    return [
+        (loop, Other(svc, name, rec)),
+        (f"for {fresh_svc} in svcs if {fresh_svc} != S", OtherFresh(fresh_svc)),
+        (None, GlobalFresh()),
+    ]
+
+
+def record_src(ref: Ref, view: ViewCode) -> str:
+    """Source of ``ref``'s record in ``view`` (the record of ``none`` has every field false)."""
+    fresh = view.fresh or "_ABSENT"
+    match ref:
+        case Named():
+            held = ref.recs.get(view.records)
+            if held is not None:
+                return held
+            if view.records in ref.absent_in:
+                return fresh
+            return f"{view.records}.get({ref.name}, {fresh})"
+        case ServiceFresh():
+            return fresh
+        case Other():
+            return ref.rec
+        case OtherFresh() | GlobalFresh():
+            return "_ABSENT"
+        case NoneRef():
+            return "_NONE_RECORD"
+        case Dyn():
+            return f"_rec({ref.src}, S, svcs, {view.records}, {fresh})"
+
+
+def read(field: Field, ref: Ref, view: ViewCode) -> Code:
+    """``field`` of ``ref`` in ``view``."""
+    if isinstance(ref, NoneRef):
+        return Code.known(False)  # the interpreter reads every field of none as false
+    if _absent(ref, view):
+        return Code.known(ABSENT_VALUES[field])
+    if field is Field.EXISTS:
+        if isinstance(ref, Other) or (isinstance(ref, Named) and view.records in ref.exists_in):
+            return Code.known(True)
+        if isinstance(ref, Named) and view.base and view.records not in ref.recs:
+            return Code(f"({ref.name} in {view.records})")
+    risky = isinstance(ref, Dyn) and ref.risky
+    return Code(f"{record_src(ref, view)}.{field.value}", risky=risky)
+
+
+def _absent(ref: Ref, view: ViewCode) -> bool:
+    """Whether ``ref`` is known to have the absent record in ``view``."""
+    match ref:
+        case OtherFresh() | GlobalFresh():
+            return True
+        case ServiceFresh():
+            return view.fresh is None
+        case Named():
+            return view.records in ref.absent_in and view.fresh is None
+    return False
+
+
+def unchanged(ref: Ref, cx: Cx) -> Code:
+    """``unchanged(ref)``: its record before and after the step has the same five fields."""
+    if isinstance(ref, NoneRef):
+        raise Unsupported("unchanged(none)")
+    if cx.pre == cx.post or isinstance(ref, Other | OtherFresh | GlobalFresh):
+        if isinstance(ref, Dyn) and ref.risky:
+            raise Unsupported("unchanged() of a the() on a step that changes nothing")
+        return Code.known(True)
+    before, after = record_src(ref, cx.pre), record_src(ref, cx.post)
+    return Code(f"_same({before}, {after})", risky=isinstance(ref, Dyn) and ref.risky)
+
+
+def ref_tuple(ref: Ref) -> str:
+    """Source of the interpreter's form of ``ref``: a ``(service, name)`` tuple, or ``None``."""
+    match ref:
+        case Named():
+            return f"(S, {ref.name})"
+        case ServiceFresh():
+            return f"(S, {FRESH_SRC})"
+        case Other():
+            return f"({ref.service}, {ref.name})"
+        case OtherFresh():
+            return f"({ref.service}, {FRESH_SRC})"
+        case GlobalFresh():
+            return f"({FRESH_SRC}, {FRESH_SRC})"
+        case NoneRef():
+            return "None"
+        case Dyn():
+            return ref.src
+
+
+def same_ref(a: Ref, b: Ref) -> Code:
+    """Whether two references name the same instance; decided statically when their kinds
+    differ (names are never the fresh one, services never the fresh one) or their sources are
+    the same."""
+    risky = any(isinstance(r, Dyn) and r.risky for r in (a, b))
+    if isinstance(a, Dyn) or isinstance(b, Dyn):
+        return Code(f"({ref_tuple(a)} == {ref_tuple(b)})", risky=risky)
+    if type(a) is not type(b):
+        return Code.known(False)
+    match a, b:
+        case Named(), Named():
+            return Code.known(True) if a.name == b.name else Code(f"({a.name} == {b.name})")
+        case Other(), Other():
+            if (a.service, a.name) == (b.service, b.name):
+                return Code.known(True)
+            return Code(f"({ref_tuple(a)} == {ref_tuple(b)})")
+        case OtherFresh(), OtherFresh():
+            if a.service == b.service:
+                return Code.known(True)
+            return Code(f"({a.service} == {b.service})")
+    return Code.known(True)  # the same singleton kind: none, a service's or every fresh name

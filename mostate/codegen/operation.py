@@ -1,0 +1,357 @@
+"""Python source for one operation and one role: :meth:`Engine._step` specialised.
+
+The function written here takes ``(state, request, check)`` and returns the outcome and the
+clauses the step breaks, as the interpreter's ``Engine._step`` does (``_prepare``, then
+``_run_steps``, the query's result, ``normalise`` and ``_check``), with everything the operation
+and the role fix folded in. Each refusal, the confirmation point and the end of the steps is an
+*exit point*; at each one the status, the clause, whether any effect ran, and what the earlier
+refusals decided are known, and the invariants and properties are specialised to them (most
+fold to ``true``). Effects over the request's service are written out; an operation with an
+effect over other services, or a spec with an invariant that reads other services, is left to
+the interpreter (:class:`~mostate.codegen.values.Unsupported`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import attrs
+
+from ..frozenmap import FrozenMap
+from ..model import Clause, Confirm, Role, Status
+from ..rules import (
+    Builtin,
+    BuiltinName,
+    Confirmation,
+    Domain,
+    Effect,
+    Expr,
+    Field,
+    Operation,
+    Read,
+    Refusal,
+    Spec,
+    Type,
+    has_the,
+    reads_other_services,
+    step_exprs,
+)
+from ..simplify import fold, stutter
+from .context import Cx, Unit
+from .domains import read, ref_tuple
+from .expr import code, compile_expr
+from .runtime import reason
+from .values import BASE, Code, Dyn, Named, Ref, ServiceFresh, Unsupported, ViewCode
+
+_TARGET_EXISTS = Read(Field.EXISTS, Builtin(BuiltinName.TARGET, Type.INSTANCE), False)
+"""``exists(target)``: when a refusal has decided it, an effect need not consider a new target."""
+_TYPES = {Type.STR: str, Type.BOOL: bool, Type.PARAMS: FrozenMap}
+
+
+class _Writer:
+    """Lines of source with their indentation."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self._depth = 0
+
+    def __call__(self, text: str) -> None:
+        self.lines.append("    " * self._depth + text)
+
+    @contextmanager
+    def block(self, header: str) -> Iterator[None]:
+        self(header)
+        self._depth += 1
+        try:
+            yield
+        finally:
+            self._depth -= 1
+
+
+@attrs.frozen
+class _Exit:
+    """An exit point: the status, the clause, and what is known there."""
+
+    status: Status
+    clause: Clause
+    cx: Cx
+
+
+def success_clause(op: Operation) -> Clause:
+    """The clause of a step that ran to the end (``Engine._compile_op``)."""
+    effects = [s for s in op.steps if isinstance(s, Effect)]
+    if effects and not op.is_query:
+        return Clause("effect", effects[-1].name, effects[-1].loc)
+    return Clause("query" if op.is_query else "operation", op.name, op.loc)
+
+
+def emit_function(spec: Spec, op: Operation, role: Role, unit: Unit, name: str) -> list[str]:
+    """The source lines of ``name(state, request, check)`` for ``op`` requested by ``role``."""
+    if any(isinstance(s, Effect) and s.over is not Domain.SERVICE for s in op.steps):
+        raise Unsupported(f"operation {op.name!r} has an effect beyond the target's service")
+    if any(isinstance(s, Effect) for s in op.steps) and any(
+        reads_other_services(inv.expr) for inv in spec.invariants
+    ):
+        raise Unsupported("an invariant reads other services")
+    return _Function(spec, op, role, unit).emit(name)
+
+
+class _Function:
+    """The writer of one function (internal: one instance per (operation, role))."""
+
+    def __init__(self, spec: Spec, op: Operation, role: Role, unit: Unit) -> None:
+        self.spec, self.op, self.role, self.unit = spec, op, role, unit
+        self.out = _Writer()
+        args = FrozenMap((decl.name, f"a{index}") for index, decl in enumerate(op.args))
+        target = Named("N") if op.has_target else None
+        self.cx = Cx(unit, role, args, target)
+        self.properties = [
+            p for p in spec.properties if role in p.roles and (p.ops is None or op.name in p.ops)
+        ]
+
+    def emit(self, name: str) -> list[str]:
+        with self.out.block(f"def {name}(state, request, check):"):
+            self._prologue()
+            risky = any(has_the(e) for e in step_exprs(self.op)) or (
+                self.op.result is not None and has_the(self.op.result)
+            )
+            if risky:
+                with self.out.block("try:"):
+                    self._steps()
+                with self.out.block("except _Ambiguous as err:"):
+                    self.out("return _ambiguous(state, err)")
+            else:
+                self._steps()
+        return self.out.lines
+
+    # -- the request's shape (Engine._prepare) ----------------------------------------------
+
+    def _prologue(self) -> None:
+        out, lit, op = self.out, self.unit.literal, self.op
+        out("S = request.service")
+        with out.block("if S is None:"):
+            out(f"return _bad(state, {lit(_missing(op, 'service'))})")
+        if op.has_target:
+            out("N = request.instance")
+            with out.block("if N is None:"):
+                out(f"return _bad(state, {lit(_missing(op, 'instance'))})")
+        if op.args:
+            out("args = request.args._data")
+        for index, decl in enumerate(op.args):
+            local, what = f"a{index}", f"{op.name}: {decl.name!r}"
+            kind = _TYPES.get(decl.type)
+            if kind is None:
+                raise Unsupported(f"argument type {decl.type.value!r}")
+            out(f"{local} = args.get({lit(decl.name)})")
+            with out.block(f"if {local} is None:"):
+                if decl.optional:
+                    out(f"{local} = _EMPTY_PARAMS")
+                else:
+                    out(f"return _bad(state, {lit(f'{what} is missing')})")
+            with out.block(f"elif not isinstance({local}, {self.unit.const(kind)}):"):
+                out(f"return _bad(state, {lit(f'{what} must be {decl.type.value}')})")
+            if decl.is_name:
+                with out.block(f"elif (why := _name_error({local}, {lit(what)})) is not None:"):
+                    out("return _bad(state, why)")
+        out("svcs = state.services._data")
+        out("sv = svcs.get(S)")
+        out("pre = sv.instances._data if sv is not None else _EMPTY")
+        if self.role is Role.SERVER:
+            out(f"dec = request.confirm is {self.unit.const(Confirm.DECLINE)}")
+
+    # -- the steps (Engine._run_steps) --------------------------------------------------------
+
+    def _steps(self) -> None:
+        cx = attrs.evolve(
+            self.cx, declines=Code("dec") if self.role is Role.SERVER else Code.known(False)
+        )
+        view, count = BASE, 0
+        for step in self.op.steps:
+            match step:
+                case Refusal():
+                    if self.role not in step.roles:
+                        continue
+                    here = _in_view(cx, view)
+                    when = code(step.when, here)
+                    if when.static and not when.value:
+                        continue
+                    clause = Clause("refusal", step.name, step.loc)
+                    fired = here.assume(step.when, True) if view.base else here
+                    if when.static:
+                        self._exit(_Exit(step.status, clause, fired), view)
+                        return
+                    with self.out.block(f"if {when.src}:"):
+                        self._exit(_Exit(step.status, clause, fired), view)
+                    if view.base:
+                        cx = cx.assume(step.when, False)
+                case Confirmation():
+                    if cx.declines.static:
+                        continue  # a user's request, or one that passed a confirmation
+                    clause = Clause("confirmation", step.name, step.loc)
+                    asked = attrs.evolve(cx, declined=True, declines=Code.known(True))
+                    with self.out.block("if dec:"):
+                        self._exit(_Exit(Status.NOT_EXECUTED, clause, asked), view)
+                    cx = attrs.evolve(cx, declines=Code.known(False))
+                case Effect():
+                    count += 1
+                    view = self._effect(step, _in_view(cx, view), count)
+        self._success(cx, view)
+
+    def _success(self, cx: Cx, view: ViewCode) -> None:
+        clause = success_clause(self.op)
+        if self.op.result is None:
+            self._exit(_Exit(Status.OK, clause, cx), view)
+            return
+        result = compile_expr(self.op.result, _in_view(cx, view))
+        if isinstance(result, Code):
+            raise Unsupported("a query result that is not an instance")
+        if not isinstance(result, Named):
+            self.out(f"res = {ref_tuple(result)}")
+            result = Dyn("res")
+        self._exit(_Exit(Status.OK, clause, attrs.evolve(cx, result=result)), view)
+
+    # -- effects (_apply_effect, _next_record) -------------------------------------------------
+
+    def _effect(self, step: Effect, cx: Cx, count: int) -> ViewCode:
+        out, view = self.out, cx.pre
+        records = f"c{count}"
+        out(f"{records} = {{}}")
+        name, rec = self.unit.fresh("n"), self.unit.fresh("r")
+        with out.block(f"for {name}, {rec} in {view.records}.items():"):
+            known = frozenset({view.records}) if view.base else frozenset()
+            named = Named(name, FrozenMap({view.records: rec}), known)
+            self._next_record(step, cx.bind("i", named), rec, f"{records}[{name}]")
+        if self.op.has_target and cx.facts.get(_TARGET_EXISTS) is not True:
+            with out.block(f"if N not in {view.records}:"):
+                fresh = view.fresh or "_ABSENT"
+                if view.fresh is None:
+                    target = Named("N", absent_in=frozenset({view.records}))
+                else:
+                    target = Named("N", FrozenMap({view.records: fresh}))
+                self._next_record(step, cx.bind("i", target), fresh, f"{records}[N]")
+                out(f"{records} = dict(sorted({records}.items()))")
+        new_fresh = self._next_record(step, cx.bind("i", ServiceFresh()), view.fresh or "_ABSENT")
+        return ViewCode(records, new_fresh, False)
+
+    def _next_record(self, step: Effect, cx: Cx, old: str, into: str | None = None) -> str | None:
+        """Write the next record of ``i`` into ``into`` (or a new local); returns the local
+        holding it, or ``None`` when it is the absent record, known statically."""
+        bound = cx.vars["i"]
+        values = [read(field, bound, cx.pre) for field in Field]
+        before = list(values)
+        differs: list[str] = []
+        changed = False
+        for field, expr in step.updates:
+            index = list(Field).index(field)
+            value = code(expr, cx)
+            if not value.static:
+                local = self.unit.fresh("x")
+                self.out(f"{local} = {value.src}")
+                value = Code(local)
+            if value.static and before[index].static:
+                changed = changed or value.value != before[index].value
+            else:
+                differs.append(f"{self.unit.src(value)} != {self.unit.src(before[index])}")
+            values[index] = value
+        target = into if into is not None else self.unit.fresh("cf")
+        if changed:
+            self.out(f"{target} = {self._record(values)}")
+        elif differs:
+            self.out(f"{target} = {self._record(values)} if {' or '.join(differs)} else {old}")
+        elif into is None and old == "_ABSENT":
+            return None
+        else:
+            self.out(f"{target} = {old}")
+        return target
+
+    def _record(self, values: list[Code]) -> str:
+        exists, *fields = values
+        srcs = ", ".join(self.unit.src(v) for v in fields)
+        if exists.static:
+            return f"_Instance({srcs})" if exists.value else f"_Raw(False, {srcs})"
+        return f"(_Instance({srcs}) if {exists.src} else _Raw(False, {srcs}))"
+
+    # -- exit points (the outcome, then Engine._check) ------------------------------------------
+
+    def _exit(self, end: _Exit, view: ViewCode) -> None:
+        out, unit = self.out, self.unit
+        if view.base:
+            out("after = state")
+        else:
+            if view.fresh is not None:
+                with out.block(f"if {view.fresh}.exists:"):
+                    out(f"return _unbounded(state, {unit.const(end.clause)}, S)")
+            out(f"after = _rewrite(state, S, {view.records})")
+        rendered = self._render(end.cx.result, view)
+        why = unit.literal(reason(end.status, end.clause))
+        out(
+            f"out = _Outcome({unit.const(end.status)}, after, {unit.const(end.clause)},"
+            f" {rendered}, {why})"
+        )
+        checks = self._checks(end, view)
+        if checks:
+            with out.block("if check:"):
+                out("broken = []")
+                for line in checks:
+                    out(line)
+                with out.block("if broken:"):
+                    out("return out, tuple(dict.fromkeys(broken))")
+        out("return out, ()")
+
+    def _render(self, result: Ref | None, view: ViewCode) -> str:
+        if result is None:
+            return "None"
+        if self.op.result_type is Type.INSTANCE:
+            if isinstance(result, Named) and view.base:
+                return f"{view.records}.get({result.name})"
+            return f"_instance_of(after, {ref_tuple(result)})"
+        if isinstance(result, Named):
+            return result.name
+        return f"_name_of({ref_tuple(result)})"
+
+    def _checks(self, end: _Exit, view: ViewCode) -> list[str]:
+        lines: list[str] = []
+        if not view.base:
+            # CREATES_ONLY_TARGET (``_creations``) cannot break here: effects over the target's
+            # service rewrite the names it held and the target, and an effect that makes its
+            # fresh name exist stops the step before (``_unbounded``).
+            after = attrs.evolve(self.cx, pre=view, post=view)
+            for inv in self.spec.invariants:
+                clause = Clause("invariant", inv.name, inv.loc)
+                lines += self._check(inv.expr, after, clause)
+        cx = attrs.evolve(end.cx, pre=BASE, post=view, status=int(end.status))
+        for prop in self.properties:
+            expr = prop.expr
+            if view.base and not has_the(expr):
+                expr = fold(stutter(expr))
+            lines += self._check(expr, cx, Clause("property", prop.name, prop.loc))
+        return lines
+
+    def _check(self, expr: Expr, cx: Cx, clause: Clause) -> list[str]:
+        holds = code(expr, cx)
+        broken = f"broken.append({self.unit.const(clause)})"
+        if holds.static:
+            return [] if holds.value else [broken]
+        if holds.risky:
+            return [
+                "try:",
+                f"    ok = {holds.src}",
+                "except _Ambiguous:",
+                "    ok = False",
+                "if not ok:",
+                f"    {broken}",
+            ]
+        return [f"if not {holds.src}:", f"    {broken}"]
+
+
+def _missing(op: Operation, what: str) -> str:
+    """``_prepare``'s words for a request without its service or instance."""
+    return f"{op.name}: {what!r} is missing"
+
+
+def _in_view(cx: Cx, view: ViewCode) -> Cx:
+    """``cx`` for code that reads ``view`` (facts hold for the state before the step only)."""
+    if view.base:
+        return attrs.evolve(cx, pre=view, post=view)
+    return attrs.evolve(cx, pre=view, post=view, facts=FrozenMap())

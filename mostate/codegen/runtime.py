@@ -1,0 +1,148 @@
+"""What generated code calls at run time: small helpers with the interpreter's exact meaning.
+
+Generated modules are executed with :data:`NAMESPACE` (plus their own constants) as globals, so
+everything they use is listed here, by the name the emitter writes. The helpers mirror pieces of
+:mod:`mostate.concrete` and :mod:`mostate.engine` (noted on each) and import nothing beyond them.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from typing import Any
+
+from ..concrete import ABSENT, FRESH, Ambiguous, Raw, Record, Ref, record_values
+from ..errors import RequestError
+from ..frozenmap import FrozenMap
+from ..model import (
+    EMPTY_PARAMS,
+    Clause,
+    DeviceState,
+    Instance,
+    Outcome,
+    Service,
+    Status,
+    check_name,
+)
+from ..rules import CREATES_ONLY_TARGET, UNIQUE_THE
+
+MALFORMED = Clause("request", "malformed")
+NONE_RECORD: Any = Raw(False, False, False, False, False)  # type: ignore[arg-type]
+"""What the interpreter reads through ``none``: every field false, the parameters included."""
+
+Violations = tuple[Clause, ...]
+Answer = tuple[Outcome, Violations]
+
+
+@functools.cache
+def reason(status: Status, clause: Clause) -> str | None:
+    """The outcome's reason: ``None`` for 200, else the status and the clause that decided it.
+
+    >>> reason(Status.NOT_FOUND, Clause("refusal", "missing"))
+    'not found: missing'
+    """
+    if status is Status.OK:
+        return None
+    return f"{status.name.lower().replace('_', ' ')}: {clause.name}"
+
+
+def rec(
+    ref: Ref | None, service: str, services: Any, records: dict[str, Record], fresh: Record
+) -> Record:
+    """The record of a reference computed at run time (``View.rec``): ``records``/``fresh`` are
+    the request's service in the view at hand; other services are as the state holds them."""
+    if ref is None:
+        return NONE_RECORD  # type: ignore[no-any-return]
+    if ref[0] == service:
+        return records.get(ref[1], fresh)
+    held = services.get(ref[0])
+    if held is not None:
+        inst = held.instances._data.get(ref[1])
+        if inst is not None:
+            return inst  # type: ignore[no-any-return]
+    return ABSENT
+
+
+def same(before: Record, after: Record) -> bool:
+    """``unchanged``: the same five fields (``_compile_unchanged``)."""
+    return before is after or record_values(before) == record_values(after)
+
+
+def the(node: Any, found: list[Ref]) -> Ref | None:
+    """The one candidate of a ``the(...)``, ``None`` for none; several break :data:`UNIQUE_THE`."""
+    if len(found) > 1:
+        raise Ambiguous(node)
+    return found[0] if found else None
+
+
+def bad(state: DeviceState, why: str) -> Answer:
+    """A malformed request: 400, the state kept."""
+    return Outcome(Status.BAD_REQUEST, state, MALFORMED, None, why), ()
+
+
+def name_error(value: str, what: str) -> str | None:
+    """Why ``value`` is not a name, or ``None`` when it is (``check_name``)."""
+    try:
+        check_name(value, what)
+    except RequestError as err:
+        return str(err)
+    return None
+
+
+def ambiguous(state: DeviceState, err: Ambiguous) -> Answer:
+    """A step whose ``the(...)`` names several instances: 500, the obligation named."""
+    clause = Clause("obligation", UNIQUE_THE.name, err.node.loc)
+    return Outcome(Status.COMMAND_FAILED, state, clause, None, str(err)), (clause,)
+
+
+def unbounded(state: DeviceState, where: Clause, service: str) -> Answer:
+    """An effect made every unnamed instance of the service exist (``normalise``)."""
+    clause = Clause("obligation", CREATES_ONLY_TARGET.name, where.location)
+    why = f"an effect makes every instance of service {service!r} exist"
+    return Outcome(Status.COMMAND_FAILED, state, clause, None, why), (clause,)
+
+
+def rewrite(state: DeviceState, service: str, records: dict[str, Record]) -> DeviceState:
+    """The state with ``service`` holding the existing records (``normalise``)."""
+    instances = {
+        name: r if type(r) is Instance else Instance(r.active, r.default, r.locked, r.params)
+        for name, r in records.items()
+        if r.exists
+    }
+    return state.with_service(service, Service(FrozenMap._wrap(instances)))
+
+
+def instance_of(state: DeviceState, ref: Ref | None) -> Instance | None:
+    """A query's instance result, as the state after the step holds it (``_render``)."""
+    return None if ref is None else state.instance(ref[0], ref[1])
+
+
+def name_of(ref: Ref | None) -> str | None:
+    """A query's ``instance?`` result: its name (``_render``)."""
+    return None if ref is None else ref[1]
+
+
+NAMESPACE: dict[str, Any] = {
+    "_ABSENT": ABSENT,
+    "_NONE_RECORD": NONE_RECORD,
+    "_INF": math.inf,
+    "_FRESH": FRESH,
+    "_EMPTY": {},
+    "_EMPTY_PARAMS": EMPTY_PARAMS,
+    "_Ambiguous": Ambiguous,
+    "_Instance": Instance,
+    "_Raw": Raw,
+    "_Outcome": Outcome,
+    "_FrozenMap": FrozenMap,
+    "_rec": rec,
+    "_same": same,
+    "_the": the,
+    "_bad": bad,
+    "_name_error": name_error,
+    "_ambiguous": ambiguous,
+    "_unbounded": unbounded,
+    "_rewrite": rewrite,
+    "_instance_of": instance_of,
+    "_name_of": name_of,
+}
+"""The globals every generated module starts from."""

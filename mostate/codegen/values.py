@@ -1,0 +1,122 @@
+"""What the partial evaluator knows about a value while it writes code: static or residual.
+
+A :class:`Code` is either a value known when the code is generated (``static``) or the Python
+source of an expression that computes it at run time. An instance reference is described by
+*where* it lives, which is often known statically even when its name is not: an instance of the
+request's service (:class:`Named`, :class:`ServiceFresh`), of another service (:class:`Other`,
+:class:`OtherFresh`), the instance that stands for every unnamed one of every unnamed service
+(:class:`GlobalFresh`), ``none`` (:class:`NoneRef`), or a reference computed at run time
+(:class:`Dyn`, a ``(service, name)`` tuple or ``None``, the interpreter's own representation).
+
+Every source string held here was written by the generator from names it chose itself (``S``,
+``n3``, ``pre``) and from ``repr`` of values; none of it is text of the spec.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeAlias
+
+import attrs
+
+from ..frozenmap import FrozenMap
+
+
+class Unsupported(Exception):
+    """A construct the generator does not specialise: the engine interprets that operation."""
+
+
+@attrs.frozen
+class Code:
+    """A value of the expression language: ``value`` when ``static``, else ``src`` computes it.
+
+    ``risky`` marks code that may raise :class:`~mostate.concrete.Ambiguous` (it evaluates a
+    ``the``): folding must never drop such code where the interpreter would run it.
+    """
+
+    src: str = ""
+    static: bool = False
+    value: Any = None
+    risky: bool = False
+    negation: str | None = None  # the source of ``not src``, when it is at hand
+
+    @classmethod
+    def known(cls, value: Any) -> Code:
+        """A value known while generating.
+
+        >>> Code.known(True).static, Code.known(True).value
+        (True, True)
+        """
+        return cls(static=True, value=value)
+
+
+@attrs.frozen
+class ViewCode:
+    """A view of the request's service in generated code: ``records`` is the source of a dict
+    from instance name to record, ``fresh`` the source of the record every other name has
+    (``None``: the absent record, known statically). ``base`` says it is the state before the
+    step, whose records are all existing :class:`~mostate.model.Instance` values."""
+
+    records: str
+    fresh: str | None
+    base: bool
+
+
+BASE = ViewCode("pre", None, True)
+
+
+@attrs.frozen
+class Named:
+    """An instance of the request's service with a real name (never the fresh one).
+
+    ``recs`` gives, per view (by its ``records`` source), the source of the record when the
+    generated code has it at hand; ``exists_in`` the views where it is known to exist;
+    ``absent_in`` the views where it is known to be absent (its record is the view's fresh one).
+    """
+
+    name: str
+    recs: FrozenMap[str, str] = FrozenMap()
+    exists_in: frozenset[str] = frozenset()
+    absent_in: frozenset[str] = frozenset()
+
+
+@attrs.frozen
+class ServiceFresh:
+    """``(S, FRESH)``: every name of the request's service that the state does not mention."""
+
+
+@attrs.frozen
+class Other:
+    """An existing instance of another service, whose record no step of the operation changes."""
+
+    service: str
+    name: str
+    rec: str
+
+
+@attrs.frozen
+class OtherFresh:
+    """``(s, FRESH)`` for another service ``s``: absent before and after the step."""
+
+    service: str
+
+
+@attrs.frozen
+class GlobalFresh:
+    """``(FRESH, FRESH)``: the instances of every service the state does not mention."""
+
+
+@attrs.frozen
+class NoneRef:
+    """The literal ``none``."""
+
+
+@attrs.frozen
+class Dyn:
+    """A reference computed at run time: a ``(service, name)`` tuple, or ``None``."""
+
+    src: str
+    risky: bool = False
+
+
+Ref: TypeAlias = "Named | ServiceFresh | Other | OtherFresh | GlobalFresh | NoneRef | Dyn"
+Value: TypeAlias = "Code | Ref"
