@@ -1,8 +1,11 @@
 """Engine.apply against the hand-written decision table, over the same random requests.
 
-    python benchmarks/bench_engine.py [--requests 100000] [--seed 1]
+    python benchmarks/bench_engine.py [--requests 100000] [--seed 1] [--repeat 3]
 
-Prints a table: requests/s for each, and the ratio engine / hand-written (target: <= 2x).
+Prints a table: requests/s for each engine (generated code, monitored and not; the interpreter,
+monitored and not) and its time as a ratio of the hand-written table's, measured in the same
+run (the best of ``--repeat`` runs each, taken in turn, so a busy machine slows all alike).
+Targets (issue 11): generated and monitored within 1.25x; ``monitor=False`` below 1x.
 """
 
 from __future__ import annotations
@@ -71,30 +74,33 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     requests = random_requests(args.requests, args.seed)
     spec = load_spec()
-    base_time, base_state = time_handwritten(requests)
-    engine_time, engine_state = time_engine(Engine(spec), requests)
-    trusted_time, trusted_state = time_engine(Engine(spec, monitor=False), requests)
-    if not base_state == engine_state == trusted_state:
-        print("the engine and the hand-written table end in different states", file=sys.stderr)
-        return 1
+    engines = {
+        "generated, monitored (default)": Engine(spec),
+        "generated, monitor=False (proved spec)": Engine(spec, monitor=False),
+        "interpreted, monitored": Engine(spec, backend="interpreted"),
+        "interpreted, monitor=False": Engine(spec, monitor=False, backend="interpreted"),
+    }
+    best = dict.fromkeys(["hand-written (baseline)", *engines], float("inf"))
+    for _ in range(args.repeat):
+        seconds, base_state = time_handwritten(requests)
+        best["hand-written (baseline)"] = min(best["hand-written (baseline)"], seconds)
+        for label, engine in engines.items():
+            seconds, state = time_engine(engine, requests)
+            if state != base_state:
+                print(f"{label} and the hand-written table disagree", file=sys.stderr)
+                return 1
+            best[label] = min(best[label], seconds)
+    base = best["hand-written (baseline)"]
     table = Table(title=f"Engine.apply vs hand-written decision table ({len(requests):,} requests)")
     for column in ("implementation", "seconds", "requests/s", "ratio"):
         table.add_column(column, justify="right")
-    table.add_row(
-        "hand-written (baseline)", f"{base_time:.3f}", f"{len(requests) / base_time:,.0f}", "1.00x"
-    )
-    for label, seconds in (
-        ("Engine.apply, monitored (default)", engine_time),
-        ("Engine.apply, monitor=False (proved spec)", trusted_time),
-    ):
+    for label, seconds in best.items():
         table.add_row(
-            label,
-            f"{seconds:.3f}",
-            f"{len(requests) / seconds:,.0f}",
-            f"{seconds / base_time:.2f}x",
+            label, f"{seconds:.3f}", f"{len(requests) / seconds:,.0f}", f"{seconds / base:.2f}x"
         )
     Console().print(table)
     return 0
