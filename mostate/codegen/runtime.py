@@ -11,6 +11,8 @@ import functools
 import math
 from typing import Any
 
+import attrs
+
 from ..concrete import ABSENT, FRESH, Ambiguous, Raw, Record, Ref, record_values
 from ..errors import RequestError
 from ..frozenmap import FrozenMap
@@ -102,14 +104,87 @@ def unbounded(state: DeviceState, where: Clause, service: str) -> Answer:
     return Outcome(Status.COMMAND_FAILED, state, clause, None, why), (clause,)
 
 
+# -- lighter values ----------------------------------------------------------------------------
+# attrs' frozen ``__init__`` sets each field through ``object.__setattr__``; on the hot path (an
+# Outcome per request, an Instance per changed record) that is most of the cost of a step. The
+# constructors below write the same slots directly. They are checked against the classes' fields
+# at import (a field added to a class and not here fails at once) and, for equality with the
+# attrs constructors, by tests/codegen/test_runtime.py.
+
+
+def _slot_setters(cls: type, names: tuple[str, ...]) -> tuple[Any, ...]:
+    fields = tuple(f.name for f in attrs.fields(cls))
+    if fields != names:
+        raise AssertionError(f"{cls.__name__} has fields {fields}, the fast constructor {names}")
+    return tuple(cls.__dict__[name].__set__ for name in names)
+
+
+_new = object.__new__
+_HASH = "_attrs_cached_hash"
+_I_ACTIVE, _I_DEFAULT, _I_LOCKED, _I_PARAMS = _slot_setters(
+    Instance, ("active", "default", "locked", "params")
+)
+_I_HASH = Instance.__dict__[_HASH].__set__
+(_S_INSTANCES,) = _slot_setters(Service, ("instances",))
+_S_HASH = Service.__dict__[_HASH].__set__
+(_D_SERVICES,) = _slot_setters(DeviceState, ("services",))
+_D_HASH = DeviceState.__dict__[_HASH].__set__
+_O_STATUS, _O_STATE, _O_CLAUSE, _O_RESULT, _O_REASON = _slot_setters(
+    Outcome, ("status", "state", "clause", "result", "reason")
+)
+
+
+def new_instance(active: bool, default: bool, locked: bool, params: Any) -> Instance:
+    """``Instance(active, default, locked, params)``, without attrs' frozen ``__init__``."""
+    inst: Instance = _new(Instance)
+    _I_ACTIVE(inst, active)
+    _I_DEFAULT(inst, default)
+    _I_LOCKED(inst, locked)
+    _I_PARAMS(inst, params)
+    _I_HASH(inst, None)
+    return inst
+
+
+def new_outcome(
+    status: Status, state: DeviceState, clause: Clause, result: Any, why: str | None
+) -> Outcome:
+    """``Outcome(status, state, clause, result, why)``, without attrs' frozen ``__init__``."""
+    out: Outcome = _new(Outcome)
+    _O_STATUS(out, status)
+    _O_STATE(out, state)
+    _O_CLAUSE(out, clause)
+    _O_RESULT(out, result)
+    _O_REASON(out, why)
+    return out
+
+
 def rewrite(state: DeviceState, service: str, records: dict[str, Record]) -> DeviceState:
     """The state with ``service`` holding the existing records (``normalise``)."""
-    instances = {
-        name: r if type(r) is Instance else Instance(r.active, r.default, r.locked, r.params)
-        for name, r in records.items()
-        if r.exists
-    }
-    return state.with_service(service, Service(FrozenMap._wrap(instances)))
+    instances = {}
+    for name, r in records.items():
+        if type(r) is Instance:
+            instances[name] = r
+        elif r.exists:
+            instances[name] = new_instance(r.active, r.default, r.locked, r.params)
+    services = state.services._data
+    if instances:
+        held: Service = _new(Service)
+        _S_INSTANCES(held, FrozenMap._wrap(instances))
+        _S_HASH(held, None)
+        if service in services:
+            data = dict(services)
+            data[service] = held
+            mapping = FrozenMap._wrap(data)
+        else:
+            mapping = FrozenMap({**services, service: held})
+    elif service in services:
+        mapping = state.services.remove(service)
+    else:
+        return state
+    after: DeviceState = _new(DeviceState)
+    _D_SERVICES(after, mapping)
+    _D_HASH(after, None)
+    return after
 
 
 def instance_of(state: DeviceState, ref: Ref | None) -> Instance | None:
@@ -130,9 +205,9 @@ NAMESPACE: dict[str, Any] = {
     "_EMPTY": {},
     "_EMPTY_PARAMS": EMPTY_PARAMS,
     "_Ambiguous": Ambiguous,
-    "_Instance": Instance,
+    "_Instance": new_instance,
     "_Raw": Raw,
-    "_Outcome": Outcome,
+    "_Outcome": new_outcome,
     "_FrozenMap": FrozenMap,
     "_rec": rec,
     "_same": same,
