@@ -36,6 +36,10 @@ class TraceLine:
     expect: Any = None
 
 
+MAX_LINE = 1_000_000
+"""The longest trace line read (characters); a request is a few hundred."""
+
+
 def read_lines(lines: Iterable[str]) -> tuple[DeviceState | None, list[TraceLine]]:
     """Read a trace file's lines: the start state (if its first line gives one) and each request.
 
@@ -52,6 +56,9 @@ def read_lines(lines: Iterable[str]) -> tuple[DeviceState | None, list[TraceLine
     out: list[TraceLine] = []
     for number, text in enumerate(lines, start=1):
         if not text.strip():
+            continue
+        if len(text) > MAX_LINE:
+            out.append(TraceLine(number, None, f"line {number}: longer than {MAX_LINE} characters"))
             continue
         try:
             obj = strictjson.load(text)

@@ -49,6 +49,8 @@ from .messages import (
 
 MAX_PACKAGE_BYTES = 1_000_000
 """Larger inputs are refused before parsing (a DM message is tens of kilobytes at most)."""
+MAX_ELEMENTS = 100_000
+"""Elements in a body, commands and their parts: a bound on the work one message can ask for."""
 
 _NAMESPACES = frozenset({"", "syncml:syncml1.2", "syncml:syncml1.1"})
 _ITEM_COMMANDS: dict[str, type[Add | Replace | Delete | Get | Exec | Copy]] = {
@@ -88,9 +90,27 @@ def parse_package(data: str | bytes) -> Package:
         raise PackageError(f"unknown namespace {namespace!r} (expected SYNCML:SYNCML1.2)")
     header = _header(_required(root, "SyncHdr"))
     body_el = _required(root, "SyncBody")
+    if sum(1 for _ in body_el.iter()) > MAX_ELEMENTS:
+        raise PackageError(f"more than {MAX_ELEMENTS} elements in the body")
     body = tuple(_body_element(el, 0) for el in body_el if _local(el.tag) != "Final")
     final = _child(body_el, "Final") is not None
-    return Package(header, body, final)
+    package = Package(header, body, final)
+    _unique_ids(package)
+    return package
+
+
+def _unique_ids(package: Package) -> None:
+    """CmdIDs name commands within a message (a Status's CmdRef points at one): one used twice
+    would make the answers ambiguous (RepPro 1.2, CmdID: unique within the message)."""
+    seen: set[str] = set()
+    stack: list[BodyElement] = list(package.body)
+    while stack:
+        element = stack.pop()
+        if element.cmd_id in seen:
+            raise PackageError(f"CmdID {element.cmd_id} is used twice in the message")
+        seen.add(element.cmd_id)
+        if isinstance(element, Atomic | Sequence):
+            stack.extend(element.commands)
 
 
 def _parse_xml(data: str | bytes) -> Element:

@@ -97,3 +97,13 @@ def test_malformed_states_say_what_is_wrong(doc: object, message: str) -> None:
 
 def test_a_service_without_instances_does_not_exist() -> None:
     assert DeviceState.from_json({"MMS": {}}) == DeviceState()
+
+
+def test_a_trace_line_past_the_limit_is_a_400_not_a_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    from mostate import trace
+
+    monkeypatch.setattr(trace, "MAX_LINE", 100)
+    line = '{"actor": "user", "op": "get_active", "service": "MMS", "note": "' + "x" * 100 + '"}'
+    _, lines = trace.read_lines([line, '{"actor": "user", "op": "get_active", "service": "MMS"}'])
+    assert lines[0].request is None and "longer than 100 characters" in (lines[0].error or "")
+    assert lines[1].request is not None  # the run goes on

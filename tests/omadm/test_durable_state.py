@@ -114,3 +114,38 @@ def test_concurrent_writers_lose_nothing(
         assert sorted(json.loads(state.read_text())["MMS"]) == ["a", "b"], state.name
     assert not list(tmp_path.glob(".state*.mostate-*"))
     assert os.access(tmp_path, os.W_OK)
+
+
+@pytest.mark.slow  # 15 processes killed at moments around the end of a run: about 15 s
+def test_a_writer_killed_at_any_moment_leaves_the_old_or_the_new_state(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import random
+    import time
+
+    pkg = package(tmp_path, "a", capsys)
+    state = tmp_path / "state.json"
+    old = "{}\n"
+    state.write_text(old)
+    began = time.perf_counter()
+    assert process(pkg, state).returncode == 0
+    whole, new = time.perf_counter() - began, state.read_text()
+    assert new != old
+    rng = random.Random(14)
+    for _ in range(15):
+        state.write_text(old)
+        writer = subprocess.Popen(
+            [sys.executable, "-m", "mostate", "dm", "process", str(pkg), "--state", str(state)],
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        time.sleep(rng.uniform(0.5, 1.1) * whole)  # around the end, where the write is
+        writer.kill()
+        writer.wait()
+        text = state.read_text()
+        assert text in (old, new)  # never a half-written file
+    # The next writer cleans whatever temporary file a killed one left.
+    state.write_text(old)
+    assert process(pkg, state).returncode == 0
+    assert not list(tmp_path.glob(".state.json.mostate-*"))

@@ -3,6 +3,7 @@ package the state is unchanged. Valid packages round-trip through the codec."""
 
 from __future__ import annotations
 
+import attrs
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -88,11 +89,28 @@ commands: st.SearchStrategy[Command] = st.recursive(
     ),
     max_leaves=6,
 )
+
+
+def numbered(package: Package) -> Package:
+    """The package with CmdIDs 1, 2, 3... in document order: unique, as a message needs."""
+    counter = iter(range(1, 10_000))
+
+    def renumber(command: Command) -> Command:
+        cmd_id = str(next(counter))
+        if isinstance(command, Atomic | Sequence):
+            inner = tuple(renumber(c) for c in command.commands)
+            return attrs.evolve(command, cmd_id=cmd_id, commands=inner)
+        return attrs.evolve(command, cmd_id=cmd_id)
+
+    body = tuple(renumber(c) for c in package.commands())
+    return attrs.evolve(package, body=body)
+
+
 packages = st.builds(
     Package,
     st.builds(SyncHdr, ids, ids, words, words),
     st.lists(commands, max_size=5).map(tuple),
-)
+).map(numbered)
 
 
 @st.composite

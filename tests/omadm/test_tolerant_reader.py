@@ -173,3 +173,27 @@ def test_acls_name_the_dmacc_server_id_not_the_url(engine: Engine) -> None:
     assert plain.process(DeviceState(), data)[1].statuses()[2].code == 425
     after, answer = known.process(DeviceState(), data)
     assert answer.statuses()[2].code == 200 and "n" in after.service("MMS").instances
+
+
+def test_a_cmdid_used_twice_refuses_the_package(engine: Engine) -> None:
+    twice = BODY.replace(
+        "<Final/>", BODY[BODY.index("<Get>") : BODY.index("</Get>") + 6] + "<Final/>"
+    )
+    with pytest.raises(PackageError, match="CmdID 2 is used twice"):
+        parse_package(twice)
+    after, answer = Device(engine).process(DeviceState(), twice)
+    assert answer.statuses()[0].code == 400 and after == DeviceState()
+
+
+def test_a_body_of_too_many_elements_is_refused_before_any_runs(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mostate.omadm import codec
+
+    monkeypatch.setattr(codec, "MAX_ELEMENTS", 50)
+    gets = "".join(
+        f"<Get><CmdID>{n}</CmdID><Item><Target><LocURI>./MMS</LocURI></Target></Item></Get>"
+        for n in range(3, 30)
+    )
+    with pytest.raises(PackageError, match="more than 50 elements"):
+        parse_package(BODY.replace("<Final/>", gets + "<Final/>"))
