@@ -21,7 +21,7 @@ import shtab
 from .. import __version__
 from .common import EXIT_INTERRUPTED, EXIT_USAGE, CliError
 
-_FAMILIES = ("run", "verify", "diff", "explore", "conform", "dm", "mutate")
+_FAMILIES = ("run", "verify", "diff", "explore", "conform", "dm", "mutate", "compile")
 """The modules of subcommands, in the order ``mostate --help`` lists them."""
 
 EXTRAS = {"z3": "verify", "networkx": "explore", "hypothesis": "conform", "aiohttp": "wire"}

@@ -330,9 +330,11 @@ class _Function:
 
     def _check(self, expr: Expr, cx: Cx, clause: Clause) -> list[str]:
         holds = code(expr, cx)
+        if holds.static and holds.value:
+            return []
         broken = f"broken.append({self.unit.const(clause)})"
         if holds.static:
-            return [] if holds.value else [broken]
+            return [broken]
         if holds.risky:
             return [
                 "try:",
