@@ -13,8 +13,11 @@ effect can fire and that every premise of a property ``A -> B`` can hold
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import signal
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import attrs
@@ -98,6 +101,14 @@ def register(commands: Any) -> None:
         "--rlimit", type=_positive, default=Budget().rlimit, help="Z3 resource limit per check"
     )
     verify.add_argument(
+        "--time-limit",
+        type=_seconds,
+        default=1800.0,
+        metavar="S",
+        help="seconds for the whole run, building the queries included (default 1800); what is "
+        "not decided by then is reported UNKNOWN",
+    )
+    verify.add_argument(
         "--strict",
         action="store_true",
         help="exit 1 when a rule can never fire or a property's premise never holds",
@@ -111,7 +122,7 @@ def _verify(args: argparse.Namespace) -> int:
     budget = Budget(int(args.timeout * 1000), args.rlimit)
     verifier = Verifier(spec, bound=args.bound, depth=args.depth, budget=budget)
     try:
-        checks = _run(verifier, show_progress=args.format == "text")
+        checks = _run(verifier, show_progress=args.format == "text", limit=args.time_limit)
         rules = _rules(verifier, args.depth, checks)
     except ReplayError as err:
         raise CliError(
@@ -128,13 +139,48 @@ def _verify(args: argparse.Namespace) -> int:
     return code
 
 
-def _run(verifier: Verifier, show_progress: bool) -> list[Check]:
-    out = []
-    with meter("proving", verifier.count(), shown=show_progress) as progress:
-        for check in verifier.checks():
-            out.append(check)
-            progress.advance()
+def _run(verifier: Verifier, show_progress: bool, limit: float | None = None) -> list[Check]:
+    """Every check, or, once ``limit`` seconds have passed, those decided so far and the rest
+    as UNKNOWN: a query that takes long to build is cut short too, not only a solver call."""
+    planned = verifier.planned()
+    out: list[Check] = []
+    try:
+        with _deadline(limit), meter("proving", len(planned), shown=show_progress) as progress:
+            for check in verifier.checks():
+                out.append(check)
+                progress.advance()
+    except _TimeUp:
+        done = {(c.name, c.op, c.branch) for c in out}
+        reason = f"time limit of {limit:g} s reached"
+        out += [
+            Check(name, kind, op, branch, Undecided(reason), 0.0)
+            for name, kind, op, branch in planned
+            if (name, op, branch) not in done
+        ]
     return out
+
+
+class _TimeUp(BaseException):
+    """Raised by the alarm in the middle of whatever runs; a BaseException, so that no
+    ``except Exception`` on the way swallows it."""
+
+
+@contextlib.contextmanager
+def _deadline(seconds: float | None) -> Iterator[None]:
+    if seconds is None or not hasattr(signal, "setitimer"):
+        yield
+        return
+
+    def up(signum: int, frame: object) -> None:
+        raise _TimeUp
+
+    previous = signal.signal(signal.SIGALRM, up)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def _exit_code(checks: list[Check]) -> int:

@@ -130,13 +130,22 @@ class Verifier:
 
     def count(self) -> int:
         """How many checks :meth:`checks` yields (for progress bars)."""
-        total = len(self.spec.invariants)
+        return len(self.planned())
+
+    def planned(self) -> list[tuple[str, str, str, str]]:
+        """Each check :meth:`checks` will yield, as (name, kind, operation, branch), in the same
+        order and without solving anything: what a run cut short reports as not decided."""
+        out = [(inv.name, "invariant", "", "") for inv in self.spec.invariants]
         for op in self.spec.ops.values():
             for branch in branches(op):
-                total += len(self.spec.invariants) + len(obligations_for(op))
-                total += len(self.compiled.properties_for(op.name, branch.role))
-                total += sum(branch.role in i.roles for i in self.spec.independences)
-        return total
+                at = (op.name, str(branch))
+                out += [(o.name, "obligation", *at) for o in obligations_for(op)]
+                out += [(inv.name, "invariant", *at) for inv in self.spec.invariants]
+                props = self.compiled.properties_for(op.name, branch.role)
+                out += [(prop.name, "property", *at) for prop, _ in props]
+                indeps = [i for i in self.spec.independences if branch.role in i.roles]
+                out += [(i.name, "independence", *at) for i in indeps]
+        return out
 
     def _initial(self) -> Iterator[Check]:
         z = self.z

@@ -108,3 +108,28 @@ def test_a_replay_failure_is_reported_loudly(
     # says the solver's model did not replay: never a pass
     out = capsys.readouterr()
     assert "INTERNAL ERROR" in out.err or "did not replay" in " ".join(out.out.split())
+
+
+@pytest.mark.slow  # a full verify and a cut one: about 3 s here
+def test_a_time_limit_reports_what_was_not_decided_as_unknown(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["verify", "--format", "json"]) == 0
+    full = json.loads(capsys.readouterr().out)["checks"]
+    assert main(["verify", "--format", "json", "--time-limit", "0.3"]) == 3
+    cut = json.loads(capsys.readouterr().out)["checks"]
+    key = lambda c: (c["property"], c["op"] or "", c["actor"] or "")  # noqa: E731
+    assert sorted(map(key, cut)) == sorted(map(key, full))  # every check is accounted for
+    late = [c for c in cut if c["verdict"] == "UNKNOWN"]
+    assert late and all("time limit of 0.3 s reached" in (c.get("reason") or "") for c in late)
+    assert not any(c["verdict"] == "VIOLATED" for c in cut)
+
+
+@pytest.mark.slow  # a full verify: about 1 s here
+def test_the_planned_checks_are_the_checks() -> None:
+    from mostate import load_spec
+    from mostate.symbolic import Verifier
+
+    verifier = Verifier(load_spec())
+    made = [(c.name, c.kind, c.op, c.branch) for c in verifier.checks()]
+    assert verifier.planned() == made
