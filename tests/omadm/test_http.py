@@ -104,3 +104,52 @@ def test_bad_requests_get_a_clear_answer_and_change_nothing(engine: Engine, tmp_
     assert b"not well-formed XML" in answers[1][1]
     assert answers[2][1][:1] == b"\x02"  # a WBXML request is refused in WBXML
     assert endpoint.store.devices() == []
+
+
+@pytest.mark.slow  # three processes: about 4 s here
+def test_the_command_line_roles_talk(tmp_path: Path) -> None:
+    """dm serve, dm device (its state saved), dm fleet and dm report, as a user runs them."""
+    import json
+    import subprocess
+    import sys
+
+    mostate = [sys.executable, "-m", "mostate"]
+    campaign = tmp_path / "campaign.jsonl"
+    campaign.write_text("".join(json.dumps(r.to_json()) + "\n" for r in CAMPAIGN))
+    store, state = tmp_path / "dm.sqlite", tmp_path / "phone.json"
+    auth = ["--client-auth", "md5", "--client-secret", "s3", "--server-secret", "s4"]
+    serve = subprocess.Popen(
+        [*mostate, "dm", "serve", str(campaign), "--store", str(store), "--port", "0",
+         "--sessions", "4", *auth],
+        stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert serve.stderr is not None
+        url = serve.stderr.readline().split("serving ", 1)[1].strip()
+        device = subprocess.run(
+            [*mostate, "dm", "device", "--server", url, "--state", str(state),
+             "--device-id", "phone-1", *auth],
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert device.returncode == 0, device.stderr
+        fleet = subprocess.run(
+            [*mostate, "dm", "fleet", "--server", url, "--devices", "3", "--format", "json",
+             *auth],
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert fleet.returncode == 0 and json.loads(fleet.stdout)["done"] == 3, fleet.stderr
+        assert serve.wait(timeout=30) == 0
+    finally:
+        serve.kill()
+    assert json.loads(state.read_text())["MMS"]["op"]["locked"] is True
+    report = subprocess.run(
+        [*mostate, "dm", "report", str(store), "--format", "json"], capture_output=True, text=True
+    )
+    devices = json.loads(report.stdout)
+    assert [d["device"] for d in devices] == ["phone-1", "sim-000000", "sim-000001", "sim-000002"]
+    assert devices[0]["devinfo"]["DevId"] == "phone-1"
+    wrong = subprocess.run(
+        [*mostate, "dm", "device", "--server", "http://127.0.0.1:9/", "--state", str(state)],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert wrong.returncode == 2 and "Traceback" not in wrong.stderr
