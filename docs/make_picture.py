@@ -1,5 +1,6 @@
 """Draw docs/state-graph.png, the README's picture: every state of one MMS service with two
-instances, as the explorer reaches them.
+instances, as the explorer reaches them, and the shortest way to an instance that is Active,
+Default and Locked: the same call as notebook 03's picture.
 
     PYTHONPATH=. python docs/make_picture.py
 """
@@ -15,13 +16,19 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
 from mostate import Engine, load_spec
-from mostate.explore import ExploreScope, draw_states, explore
+from mostate.explore import ExploreScope, Goal, draw_states, explore, shortest_path
+
+GOAL = "any(i, active(i) and default(i) and locked(i))"
 
 
 def main() -> None:
     run = explore(Engine(load_spec()), ExploreScope(instances=2, values=1))
-    fig, ax = plt.subplots(figsize=(13, 7.5))
-    draw_states(run, "MMS", ax, labels=True, flags_only=True)
+    path = shortest_path(run, Goal.parse(GOAL, service="MMS"))
+    fig, ax = plt.subplots(figsize=(14, 8.5))
+    draw_states(
+        run, "MMS", ax, labels=True, flags_only=True, highlight=path,
+        highlight_label="shortest way to Active, Default and Locked",
+    )  # fmt: skip
     fig.tight_layout()
     fig.savefig(Path(__file__).with_name("state-graph.png"), dpi=80, metadata={"Software": None})
 

@@ -9,6 +9,7 @@ shortest way from a device's state to a :class:`Goal`.
 
 from .draw import draw_states as draw_states
 from .draw import in_use as in_use
+from .draw import shortest_path as shortest_path
 from .draw import step_graph as step_graph
 from .explorer import Exploration as Exploration
 from .explorer import Stats as Stats
@@ -37,6 +38,7 @@ __all__ = [
     "explore",
     "export_traces",
     "in_use",
+    "shortest_path",
     "orbit_size",
     "plan",
     "scope_requests",

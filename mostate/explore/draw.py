@@ -7,6 +7,8 @@ never worked out here. matplotlib is needed only for drawing; it is imported whe
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -15,6 +17,7 @@ import networkx as nx
 from ..frozenmap import FrozenMap
 from ..model import EMPTY_PARAMS, DeviceState, Request, Role, Service, Status
 from .explorer import Exploration
+from .plan import Goal
 
 if TYPE_CHECKING:  # matplotlib is an optional dependency (the test extras install it)
     from matplotlib.axes import Axes
@@ -83,6 +86,30 @@ def _without_params(state: DeviceState) -> DeviceState:
     )
 
 
+PATH_COLOUR = "#C0392B"
+
+
+def shortest_path(run: Exploration, goal: Goal) -> list[DeviceState]:
+    """The states from the empty device to the nearest state where ``goal`` holds, or [].
+
+    >>> from mostate import Engine, load_spec
+    >>> from mostate.explore import explore, ExploreScope
+    >>> run = explore(Engine(load_spec()), ExploreScope(instances=1, values=1))
+    >>> goal = Goal.parse("any(i, active(i) and locked(i))")
+    >>> [_label(s, "MMS") for s in shortest_path(run, goal)]
+    ['empty', 'i1', 'i1:A', 'i1:AL']
+    """
+    reached = [s for s in run.graph if goal.holds(s)]
+    if not reached:
+        return []
+    nearest = min(reached, key=lambda s: (run.depths.get(s, 0), _label(s, goal.service)))
+    trace = run.trace_to(nearest)
+    states = [trace.start or DeviceState()]
+    for request in trace.requests:
+        states.append(run.engine.apply(states[-1], request).state)
+    return states
+
+
 def draw_states(
     run: Exploration,
     service: str = "MMS",
@@ -90,8 +117,14 @@ def draw_states(
     *,
     labels: bool = False,
     flags_only: bool = False,
+    highlight: Sequence[DeviceState] = (),
+    highlight_label: str = "the path in the text",
 ) -> Axes:
-    """Draw the state graph of ``run`` on ``ax`` (a new figure when None) and return the axes."""
+    """Draw the state graph of ``run`` on ``ax`` (a new figure when None) and return the axes.
+
+    States stand in columns by their distance from the empty device (numbered at the top), each
+    labelled with its flags when ``labels``; ``highlight`` is a path of states drawn over the
+    rest in red, as the notebook and the README show the shortest way into a state."""
     try:
         import matplotlib.pyplot as plt
         from matplotlib.lines import Line2D
@@ -99,6 +132,7 @@ def draw_states(
         raise ImportError("drawing needs matplotlib: pip install matplotlib") from err
     graph = step_graph(run, flags_only=flags_only)
     pos = nx.multipartite_layout(graph, subset_key="layer")
+    path = [_without_params(s) if flags_only else s for s in highlight]
     if ax is None:
         _, ax = plt.subplots(figsize=(12, 7))
     names = sorted(run.scope.names)
@@ -107,6 +141,8 @@ def draw_states(
     handles: list[Any] = []
     for roles, (colour, style, label) in _EDGE_STYLES.items():
         edges = [(u, v) for u, v, r in graph.edges(data="roles") if r == roles]
+        if not edges:  # the legend lists only what the picture shows
+            continue
         nx.draw_networkx_edges(
             graph,
             pos,
@@ -119,14 +155,33 @@ def draw_states(
             node_size=120,
         )
         handles.append(Line2D([0], [0], color=colour, linestyle=style, label=label))  # type: ignore[arg-type]  # style is one of matplotlib's literals
+    steps = [(u, v) for u, v in itertools.pairwise(path) if graph.has_edge(u, v)]
+    if steps:
+        nx.draw_networkx_edges(
+            graph, pos, edgelist=steps, ax=ax, edge_color=PATH_COLOUR, width=2.8, arrowsize=14,
+            node_size=220,
+        )  # fmt: skip
+        handles.append(Line2D([0], [0], color=PATH_COLOUR, linewidth=2.8, label=highlight_label))
     nx.draw_networkx_nodes(
         graph, pos, ax=ax, node_color=colours, node_size=120, linewidths=0.5, edgecolors="#404040"
     )
+    on_path = [s for s in path if s in graph]
+    if on_path:
+        nx.draw_networkx_nodes(
+            graph, pos, nodelist=on_path, ax=ax, node_size=220, node_color="none",
+            linewidths=2.2, edgecolors=PATH_COLOUR,
+        )  # fmt: skip
     if labels:
-        above = {s: (x, y + 0.035) for s, (x, y) in pos.items()}
+        above = {s: (x, y + 0.045) for s, (x, y) in pos.items()}
         nx.draw_networkx_labels(
-            graph, above, ax=ax, font_size=7, labels={s: _label(s, service) for s in graph}
+            graph,
+            above,
+            ax=ax,
+            font_size=7,
+            labels={s: _label(s, service) for s in graph},
+            bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.85},
         )
+    _number_columns(ax, graph, pos)
     for name in names:
         handles.append(
             Line2D(
@@ -136,11 +191,25 @@ def draw_states(
     handles.append(
         Line2D([0], [0], marker="o", linestyle="", color=_NONE_COLOUR, label="none in use")
     )
-    ax.legend(handles=handles, loc="upper left", fontsize=8, frameon=False)
+    ax.legend(handles=handles, loc="lower left", fontsize=8, frameon=False)
     what = "flag states" if flags_only else "states"
-    ax.set_title(f"{len(graph)} {what} of {service}, by distance from the empty device")
+    ax.set_title(
+        f"{len(graph)} {what} of {service}; each column is the number of requests from the "
+        "empty device",
+        pad=24,
+    )
     ax.set_axis_off()
     return ax
+
+
+def _number_columns(ax: Axes, graph: nx.DiGraph[DeviceState], pos: dict[Any, Any]) -> None:
+    """The distance of each column from the empty device, written above it."""
+    top = max(y for _, y in pos.values()) + 0.16
+    columns: dict[int, float] = {}
+    for state, (x, _) in pos.items():
+        columns[graph.nodes[state]["layer"]] = x
+    for layer, x in sorted(columns.items()):
+        ax.text(x, top, str(layer), ha="center", fontsize=10, fontweight="bold", color="#404040")
 
 
 def _label(state: DeviceState, service: str) -> str:

@@ -100,6 +100,7 @@ def test_exports_are_pinned() -> None:
         "orbit_size",
         "plan",
         "scope_requests",
+        "shortest_path",
         "step_graph",
     ]
     for name in mostate.explore.__all__:

@@ -44,3 +44,35 @@ def test_draw_returns_axes_with_a_node_per_state() -> None:
     drawn = draw_states(RUN, "MMS", ax, labels=True, flags_only=True)
     assert drawn is ax and "flag states" in ax.get_title()
     plt.close(fig)
+
+
+def test_the_shortest_path_ends_at_the_nearest_state_of_the_goal() -> None:
+    from mostate.explore import Goal, shortest_path
+
+    goal = Goal.parse("any(i, active(i) and default(i) and locked(i))")
+    path = shortest_path(RUN, goal)
+    nearest = min(RUN.depths[s] for s in RUN.graph if goal.holds(s))
+    assert path[0] == DeviceState() and goal.holds(path[-1])
+    assert len(path) - 1 == nearest and not any(goal.holds(s) for s in path[:-1])
+    assert shortest_path(RUN, Goal.parse("count(i, active(i)) == 2")) == []  # unreachable
+
+
+def test_the_picture_numbers_its_columns_highlights_the_path_and_its_legend_matches() -> None:
+    from mostate.explore import Goal, shortest_path
+
+    path = shortest_path(RUN, Goal.parse("any(i, active(i) and locked(i))"))
+    fig, ax = plt.subplots()
+    draw_states(RUN, "MMS", ax, flags_only=True, highlight=path, highlight_label="the way")
+    texts = {t.get_text() for t in ax.texts}
+    depth = max(
+        step_graph(RUN, flags_only=True).nodes[s]["layer"] for s in step_graph(RUN, flags_only=True)
+    )
+    assert {str(n) for n in range(depth + 1)} <= texts  # every column numbered
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "the way" in legend
+    # Only edge kinds the picture has: the user can never lock, so "user only" steps exist
+    # only if the spec lets the user do something the server cannot.
+    kinds = {frozenset(r) for _, _, r in step_graph(RUN, flags_only=True).edges(data="roles")}
+    shown = {"server only", "user only", "user and server"} & set(legend)
+    assert len(shown) == len(kinds)
+    plt.close(fig)
