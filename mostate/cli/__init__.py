@@ -80,7 +80,28 @@ def build_parser() -> argparse.ArgumentParser:
     shtab.add_argument_to(
         parser, "--print-completion", help="print a completion script for SHELL and exit"
     )
+    _complete_paths(parser)
     return parser
+
+
+_FILES = (".json", ".jsonl", ".xml", ".toml", ".sqlite", ".dot", "SPEC", "FILE", "PACKAGE")
+_DIRS = ("DIR",)
+
+
+def _complete_paths(parser: argparse.ArgumentParser) -> None:
+    """Tell shtab which arguments name files or folders, by their metavar (STATE.json, SPEC,
+    DIR...), so that the shell completes paths there and nowhere else."""
+    for sub in (parser, *subcommands(parser).values()):
+        for action in sub._actions:
+            shown = str(action.metavar or action.dest or "")
+            if any(shown.endswith(d) for d in _DIRS):
+                action.complete = shtab.DIRECTORY  # type: ignore[attr-defined]
+            elif any(mark in shown for mark in _FILES) or action.dest in (
+                "spec",
+                "spec_file",
+                "store",
+            ):
+                action.complete = shtab.FILE  # type: ignore[attr-defined]
 
 
 def subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:

@@ -209,3 +209,20 @@ def test_shell_completion_knows_every_command_and_option(
         assert name in script
     assert all(flag in script for flag in ("--depth", "--every-kill", "--answer", "--max-states"))
     assert len(parsers) >= 12
+
+
+def test_completion_offers_paths_only_where_a_path_goes(capsys: pytest.CaptureFixture[str]) -> None:
+    parsers = subcommands(build_parser())
+    complete = {
+        (name, a.dest): getattr(a, "complete", None)
+        for name, sub in parsers.items()
+        for a in sub._actions
+    }
+    assert complete["dm process", "package"] is not None  # PACKAGE.xml
+    assert complete["run", "state"] is not None  # STATE.json
+    assert complete["explore", "export_traces"] != complete["run", "state"]  # a folder
+    assert complete["verify", "depth"] is None and complete["dm serve", "port"] is None
+    with pytest.raises(SystemExit):
+        main(["--print-completion", "bash"])
+    script = capsys.readouterr().out
+    assert "_shtab_compgen_files" in script and "_shtab_compgen_dirs" in script
