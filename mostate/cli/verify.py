@@ -17,6 +17,7 @@ import contextlib
 import json
 import signal
 import time
+import types
 from collections.abc import Iterator
 from typing import Any
 
@@ -144,12 +145,18 @@ def _run(verifier: Verifier, show_progress: bool, limit: float | None = None) ->
     as UNKNOWN: a query that takes long to build is cut short too, not only a solver call."""
     planned = verifier.planned()
     out: list[Check] = []
+    alarm = _Alarm()
     try:
-        with _deadline(limit), meter("proving", len(planned), shown=show_progress) as progress:
+        with alarm.set(limit), meter("proving", len(planned), shown=show_progress) as progress:
             for check in verifier.checks():
                 out.append(check)
                 progress.advance()
-    except _TimeUp:
+    except (_TimeUp, Exception):
+        # The alarm interrupts whatever runs; inside a ctypes call into Z3 its exception comes
+        # out wrapped (ctypes.ArgumentError: "_TimeUp"), so any exception once it has rung is
+        # the time limit, and any other is a real error.
+        if not alarm.rang:
+            raise
         done = {(c.name, c.op, c.branch) for c in out}
         reason = f"time limit of {limit:g} s reached"
         out += [
@@ -165,22 +172,37 @@ class _TimeUp(BaseException):
     ``except Exception`` on the way swallows it."""
 
 
-@contextlib.contextmanager
-def _deadline(seconds: float | None) -> Iterator[None]:
-    if seconds is None or not hasattr(signal, "setitimer"):
-        yield
-        return
+@attrs.define
+class _Alarm:
+    """A deadline for the whole run (SIGALRM), and whether it has rung.
 
-    def up(signum: int, frame: object) -> None:
-        raise _TimeUp
+    Once due it rings every 50 ms until the run stops: an exception raised in a finaliser
+    (Z3's ``__del__``) is swallowed by Python, so the alarm does not raise there and rings
+    again instead."""
 
-    previous = signal.signal(signal.SIGALRM, up)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
+    rang: bool = False
+    armed: bool = False
+
+    @contextlib.contextmanager
+    def set(self, seconds: float | None) -> Iterator[None]:
+        if seconds is None or not hasattr(signal, "setitimer"):
+            yield
+            return
+
+        def up(signum: int, frame: types.FrameType | None) -> None:
+            self.rang = True
+            if self.armed and (frame is None or frame.f_code.co_name != "__del__"):
+                raise _TimeUp
+
+        previous = signal.signal(signal.SIGALRM, up)
+        self.armed = True
+        signal.setitimer(signal.ITIMER_REAL, seconds, 0.05)
+        try:
+            yield
+        finally:
+            self.armed = False
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous)
 
 
 def _exit_code(checks: list[Check]) -> int:

@@ -133,3 +133,37 @@ def test_the_planned_checks_are_the_checks() -> None:
     verifier = Verifier(load_spec())
     made = [(c.name, c.kind, c.op, c.branch) for c in verifier.checks()]
     assert verifier.planned() == made
+
+
+def test_the_time_limit_is_reported_when_z3_wraps_the_alarm() -> None:
+    """The alarm can ring inside a ctypes call into Z3, which re-raises it wrapped in
+    ctypes.ArgumentError: still the time limit (UNKNOWN), never a traceback; an error raised
+    before the alarm rings is not mistaken for it."""
+    import ctypes
+    import time
+
+    import mostate.cli.verify as cli_verify
+    from mostate.symbolic import Check, Proved
+
+    class Wrapping:
+        def planned(self) -> list[tuple[str, str, str, str]]:
+            return [("p", "property", "add", "user"), ("q", "property", "add", "user")]
+
+        def checks(self):  # type: ignore[no-untyped-def]
+            yield Check("p", "property", "add", "user", Proved(), 0.0)
+            try:
+                time.sleep(5)
+            except cli_verify._TimeUp as up:  # what ctypes does to an exception in a callback
+                raise ctypes.ArgumentError(f"argument 1: {type(up).__name__}: ") from None
+
+    out = cli_verify._run(Wrapping(), show_progress=False, limit=0.05)  # type: ignore[arg-type]
+    assert [c.name for c in out] == ["p", "q"]
+    assert "time limit of 0.05 s reached" in str(out[1].verdict)
+
+    class Broken(Wrapping):
+        def checks(self):  # type: ignore[no-untyped-def]
+            raise ctypes.ArgumentError("a real error")
+            yield
+
+    with pytest.raises(ctypes.ArgumentError, match="a real error"):
+        cli_verify._run(Broken(), show_progress=False, limit=5.0)  # type: ignore[arg-type]
