@@ -247,12 +247,19 @@ class _Run:
         self.actor = Actor.server(server_id)
         self.out: list[Status | Results] = [_header_status(header, Code.OK)]
         self.chunks: dict[str, Held] = {}
+        # The CmdID of the last element written: counted, not len(out), since a failed Atomic
+        # drops its members' Results and the next element must not reuse one of the kept IDs.
+        self._last_id = 1
 
     def response(self) -> Package:
         return Package(_reply_header(self.header), tuple(self.out))
 
+    def _next_id(self) -> str:
+        self._last_id += 1
+        return str(self._last_id)
+
     def _status(self, cmd: Command | ItemCommand, code: int, targets: tuple[str, ...] = ()) -> int:
-        ref = str(len(self.out) + 1)
+        ref = self._next_id()
         self.out.append(Status(ref, self.header.msg_id, cmd.cmd_id, cmd.NAME, int(code), targets))
         return len(self.out) - 1
 
@@ -350,7 +357,7 @@ class _Run:
                 self._status(cmd, code, tuple(i.target or "" for i in items))
             worst = code if worst == Code.OK else worst
         if results:
-            ref = str(len(self.out) + 1)
+            ref = self._next_id()
             self.out.append(Results(ref, self.header.msg_id, cmd.cmd_id, tuple(results)))
         return worst
 
