@@ -32,31 +32,23 @@ from ..model import Clause, Confirm, Role, Status
 from ..rules import (
     Builtin,
     BuiltinName,
-    Compare,
-    Comparison,
     Confirmation,
-    Count,
     Domain,
     Effect,
-    Expr,
     Field,
-    Lit,
     Operation,
-    Quant,
-    Quantifier,
     Read,
     Refusal,
     Spec,
     Type,
     has_the,
-    reads_only,
     reads_other_services,
     step_exprs,
 )
-from ..simplify import fold, stutter
+from .checks import exit_checks
 from .context import Cx, Unit
 from .domains import read, ref_tuple
-from .expr import code, compile_expr, conjoin, negate
+from .expr import code, compile_expr
 from .runtime import reason
 from .values import BASE, Code, Dyn, Named, Ref, ServiceFresh, Unsupported, ViewCode
 
@@ -364,7 +356,7 @@ class _Function:
             f"out = _Outcome({unit.const(end.status)}, after, {unit.const(end.clause)},"
             f" {rendered}, {why})"
         )
-        checks = self._checks(end, view)
+        checks = exit_checks(self.spec, self.properties, self.cx, end.cx, end.status, view)
         if checks:
             with out.block("if check:"):
                 out("broken = []")
@@ -384,98 +376,6 @@ class _Function:
         if isinstance(result, Named):
             return result.name
         return f"_name_of({ref_tuple(result)})"
-
-    def _checks(self, end: _Exit, view: ViewCode) -> list[str]:
-        lines: list[str] = []
-        if not view.base:
-            # CREATES_ONLY_TARGET (``_creations``) cannot break here: effects over the target's
-            # service rewrite the names it held and the target, and an effect that makes its
-            # fresh name exist stops the step before (``_unbounded``).
-            lines += self._invariants(view)
-        cx = attrs.evolve(end.cx, pre=BASE, post=view, status=int(end.status))
-        for prop in self.properties:
-            expr = prop.expr
-            if view.base and not has_the(expr):
-                expr = fold(stutter(expr))
-            lines += self._check(expr, cx, Clause("property", prop.name, prop.loc))
-        return lines
-
-    def _invariants(self, view: ViewCode) -> list[str]:
-        """The invariants on the view after the step; on a ``point`` view, when the caller says
-        the state before kept them (``valid``), only what the target's change can break."""
-        after = attrs.evolve(self.cx, pre=view, post=view)
-        full: list[str] = []
-        quick: list[str] = []
-        for inv in self.spec.invariants:
-            clause = Clause("invariant", inv.name, inv.loc)
-            full += self._check(inv.expr, after, clause)
-            if view.point:
-                quick += self._quick_invariant(inv.expr, after, clause)
-        if not view.point or quick == full:
-            return full
-        return ["if valid:", *_indent(quick), "else:", *_indent(full)]
-
-    def _quick_invariant(self, expr: Expr, cx: Cx, clause: Clause) -> list[str]:
-        """``expr`` on a ``point`` view of a state that keeps it: ``all(i, P(i))`` with ``P``
-        reading ``i`` alone needs ``P`` of the target (and of the fresh name);
-        ``count(i, P(i)) <= k`` cannot break unless the target newly satisfies ``P``, and is
-        counted only then. Anything else is checked whole."""
-        match expr:
-            case Quant(kind=Quantifier.ALL, domain=Domain.SERVICE) if reads_only(
-                expr.body, expr.var
-            ):
-                return self._check(expr, attrs.evolve(cx, changed_only=True), clause)
-            case Compare() if (bound := _count_bound(expr)) is not None and cx.pre.fresh is None:
-                grows = self._grows(bound, cx)
-                whole = self._check(expr, cx, clause)
-                if grows.static:
-                    return whole if grows.value else []
-                return [f"if {grows.src}:", *_indent(whole)]
-        return self._check(expr, cx, clause)
-
-    def _grows(self, count: Count, cx: Cx) -> Code:
-        """Whether the target satisfies ``count``'s body after the step and not before."""
-        assert cx.target is not None
-        now = code(count.body, cx.bind(count.var, cx.target))
-        before = attrs.evolve(cx, pre=BASE, post=BASE).bind(count.var, cx.target)
-        return conjoin(now, negate(code(count.body, before)), cx)
-
-    def _check(self, expr: Expr, cx: Cx, clause: Clause) -> list[str]:
-        holds = code(expr, cx)
-        if holds.static and holds.value:
-            return []
-        broken = f"broken.append({self.unit.const(clause)})"
-        if holds.static:
-            return [broken]
-        if holds.risky:
-            return [
-                "try:",
-                f"    ok = {holds.src}",
-                "except _Ambiguous:",
-                "    ok = False",
-                "if not ok:",
-                f"    {broken}",
-            ]
-        return [f"if not {holds.src}:", f"    {broken}"]
-
-
-def _indent(lines: list[str]) -> list[str]:
-    return ["    " + line for line in lines]
-
-
-def _count_bound(expr: Compare) -> Count | None:
-    """The ``count`` of ``count(i, P(i)) <= k`` (``<``, or ``k >=``, ``k >``) over the service
-    with ``P`` reading ``i`` alone and ``k`` an integer literal; ``None`` for other shapes."""
-    match expr:
-        case Compare(op=Comparison.LE | Comparison.LT, left=Count() as count, right=Lit() as k):
-            pass
-        case Compare(op=Comparison.GE | Comparison.GT, left=Lit() as k, right=Count() as count):
-            pass
-        case _:
-            return None
-    if type(k.value) is not int or count.domain is not Domain.SERVICE:
-        return None
-    return count if reads_only(count.body, count.var) else None
 
 
 def _missing(op: Operation, what: str) -> str:
