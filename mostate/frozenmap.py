@@ -31,16 +31,20 @@ class FrozenMap(Mapping[K, V]):
     True
     """
 
-    __slots__ = ("_data", "_hash")
+    __slots__ = ("_data", "_hash", "_sorted")
 
     _data: dict[K, V]
     _hash: int | None
+    # Whether ``_data`` is in key order; a map adopted in any order (``_adopt``) is put in
+    # order the first time it is iterated. Lookups, equality and hashing do not need the order.
+    _sorted: bool
 
     def __init__(self, items: Mapping[K, V] | Iterable[tuple[K, V]] = ()) -> None:
         data = dict(items)
         # Sorted by key so that equal maps print and iterate alike (keys are names here).
         self._data = dict(sorted(data.items(), key=_key)) if len(data) > 1 else data
         self._hash = None
+        self._sorted = True
 
     @classmethod
     def _wrap(cls, data: dict[K, V]) -> FrozenMap[K, V]:
@@ -48,7 +52,29 @@ class FrozenMap(Mapping[K, V]):
         new: FrozenMap[K, V] = cls.__new__(cls)
         new._data = data
         new._hash = None
+        new._sorted = True
         return new
+
+    @classmethod
+    def _adopt(cls, data: dict[K, V]) -> FrozenMap[K, V]:
+        """Adopt a dict in any order without copying it; it is sorted when first iterated
+        (internal fast path: a step that adds one instance copies the dict in C and appends,
+        instead of rebuilding it in order).
+
+        >>> m = FrozenMap._adopt({"b": 2, "a": 1})
+        >>> list(m), m == FrozenMap({"a": 1, "b": 2}), hash(m) == hash(FrozenMap({"a": 1, "b": 2}))
+        (['a', 'b'], True, True)
+        """
+        new = cls._wrap(data)
+        new._sorted = len(data) < 2
+        return new
+
+    def _ordered(self) -> dict[K, V]:
+        """``_data`` in key order (sorted once, on the first iteration of an adopted map)."""
+        if not self._sorted:
+            self._data = dict(sorted(self._data.items(), key=_key))
+            self._sorted = True
+        return self._data
 
     @overload
     def get(self, key: K, /) -> V | None: ...
@@ -66,7 +92,7 @@ class FrozenMap(Mapping[K, V]):
         return key in self._data
 
     def __iter__(self) -> Iterator[K]:
-        return iter(self._data)
+        return iter(self._ordered())
 
     def __len__(self) -> int:
         return len(self._data)
@@ -88,14 +114,14 @@ class FrozenMap(Mapping[K, V]):
         return NotImplemented
 
     def __repr__(self) -> str:
-        return f"FrozenMap({self._data!r})"
+        return f"FrozenMap({self._ordered()!r})"
 
     def set(self, key: K, value: V) -> FrozenMap[K, V]:
         """A copy with ``key`` bound to ``value``."""
         if key in self._data:
             data = dict(self._data)
             data[key] = value
-            return FrozenMap._wrap(data)
+            return FrozenMap._adopt(data) if not self._sorted else FrozenMap._wrap(data)
         return FrozenMap({**self._data, key: value})
 
     def remove(self, key: K) -> FrozenMap[K, V]:
@@ -104,8 +130,8 @@ class FrozenMap(Mapping[K, V]):
             return self
         data = dict(self._data)
         del data[key]
-        return FrozenMap._wrap(data)
+        return FrozenMap._adopt(data) if not self._sorted else FrozenMap._wrap(data)
 
     def to_dict(self) -> dict[K, V]:
         """A plain dict copy, for JSON and for callers that want to mutate."""
-        return dict(self._data)
+        return dict(self._ordered())

@@ -265,7 +265,13 @@ class Request:
         """Read one trace line's request; raises RequestError (status 400) when malformed.
 
         Names are checked here; whether the operation exists and which arguments it reads is
-        checked by the engine against the spec.
+        checked by the engine against the spec. ``confirm`` is the user's answer to a server's
+        request, so a user's request that carries one is refused:
+
+        >>> Request.from_json({"actor": "user", "op": "get_active", "confirm": "decline"})
+        Traceback (most recent call last):
+        mostate.errors.RequestError: 'confirm' is the user's answer to a server's request; \
+a user's own request carries none
         """
         fields = _expect_object(obj, "request")
         actor = _actor_from_json(fields)
@@ -281,6 +287,13 @@ class Request:
                 answer = Confirm(confirm)
             except ValueError:
                 raise RequestError('\'confirm\' must be "accept" or "decline"') from None
+            if actor.role is Role.USER:
+                # The engine would ignore it: refused, so that a log line saying the user
+                # declined their own request is not taken for a step that was carried out.
+                raise RequestError(
+                    "'confirm' is the user's answer to a server's request; "
+                    "a user's own request carries none"
+                )
         args = {k: _arg_from_json(k, v) for k, v in fields.items() if k not in _REQUEST_KEYS}
         return cls(actor, op, service, instance, FrozenMap(args), answer)
 

@@ -511,6 +511,27 @@ def reads_other_services(expr: Expr) -> bool:
     )
 
 
+def reads_only(expr: Expr, var: str) -> bool:
+    """Whether ``expr`` reads the state through plain reads of instance ``var`` alone: no
+    other variable, no quantifier, no primed read, ``unchanged`` or builtin. Such a body,
+    under ``all`` or ``count`` over a service, is decided per instance: a step that changes
+    one instance changes its value for that instance only.
+
+    >>> now, after = Read(Field.ACTIVE, Var("i"), False), Read(Field.ACTIVE, Var("i"), True)
+    >>> reads_only(Not(now), "i"), reads_only(after, "i")
+    (True, False)
+    """
+    for node in walk(expr):
+        match node:
+            case Var(name=name) if name != var:
+                return False
+            case Read(primed=True) | Unchanged() | Builtin() | Quant() | Count() | The():
+                return False
+            case Read(of=of) if not isinstance(of, Var):
+                return False
+    return True
+
+
 def has_the(expr: Expr) -> bool:
     """Whether ``expr`` names an instance with ``the(...)`` (whose ambiguity is an obligation)."""
     return any(isinstance(node, The) for node in walk(expr))

@@ -12,8 +12,7 @@ code shows its lines.
 from __future__ import annotations
 
 import linecache
-from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from ..model import DeviceState, Request, Role
 from ..rules import Operation, Spec
@@ -21,8 +20,16 @@ from .context import Unit
 from .operation import emit_function
 from .runtime import NAMESPACE, Answer
 
-Step = Callable[[DeviceState, Request, bool], Answer]
-"""A generated function: ``(state, request, check) -> (outcome, broken clauses)``."""
+
+class Step(Protocol):
+    """A generated function: ``(state, request, check, valid=False) -> (outcome, broken
+    clauses)``. ``valid`` tells it the request's service keeps every invariant in ``state``,
+    so that its checks may look at what the step changed alone."""
+
+    def __call__(
+        self, state: DeviceState, request: Request, check: bool, valid: bool = False, /
+    ) -> Answer: ...
+
 
 _ROLES = (Role.USER, Role.SERVER)
 
@@ -35,7 +42,7 @@ def source(spec: Spec, op: Operation) -> tuple[str, dict[str, Any]]:
     >>> from mostate import load_spec
     >>> spec = load_spec()
     >>> text, constants = source(spec, spec.ops["get"])
-    >>> text.count("def _user(state, request, check):"), "_k0" in constants
+    >>> text.count("def _user(state, request, check, valid=False):"), "_k0" in constants
     (1, True)
     """
     unit = Unit()

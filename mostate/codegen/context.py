@@ -61,6 +61,13 @@ class Unit:
             return repr(value)
         return self.const(value)
 
+    def scratch(self) -> Unit:
+        """A copy to try code in: what it registers or hands out stays out of this unit."""
+        copy = Unit()
+        copy.namespace, copy._names = dict(self.namespace), dict(self._names)
+        copy._counter = self._counter
+        return copy
+
     def fresh(self, prefix: str) -> str:
         """A local name not handed out before (``prefix`` is the generator's own, e.g. ``n``)."""
         self._counter += 1
@@ -73,7 +80,12 @@ class Unit:
 
 @attrs.frozen
 class Cx:
-    """What is known at one point of an operation, for one role."""
+    """What is known at one point of an operation, for one role.
+
+    ``changed_only``: a quantifier over the request's service walks the target and the fresh
+    name alone, the other names being known to satisfy its body (an invariant, checked on a
+    ``point`` view of a state known to keep it).
+    """
 
     unit: Unit = attrs.field(eq=False)
     role: Role
@@ -87,6 +99,7 @@ class Cx:
     declined: bool = False
     declines: Code = Code.known(False)
     result: Ref | None = None
+    changed_only: bool = False
 
     def bind(self, var: str, ref: Ref) -> Cx:
         return attrs.evolve(self, vars=self.vars.set(var, ref))

@@ -48,33 +48,81 @@ Part = tuple[str | None, Ref]
 bound variable is in it."""
 
 
-def parts(domain: Domain, cx: Cx) -> list[Part]:
-    """The parts of ``domain``'s instances, as ``domain_refs`` lists them, within a service."""
+def parts(domain: Domain, cx: Cx, ordered: bool = False) -> list[Part]:
+    """The parts of ``domain``'s instances, as ``domain_refs`` lists them, within a service.
+
+    A service's dict may be out of name order (``FrozenMap._adopt``); the walk follows the
+    dict unless ``ordered``, which a body that may raise needs: ``all`` and ``any`` stop at
+    the first instance that decides them, so the interpreter's order decides whether a later
+    one raises.
+    """
     out: list[Part] = []
     if domain is not Domain.OTHERS:
-        out += _service_parts(cx)
+        out += _service_parts(cx, ordered)
     if domain is not Domain.SERVICE:
-        out += _other_parts(cx)
+        out += _other_parts(cx, ordered)
     return out
 
 
-def _service_parts(cx: Cx) -> list[Part]:
+def _in_order(items: str, ordered: bool) -> str:
+    """Source walking the dict items ``items``, in name order when ``ordered``."""
+    return f"sorted({items})" if ordered else items
+
+
+def _service_parts(cx: Cx, ordered: bool = False) -> list[Part]:
     unit = cx.unit
+    if cx.changed_only and cx.target is not None:
+        # The other names keep their records from a state known to keep the invariant.
+        return [(None, cx.target), (None, ServiceFresh())]
     name, rec = unit.fresh("n"), unit.fresh("r")
     # Before and after a step that rewrote the service, the rewritten records hold every name
     # the service had (and the target): walking them walks the union the interpreter walks.
     view = cx.post
     known = frozenset({view.records}) if view.base else frozenset()
     named = Named(name, FrozenMap({view.records: rec}), known)
-    return [(f"for {name}, {rec} in {view.records}.items()", named), (None, ServiceFresh())]
+    loop = f"for {name}, {rec} in {_in_order(f'{view.records}.items()', ordered)}"
+    return [(loop, named), (None, ServiceFresh())]
 
 
-def _other_parts(cx: Cx) -> list[Part]:
+def frames(domain: Domain, cx: Cx) -> bool:
+    """Whether :func:`frame_parts` applies: a transition over a ``point`` view."""
+    return cx.target is not None and cx.pre.base and cx.post.point and domain is not Domain.OTHERS
+
+
+def frame_parts(domain: Domain, cx: Cx) -> list[Part] | None:
+    """The parts of ``domain`` for a transition whose state after differs from the state before
+    at the target alone (a ``point`` view): the other names, each with one record read both
+    before and after (so ``unchanged(i)`` and ``locked'(i) -> locked(i)`` fold to ``true`` for
+    them), the target, and the fresh name; ``None`` when the views are not of that kind.
+
+    The target is walked after the other names, not in key order: callers use these parts only
+    for bodies that cannot raise, where the order of the walk does not change the answer.
+    """
+    if not frames(domain, cx):
+        return None
+    assert cx.target is not None
+    unit = cx.unit
+    name, rec = unit.fresh("n"), unit.fresh("r")
+    post, pre = cx.post.records, cx.pre.records
+    others = Named(
+        name,
+        FrozenMap({post: rec, pre: rec}),
+        frozenset({post, pre}),
+        distinct=frozenset({cx.target.name}),
+    )
+    loop = f"for {name}, {rec} in {post}.items() if {name} != {cx.target.name}"
+    out: list[Part] = [(loop, others), (None, cx.target), (None, ServiceFresh())]
+    if domain is not Domain.SERVICE:
+        out += _other_parts(cx)
+    return out
+
+
+def _other_parts(cx: Cx, ordered: bool = False) -> list[Part]:
     unit = cx.unit
     svc, holder, name, rec = unit.fresh("s"), unit.fresh("v"), unit.fresh("n"), unit.fresh("r")
     fresh_svc = unit.fresh("s")
     loop = f"for {svc}, {holder} in svcs.items() if {svc} != S"
-    loop += f" for {name}, {rec} in {holder}.instances._data.items()"
+    loop += f" for {name}, {rec} in {_in_order(f'{holder}.instances._data.items()', ordered)}"
     return [
         (loop, Other(svc, name, rec)),
         (f"for {fresh_svc} in svcs if {fresh_svc} != S", OtherFresh(fresh_svc)),
@@ -141,6 +189,8 @@ def unchanged(ref: Ref, cx: Cx) -> Code:
             raise Unsupported("unchanged() of a the() on a step that changes nothing")
         return Code.known(True)
     before, after = record_src(ref, cx.pre), record_src(ref, cx.post)
+    if before == after and not isinstance(ref, Dyn):
+        return Code.known(True)  # one record read both before and after (``frame_parts``)
     return Code(f"_same({before}, {after})", risky=isinstance(ref, Dyn) and ref.risky)
 
 
@@ -174,7 +224,11 @@ def same_ref(a: Ref, b: Ref) -> Code:
         return Code.known(False)
     match a, b:
         case Named(), Named():
-            return Code.known(True) if a.name == b.name else Code(f"({a.name} == {b.name})")
+            if a.name == b.name:
+                return Code.known(True)
+            if a.name in b.distinct or b.name in a.distinct:
+                return Code.known(False)
+            return Code(f"({a.name} == {b.name})")
         case Other(), Other():
             if (a.service, a.name) == (b.service, b.name):
                 return Code.known(True)

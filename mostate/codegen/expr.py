@@ -18,6 +18,8 @@ import operator
 from collections.abc import Callable
 from typing import Any
 
+import attrs
+
 from ..rules import (
     Arg,
     BoolOp,
@@ -43,7 +45,7 @@ from ..rules import (
     WithParam,
 )
 from .context import Cx
-from .domains import parts, read, ref_tuple, same_ref, unchanged
+from .domains import frame_parts, frames, parts, read, ref_tuple, same_ref, unchanged
 from .values import (
     Code,
     Dyn,
@@ -281,13 +283,43 @@ def _compile_withoutparam(expr: WithoutParam, cx: Cx) -> Value:
     return Code(src, risky=params.risky or key.risky)
 
 
-def _bodies(var: str, domain: Domain, body: Expr, cx: Cx) -> list[tuple[str | None, Ref, Code]]:
-    """Each part of the domain with the body compiled for it."""
+Body = tuple[str | None, Ref, Code]
+
+
+def _bodies(var: str, domain: Domain, body: Expr, cx: Cx) -> list[Body]:
+    """Each part of the domain with the body compiled for it.
+
+    Over a transition that changed the target alone, the parts of :func:`frame_parts` are
+    tried first (in a scratch unit, so that nothing they register stays when they are not
+    used): when the body folds to a constant for the unchanged names and cannot raise, the
+    walk of the service shrinks to the target.
+    """
+    if frames(domain, cx):
+        trial = _framed(var, domain, body, attrs.evolve(cx, unit=cx.unit.scratch()))
+        if trial is not None:
+            framed = _framed(var, domain, body, cx)
+            assert framed is not None  # the same code in the real unit
+            return framed
+    return _plain(var, domain, body, cx)
+
+
+def _framed(var: str, domain: Domain, body: Expr, cx: Cx) -> list[Body] | None:
+    split = frame_parts(domain, cx)
+    assert split is not None
+    out = [(loop, bound, code(body, cx.bind(var, bound))) for loop, bound in split]
+    if not out[0][2].static or any(compiled.risky for _, _, compiled in out):
+        return None
+    return out
+
+
+def _plain(var: str, domain: Domain, body: Expr, cx: Cx, ordered: bool = False) -> list[Body]:
     out = []
-    for loop, bound in parts(domain, cx):
+    for loop, bound in parts(domain, cx, ordered):
         compiled = code(body, cx.bind(var, bound))
         if compiled.risky and domain is not Domain.SERVICE:
             raise Unsupported("a the() in a body over other services (evaluation order)")
+        if compiled.risky and not ordered:
+            return _plain(var, domain, body, cx, ordered=True)
         out.append((loop, bound, compiled))
     return out
 

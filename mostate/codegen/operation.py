@@ -1,6 +1,6 @@
 """Python source for one operation and one role: :meth:`Engine._step` specialised.
 
-The function written here takes ``(state, request, check)`` and returns the outcome and the
+The function written here takes ``(state, request, check, valid)`` and returns the outcome and the
 clauses the step breaks, as the interpreter's ``Engine._step`` does (``_prepare``, then
 ``_run_steps``, the query's result, ``normalise`` and ``_check``), with everything the operation
 and the role fix folded in. Each refusal, the confirmation point and the end of the steps is an
@@ -9,6 +9,15 @@ refusals decided are known, and the invariants and properties are specialised to
 fold to ``true``). Effects over the request's service are written out; an operation with an
 effect over other services, or a spec with an invariant that reads other services, is left to
 the interpreter (:class:`~mostate.codegen.values.Unsupported`).
+
+*Frame reasoning* keeps a step's work in proportion to what it changes, not to the size of the
+service. An effect whose every update folds, for an instance known not to be the target, to that
+instance's own field (``if i == target then e else params(i)``) is a *point* effect: the
+service's dict is copied in C and only the target's record is computed. After one, a quantifier
+of a property whose body folds to a constant on an instance with one record before and after
+walks the target alone (``frame_parts``); and when the caller says the service kept the
+invariants before the step (``valid``), ``all(i, P(i))`` is checked on the target and
+``count(i, P(i)) <= k`` is counted only when the target newly satisfies ``P``.
 """
 
 from __future__ import annotations
@@ -26,7 +35,6 @@ from ..rules import (
     Confirmation,
     Domain,
     Effect,
-    Expr,
     Field,
     Operation,
     Read,
@@ -37,7 +45,7 @@ from ..rules import (
     reads_other_services,
     step_exprs,
 )
-from ..simplify import fold, stutter
+from .checks import exit_checks
 from .context import Cx, Unit
 from .domains import read, ref_tuple
 from .expr import code, compile_expr
@@ -46,6 +54,8 @@ from .values import BASE, Code, Dyn, Named, Ref, ServiceFresh, Unsupported, View
 
 _TARGET_EXISTS = Read(Field.EXISTS, Builtin(BuiltinName.TARGET, Type.INSTANCE), False)
 """``exists(target)``: when a refusal has decided it, an effect need not consider a new target."""
+_NOT_N = frozenset({"N"})
+"""What an instance of a loop over the others is known not to be: the target."""
 _TYPES = {Type.STR: str, Type.BOOL: bool, Type.PARAMS: FrozenMap}
 
 
@@ -87,7 +97,7 @@ def success_clause(op: Operation) -> Clause:
 
 
 def emit_function(spec: Spec, op: Operation, role: Role, unit: Unit, name: str) -> list[str]:
-    """The source lines of ``name(state, request, check)`` for ``op`` requested by ``role``."""
+    """The source lines of ``name(state, request, check, valid=False)`` for ``op`` and ``role``."""
     if any(isinstance(s, Effect) and s.over is not Domain.SERVICE for s in op.steps):
         raise Unsupported(f"operation {op.name!r} has an effect beyond the target's service")
     if any(isinstance(s, Effect) for s in op.steps) and any(
@@ -111,7 +121,7 @@ class _Function:
         ]
 
     def emit(self, name: str) -> list[str]:
-        with self.out.block(f"def {name}(state, request, check):"):
+        with self.out.block(f"def {name}(state, request, check, valid=False):"):
             self._prologue()
             risky = any(has_the(e) for e in step_exprs(self.op)) or (
                 self.op.result is not None and has_the(self.op.result)
@@ -214,6 +224,8 @@ class _Function:
     # -- effects (_apply_effect, _next_record) -------------------------------------------------
 
     def _effect(self, step: Effect, cx: Cx, count: int) -> ViewCode:
+        if self._is_point(step, cx):
+            return self._point_effect(step, cx, f"c{count}")
         out, view = self.out, cx.pre
         records = f"c{count}"
         out(f"{records} = {{}}")
@@ -229,10 +241,62 @@ class _Function:
                     target = Named("N", absent_in=frozenset({view.records}))
                 else:
                     target = Named("N", FrozenMap({view.records: fresh}))
-                self._next_record(step, cx.bind("i", target), fresh, f"{records}[N]")
-                out(f"{records} = dict(sorted({records}.items()))")
+                new = self._next_record(step, cx.bind("i", target), fresh, self.unit.fresh("x"))
+                out(f"{records} = _add({records}, N, {new})")
         new_fresh = self._next_record(step, cx.bind("i", ServiceFresh()), view.fresh or "_ABSENT")
         return ViewCode(records, new_fresh, False)
+
+    def _is_point(self, step: Effect, cx: Cx) -> bool:
+        """Whether ``step`` leaves every named instance but the target as it is: each update,
+        read for an instance known not to be the target, folds to the field's own read (the
+        frame of ``if i == target then e else field(i)``). Tried in a scratch unit."""
+        view = cx.pre
+        if not self.op.has_target or not (view.base or view.point):
+            return False
+        other = Named(
+            "n0", FrozenMap({view.records: "r0"}), frozenset({view.records}), distinct=_NOT_N
+        )
+        probe = attrs.evolve(cx, unit=self.unit.scratch()).bind("i", other)
+        try:
+            return all(code(e, probe) == read(f, other, view) for f, e in step.updates)
+        except Unsupported:
+            return False
+
+    def _point_effect(self, step: Effect, cx: Cx, records: str) -> ViewCode:
+        """The effect written for the target alone: the other records are copied as they are
+        (one dict copy, in C), and a new target is added at the end."""
+        out, view = self.out, cx.pre
+        present = True if view.point else cx.facts.get(_TARGET_EXISTS)
+        if present is None:
+            with out.block(f"if N in {view.records}:"):
+                self._point_present(step, cx, records)
+            with out.block("else:"):
+                self._point_absent(step, cx, records)
+        elif present:
+            self._point_present(step, cx, records)
+        else:
+            self._point_absent(step, cx, records)
+        new_fresh = self._next_record(step, cx.bind("i", ServiceFresh()), view.fresh or "_ABSENT")
+        return ViewCode(records, new_fresh, False, point=True)
+
+    def _point_present(self, step: Effect, cx: Cx, records: str) -> None:
+        view, rec = cx.pre, self.unit.fresh("r")
+        self.out(f"{rec} = {view.records}[N]")
+        known = frozenset({view.records}) if view.base else frozenset()
+        target = Named("N", FrozenMap({view.records: rec}), known)
+        new = self._next_record(step, cx.bind("i", target), rec, self.unit.fresh("x"))
+        self.out(f"{records} = dict({view.records})")
+        self.out(f"{records}[N] = {new}")
+
+    def _point_absent(self, step: Effect, cx: Cx, records: str) -> None:
+        view = cx.pre
+        fresh = view.fresh or "_ABSENT"
+        if view.fresh is None:
+            target = Named("N", absent_in=frozenset({view.records}))
+        else:
+            target = Named("N", FrozenMap({view.records: fresh}))
+        new = self._next_record(step, cx.bind("i", target), fresh, self.unit.fresh("x"))
+        self.out(f"{records} = _add({view.records}, N, {new})")
 
     def _next_record(self, step: Effect, cx: Cx, old: str, into: str | None = None) -> str | None:
         """Write the next record of ``i`` into ``into`` (or a new local); returns the local
@@ -282,14 +346,17 @@ class _Function:
             if view.fresh is not None:
                 with out.block(f"if {view.fresh}.exists:"):
                     out(f"return _unbounded(state, {unit.const(end.clause)}, S)")
-            out(f"after = _rewrite(state, S, {view.records})")
+            if view.point:
+                out(f"after = _rewrite_point(state, S, {view.records}, N)")
+            else:
+                out(f"after = _rewrite(state, S, {view.records})")
         rendered = self._render(end.cx.result, view)
         why = unit.literal(reason(end.status, end.clause))
         out(
             f"out = _Outcome({unit.const(end.status)}, after, {unit.const(end.clause)},"
             f" {rendered}, {why})"
         )
-        checks = self._checks(end, view)
+        checks = exit_checks(self.spec, self.properties, self.cx, end.cx, end.status, view)
         if checks:
             with out.block("if check:"):
                 out("broken = []")
@@ -309,42 +376,6 @@ class _Function:
         if isinstance(result, Named):
             return result.name
         return f"_name_of({ref_tuple(result)})"
-
-    def _checks(self, end: _Exit, view: ViewCode) -> list[str]:
-        lines: list[str] = []
-        if not view.base:
-            # CREATES_ONLY_TARGET (``_creations``) cannot break here: effects over the target's
-            # service rewrite the names it held and the target, and an effect that makes its
-            # fresh name exist stops the step before (``_unbounded``).
-            after = attrs.evolve(self.cx, pre=view, post=view)
-            for inv in self.spec.invariants:
-                clause = Clause("invariant", inv.name, inv.loc)
-                lines += self._check(inv.expr, after, clause)
-        cx = attrs.evolve(end.cx, pre=BASE, post=view, status=int(end.status))
-        for prop in self.properties:
-            expr = prop.expr
-            if view.base and not has_the(expr):
-                expr = fold(stutter(expr))
-            lines += self._check(expr, cx, Clause("property", prop.name, prop.loc))
-        return lines
-
-    def _check(self, expr: Expr, cx: Cx, clause: Clause) -> list[str]:
-        holds = code(expr, cx)
-        if holds.static and holds.value:
-            return []
-        broken = f"broken.append({self.unit.const(clause)})"
-        if holds.static:
-            return [broken]
-        if holds.risky:
-            return [
-                "try:",
-                f"    ok = {holds.src}",
-                "except _Ambiguous:",
-                "    ok = False",
-                "if not ok:",
-                f"    {broken}",
-            ]
-        return [f"if not {holds.src}:", f"    {broken}"]
 
 
 def _missing(op: Operation, what: str) -> str:

@@ -166,10 +166,46 @@ def rewrite(state: DeviceState, service: str, records: dict[str, Record]) -> Dev
             instances[name] = r
         elif r.exists:
             instances[name] = new_instance(r.active, r.default, r.locked, r.params)
+    return _with_instances(state, service, instances)
+
+
+def rewrite_point(
+    state: DeviceState, service: str, records: dict[str, Record], target: str
+) -> DeviceState:
+    """:func:`rewrite` of records in which only ``target``'s may be other than an existing
+    :class:`Instance` (a ``point`` view): the dict itself when it is one, else a copy."""
+    r = records[target]
+    if type(r) is Instance:
+        return _with_instances(state, service, records)  # type: ignore[arg-type]
+    instances = dict(records)
+    if r.exists:
+        instances[target] = new_instance(r.active, r.default, r.locked, r.params)
+    else:
+        del instances[target]
+    return _with_instances(state, service, instances)  # type: ignore[arg-type]
+
+
+def added(records: dict[str, Record], name: str, record: Record) -> dict[str, Record]:
+    """A copy of ``records`` with ``name`` (not in it) added at the end: one copy, in C. The
+    state built from it adopts the dict out of order (``FrozenMap._adopt``), sorted only when
+    someone iterates it.
+
+    >>> added({"a": 1, "c": 3}, "b", 2)
+    {'a': 1, 'c': 3, 'b': 2}
+    """
+    out = dict(records)
+    out[name] = record
+    return out
+
+
+def _with_instances(
+    state: DeviceState, service: str, instances: dict[str, Instance]
+) -> DeviceState:
+    """The state with ``service`` holding ``instances`` (sorted by name), none removing it."""
     services = state.services._data
     if instances:
         held: Service = _new(Service)
-        _S_INSTANCES(held, FrozenMap._wrap(instances))
+        _S_INSTANCES(held, FrozenMap._adopt(instances))
         _S_HASH(held, None)
         if service in services:
             data = dict(services)
@@ -217,6 +253,8 @@ NAMESPACE: dict[str, Any] = {
     "_ambiguous": ambiguous,
     "_unbounded": unbounded,
     "_rewrite": rewrite,
+    "_rewrite_point": rewrite_point,
+    "_add": added,
     "_instance_of": instance_of,
     "_name_of": name_of,
 }

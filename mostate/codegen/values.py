@@ -54,11 +54,16 @@ class ViewCode:
     """A view of the request's service in generated code: ``records`` is the source of a dict
     from instance name to record, ``fresh`` the source of the record every other name has
     (``None``: the absent record, known statically). ``base`` says it is the state before the
-    step, whose records are all existing :class:`~mostate.model.Instance` values."""
+    step, whose records are all existing :class:`~mostate.model.Instance` values. ``point``
+    says the view differs from the state before the step at the target alone: ``records`` is
+    a copy of the base's dict in which only the target's record (possibly new) was set, so
+    every other name maps to the very record it had before (*frame* reasoning: an effect of
+    the form ``if i == target then e else field(i)``)."""
 
     records: str
     fresh: str | None
     base: bool
+    point: bool = False
 
 
 BASE = ViewCode("pre", None, True)
@@ -70,13 +75,16 @@ class Named:
 
     ``recs`` gives, per view (by its ``records`` source), the source of the record when the
     generated code has it at hand; ``exists_in`` the views where it is known to exist;
-    ``absent_in`` the views where it is known to be absent (its record is the view's fresh one).
+    ``absent_in`` the views where it is known to be absent (its record is the view's fresh one);
+    ``distinct`` the names (sources) it is known not to be: a loop over the instances other
+    than the target is ``Named`` distinct from ``N``.
     """
 
     name: str
     recs: FrozenMap[str, str] = FrozenMap()
     exists_in: frozenset[str] = frozenset()
     absent_in: frozenset[str] = frozenset()
+    distinct: frozenset[str] = frozenset()
 
 
 @attrs.frozen

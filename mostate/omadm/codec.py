@@ -95,13 +95,21 @@ def parse_package(data: str | bytes) -> Package:
     body = tuple(_body_element(el, 0) for el in body_el if _local(el.tag) != "Final")
     final = _child(body_el, "Final") is not None
     package = Package(header, body, final)
-    _unique_ids(package)
+    unique_ids(package)
     return package
 
 
-def _unique_ids(package: Package) -> None:
-    """CmdIDs name commands within a message (a Status's CmdRef points at one): one used twice
-    would make the answers ambiguous (RepPro 1.2, CmdID: unique within the message)."""
+def unique_ids(package: Package) -> None:
+    """Raise :class:`PackageError` for a CmdID used twice in ``package``, at any depth.
+
+    CmdIDs name commands within a message (a Status's CmdRef points at one): one used twice
+    would make the answers ambiguous (RepPro 1.2, CmdID: unique within the message).
+
+    >>> from mostate.omadm.messages import Get, Item, SyncHdr
+    >>> unique_ids(Package(SyncHdr("1", "1", "d", "s"), (Get("2", ()), Get("2", ()))))
+    Traceback (most recent call last):
+    mostate.omadm.codec.PackageError: CmdID 2 is used twice in the message
+    """
     seen: set[str] = set()
     stack: list[BodyElement] = list(package.body)
     while stack:

@@ -15,8 +15,9 @@
   at once, so its other members are not executed (215), as the AOSP client answers.
 * ACLs are checked per item, with the server id, before the engine runs (425).
 
-A package that does not parse gets a SyncHdr Status 400 (its text in an Item) and nothing is
-executed. Bad input never raises and never changes the state.
+A package that does not parse, or that uses a CmdID twice (RepPro 1.2: unique within the
+message), gets a SyncHdr Status 400 (the reason in an Item) and nothing is executed. Bad input
+never raises and never changes the state.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ import attrs
 from ..engine import Engine
 from ..frozenmap import FrozenMap
 from ..model import Actor, Confirm, DeviceState
-from .codec import PackageError, parse_package, salvage_header
+from .codec import PackageError, parse_package, salvage_header, unique_ids
 from .mapping import Ask, Plan, Reply, add_with_params, after, plan, render
 from .messages import (
     Add,
@@ -182,6 +183,12 @@ class Device:
             except PackageError as err:
                 log.info("refused a package: %s", err)
                 return state, refusal(salvage_header(raw), str(err))
+        else:
+            try:
+                unique_ids(package)  # parse_package checks the packages it reads
+            except PackageError as err:
+                log.info("refused a package: %s", err)
+                return state, refusal(package.header, str(err))
         source = package.header.source
         run = _Run(self, state, package.header, server_id or self.accounts.get(source, source), ui)
         run.chunks = chunks if chunks is not None else {}
@@ -240,12 +247,19 @@ class _Run:
         self.actor = Actor.server(server_id)
         self.out: list[Status | Results] = [_header_status(header, Code.OK)]
         self.chunks: dict[str, Held] = {}
+        # The CmdID of the last element written: counted, not len(out), since a failed Atomic
+        # drops its members' Results and the next element must not reuse one of the kept IDs.
+        self._last_id = 1
 
     def response(self) -> Package:
         return Package(_reply_header(self.header), tuple(self.out))
 
+    def _next_id(self) -> str:
+        self._last_id += 1
+        return str(self._last_id)
+
     def _status(self, cmd: Command | ItemCommand, code: int, targets: tuple[str, ...] = ()) -> int:
-        ref = str(len(self.out) + 1)
+        ref = self._next_id()
         self.out.append(Status(ref, self.header.msg_id, cmd.cmd_id, cmd.NAME, int(code), targets))
         return len(self.out) - 1
 
@@ -343,7 +357,7 @@ class _Run:
                 self._status(cmd, code, tuple(i.target or "" for i in items))
             worst = code if worst == Code.OK else worst
         if results:
-            ref = str(len(self.out) + 1)
+            ref = self._next_id()
             self.out.append(Results(ref, self.header.msg_id, cmd.cmd_id, tuple(results)))
         return worst
 

@@ -33,7 +33,7 @@ def test_compile_one_operation(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["compile", "--operation", "get_active"]) == 0
     out = capsys.readouterr().out
     assert out.count("# operation ") == 1 and "'get_active'" in out
-    assert "def _user(state, request, check):" in out
+    assert "def _user(state, request, check, valid=False):" in out
 
 
 def test_compile_an_unknown_operation_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:

@@ -21,7 +21,7 @@ FILES = [
 ]
 # The generator's own local names: the request's service and target, views, loop variables.
 LOCALS = re.compile(
-    r"(state|request|check|S|N|svcs|sv|pre|dec|args|res|after|out|broken|ok|err|why"
+    r"(state|request|check|valid|S|N|svcs|sv|pre|dec|args|res|after|out|broken|ok|err|why"
     r"|a\d+|[nrsvx]\d+|c\d+|cf\d+|_k\d+)"
 )
 

@@ -112,6 +112,21 @@ def test_check_reports_divergences_with_line_and_diff(
     assert code == 1 and [d["line"] for d in report["divergences"]] == [2, 3]
 
 
+def test_a_users_line_carrying_confirm_is_400_with_the_reason(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Only a server's request asks the user; a user's "decline" was once silently ignored and
+    # the step carried out. It is a line that does not read now: 400, the state kept.
+    declined = {**ACTIVATE, "actor": "user", "confirm": "decline"}
+    trace = write_lines(tmp_path / "t.jsonl", ADD, declined, {**ADD, "op": "get"})
+    code, lines = run_json(capsys, "run", str(trace))
+    assert code == 2 and [line["status"] for line in lines] == [200, 400, 200]
+    assert "line 2: 'confirm' is the user's answer to a server's request" in str(lines[1]["reason"])
+    assert lines[2]["result"] == {"active": False, "default": False, "locked": False, "params": {}}
+    log = write_lines(tmp_path / "log.jsonl", ADD, {**declined, "expect": {"status": 400}})
+    assert main(["check", str(log)]) == 0
+
+
 def test_check_passes_a_log_that_agrees(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     log = write_lines(
         tmp_path / "ok.jsonl",

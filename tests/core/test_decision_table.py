@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from mostate import DeviceState, Engine, Request, Status, load_spec
+from mostate import DeviceState, Engine, Request, RequestError, Status, load_spec
 
 ENGINE = Engine(load_spec())
 
@@ -219,14 +219,15 @@ def test_order_of_checks_400_then_404_then_425_then_215() -> None:
     )
     assert ENGINE.apply(START, req("server", "add", "a", confirm="decline")).status == 418
     assert ENGINE.apply(START, req("user", "set_locked", "zz", value=True)).status == 404
-    assert ENGINE.apply(START, req("user", "delete", "a", confirm="decline")).status == 425
+    assert ENGINE.apply(START, req("user", "delete", "a")).status == 425
 
 
-def test_user_confirm_is_ignored_but_a_bad_value_is_400() -> None:
-    assert (
-        ENGINE.apply(START, req("user", "set_active", "c", value=False, confirm="decline")).status
-        == 200
-    )
+def test_a_user_request_carrying_confirm_is_refused_and_a_bad_value_is_400() -> None:
+    # The engine asks only a server's request: a user's "decline" would be silently ignored.
+    for answer in ("decline", "accept"):
+        with pytest.raises(RequestError, match="a user's own request carries none"):
+            req("user", "set_active", "c", value=False, confirm=answer)
+    assert ENGINE.apply(START, req("user", "set_active", "c", value=False)).status == 200
     with pytest.raises(ValueError, match="confirm"):
         req("user", "get_active", confirm="maybe")
 

@@ -48,7 +48,7 @@ def request_docs(draw: st.DrawFn) -> dict[str, Any]:
         doc["params"] = draw(st.dictionaries(names, st.text(max_size=4), max_size=2))
     if doc["actor"] == "server" and draw(st.booleans()):
         doc["server_id"] = draw(names)
-    if draw(st.booleans()):
+    if doc["actor"] == "server" and draw(st.booleans()):  # the user's answer to a server
         doc["confirm"] = draw(st.sampled_from(["accept", "decline"]))
     return doc
 

@@ -223,3 +223,13 @@ def test_the_response_header_answers_the_package() -> None:
     assert (header.cmd_ref, header.msg_ref, header.target_refs) == ("0", "5", ("IMEI:1",))
     assert (get.cmd_ref, get.target_refs) == ("9", ("./MMS",))
     assert response.results()[0].cmd_ref == "9"
+
+
+def test_a_failed_atomic_leaves_no_cmdid_twice_in_the_answer(run, tree: TreeConfig) -> None:
+    # The Atomic's Get answered Results, dropped with the rollback: the Status written after
+    # it once took the CmdID of an element that was kept (and the answer did not parse).
+    atomic = Atomic("2", (Get("3", (Item("./MMS"),)), add("4", "a")))  # a exists: 418
+    _, codes, response = run(STATE, atomic, add("5", "z"))  # run() parses the answer back
+    ids = [element.cmd_id for element in response.body]
+    assert len(ids) == len(set(ids)), ids
+    assert codes == [("Atomic", 507), ("Get", 216), ("Add", 418), ("Add", 200)]

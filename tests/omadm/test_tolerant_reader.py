@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import attrs
 import pytest
 
 from mostate import DeviceState, Engine, Request
@@ -197,3 +198,21 @@ def test_a_body_of_too_many_elements_is_refused_before_any_runs(
     )
     with pytest.raises(PackageError, match="more than 50 elements"):
         parse_package(BODY.replace("<Final/>", gets + "<Final/>"))
+
+
+def test_a_package_object_with_a_cmdid_used_twice_is_refused_whole(engine: Engine) -> None:
+    # A Package built in code skips the reader; the device checks it all the same, nested
+    # commands included, and runs none of it.
+    from mostate.omadm.messages import Add, Atomic, Item, Meta, Package, SyncHdr
+
+    first = Add("2", (Item("./MMS/a", meta=Meta("node")),))
+    again = Add("2", (Item("./MMS/b", meta=Meta("node")),))
+    package = Package(SyncHdr("1", "1", "dev", "srv"), (first, Atomic("3", (again,))))
+    after, answer = Device(engine).process(DeviceState(), package)
+    (status,) = answer.statuses()
+    assert (status.cmd, status.code) == ("SyncHdr", 400) and after == DeviceState()
+    assert status.items[0].data == "CmdID 2 is used twice in the message"
+    unique = Package(package.header, (first, Atomic("3", (attrs.evolve(again, cmd_id="4"),))))
+    after, answer = Device(engine).process(DeviceState(), unique)
+    assert [s.code for s in answer.statuses()] == [200, 200, 200, 200]
+    assert sorted(after.service("MMS").instances) == ["a", "b"]
