@@ -32,8 +32,7 @@ def tidy(trace: Trace, engine: Engine) -> Trace:
     >>> engine = Engine(load_spec(specs_dir() / "mutants" / "delete-ignores-lock.toml"))
     >>> start = DeviceState.from_json({"S1": {"i4": {"locked": True, "params": {"s5": "s10"}},
     ...                                       "i7": {}}})
-    >>> r = Request.from_json({"actor": "user", "op": "delete", "service": "S1", "instance": "i4",
-    ...                        "confirm": "accept"})
+    >>> r = Request.from_json({"actor": "user", "op": "delete", "service": "S1", "instance": "i4"})
     >>> print(tidy(Trace(start, (r,), "user_respects_lock"), engine).to_jsonl(), end="")
     {"start": {"MMS": {"a": {"active": false, "default": false, "locked": true, "params": {}}}}}
     {"actor": "user", "op": "delete", "service": "MMS", "instance": "a"}
