@@ -32,6 +32,7 @@ RETRIES = 50
 """How often a PostgreSQL write aborted by a concurrent writer is run again before giving up."""
 _PG_SCHEMES = ("postgresql", "postgres")
 _RETRYABLE = ("40001", "40P01")  # serialization_failure, deadlock_detected
+_SCHEMA_LOCK = 0x6D6F7374617465  # "mostate": the advisory lock key of schema creation
 
 
 class StoreError(MostateError):
@@ -60,6 +61,8 @@ class Database(Protocol):
     def read(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]: ...
 
     def write(self, work: Callable[[Cursor], T]) -> T: ...
+
+    def create(self, schema: Sequence[str]) -> None: ...
 
     def close(self) -> None: ...
 
@@ -138,6 +141,10 @@ class SqliteDatabase:
             raise StoreError(f"{self.where}: {err}") from None
         return result
 
+    def create(self, schema: Sequence[str]) -> None:
+        """The tables, unless there: one write, so servers starting at once wait in turn."""
+        self.write(lambda db: [db.execute(statement) for statement in schema])
+
     def close(self) -> None:
         self._db.close()
 
@@ -193,6 +200,18 @@ class PostgresDatabase:
             raise
         self._db.execute("COMMIT")  # a conflict found at commit raises here, and is retried
         return result
+
+    def create(self, schema: Sequence[str]) -> None:
+        """The tables, unless there. PostgreSQL's ``CREATE TABLE IF NOT EXISTS`` is not safe
+        against itself (two servers starting at once: a duplicate key in ``pg_type``), so the
+        creators take a transaction-level advisory lock and go one at a time."""
+
+        def work(db: Cursor) -> None:
+            db.execute("SELECT pg_advisory_xact_lock(?)", (_SCHEMA_LOCK,))
+            for statement in schema:
+                db.execute(statement)
+
+        self.write(work)
 
     def close(self) -> None:
         self._db.close()

@@ -78,10 +78,11 @@ class Store:
         schema = _SCHEMA.format(blob=self._db.blob, real=self._db.real)
         statements = [s for s in schema.split(";") if s.strip()]
         try:
-            self._db.write(lambda db: [db.execute(s) for s in statements])
+            self._db.create(statements)
         except StoreError as err:
             self._db.close()
-            raise StoreError(f"{self.where}: cannot open the store: {err}") from None
+            reason = str(err).removeprefix(f"{self.where}: ")
+            raise StoreError(f"{self.where}: cannot open the store: {reason}") from None
 
     def close(self) -> None:
         self._db.close()
