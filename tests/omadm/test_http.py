@@ -1,6 +1,6 @@
 """OMA-DM over HTTP in one process: mostate's server endpoint and simulated devices on aiohttp,
-the SQLite store (exactly one record per device and step, across restarts and concurrent
-sessions), and what the endpoint answers to bad requests."""
+the store, SQLite and PostgreSQL (exactly one record per device and step, across restarts and
+concurrent sessions), and what the endpoint answers to bad requests."""
 
 from __future__ import annotations
 
@@ -48,10 +48,10 @@ def devices(engine: Engine, account: Account, n: int) -> list[DeviceSession]:
 @pytest.mark.parametrize("wbxml", [False, True], ids=["xml", "wbxml"])
 @pytest.mark.parametrize("auth", [AuthType.BASIC, AuthType.MD5, AuthType.HMAC])
 def test_concurrent_devices_each_recorded_once(
-    engine: Engine, tmp_path: Path, wbxml: bool, auth: AuthType
+    engine: Engine, store_at: str, wbxml: bool, auth: AuthType
 ) -> None:
     account = Account(client_auth=auth, server_auth=AuthType.MD5)
-    store = Store(tmp_path / "dm.sqlite")
+    store = Store(store_at)
     endpoint = DmEndpoint(engine, CAMPAIGN, account, store)
     sessions = devices(engine, account, 20)
 
@@ -67,10 +67,10 @@ def test_concurrent_devices_each_recorded_once(
 
 
 def test_a_restarted_server_sends_a_finished_device_nothing_more(
-    engine: Engine, tmp_path: Path
+    engine: Engine, store_at: str
 ) -> None:
     account = Account(client_auth=AuthType.MD5)
-    path = tmp_path / "dm.sqlite"
+    path = store_at
     first = DmEndpoint(engine, CAMPAIGN, account, Store(path))
     (device,) = devices(engine, account, 1)
     serve(first, lambda url, http: run_device(http, url, device))
@@ -85,8 +85,8 @@ def test_a_restarted_server_sends_a_finished_device_nothing_more(
     assert again.state == device.state
 
 
-def test_bad_requests_get_a_clear_answer_and_change_nothing(engine: Engine, tmp_path: Path) -> None:
-    endpoint = DmEndpoint(engine, CAMPAIGN, Account(), Store(tmp_path / "dm.sqlite"))
+def test_bad_requests_get_a_clear_answer_and_change_nothing(engine: Engine, store_at: str) -> None:
+    endpoint = DmEndpoint(engine, CAMPAIGN, Account(), Store(store_at))
 
     async def body(url: str, http: ClientSession) -> list[tuple[int, bytes]]:
         out = []
