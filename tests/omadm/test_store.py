@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -107,13 +108,25 @@ def test_a_store_is_a_file_or_a_postgresql_url(tmp_path: Path) -> None:
 
 
 def test_dm_report_reads_a_postgresql_store(
-    new_database: object, capsys: pytest.CaptureFixture[str]
+    new_database: Callable[[], str], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert callable(new_database)
-    url: str = new_database()
+    url = new_database()
     store = Store(url)
     store.record(outcome("phone-1"), Nonces(b"c", b"s"))
     store.close()
     assert main(["dm", "report", url, "--format", "json"]) == 0
     (device,) = json.loads(capsys.readouterr().out)
     assert device["device"] == "phone-1" and [s["status"] for s in device["steps"]] == [200, 200]
+
+
+def test_a_postgresql_store_commits_durably_whatever_the_servers_default(
+    new_database: Callable[[], str],
+) -> None:
+    import psycopg
+
+    url = new_database()
+    with psycopg.connect(url, autocommit=True) as admin:  # an operator's setting for speed
+        admin.execute(f"ALTER DATABASE {url.rsplit('/', 1)[1]} SET synchronous_commit = off")
+    store = Store(url)
+    assert store._db.read("SHOW synchronous_commit") == [("on",)]
+    store.close()
