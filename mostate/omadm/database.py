@@ -18,6 +18,7 @@ column types of the schema differ. What each promises:
 from __future__ import annotations
 
 import importlib
+import random
 import sqlite3
 import time
 from collections.abc import Callable, Sequence
@@ -188,7 +189,8 @@ class PostgresDatabase:
             except self._psycopg.Error as err:
                 if err.sqlstate not in _RETRYABLE or attempt == RETRIES - 1:
                     raise StoreError(f"{self.where}: {_first_line(err)}") from None
-                time.sleep(0.001 * (attempt + 1))  # let the writer that won finish
+                # Let the writer that won finish; at random, so that the losers do not meet again.
+                time.sleep(random.uniform(0, 0.002 * (attempt + 1)))
         raise AssertionError("unreachable: the last attempt returns or raises")
 
     def _attempt(self, work: Callable[[Cursor], T]) -> T:
