@@ -77,13 +77,15 @@ def postgres_server() -> Iterator[str]:
     bin_dir = _binaries()
     assert bin_dir is not None
     owner = "postgres" if os.geteuid() == 0 else None
-    home = Path(tempfile.mkdtemp(prefix="mostate-pg-"))
+    # As root, under /tmp: the postgres user must reach the folder, and $TMPDIR may be root's.
+    home = Path(tempfile.mkdtemp(prefix="mostate-pg-", dir="/tmp" if owner else None))
     if owner:
         shutil.chown(home, owner)
     port, data, log = _free_port(), home / "data", home / "log"
     run = _as_owner(owner)
     initdb = [str(bin_dir / "initdb"), "-D", str(data), "-A", "trust", "-U", USER]
     options = f"-c listen_addresses=127.0.0.1 -p {port} -k {home} -c fsync=off"
+    options += " -c max_connections=200"  # the endpoint tests leave their stores to the GC
     pg_ctl = [str(bin_dir / "pg_ctl"), "-D", str(data), "-l", str(log), "-w"]
     try:
         subprocess.run([*run, *initdb, "--no-sync", "-E", "UTF8"], check=True, capture_output=True)
