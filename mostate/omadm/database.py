@@ -110,7 +110,16 @@ def connect(where: str) -> Database:
 
 
 class SqliteDatabase:
-    """One SQLite file: WAL, ``synchronous=FULL``, writers wait for each other's lock."""
+    """One SQLite file: WAL, ``synchronous=FULL``, writers wait for each other's lock.
+
+    >>> import tempfile, os
+    >>> db = SqliteDatabase(os.path.join(tempfile.mkdtemp(), "t.sqlite"))
+    >>> db.create(["CREATE TABLE IF NOT EXISTS t (k TEXT PRIMARY KEY, n INTEGER)"])
+    >>> db.write(lambda c: c.execute("INSERT INTO t VALUES (?, ?) RETURNING n", ("a", 1)))
+    [(1,)]
+    >>> db.read("SELECT k, n FROM t"), db.close()
+    ([('a', 1)], None)
+    """
 
     blob, real = "BLOB", "REAL"
 
