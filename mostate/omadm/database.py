@@ -23,7 +23,7 @@ import sqlite3
 import time
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol, TypeVar
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from ..errors import MostateError
 
@@ -78,19 +78,25 @@ def is_url(where: str) -> bool:
 
 
 def hide_password(url: str) -> str:
-    """The URL with its password replaced by ``***``, fit for a message or a log.
+    """The URL with its password, in the user part or the query, replaced by ``***``, fit for a
+    message or a log.
 
     >>> hide_password("postgresql://dm:s3cret@db:5432/dm")
     'postgresql://dm:***@db:5432/dm'
+    >>> hide_password("postgresql://dm@db/dm?sslmode=require&password=s3cret")
+    'postgresql://dm@db/dm?sslmode=require&password=***'
     >>> hide_password("postgresql://db/dm")
     'postgresql://db/dm'
     """
     parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.rsplit("@", 1)[1]
-    user = parts.username or ""
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc}"))
+    if parts.password is not None:
+        host = parts.netloc.rsplit("@", 1)[1]
+        parts = parts._replace(netloc=f"{parts.username or ''}:***@{host}")
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    if any(k == "password" for k, _ in query):
+        hidden = [(k, "***" if k == "password" else v) for k, v in query]
+        parts = parts._replace(query=urlencode(hidden, safe="*/"))
+    return urlunsplit(parts)
 
 
 def connect(where: str) -> Database:
