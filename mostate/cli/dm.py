@@ -32,6 +32,7 @@ from ..omadm import (
     write_wbxml,
 )
 from ..omadm.auth import AuthType, Secret
+from ..omadm.database import is_url
 from ..omadm.device import unsaved
 from ..omadm.session import Account, Outcome
 from ..omadm.store import Store, StoreError
@@ -139,13 +140,20 @@ def _register_serve(family: Any) -> None:
             "Serve OMA-DM over HTTP (XML and WBXML). Every device that opens a session and "
             "authenticates gets the server requests of CAMPAIGN.jsonl once; its DevInfo, "
             "statuses and results go to the store before the answer that ends its session. "
+            "The store is a SQLite file, or a postgresql:// URL for several servers on one store "
+            "(needs psycopg: pip install 'mostate[store-pg]'). "
             "Needs aiohttp: pip install 'mostate[wire]'."
         ),
     )
     add_spec_option(serve)
     _tree_options(serve)
     serve.add_argument("campaign", metavar="CAMPAIGN.jsonl", help="the server requests to run")
-    serve.add_argument("--store", default="mostate-dm.sqlite", help="the SQLite store")
+    serve.add_argument(
+        "--store",
+        default="mostate-dm.sqlite",
+        metavar="STORE",
+        help="a SQLite file, or postgresql://USER[:PASSWORD]@HOST[:PORT]/DB",
+    )
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
     serve.add_argument("--port", type=int, default=8080, help="port (0: any free one)")
     serve.add_argument("--path", default="/", help="URL path of the endpoint")
@@ -199,7 +207,9 @@ def _register_serve(family: Any) -> None:
         help="what a DM server's store holds, device by device",
         description="Print every device in the store: its DevInfo and each campaign step.",
     )
-    report.add_argument("store", metavar="STORE.sqlite", help="a dm serve store")
+    report.add_argument(
+        "store", metavar="STORE", help="a dm serve store: a SQLite file or a postgresql:// URL"
+    )
     add_format_option(report)
     report.set_defaults(handler=_report)
 
@@ -381,7 +391,7 @@ def _fleet(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    if not os.path.exists(args.store):
+    if not is_url(args.store) and not os.path.exists(args.store):
         raise CliError(f"{args.store}: no such store")
     store = _open_store(args.store)
     try:

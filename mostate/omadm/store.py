@@ -1,36 +1,36 @@
 """Where a DM server keeps what it learns: per device, its DevInfo, its nonces, and one record
-per request of the campaign. SQLite, from the standard library.
+per request of the campaign. A SQLite file by default; a PostgreSQL database named by a URL for
+several servers on one store (see :mod:`mostate.omadm.database`).
 
-Every change is one transaction, committed with ``synchronous=FULL`` before the server answers
-the message that reports it, so an acknowledged result survives a crash. The journal is WAL and
-writers take the lock up front (``BEGIN IMMEDIATE``) and wait for each other, so two servers or
-two sessions on one file lose no update. A campaign step is recorded once per device: a device
-that comes back after finishing is sent nothing more.
+Every change is one transaction, durable before the server answers the message that reports it,
+so an acknowledged result survives a crash; writers serialise (SQLite's write lock taken up front,
+PostgreSQL's ``SERIALIZABLE`` retried on a conflict), so two servers or two sessions on one store
+lose no update. A campaign step is recorded once per device: a device that comes back after
+finishing is sent nothing more. One schema and one set of statements serve both databases.
 """
 
 from __future__ import annotations
 
 import json
-import sqlite3
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from ..errors import MostateError
+from .database import Cursor, StoreError, connect
 from .server import Report
 from .session import Nonces, Outcome
+
+__all__ = ["Store", "StoreError"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS devices (
     device TEXT PRIMARY KEY,
-    devinfo TEXT NOT NULL DEFAULT '{}',
-    for_client BLOB NOT NULL DEFAULT x'',
-    for_server BLOB NOT NULL DEFAULT x'',
+    devinfo TEXT NOT NULL DEFAULT '{{}}',
+    for_client {blob} NOT NULL,
+    for_server {blob} NOT NULL,
     sessions INTEGER NOT NULL DEFAULT 0,
     authenticated INTEGER NOT NULL DEFAULT 0,
-    updated REAL NOT NULL DEFAULT 0
+    updated {real} NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS steps (
     device TEXT NOT NULL,
@@ -42,15 +42,28 @@ CREATE TABLE IF NOT EXISTS steps (
     PRIMARY KEY (device, step)
 );
 """
-BUSY_TIMEOUT_S = 30.0
-
-
-class StoreError(MostateError):
-    """A store that cannot be opened or written (its file is not a store, the disk is full)."""
+_SAVE_NONCES = (
+    "INSERT INTO devices (device, for_client, for_server, updated) VALUES (?, ?, ?, ?)"
+    " ON CONFLICT (device) DO UPDATE SET for_client = excluded.for_client,"
+    " for_server = excluded.for_server, updated = excluded.updated"
+)
+_RECORD_DEVICE = (
+    "INSERT INTO devices (device, devinfo, for_client, for_server, sessions,"
+    " authenticated, updated) VALUES (?, ?, ?, ?, 1, ?, ?)"
+    " ON CONFLICT (device) DO UPDATE SET devinfo = excluded.devinfo,"
+    " for_client = excluded.for_client, for_server = excluded.for_server,"
+    " sessions = devices.sessions + 1, authenticated = excluded.authenticated,"
+    " updated = excluded.updated"
+)
+_RECORD_STEP = (
+    "INSERT INTO steps (device, step, request, status, result, note) VALUES (?, ?, ?, ?, ?, ?)"
+    " ON CONFLICT (device, step) DO UPDATE SET request = excluded.request,"
+    " status = excluded.status, result = excluded.result, note = excluded.note"
+)
 
 
 class Store:
-    """A server's store in one SQLite file (created on first use).
+    """A server's store: a SQLite file path or a ``postgresql://`` URL (created on first use).
 
     >>> import tempfile, os
     >>> store = Store(os.path.join(tempfile.mkdtemp(), "dm.sqlite"))
@@ -58,83 +71,65 @@ class Store:
     (Nonces(for_client=b'', for_server=b''), False)
     """
 
-    def __init__(self, path: str | Path) -> None:
-        self.path = str(path)
+    def __init__(self, where: str | Path) -> None:
+        self._db = connect(str(where))
+        self.where = self._db.where
+        """The store as named, with a URL's password hidden."""
+        schema = _SCHEMA.format(blob=self._db.blob, real=self._db.real)
+        statements = [s for s in schema.split(";") if s.strip()]
         try:
-            self._db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=FULL")
-            with self._write() as db:
-                for statement in _SCHEMA.split(";"):
-                    if statement.strip():
-                        db.execute(statement)
-        except sqlite3.Error as err:
-            raise StoreError(f"{self.path}: cannot open the store: {err}") from None
+            self._db.create(statements)
+        except StoreError as err:
+            self._db.close()
+            reason = str(err).removeprefix(f"{self.where}: ")
+            raise StoreError(f"{self.where}: cannot open the store: {reason}") from None
 
     def close(self) -> None:
         self._db.close()
 
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            yield self._db
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
-
     def nonces(self, device: str) -> Nonces:
-        row = self._db.execute(
+        rows = self._db.read(
             "SELECT for_client, for_server FROM devices WHERE device = ?", (device,)
-        ).fetchone()
-        return Nonces() if row is None else Nonces(bytes(row[0]), bytes(row[1]))
+        )
+        if not rows:
+            return Nonces()
+        for_client, for_server = rows[0]
+        return Nonces(bytes(for_client), bytes(for_server))
 
     def save_nonces(self, device: str, nonces: Nonces) -> None:
-        with self._write() as db:
-            db.execute(
-                "INSERT INTO devices (device, for_client, for_server, updated) VALUES (?, ?, ?, ?)"
-                " ON CONFLICT (device) DO UPDATE SET for_client = excluded.for_client,"
-                " for_server = excluded.for_server, updated = excluded.updated",
-                (device, nonces.for_client, nonces.for_server, time.time()),
-            )
+        row = (device, nonces.for_client, nonces.for_server, time.time())
+        self._db.write(lambda db: db.execute(_SAVE_NONCES, row))
 
     def finished(self, device: str, steps: int) -> bool:
         """Whether every one of the campaign's ``steps`` has a status from this device."""
-        (done,) = self._db.execute(
+        ((done,),) = self._db.read(
             "SELECT count(*) FROM steps WHERE device = ? AND status IS NOT NULL", (device,)
-        ).fetchone()
+        )
         return bool(steps) and int(done) >= steps
 
     def record(self, outcome: Outcome, nonces: Nonces) -> None:
         """One finished session, in one transaction."""
-        with self._write() as db:
-            db.execute(
-                "INSERT INTO devices (device, devinfo, for_client, for_server, sessions,"
-                " authenticated, updated) VALUES (?, ?, ?, ?, 1, ?, ?)"
-                " ON CONFLICT (device) DO UPDATE SET devinfo = excluded.devinfo,"
-                " for_client = excluded.for_client, for_server = excluded.for_server,"
-                " sessions = sessions + 1, authenticated = excluded.authenticated,"
-                " updated = excluded.updated",
-                (
-                    outcome.device,
-                    json.dumps(outcome.devinfo, sort_keys=True),
-                    nonces.for_client,
-                    nonces.for_server,
-                    int(outcome.authenticated),
-                    time.time(),
-                ),
-            )
-            db.executemany(
-                "INSERT OR REPLACE INTO steps (device, step, request, status, result, note)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                [_step_row(outcome.device, i, r) for i, r in enumerate(outcome.reports)],
-            )
+        device = (
+            outcome.device,
+            json.dumps(outcome.devinfo, sort_keys=True),
+            nonces.for_client,
+            nonces.for_server,
+            int(outcome.authenticated),
+            time.time(),
+        )
+        steps = [_step_row(outcome.device, i, r) for i, r in enumerate(outcome.reports)]
+
+        def work(db: Cursor) -> None:
+            db.execute(_RECORD_DEVICE, device)
+            if steps:
+                db.executemany(_RECORD_STEP, steps)
+
+        self._db.write(work)
 
     def devices(self) -> list[dict[str, Any]]:
         """Every device seen, with its DevInfo and its steps, in device order."""
         steps: dict[str, list[dict[str, Any]]] = {}
-        for device, step, request, status, result, note in self._db.execute(
+        for device, step, request, status, result, note in self._db.read(
             "SELECT device, step, request, status, result, note FROM steps ORDER BY device, step"
         ):
             steps.setdefault(device, []).append(
@@ -154,7 +149,7 @@ class Store:
                 "authenticated": bool(authenticated),
                 "steps": steps.get(device, []),
             }
-            for device, devinfo, sessions, authenticated in self._db.execute(
+            for device, devinfo, sessions, authenticated in self._db.read(
                 "SELECT device, devinfo, sessions, authenticated FROM devices ORDER BY device"
             )
         ]

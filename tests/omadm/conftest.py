@@ -20,6 +20,11 @@ from mostate.omadm import (
 from mostate.omadm.device import NO_USER
 from mostate.omadm.messages import Command
 
+# The store's fixtures (a throwaway PostgreSQL server), shared by test_store and test_http.
+from tests.omadm.postgres import new_database, postgres_server, store_at
+
+__all__ = ["new_database", "postgres_server", "store_at"]
+
 DATA = Path(__file__).resolve().parent.parent / "data" / "syncml"
 
 

@@ -1,6 +1,6 @@
 """OMA-DM over HTTP in one process: mostate's server endpoint and simulated devices on aiohttp,
-the SQLite store (exactly one record per device and step, across restarts and concurrent
-sessions), and what the endpoint answers to bad requests."""
+the store, SQLite and PostgreSQL (exactly one record per device and step, across restarts and
+concurrent sessions), and what the endpoint answers to bad requests."""
 
 from __future__ import annotations
 
@@ -48,10 +48,10 @@ def devices(engine: Engine, account: Account, n: int) -> list[DeviceSession]:
 @pytest.mark.parametrize("wbxml", [False, True], ids=["xml", "wbxml"])
 @pytest.mark.parametrize("auth", [AuthType.BASIC, AuthType.MD5, AuthType.HMAC])
 def test_concurrent_devices_each_recorded_once(
-    engine: Engine, tmp_path: Path, wbxml: bool, auth: AuthType
+    engine: Engine, store_at: str, wbxml: bool, auth: AuthType
 ) -> None:
     account = Account(client_auth=auth, server_auth=AuthType.MD5)
-    store = Store(tmp_path / "dm.sqlite")
+    store = Store(store_at)
     endpoint = DmEndpoint(engine, CAMPAIGN, account, store)
     sessions = devices(engine, account, 20)
 
@@ -67,10 +67,10 @@ def test_concurrent_devices_each_recorded_once(
 
 
 def test_a_restarted_server_sends_a_finished_device_nothing_more(
-    engine: Engine, tmp_path: Path
+    engine: Engine, store_at: str
 ) -> None:
     account = Account(client_auth=AuthType.MD5)
-    path = tmp_path / "dm.sqlite"
+    path = store_at
     first = DmEndpoint(engine, CAMPAIGN, account, Store(path))
     (device,) = devices(engine, account, 1)
     serve(first, lambda url, http: run_device(http, url, device))
@@ -85,8 +85,8 @@ def test_a_restarted_server_sends_a_finished_device_nothing_more(
     assert again.state == device.state
 
 
-def test_bad_requests_get_a_clear_answer_and_change_nothing(engine: Engine, tmp_path: Path) -> None:
-    endpoint = DmEndpoint(engine, CAMPAIGN, Account(), Store(tmp_path / "dm.sqlite"))
+def test_bad_requests_get_a_clear_answer_and_change_nothing(engine: Engine, store_at: str) -> None:
+    endpoint = DmEndpoint(engine, CAMPAIGN, Account(), Store(store_at))
 
     async def body(url: str, http: ClientSession) -> list[tuple[int, bytes]]:
         out = []
@@ -153,3 +153,46 @@ def test_the_command_line_roles_talk(tmp_path: Path) -> None:
         capture_output=True, text=True,
     )  # fmt: skip
     assert wrong.returncode == 2 and "Traceback" not in wrong.stderr
+
+
+@pytest.mark.slow  # five processes and a PostgreSQL server: 9 to 13 s here
+def test_two_servers_on_one_postgresql_store_survive_a_crash(
+    tmp_path: Path, new_database: Callable[[], str]
+) -> None:
+    """Two dm serve processes share one PostgreSQL store; a dm fleet of the same 20 devices runs
+    against each at once; both servers are then killed (SIGKILL, no clean close). dm report
+    still shows every device once, every step once with its status, and both sessions."""
+    import json
+    import subprocess
+    import sys
+
+    url = new_database()
+    mostate = [sys.executable, "-m", "mostate"]
+    campaign = tmp_path / "campaign.jsonl"
+    campaign.write_text("".join(json.dumps(r.to_json()) + "\n" for r in CAMPAIGN))
+    auth = ["--client-auth", "md5", "--server-auth", "md5"]
+    serve = [*mostate, "dm", "serve", str(campaign), "--store", url, "--port", "0", *auth]
+    servers = [subprocess.Popen(serve, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    try:
+        urls = [s.stderr.readline().split("serving ", 1)[1].strip() for s in servers if s.stderr]
+        fleet = [*mostate, "dm", "fleet", "--devices", "20", "--format", "json", *auth]
+        fleets = [
+            subprocess.Popen([*fleet, "--server", u], stdout=subprocess.PIPE, text=True)
+            for u in urls
+        ]
+        for run in fleets:
+            out, _ = run.communicate(timeout=120)
+            assert run.returncode == 0 and json.loads(out)["done"] == 20, out
+    finally:
+        for server in servers:
+            server.kill()  # a crash: acknowledged results must already be in the store
+            server.wait(timeout=30)
+    report = subprocess.run(
+        [*mostate, "dm", "report", url, "--format", "json"], capture_output=True, text=True
+    )
+    assert report.returncode == 0, report.stderr
+    devices = json.loads(report.stdout)
+    assert [d["device"] for d in devices] == [f"sim-{i:06d}" for i in range(20)]
+    assert all([s["status"] for s in d["steps"]] == [200] * len(CAMPAIGN) for d in devices)
+    assert all([s["step"] for s in d["steps"]] == list(range(len(CAMPAIGN))) for d in devices)
+    assert all(d["sessions"] == 2 and d["authenticated"] for d in devices)
