@@ -38,9 +38,9 @@ __all__ = [
     "explore",
     "export_traces",
     "in_use",
-    "shortest_path",
     "orbit_size",
     "plan",
     "scope_requests",
+    "shortest_path",
     "step_graph",
 ]
