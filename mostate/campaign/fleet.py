@@ -80,7 +80,8 @@ def _keeps_invariants(engine: Engine, state: dict[str, Any]) -> bool:
 
 
 def _draw(rng: random.Random, service: str) -> dict[str, Any]:
-    names = rng.sample(NAMES, rng.choice(SIZES))
+    # Sorted, as an export from a device database lists them.
+    names = sorted(rng.sample(NAMES, rng.choice(SIZES)))
     active = rng.choice([*names, None]) if rng.random() < 0.6 else None
     default = rng.choice([*names, None]) if rng.random() < 0.4 else None
     instances: dict[str, Any] = {}

@@ -7,6 +7,10 @@ computed once, replayed through the engine to check it reaches the goal with the
 parameters, and renamed back for each device. A fleet of millions holds a few thousand canonical
 states, so planning costs about what reading and writing the lines costs.
 
+The plan is as short as :func:`mostate.explore.plan`'s, and the same when it sends requests to
+the target only (what a campaign's goal asks); where it must also touch other instances, it may
+take interchangeable ones in another order, since the search runs on canonical names.
+
 The search is :func:`mostate.explore.plan`'s breadth-first search over the same requests in the
 same order, except that it tests the goal on each new state as it is found rather than when it
 is taken from the queue: the first goal state found is the first one the queue would yield, so
@@ -98,6 +102,9 @@ class CampaignPlanner:
         self.target = campaign.target
         self.goal = Goal.parse(campaign.goal, campaign.service, campaign.target)
         self.cache: dict[DeviceState, Found] = {}
+        # The requests of a search depend on the services and names only, which canonical
+        # forms share: built once per kind, not once per form.
+        self.alphabets: dict[tuple[frozenset[str], frozenset[str]], tuple[Request, ...]] = {}
 
     def plan(self, device: str, state: DeviceState) -> DevicePlan:
         """The plan for one device in ``state``; RequestError if no device can be in it."""
@@ -122,7 +129,16 @@ class CampaignPlanner:
         return tuple(rename_request(r, back) for r in requests), ""
 
     def _planned(self, state: DeviceState) -> Found:
-        requests = shortest(self.engine, state, self.goal, self.campaign)
+        kind = (
+            frozenset(state.services),
+            frozenset(n for s in state.services.values() for n in s.instances),
+        )
+        alphabet = self.alphabets.get(kind)
+        if alphabet is None:
+            alphabet = self.alphabets[kind] = plan_requests(
+                self.engine, state, self.goal, frozenset({Role.SERVER}), self.campaign.values
+            )
+        requests = shortest(self.engine, state, self.goal, self.campaign, alphabet)
         if requests is None:
             found = plan(
                 self.engine,
@@ -157,10 +173,15 @@ class CampaignPlanner:
 
 
 def shortest(
-    engine: Engine, start: DeviceState, goal: Goal, campaign: Campaign
+    engine: Engine,
+    start: DeviceState,
+    goal: Goal,
+    campaign: Campaign,
+    alphabet: tuple[Request, ...] | None = None,
 ) -> tuple[Request, ...] | None:
     """The requests of :func:`mostate.explore.plan`'s plan from ``start`` (None: none found
-    within ``campaign.max_states``), the goal tested as states are found.
+    within ``campaign.max_states``), the goal tested as states are found. ``alphabet``: the
+    requests :func:`mostate.explore.plan` would send from ``start``, if known.
 
     >>> from mostate import load_spec
     >>> goal = Goal.parse("exists(target)", target="new")
@@ -169,7 +190,9 @@ def shortest(
     """
     if goal.holds(start):
         return ()
-    requests = plan_requests(engine, start, goal, frozenset({Role.SERVER}), campaign.values)
+    requests = alphabet
+    if requests is None:
+        requests = plan_requests(engine, start, goal, frozenset({Role.SERVER}), campaign.values)
     parents: dict[DeviceState, tuple[DeviceState, Request] | None] = {start: None}
     queue = deque([start])
     while queue and len(parents) <= campaign.max_states:

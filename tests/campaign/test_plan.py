@@ -49,6 +49,20 @@ def test_plans_agree_with_explore_plan_device_by_device(goal_text: str, devices:
     assert len(planner.cache) < devices
 
 
+@pytest.mark.slow  # about 2 s
+def test_plans_that_touch_other_instances_are_as_short_and_reach_the_goal() -> None:
+    text = "exists(target) and count(i, exists(i)) == 1"
+    planner = CampaignPlanner(ENGINE, Campaign(text, "new"))
+    goal = Goal.parse(text, "MMS", "new")
+    for device, state in synthetic_fleet(ENGINE, 30, seed=3):
+        ours = planner.plan(device, state).requests
+        theirs = plan(ENGINE, state, goal).trace
+        assert ours is not None and theirs is not None
+        # The same requests, perhaps in another order among the instances deleted.
+        assert sorted(map(repr, ours)) == sorted(map(repr, theirs.requests)), device
+        assert replays_to_goal(state, list(ours), goal)
+
+
 def test_a_target_that_exists_already_is_kept_by_name() -> None:
     planner = CampaignPlanner(ENGINE, Campaign(LOCKED, "b"))
     state = DeviceState.from_json({"MMS": {"a": {"active": True}, "b": {}}})
@@ -156,8 +170,27 @@ def test_one_state_text_is_planned_once() -> None:
     inventory = list(itertools.islice(synthetic_inventory(ENGINE, 200, seed=4), 200))
     for n, text in enumerate(inventory, 1):
         planner.line(text, n)
-    distinct = {json.dumps(json.loads(t)["state"], sort_keys=True) for t in inventory}
+    # mostate writes the state as json.dumps does: the text after the id is the cache key.
+    distinct = {json.dumps(json.loads(t)["state"]) for t in inventory}
     assert len(planner.tails) == len(distinct) < 200
+
+
+def test_a_line_written_another_way_is_read_in_full_and_planned_the_same() -> None:
+    planner = lines_module.LinePlanner(Campaign(ACTIVE, "new"))
+    ours = planner.line('{"device": "a", "state": {"MMS": {"x": {"active": true}}}}', 1)
+    other = planner.line('{ "state": {"MMS": {"x": {"active": true}}}, "device": "a"}', 2)
+    assert ours == other and len(planner.tails) == 2
+    spaced = planner.line('{"device": "a", "state": {"MMS": {"x": {"active": true}}}}  \n', 3)
+    assert spaced == ours and len(planner.tails) == 2
+
+
+def test_a_cached_text_after_the_id_never_hides_a_bad_line() -> None:
+    planner = lines_module.LinePlanner(Campaign(ACTIVE, "new"))
+    planner.line('{"device": "a", "state": {}}', 1)
+    assert '"error"' in planner.line('{"device": "b", "state": {}, "device": "c"}', 2)
+    assert '"error"' in planner.line('{"device": 5, "state": {}}', 3)
+    assert '"error"' in planner.line('{"device": "", "state": {}}', 4)
+    assert planner.line('{"device": "d", "state": {}}', 5).startswith('{"device": "d", "plan"')
 
 
 def test_a_fleet_is_the_same_for_a_seed_and_holds_the_mix_it_promises(tmp_path: Path) -> None:
