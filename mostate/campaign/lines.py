@@ -78,7 +78,8 @@ class LinePlanner:
     @property
     def counts(self) -> Counts:
         """How the lines so far ended."""
-        return Counts(*self.tally, tuple(self.first_errors))
+        planned, unreachable, errors = self.tally
+        return Counts(planned, unreachable, errors, tuple(self.first_errors))
 
     def reset(self) -> None:
         """Count afresh (the caches stay)."""
