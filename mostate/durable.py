@@ -33,8 +33,9 @@ _TEMP = ".mostate-"
 """What a temporary file's name carries after ``.NAME`` (how a stale one is recognised)."""
 
 
-def write_durably(path: str | Path, text: str) -> None:
-    """Replace the file at ``path`` with ``text``, durably (see the module docstring).
+def write_durably(path: str | Path, text: str | bytes) -> None:
+    """Replace the file at ``path`` with ``text`` (bytes are written as they are), durably
+    (see the module docstring).
 
     >>> import tempfile, pathlib
     >>> folder = pathlib.Path(tempfile.mkdtemp())
@@ -48,8 +49,8 @@ def write_durably(path: str | Path, text: str) -> None:
     old = _existing(target)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}{_TEMP}", dir=folder)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(text.encode("utf-8") if isinstance(text, str) else text)
             handle.flush()
             if old is not None:
                 os.fchmod(handle.fileno(), old.st_mode & 0o7777)

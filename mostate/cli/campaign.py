@@ -16,6 +16,7 @@ from ..durable import open_durably
 from ..errors import RequestError, SpecError
 from ..explore import Goal
 from ..model import check_name, params_from_json
+from .campaign_report import register_report
 from .common import (
     EXIT_OK,
     EXIT_USAGE,
@@ -31,7 +32,7 @@ from .progress import meter
 
 
 def register(commands: Any) -> None:
-    """Add ``campaign plan`` and ``campaign fleet`` to the parser."""
+    """Add ``campaign plan``, ``campaign fleet`` and ``campaign report`` to the parser."""
     parser = commands.add_parser(
         "campaign",
         help="plan a campaign for a whole fleet, and report how it went",
@@ -40,6 +41,7 @@ def register(commands: Any) -> None:
     family = parser.add_subparsers(dest="campaign_command", metavar="COMMAND", required=True)
     _register_plan(family)
     _register_fleet(family)
+    register_report(family)
 
 
 def _register_plan(family: Any) -> None:
