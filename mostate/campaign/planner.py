@@ -11,6 +11,12 @@ The plan is as short as :func:`mostate.explore.plan`'s, and the same when it sen
 the target only (what a campaign's goal asks); where it must also touch other instances, it may
 take interchangeable ones in another order, since the search runs on canonical names.
 
+Parameter values are interchangeable too, but for the strings something can name: the spec's
+and the goal's string literals, the keys and values the plan's requests carry and the campaign's
+parameters. The spec language reads strings only by equality (``<`` compares integers only), so
+renaming every other string, one to one, renames the whole search: a device whose MMSC is
+``http://a`` and one whose MMSC is ``http://b`` share one plan. (:func:`abstract_values`.)
+
 The search is :func:`mostate.explore.plan`'s breadth-first search over the same requests in the
 same order, except that it tests the goal on each new state as it is found rather than when it
 is taken from the queue: the first goal state found is the first one the queue would yield, so
@@ -28,14 +34,19 @@ from collections.abc import Mapping
 import attrs
 
 from ..engine import Engine
+from ..errors import Location
 from ..explore.plan import Goal, plan
 from ..explore.plan import _requests as plan_requests  # the one request alphabet of plans
 from ..explore.symmetry import canonical, rename_request, rename_state
 from ..frozenmap import FrozenMap
-from ..model import DeviceState, Request, Role, Status
+from ..model import DeviceState, Instance, Request, Role, Service, Status
+from ..rules import Lit, Type, spec_exprs, walk
+from ..syntax import Scope, parse_expr
 
 NEUTRAL = "campaign-instance-"
 """The prefix of the neutral names given to the instances that are not the target."""
+PLACEHOLDER = "campaign-value-"
+"""The prefix of the strings parameter keys and values are renamed to."""
 
 Params = FrozenMap[str, str]
 
@@ -102,6 +113,7 @@ class CampaignPlanner:
         self.target = campaign.target
         self.goal = Goal.parse(campaign.goal, campaign.service, campaign.target)
         self.cache: dict[DeviceState, Found] = {}
+        self.fixed = fixed_strings(engine, campaign)
         # The requests of a search depend on the services and names only, which canonical
         # forms share: built once per kind, not once per form.
         self.alphabets: dict[tuple[frozenset[str], frozenset[str]], tuple[Request, ...]] = {}
@@ -119,6 +131,9 @@ class CampaignPlanner:
         neutral = tuple(f"{NEUTRAL}{k}" for k in range(1, len(names) + 1))
         first = dict(zip(names, neutral, strict=True))
         form, second = canonical(rename_state(state, first), neutral)
+        if self.fixed is not None:
+            form, third = canonical(abstract_values(form, self.fixed), neutral)
+            second = {old: third[new] for old, new in second.items()}
         found = self.cache.get(form)
         if found is None:
             found = self.cache[form] = self._planned(form)
@@ -170,6 +185,65 @@ class CampaignPlanner:
         if self.campaign.params:
             args = args.set("params", self.campaign.params)
         return attrs.evolve(request, args=args)
+
+
+def fixed_strings(engine: Engine, campaign: Campaign) -> frozenset[str] | None:
+    """The strings a search can tell apart from others (see the module docstring); None when a
+    placeholder is among them, so that no renaming is made.
+
+    >>> from mostate import load_spec
+    >>> engine = Engine(load_spec())
+    >>> sorted(fixed_strings(engine, Campaign("active(target)", "n", params={"K": "x"})))
+    ['K', 'p', 'v1', 'v2', 'x']
+    """
+    goal = parse_expr(campaign.goal, Scope(target=True), Location("<goal>", 1, 1), Type.BOOL)
+    literals = {
+        node.value
+        for expr in [*spec_exprs(engine.spec), goal]
+        for node in walk(expr)
+        if isinstance(node, Lit) and isinstance(node.value, str)
+    }
+    # The strings the plan's requests carry (they do not depend on the instance names).
+    parsed = Goal.parse(campaign.goal, campaign.service, campaign.target)
+    server = frozenset({Role.SERVER})
+    for request in plan_requests(engine, DeviceState(), parsed, server, campaign.values):
+        for value in request.args.values():
+            if isinstance(value, str):
+                literals.add(value)
+            elif isinstance(value, FrozenMap):
+                literals.update(value.keys(), value.values())
+    fixed = frozenset(literals | set(campaign.params.keys()) | set(campaign.params.values()))
+    return None if any(s.startswith(PLACEHOLDER) for s in fixed) else fixed
+
+
+def abstract_values(state: DeviceState, fixed: frozenset[str]) -> DeviceState:
+    """``state`` with each parameter key and value not in ``fixed`` renamed, one to one, to a
+    placeholder numbered in order of first appearance.
+
+    >>> a, b = {"params": {"K": "x"}}, {"params": {"K": "y"}}
+    >>> s = DeviceState.from_json({"MMS": {"a": a, "b": b}})
+    >>> abstract_values(s, frozenset({"K"})).to_json()["MMS"]["b"]["params"]
+    {'K': 'campaign-value-2'}
+    """
+    names: dict[str, str] = {}
+
+    def rename(text: str) -> str:
+        if text in fixed:
+            return text
+        return names.setdefault(text, f"{PLACEHOLDER}{len(names) + 1}")
+
+    def instance(inst: Instance) -> Instance:
+        if not inst.params:
+            return inst
+        params = FrozenMap((rename(k), rename(v)) for k, v in inst.params.items())
+        return attrs.evolve(inst, params=params)
+
+    return DeviceState(
+        FrozenMap(
+            (sname, Service(FrozenMap((n, instance(i)) for n, i in svc.instances.items())))
+            for sname, svc in state.services.items()
+        )
+    )
 
 
 def shortest(

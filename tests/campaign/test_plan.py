@@ -207,3 +207,23 @@ def test_a_fleet_is_the_same_for_a_seed_and_holds_the_mix_it_promises(tmp_path: 
         share = sum(getattr(i, flag) for i in flags) / len(flags)
         assert 0.05 < share < 0.5, (flag, share)
     assert all(i.params.get("MMSC") for i in flags)
+
+
+@pytest.mark.slow  # about 1 s
+def test_parameter_values_share_a_plan_unless_something_names_them() -> None:
+    planner = CampaignPlanner(ENGINE, Campaign(ACTIVE, "new"))
+    for mmsc in ("http://a", "http://b", "http://c"):
+        planner.plan("d", DeviceState.from_json({"MMS": {"x": {"params": {"MMSC": mmsc}}}}))
+    assert len(planner.cache) == 1
+    # A goal that names a value tells it apart, and the plans differ as explore.plan's do.
+    text = 'exists(target) and all(i, params(i) != with({}, "MMSC", "http://a"))'
+    named = CampaignPlanner(ENGINE, Campaign(text, "new"))
+    goal = Goal.parse(text, "MMS", "new")
+    lengths = set()
+    for mmsc in ("http://a", "http://b"):
+        state = DeviceState.from_json({"MMS": {"x": {"params": {"MMSC": mmsc}}}})
+        ours = named.plan("d", state).requests
+        theirs = plan(ENGINE, state, goal).trace
+        assert theirs is not None and ours == theirs.requests
+        lengths.add(len(ours))
+    assert lengths == {1, 2}
