@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import sys
 from collections.abc import Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor
@@ -12,6 +13,7 @@ from typing import Any, TextIO
 
 from ..campaign import Campaign, plan_inventory, synthetic_inventory
 from ..campaign.lines import Counts
+from ..campaign.scale import plan_file
 from ..durable import open_durably
 from ..errors import RequestError, SpecError
 from ..explore import Goal
@@ -135,11 +137,21 @@ def _plan(args: argparse.Namespace) -> int:
             done += count
             bar.update(done)
 
-        counts = plan_inventory(campaign, lines, out.write, executor=executor, progress=progress)
+        if args.jobs > 1 and executor is not None and _plain_file(args.inventory):
+            # a local pool reads and writes the files itself: no line goes through this process
+            counts = plan_file(campaign, args.inventory, out.write, executor, progress=progress)
+        else:
+            counts = plan_inventory(
+                campaign, lines, out.write, executor=executor, progress=progress
+            )
     _summarise(args, counts)
     if counts.errors:
         return EXIT_USAGE
     return EXIT_VIOLATED if counts.unreachable else EXIT_OK
+
+
+def _plain_file(path: str) -> bool:
+    return path != "-" and not path.endswith(".parquet") and os.path.isfile(path)
 
 
 def _summarise(args: argparse.Namespace, counts: Counts) -> None:

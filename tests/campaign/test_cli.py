@@ -147,3 +147,24 @@ def test_an_unreachable_scheduler_exits_2(fleet: Path, capsys: pytest.CaptureFix
     pytest.importorskip("distributed", reason="Dask is an extra: pip install 'mostate[campaign]'")
     assert main(["campaign", "plan", str(fleet), *GOAL, "--scheduler", "tcp://127.0.0.1:9"]) == 2
     assert "--scheduler tcp://127.0.0.1:9" in capsys.readouterr().err
+
+
+@pytest.mark.slow  # about 3 s: starts two worker processes
+def test_a_pool_on_a_file_reads_its_parts_and_keeps_bad_lines_by_number(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lines = list(synthetic_inventory(ENGINE, 500, seed=8))
+    lines[123] = "not json\n"
+    lines[400] = "\n"
+    inventory = tmp_path / "inv.jsonl"
+    inventory.write_bytes("".join(lines).encode() + b'{"device": "\xff"}\n')
+    assert main(["campaign", "plan", str(inventory), *GOAL, "--jobs", "2"]) == 2
+    pooled = capsys.readouterr()
+    out: list[str] = []
+    plan_inventory(
+        Campaign("exists(target) and active(target)", "new"),
+        [*lines, "(a line that is not UTF-8)"],
+        out.append,
+    )
+    assert pooled.out == "".join(out)
+    assert "line 124: not JSON" in pooled.err and "line 501: not JSON" in pooled.err

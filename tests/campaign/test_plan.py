@@ -227,3 +227,19 @@ def test_parameter_values_share_a_plan_unless_something_names_them() -> None:
         assert theirs is not None and ours == theirs.requests
         lengths.add(len(ours))
     assert lengths == {1, 2}
+
+
+@pytest.mark.parametrize("parts", [1, 2, 3, 7, 50, 200])
+def test_line_ranges_cover_every_line_once_with_its_number(tmp_path: Path, parts: int) -> None:
+    from mostate.campaign.scale import line_ranges
+
+    lines = [("x" * (n % 13)) + f"{n}\n" for n in range(1, 61)]
+    path = tmp_path / "f"
+    path.write_text("".join(lines), encoding="utf-8")
+    data = path.read_bytes()
+    seen: list[str] = []
+    for start, end, number in line_ranges(str(path), parts):
+        chunk = data[start:end].decode().splitlines(keepends=True)
+        assert chunk[0] == lines[number - 1]
+        seen.extend(chunk)
+    assert seen == lines
