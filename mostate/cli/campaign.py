@@ -29,6 +29,7 @@ from .common import (
     check_writable,
     console,
     engine_from,
+    shipped,
 )
 from .progress import meter
 
@@ -109,8 +110,10 @@ def campaign_from(args: argparse.Namespace) -> Campaign:
         raise CliError(f"--goal: {err}") from None
     if args.values < 1 or args.max_states < 1:
         raise CliError("--values and --max-states must be at least 1")
+    # mutant:NAME is resolved here: workers load the spec from a path
+    spec = shipped(args.spec, "mutant", "mutants", ".toml")
     return Campaign(
-        args.goal, args.target, args.service, params, args.values, args.max_states, args.spec
+        args.goal, args.target, args.service, params, args.values, args.max_states, spec
     )
 
 

@@ -168,3 +168,14 @@ def test_a_pool_on_a_file_reads_its_parts_and_keeps_bad_lines_by_number(
     )
     assert pooled.out == "".join(out)
     assert "line 124: not JSON" in pooled.err and "line 501: not JSON" in pooled.err
+
+
+def test_a_shipped_mutant_spec_is_planned_with(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    inventory = tmp_path / "one.jsonl"
+    inventory.write_text('{"device": "a", "state": {}}\n', encoding="utf-8")
+    argv = ["campaign", "plan", str(inventory), *GOAL, "--spec", "mutant:user-can-lock"]
+    assert main(argv) == 0
+    assert json.loads(capsys.readouterr().out)["plan"][0]["op"] == "add"
+    assert main([*argv[:-1], "mutant:no-such"]) == 2
