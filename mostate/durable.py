@@ -27,13 +27,15 @@ import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TextIO
 
 _TEMP = ".mostate-"
 """What a temporary file's name carries after ``.NAME`` (how a stale one is recognised)."""
 
 
-def write_durably(path: str | Path, text: str) -> None:
-    """Replace the file at ``path`` with ``text``, durably (see the module docstring).
+def write_durably(path: str | Path, text: str | bytes) -> None:
+    """Replace the file at ``path`` with ``text`` (bytes are written as they are), durably
+    (see the module docstring).
 
     >>> import tempfile, pathlib
     >>> folder = pathlib.Path(tempfile.mkdtemp())
@@ -47,8 +49,8 @@ def write_durably(path: str | Path, text: str) -> None:
     old = _existing(target)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}{_TEMP}", dir=folder)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(text.encode("utf-8") if isinstance(text, str) else text)
             handle.flush()
             if old is not None:
                 os.fchmod(handle.fileno(), old.st_mode & 0o7777)
@@ -62,6 +64,44 @@ def write_durably(path: str | Path, text: str) -> None:
         Path(tmp).unlink(missing_ok=True)
         raise
     _sync_folder(folder)
+
+
+@contextlib.contextmanager
+def open_durably(path: str | Path) -> Iterator[TextIO]:
+    """A file to write in pieces (output too large to hold), put in place durably when the
+    block ends, as :func:`write_durably` does; if the block fails, the old file stays.
+
+    >>> import tempfile, pathlib
+    >>> out = pathlib.Path(tempfile.mkdtemp()) / "plans.jsonl"
+    >>> with open_durably(out) as handle:
+    ...     _ = handle.write("a\\n"); _ = handle.write("b\\n")
+    >>> out.read_text()
+    'a\\nb\\n'
+    """
+    target = Path(os.path.realpath(path))
+    old = _existing(target)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}{_TEMP}", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            yield handle
+            handle.flush()
+            _keep_mode(handle.fileno(), old)
+            os.fsync(handle.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    _sync_folder(target.parent)
+
+
+def _keep_mode(fd: int, old: os.stat_result | None) -> None:
+    """The old file's mode and owner, or a new file's mode under the umask."""
+    if old is None:
+        os.fchmod(fd, 0o666 & ~_umask())
+        return
+    os.fchmod(fd, old.st_mode & 0o7777)
+    with contextlib.suppress(PermissionError):
+        os.fchown(fd, old.st_uid, old.st_gid)
 
 
 def _existing(target: Path) -> os.stat_result | None:

@@ -21,7 +21,17 @@ import shtab
 from .. import __version__
 from .common import EXIT_INTERRUPTED, EXIT_USAGE, CliError
 
-_FAMILIES = ("run", "verify", "diff", "explore", "conform", "dm", "mutate", "compile")
+_FAMILIES = (
+    "run",
+    "verify",
+    "diff",
+    "explore",
+    "conform",
+    "dm",
+    "mutate",
+    "compile",
+    "campaign",
+)
 """The modules of subcommands, in the order ``mostate --help`` lists them."""
 
 EXTRAS = {"z3": "verify", "networkx": "explore", "hypothesis": "conform", "aiohttp": "wire"}

@@ -1,0 +1,271 @@
+"""``mostate campaign``: plan a campaign for a fleet, make synthetic fleets, report results."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import sys
+from collections.abc import Iterator
+from concurrent.futures import Executor, ProcessPoolExecutor
+from typing import Any, TextIO
+
+from ..campaign import Campaign, plan_inventory, synthetic_inventory
+from ..campaign.lines import Counts
+from ..campaign.scale import plan_file
+from ..durable import open_durably
+from ..errors import RequestError, SpecError
+from ..explore import Goal
+from ..model import check_name, params_from_json
+from .campaign_report import register_report
+from .common import (
+    EXIT_OK,
+    EXIT_USAGE,
+    EXIT_VIOLATED,
+    CliError,
+    add_format_option,
+    add_spec_option,
+    check_writable,
+    console,
+    engine_from,
+    shipped,
+)
+from .progress import meter
+
+
+def register(commands: Any) -> None:
+    """Add ``campaign plan``, ``campaign fleet`` and ``campaign report`` to the parser."""
+    parser = commands.add_parser(
+        "campaign",
+        help="plan a campaign for a whole fleet, and report how it went",
+        description="Campaigns over a fleet of devices: plan, fleet, report.",
+    )
+    family = parser.add_subparsers(dest="campaign_command", metavar="COMMAND", required=True)
+    _register_plan(family)
+    _register_fleet(family)
+    register_report(family)
+
+
+def _register_plan(family: Any) -> None:
+    plan = family.add_parser(
+        "plan",
+        help="the shortest server requests to the goal, for every device of an inventory",
+        description=(
+            'Read INVENTORY (JSON lines {"device": ID, "state": STATE}, or a .parquet file '
+            "with columns device and state, the state as JSON text; - for stdin) and write, for "
+            'each device, {"device": ID, "plan": [REQUEST, ...]} or {"device": ID, '
+            '"unreachable": REASON}: the plan mostate plan gives, computed once per canonical '
+            'state. A bad line gives {"line": N, "error": REASON}. Exit 2 if any line is bad, '
+            "1 if any device cannot reach the goal, else 0."
+        ),
+    )
+    add_spec_option(plan)
+    plan.add_argument("inventory", metavar="INVENTORY.jsonl", help="the fleet (- for stdin)")
+    plan.add_argument("--goal", required=True, metavar="EXPR", help="the condition to reach")
+    plan.add_argument("--target", required=True, metavar="NAME", help="the instance `target` is")
+    plan.add_argument("--service", default="MMS", help="the service of the goal (default MMS)")
+    plan.add_argument(
+        "--params", metavar="JSON", help='parameters the target is added with: {"MMSC": "..."}'
+    )
+    plan.add_argument("--values", "-k", type=int, default=2, metavar="K", help="as in plan")
+    plan.add_argument("--max-states", type=int, default=200_000, metavar="M", help="as in plan")
+    plan.add_argument("--out", metavar="FILE", help="where the plans go (default stdout)")
+    plan.add_argument("--jobs", type=int, default=1, metavar="N", help="local worker processes")
+    plan.add_argument("--scheduler", metavar="ADDRESS", help="a Dask scheduler to plan on")
+    add_format_option(plan)
+    plan.set_defaults(handler=_plan)
+
+
+def _register_fleet(family: Any) -> None:
+    fleet = family.add_parser(
+        "fleet",
+        help="write a synthetic fleet inventory (for trials and benchmarks)",
+        description=(
+            "Write N devices as inventory JSON lines: 1 to 4 MMS instances each, some Active, "
+            "Default or Locked, each with an MMSC parameter; the same seed gives the same fleet."
+        ),
+    )
+    add_spec_option(fleet)
+    fleet.add_argument("--devices", "-n", type=int, default=1000, metavar="N", help="how many")
+    fleet.add_argument("--seed", type=int, default=0, help="the random seed (default 0)")
+    fleet.add_argument("--service", default="MMS", help="the service (default MMS)")
+    fleet.add_argument("--out", metavar="FILE", help="where to write (default stdout)")
+    fleet.set_defaults(handler=_fleet)
+
+
+def campaign_from(args: argparse.Namespace) -> Campaign:
+    """The campaign the options describe; a bad one is exit 2 naming the option."""
+    try:
+        check_name(args.service, "--service")
+        check_name(args.target, "--target")
+        params = params_from_json(json.loads(args.params), "--params") if args.params else {}
+    except RequestError as err:
+        raise CliError(str(err)) from None
+    except ValueError as err:
+        raise CliError(f"--params is not JSON: {err}") from None
+    try:
+        Goal.parse(args.goal, args.service, args.target)
+    except SpecError as err:
+        raise CliError(f"--goal: {err}") from None
+    if args.values < 1 or args.max_states < 1:
+        raise CliError("--values and --max-states must be at least 1")
+    # mutant:NAME is resolved here: workers load the spec from a path
+    spec = shipped(args.spec, "mutant", "mutants", ".toml")
+    return Campaign(
+        args.goal, args.target, args.service, params, args.values, args.max_states, spec
+    )
+
+
+def _plan(args: argparse.Namespace) -> int:
+    engine_from(args.spec)  # a bad spec is exit 2 now, not in every worker
+    campaign = campaign_from(args)
+    if args.jobs < 1:
+        raise CliError("--jobs must be at least 1")
+    if args.jobs > 1 and args.scheduler:
+        raise CliError("give --jobs or --scheduler, not both")
+    if args.out:
+        check_writable(args.out, "--out")
+    lines = inventory_lines(args.inventory)
+    shown = args.format == "text"
+    with (
+        _executor(args) as executor,
+        _output(args.out) as out,
+        meter("planning", shown=shown, eta=False) as bar,
+    ):
+        done = 0
+
+        def progress(count: int) -> None:
+            nonlocal done
+            done += count
+            bar.update(done)
+
+        if args.jobs > 1 and executor is not None and _plain_file(args.inventory):
+            # a local pool reads and writes the files itself: no line goes through this process
+            counts = plan_file(campaign, args.inventory, out.write, executor, progress=progress)
+        else:
+            counts = plan_inventory(
+                campaign, lines, out.write, executor=executor, progress=progress
+            )
+    _summarise(args, counts)
+    if counts.errors:
+        return EXIT_USAGE
+    return EXIT_VIOLATED if counts.unreachable else EXIT_OK
+
+
+def _plain_file(path: str) -> bool:
+    return path != "-" and not path.endswith(".parquet") and os.path.isfile(path)
+
+
+def _summarise(args: argparse.Namespace, counts: Counts) -> None:
+    summary = {
+        "devices": counts.devices,
+        "planned": counts.planned,
+        "unreachable": counts.unreachable,
+        "errors": counts.errors,
+        "first_errors": list(counts.first_errors),
+    }
+    if args.format == "json":
+        stream = sys.stdout if args.out else sys.stderr
+        print(json.dumps(summary, indent=2), file=stream)
+        return
+    err = console(stderr=True)
+    for line in counts.first_errors:
+        err.print(f"mostate: {args.inventory}: {line}", markup=False)
+    err.print(
+        f"{counts.devices} devices: {counts.planned} planned, {counts.unreachable} unreachable, "
+        f"{counts.errors} bad lines" + (f" (plans in {args.out})" if args.out else "")
+    )
+
+
+@contextlib.contextmanager
+def _executor(args: argparse.Namespace) -> Iterator[Executor | None]:
+    if args.scheduler:
+        try:
+            from distributed import Client
+        except ModuleNotFoundError:
+            raise CliError(f"--scheduler {needs_campaign('dask')}") from None
+        try:
+            # distributed has no type hints: its calls are untyped to mypy
+            client = Client(args.scheduler, timeout="10s")  # type: ignore[no-untyped-call]
+        except (OSError, TimeoutError) as err:
+            raise CliError(f"--scheduler {args.scheduler}: {err}") from None
+        with client:
+            yield client.get_executor()  # type: ignore[no-untyped-call] # as above
+        return
+    if args.jobs > 1:
+        with ProcessPoolExecutor(args.jobs) as pool:
+            yield pool
+        return
+    yield None
+
+
+@contextlib.contextmanager
+def _output(path: str | None) -> Iterator[TextIO]:
+    if path is None:
+        yield sys.stdout
+        return
+    with open_durably(path) as handle:
+        yield handle
+
+
+def needs_campaign(package: str) -> str:
+    """``needs dask: pip install 'mostate[campaign]'``."""
+    return f"needs {package}: pip install 'mostate[campaign]'"
+
+
+def inventory_lines(path: str) -> Iterator[str]:
+    """The inventory's lines, read as they are used; a .parquet file's rows made into lines."""
+    if path.endswith(".parquet"):
+        return _parquet_lines(path)
+    if path == "-":
+        return iter(sys.stdin)
+    try:
+        handle = open(path, encoding="utf-8")  # noqa: SIM115 - closed by the generator
+    except OSError as err:
+        raise CliError(f"cannot read inventory {path}: {err.strerror or err}") from None
+    return _closing(handle)
+
+
+def _closing(handle: TextIO) -> Iterator[str]:
+    with handle:
+        try:
+            yield from handle
+        except UnicodeDecodeError as err:
+            raise CliError(f"{handle.name}: not UTF-8 text: {err}") from None
+
+
+def _parquet_lines(path: str) -> Iterator[str]:
+    try:
+        import pyarrow.parquet as pq
+    except ModuleNotFoundError:
+        raise CliError(f"a .parquet inventory {needs_campaign('pyarrow')}") from None
+    try:
+        source = pq.ParquetFile(path)
+        batches = source.iter_batches(columns=["device", "state"])
+    except (OSError, KeyError, ValueError) as err:
+        raise CliError(f"cannot read inventory {path}: {err}") from None
+    for batch in batches:
+        for device, state in zip(*(c.to_pylist() for c in batch.columns), strict=True):
+            yield f'{{"device": {json.dumps(device)}, "state": {state or "null"}}}\n'
+
+
+def _fleet(args: argparse.Namespace) -> int:
+    engine = engine_from(args.spec)
+    if args.devices < 0:
+        raise CliError("--devices must be 0 or more")
+    try:
+        check_name(args.service, "--service")
+    except RequestError as err:
+        raise CliError(str(err)) from None
+    if args.out:
+        check_writable(args.out, "--out")
+    lines = synthetic_inventory(engine, args.devices, seed=args.seed, service=args.service)
+    with _output(args.out) as out, meter("devices", args.devices, shown=bool(args.out)) as bar:
+        for n, line in enumerate(lines, 1):
+            out.write(line)
+            if n % 1000 == 0:
+                bar.update(n)
+    if args.out:
+        console(stderr=True).print(f"wrote {args.devices} devices to {args.out}")
+    return EXIT_OK

@@ -1,0 +1,159 @@
+"""``mostate campaign report``: which devices reached the goal, declined, failed, could not
+reach it or were not seen, per device and per step; the inventory brought up to date."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from collections.abc import Iterator
+from typing import Any
+
+from rich.table import Table
+
+from ..campaign.report import (
+    OUTCOMES,
+    STEP_OUTCOMES,
+    Statuses,
+    Summary,
+    read_results,
+    report,
+    results_from_store,
+)
+from ..durable import open_durably, write_durably
+from ..errors import RequestError
+from .common import (
+    EXIT_OK,
+    CliError,
+    add_format_option,
+    add_spec_option,
+    check_writable,
+    console,
+    engine_from,
+    print_json,
+)
+
+
+def register_report(family: Any) -> None:
+    """Add ``campaign report`` to the ``campaign`` family."""
+    rep = family.add_parser(
+        "report",
+        help="what came of a campaign: reached, declined, failed, unreachable, not seen",
+        description=(
+            "Read INVENTORY, the PLANS campaign plan wrote for it, and the devices' results "
+            '(--results: JSON lines {"device": ID, "statuses": [200, ...]}, one status per '
+            "request of its plan; or --store: a dm serve store). Summarise each device and each "
+            "step; --updated writes the inventory with what the devices did, to plan the rest."
+        ),
+    )
+    add_spec_option(rep)
+    rep.add_argument("inventory", metavar="INVENTORY.jsonl", help="the inventory planned")
+    rep.add_argument("--plans", required=True, metavar="PLANS.jsonl", help="campaign plan's output")
+    source = rep.add_mutually_exclusive_group(required=True)
+    source.add_argument("--results", metavar="RESULTS.jsonl", help="statuses by device")
+    source.add_argument("--store", metavar="STORE.sqlite", help="a dm serve store")
+    rep.add_argument("--updated", metavar="FILE", help="write the updated inventory here")
+    rep.add_argument("--chart", metavar="FILE", help="write the chart here (PNG)")
+    rep.add_argument("--html", metavar="FILE", help="write a page with the summary and chart")
+    add_format_option(rep)
+    rep.set_defaults(handler=_report)
+
+
+def _report(args: argparse.Namespace) -> int:
+    engine = engine_from(args.spec)
+    for option in ("updated", "chart", "html"):
+        if getattr(args, option):
+            check_writable(getattr(args, option), f"--{option}")
+    results = _results(args)
+    try:
+        with _lines(args.inventory) as inventory, _lines(args.plans) as plans:
+            devices = report(engine, inventory, plans, results)
+            summary = _write_updated(args.updated, devices)
+    except (ValueError, RequestError) as err:
+        raise CliError(f"{args.inventory}, {args.plans}: {err}") from None
+    _draw(args, summary)
+    if args.format == "json":
+        print_json(summary.to_json())
+    else:
+        _print(summary)
+    return EXIT_OK
+
+
+def _results(args: argparse.Namespace) -> dict[str, Statuses]:
+    if args.store:
+        from ..omadm.store import Store, StoreError
+
+        if not os.path.exists(args.store):
+            raise CliError(f"{args.store}: no such store")
+        try:
+            store = Store(args.store)
+        except StoreError as err:
+            raise CliError(str(err)) from None
+        try:
+            return results_from_store(store.devices())
+        finally:
+            store.close()
+    try:
+        with _lines(args.results) as lines:
+            return read_results(lines)
+    except ValueError as err:
+        raise CliError(f"{args.results}: {err}") from None
+
+
+class _lines:
+    """The lines of a file, read as used; a file that cannot be opened is exit 2."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def __enter__(self) -> Iterator[str]:
+        try:
+            self.handle = open(self.path, encoding="utf-8")
+        except OSError as err:
+            raise CliError(f"cannot read {self.path}: {err.strerror or err}") from None
+        return iter(self.handle)
+
+    def __exit__(self, *exc: object) -> None:
+        self.handle.close()
+
+
+def _write_updated(path: str | None, devices: Iterator[Any]) -> Summary:
+    if path is None:
+        return Summary.of(devices)
+
+    def written() -> Iterator[Any]:
+        for result in devices:
+            out.write(json.dumps({"device": result.device, "state": result.state}) + "\n")
+            yield result
+
+    with open_durably(path) as out:
+        return Summary.of(written())
+
+
+def _draw(args: argparse.Namespace, summary: Summary) -> None:
+    if not (args.chart or args.html):
+        return
+    from ..campaign.chart import chart_png, html_page
+
+    try:
+        png = chart_png(summary, f"Campaign: {args.inventory}")
+    except ModuleNotFoundError as err:
+        raise CliError(f"--chart and --html need matplotlib ({err.name})") from None
+    if args.chart:
+        write_durably(args.chart, png)
+    if args.html:
+        write_durably(args.html, html_page(summary, png, f"Campaign: {args.inventory}"))
+
+
+def _print(summary: Summary) -> None:
+    out = console()
+    devices = Table("outcome", "devices", title="devices")
+    for outcome in OUTCOMES:
+        devices.add_row(outcome, f"{summary.devices[outcome]:,}")
+    out.print(devices)
+    steps = Table("step", *STEP_OUTCOMES, title="steps")
+    for k, step in enumerate(summary.steps, 1):
+        steps.add_row(str(k), *(f"{step[o]:,}" for o in STEP_OUTCOMES))
+    out.print(steps)
+    if summary.diverged:
+        out.print(f"[yellow]{summary.diverged} devices answered what the spec does not[/]")
