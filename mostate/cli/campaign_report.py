@@ -51,7 +51,9 @@ def register_report(family: Any) -> None:
     rep.add_argument("--plans", required=True, metavar="PLANS.jsonl", help="campaign plan's output")
     source = rep.add_mutually_exclusive_group(required=True)
     source.add_argument("--results", metavar="RESULTS.jsonl", help="statuses by device")
-    source.add_argument("--store", metavar="STORE.sqlite", help="a dm serve store")
+    source.add_argument(
+        "--store", metavar="STORE", help="a dm serve store: a SQLite file or a postgresql:// URL"
+    )
     rep.add_argument("--updated", metavar="FILE", help="write the updated inventory here")
     rep.add_argument("--chart", metavar="FILE", help="write the chart here (PNG)")
     rep.add_argument("--html", metavar="FILE", help="write a page with the summary and chart")
@@ -81,9 +83,10 @@ def _report(args: argparse.Namespace) -> int:
 
 def _results(args: argparse.Namespace) -> dict[str, Statuses]:
     if args.store:
+        from ..omadm.database import is_url
         from ..omadm.store import Store, StoreError
 
-        if not os.path.exists(args.store):
+        if not is_url(args.store) and not os.path.exists(args.store):
             raise CliError(f"{args.store}: no such store")
         try:
             store = Store(args.store)
