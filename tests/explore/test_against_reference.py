@@ -1,0 +1,79 @@
+"""Differential: the integer-encoded search against the networkx explorer it replaced
+(:mod:`mostate.explore.reference`), on the shipped spec and every shipped mutant, in scopes
+with several services, device-wide effects, declines, parameters and symmetry.
+
+Same states (with their depths), same edges (with status and what they break), same
+violations with the same traces, and every trace confirmed by the engine.
+"""
+
+from __future__ import annotations
+
+import tomllib
+
+import pytest
+
+from mostate import Engine, load_spec
+from mostate.explore import Exploration, ExploreScope, explore
+from mostate.explore.reference import ReferenceExploration, explore_reference
+from tests.conftest import CCS, MUTANTS
+
+MANIFEST = tomllib.loads((MUTANTS / "manifest.toml").read_text(encoding="utf-8"))
+SPECS = {"ccs": CCS} | {name: MUTANTS / entry["file"] for name, entry in MANIFEST.items()}
+
+SCOPES = {
+    "declines": ExploreScope.of(2, 1, declines=True),
+    "two services": ExploreScope.of(1, 1, services=2, declines=True),
+    "parameters": ExploreScope(2, 2, keys=2),
+}
+
+
+def _edges(run: Exploration | ReferenceExploration) -> set[tuple[object, ...]]:
+    return {
+        (a, b, request, data["status"], data.get("violations", ()))
+        for a, b, request, data in run.graph.edges(keys=True, data=True)
+    }
+
+
+def _same(new: Exploration, old: ReferenceExploration) -> None:
+    assert new.stats.states == old.stats.states
+    assert new.stats.edges == old.stats.edges
+    assert new.stats.depth == old.stats.depth
+    assert new.stats.represented == old.stats.represented
+    assert new.depths == old.depths
+    assert _edges(new) == _edges(old)
+    assert new.violations.keys() == old.violations.keys()
+    for name, found in new.violations.items():
+        assert found.trace == old.violations[name].trace
+        assert found.status == old.violations[name].status
+        last = found.trace.confirm(new.engine)
+        assert int(last.outcome.status) == found.status
+
+
+@pytest.mark.slow  # about 1 s a spec and scope here (2 cores)
+@pytest.mark.parametrize("symmetry", [True, False])
+@pytest.mark.parametrize("scope", sorted(SCOPES))
+@pytest.mark.parametrize("spec", sorted(SPECS))
+def test_the_search_finds_what_the_networkx_explorer_found(
+    spec: str, scope: str, symmetry: bool
+) -> None:
+    engine = Engine(load_spec(SPECS[spec]))
+    new = explore(engine, SCOPES[scope], symmetry=symmetry)
+    old = explore_reference(engine, SCOPES[scope], symmetry=symmetry)
+    _same(new, old)
+
+
+@pytest.mark.parametrize("spec", ["ccs", "lock_checked_on_server", "switch_over_device"])
+def test_a_small_scope_agrees(spec: str) -> None:
+    """A quick version of the above for every run of the explore tests."""
+    engine = Engine(load_spec(SPECS[spec]))
+    scope = ExploreScope.of(2, 1, services=2 if spec == "switch_over_device" else 1)
+    _same(explore(engine, scope), explore_reference(engine, scope))
+
+
+def test_an_interrupted_search_keeps_a_consistent_graph() -> None:
+    engine = Engine(load_spec(CCS))
+    run = explore(engine, ExploreScope(3, 1), symmetry=False, max_states=100)
+    assert run.stopped == "max states"
+    assert len(run.graph) == run.stats.states >= 100
+    assert run.graph.number_of_edges() == run.stats.edges
+    assert all(run.trace_to(state) is not None for state in list(run.graph)[::17])
