@@ -83,16 +83,18 @@ class Codec:
     def encode(self, state: DeviceState) -> int:
         """The int of a state of the scope (ValueError for a name or service outside it)."""
         key = 0
-        for sname, service in state.services.items():
+        by_id, position = self._by_id, self._position
+        for sname, service in state.services.to_dict().items():
             s = self._service_position.get(sname)
             if s is None:
                 raise ValueError(f"service {sname!r} is not in the scope")
             shifts = self._shifts[s]
-            for name, inst in service.instances.items():
-                j = self._position.get(name)
+            for name, inst in service.instances.to_dict().items():
+                j = position.get(name)
                 if j is None:
                     raise ValueError(f"instance {name!r} is not in the scope")
-                key |= self.code(inst) << shifts[j]
+                code = by_id.get(id(inst))  # the usual case, inlined: a record met before
+                key |= (self.code(inst) if code is None else code) << shifts[j]
         return key
 
     def decode(self, key: int) -> DeviceState:
@@ -119,8 +121,12 @@ class Codec:
 
     def canonical(self, key: int) -> int:
         """The int of the canonical member of the state's orbit (see :mod:`.symmetry`)."""
-        columns = self.columns(key)
         order = self._order
+        if len(self._shifts) == 1:  # one service: a column is one code
+            shifts = self._shifts[0]
+            codes = sorted(((key >> shift) & _MASK for shift in shifts), key=order.__getitem__)
+            return sum(c << shift for c, shift in zip(codes, shifts, strict=True))
+        columns = self.columns(key)
         ranked = sorted(columns, key=lambda col: tuple(order[c] for c in col))
         out = 0
         for j, col in enumerate(ranked):

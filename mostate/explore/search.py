@@ -147,18 +147,26 @@ def _send(
     if step.violations:
         _record(run, i, request, broken)
         return None
-    key = run.key(step.outcome.state)
-    nxt = run.index.get(key)
-    if nxt is None:
-        nxt = run.index[key] = len(run.keys)
-        run.keys.append(key)
-        run.parent.append(i)
-        run.via.append(r)
-        run.depth.append(run.depth[i] + 1)
+    after = step.outcome.state
+    # a refused request hands back the state it was given: no need to encode it again
+    nxt = i if after is state else _store(run, run.key(after), i, r)
     run.edges += 1
     if broken:
         _record(run, i, request, broken)
     return nxt, broken
+
+
+def _store(run: Exploration, key: int, parent: int, r: int) -> int:
+    """The index of the state ``key``, stored (reached from ``parent`` by request ``r``) if new."""
+    found = run.index.get(key)
+    if found is not None:
+        return found
+    found = run.index[key] = len(run.keys)
+    run.keys.append(key)
+    run.parent.append(parent)
+    run.via.append(r)
+    run.depth.append(run.depth[parent] + 1)
+    return found
 
 
 def _retargets(run: Exploration) -> list[tuple[int, tuple[int, ...]]]:
