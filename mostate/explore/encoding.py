@@ -134,6 +134,22 @@ class Codec:
                 out |= c << shifts[j]
         return out
 
+    def ranking(self, key: int) -> tuple[int, list[int]]:
+        """The canonical int and the order behind it: ``order[p]`` is the name whose column
+        the canonical state gives to name ``p`` (so :meth:`permute` with it undoes it)."""
+        order = self._order
+        columns = self.columns(key)
+        ranked = sorted(range(len(columns)), key=lambda j: tuple(order[c] for c in columns[j]))
+        return self.permute(key, inverse_order(ranked)), ranked
+
+    def permute(self, key: int, moves: list[int]) -> int:
+        """The state with the column of name ``j`` moved to name ``moves[j]``."""
+        out = 0
+        for shifts in self._shifts:
+            for j, to in enumerate(moves):
+                out |= ((key >> shifts[j]) & _MASK) << shifts[to]
+        return out
+
     def holders(self, key: int) -> list[int]:
         """For each name, the first name with the same column: requests to the two are
         renamings of each other, so the step of the first stands for both."""
@@ -146,3 +162,15 @@ class Codec:
         for count in Counter(self.columns(key)).values():
             size //= math.factorial(count)
         return size
+
+
+def inverse_order(order: list[int]) -> list[int]:
+    """The order that undoes ``order`` (``order[p] = j`` becomes ``out[j] = p``).
+
+    >>> inverse_order([2, 0, 1])
+    [1, 2, 0]
+    """
+    out = [0] * len(order)
+    for p, j in enumerate(order):
+        out[j] = p
+    return out

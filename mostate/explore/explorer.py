@@ -138,6 +138,11 @@ class Exploration:
         return self.codec.decode(self.keys[index])
 
     @cached_property
+    def two_runs(self) -> tuple[bool, ...]:
+        """For each request, whether its independence verdict needs two runs."""
+        return two_run_requests(self.engine, self.requests)
+
+    @cached_property
     def depths(self) -> dict[DeviceState, int]:
         """Each state found, by its BFS depth."""
         return {self.state(i): depth for i, depth in enumerate(self.depth)}
@@ -163,18 +168,17 @@ class Exploration:
             for request, nxt, step, broken in self._steps(states[i]):
                 if nxt is None:
                     continue
-                edge = graph.add_edge(states[i], states[nxt], key=request)
-                data = graph.edges[states[i], states[nxt], edge]
-                data["status"] = int(step.outcome.status)
+                status = int(step.outcome.status)
+                graph.add_edge(states[i], states[nxt], key=request, status=status)
                 if broken:
-                    data["violations"] = tuple(c.name for c in broken)
+                    names = tuple(c.name for c in broken)
+                    graph.edges[states[i], states[nxt], request]["violations"] = names
         return graph
 
     def _steps(
         self, state: DeviceState
     ) -> Iterator[tuple[Request, int | None, Transition, tuple[Clause, ...]]]:
-        two_runs = two_run_requests(self.engine, self.requests)
-        for request, again in zip(self.requests, two_runs, strict=True):
+        for request, again in zip(self.requests, self.two_runs, strict=True):
             step = self.engine.evaluate(state, request)
             broken = step.violations
             if again:

@@ -1,10 +1,13 @@
 """The breadth-first search over integer-encoded states (see :mod:`.explorer` for what it checks).
 
-Each state popped is decoded once and every request of the scope sent from it through the
-engine; each next state is encoded (and, with symmetry, made canonical) and looked up in the
-visited dict. With symmetry, requests to interchangeable names of a state (two names holding
-the same records, e.g. two absent ones) are renamings of each other: the step of the first
-stands for the others, which are counted as edges without running the engine again.
+Instance names are interchangeable (:mod:`.symmetry`), so the steps from a state are those
+from its canonical form with the names renamed back. The engine runs once per orbit and depth:
+each state popped is put in canonical form (:meth:`.encoding.Codec.ranking`); the first member
+of its orbit has every request sent from the canonical state through the engine; the others
+reuse those steps, renaming each request and each next state with integer operations. Within a
+canonical state, requests to names holding the same records (two absent names, say) are
+renamings of each other too, and run once. With symmetry reduction the next states are put in
+canonical form and only orbits are stored; without it every state is.
 """
 
 from __future__ import annotations
@@ -18,7 +21,8 @@ import attrs
 from ..engine import Engine
 from ..model import Clause, DeviceState, Request
 from ..trace import Trace
-from .explorer import Exploration, Progress, Stats, Violation, two_run_requests
+from .encoding import inverse_order
+from .explorer import Exploration, Progress, Stats, Violation
 from .scope import ExploreScope
 
 
@@ -54,6 +58,7 @@ def explore(
         if not interruptible:
             raise
         run.stopped = "interrupted"
+        settle(run)
     except Stop as stop:
         run.stopped = str(stop)
     finally:
@@ -91,9 +96,10 @@ def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-_Result = tuple[int, tuple[Clause, ...]] | None
-"""What a request did from the state being expanded: the next state's index and what it broke
-(only independences: a step breaking anything else leads nowhere, None)."""
+_Result = tuple[int, tuple[Clause, ...]]
+"""What a request does from a canonical state: the next state's int on the same names (-1
+when the step breaks something other than an independence: it leads nowhere) and what it
+breaks."""
 
 
 def _start(run: Exploration) -> None:
@@ -109,25 +115,36 @@ def _start(run: Exploration) -> None:
 
 
 def _bfs(run: Exploration, progress: Progress | None, limits: Limits) -> None:
+    """Expand the states in BFS order. The steps from a state are those of its canonical
+    form, renamed back: they are computed (:func:`_expand`) once per orbit and depth (every
+    member of an orbit has the same depth, as renaming keeps the empty device), so the engine
+    runs once per orbit even without symmetry reduction."""
     _start(run)
-    requests = run.requests
-    two_runs = two_run_requests(run.engine, requests)
-    retarget = _retargets(run) if run.symmetry else None
+    codec, requests = run.codec, run.requests
+    retarget = _retargets(run)
+    memo: dict[int, list[_Result]] = {}
+    level = 0
     while run.expanded < len(run.keys):
         i = run.expanded
-        state = run.state(i)
-        results: list[_Result] = []
-        holders = run.codec.holders(run.keys[i]) if retarget is not None else None
-        for r, request in enumerate(requests):
-            if holders is not None and retarget is not None:
-                target, others = retarget[r]
-                if target >= 0 and holders[target] != target:
-                    found = results[others[holders[target]]]
-                    results.append(found)
-                    run.edges += found is not None
-                    continue
-            found = _send(run, i, state, r, request, two_runs[r])
-            results.append(found)
+        key = run.keys[i]
+        if run.depth[i] != level:
+            memo.clear()
+            level = run.depth[i]
+        canon, order = codec.ranking(key)
+        results = memo.get(canon)
+        if results is None:
+            results = memo[canon] = _expand(run, canon, retarget)
+        where = inverse_order(order)
+        for r, (target, others) in enumerate(retarget):
+            nxt, broken = results[others[where[target]] if target >= 0 else r]
+            if broken and any(c.name not in run.violations for c in broken):
+                _record(run, i, requests[r], broken)
+            if nxt < 0:
+                continue
+            run.edges += 1
+            if nxt != canon:
+                nxt = codec.canonical(nxt) if run.symmetry else codec.permute(nxt, order)
+                _store(run, nxt, i, r)
         run.expanded += 1
         if run.expanded % 64 == 0:
             limits.check(len(run.keys))
@@ -135,25 +152,41 @@ def _bfs(run: Exploration, progress: Progress | None, limits: Limits) -> None:
             progress(run.expanded, len(run.keys))
 
 
-def _send(
-    run: Exploration, i: int, state: DeviceState, r: int, request: Request, two_run: bool
-) -> _Result:
-    """Send one request from state ``i``: store the next state if new, count the edge and
-    record what it breaks."""
-    step = run.engine.evaluate(state, request)
-    broken = step.violations
-    if two_run:
-        broken += run.engine.independence_violations(state, request, step.outcome)
-    if step.violations:
-        _record(run, i, request, broken)
-        return None
-    after = step.outcome.state
-    # a refused request hands back the state it was given: no need to encode it again
-    nxt = i if after is state else _store(run, run.key(after), i, r)
-    run.edges += 1
-    if broken:
-        _record(run, i, request, broken)
-    return nxt, broken
+def _expand(
+    run: Exploration, canon: int, retarget: list[tuple[int, tuple[int, ...]]]
+) -> list[_Result]:
+    """Every request from the canonical state ``canon``, through the engine. Requests to names
+    holding the same records are renamings of each other: the step of the first name, with
+    the two names swapped, stands for the others."""
+    state = run.codec.decode(canon)
+    holders = run.codec.holders(canon)
+    results: list[_Result] = []
+    for r, request in enumerate(run.requests):
+        target, others = retarget[r]
+        if target >= 0 and holders[target] != target:
+            nxt, broken = results[others[holders[target]]]
+            if nxt >= 0:
+                swap = list(range(len(holders)))
+                swap[target], swap[holders[target]] = holders[target], target
+                nxt = run.codec.permute(nxt, swap)
+            results.append((nxt, broken))
+            continue
+        step = run.engine.evaluate(state, request)
+        broken = step.violations
+        if run.two_runs[r]:
+            broken += run.engine.independence_violations(state, request, step.outcome)
+        after = step.outcome.state
+        nxt = -1 if step.violations else canon if after is state else run.codec.encode(after)
+        results.append((nxt, broken))
+    return results
+
+
+def settle(run: Exploration) -> None:
+    """After an interruption, drop a state whose storing was cut short (its arrays unequal)."""
+    whole = min(len(run.keys), len(run.parent), len(run.via), len(run.depth))
+    for key in run.keys[whole:]:
+        run.index.pop(key, None)
+    del run.keys[whole:], run.parent[whole:], run.via[whole:], run.depth[whole:]
 
 
 def _store(run: Exploration, key: int, parent: int, r: int) -> int:

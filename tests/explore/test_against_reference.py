@@ -68,11 +68,14 @@ def test_the_search_finds_what_the_networkx_explorer_found(
         assert new.violations, "a mutant shows its bug in its scope"
 
 
+SMALL = ExploreScope.of(2, 1)
+
+
 @pytest.mark.parametrize("spec", ["ccs", "lock_checked_on_server", "switch_over_device"])
 def test_a_small_scope_agrees(spec: str) -> None:
     """A quick version of the above for every run of the explore tests."""
     engine = Engine(load_spec(SPECS[spec]))
-    scope = ExploreScope.of(2, 1, services=2 if spec == "switch_over_device" else 1)
+    scope = ExploreScope.of(1, 1, services=2) if spec == "switch_over_device" else SMALL
     _same(explore(engine, scope), explore_reference(engine, scope))
 
 
@@ -83,3 +86,17 @@ def test_an_interrupted_search_keeps_a_consistent_graph() -> None:
     assert len(run.graph) == run.stats.states >= 100
     assert run.graph.number_of_edges() == run.stats.edges
     assert all(run.trace_to(state) is not None for state in list(run.graph)[::17])
+
+
+def test_ctrl_c_keeps_what_was_explored() -> None:
+    def interrupt(expanded: int, found: int) -> None:
+        if expanded >= 128:
+            raise KeyboardInterrupt
+
+    engine = Engine(load_spec(CCS))
+    run = explore(engine, ExploreScope(3, 1), progress=interrupt, interruptible=True)
+    assert run.stopped == "interrupted"
+    assert run.expanded == 128 < run.stats.states == len(run.graph)
+    assert run.graph.number_of_edges() == run.stats.edges
+    with pytest.raises(KeyboardInterrupt):
+        explore(engine, ExploreScope(3, 1), progress=interrupt)
