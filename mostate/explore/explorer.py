@@ -2,8 +2,8 @@
 
 From the empty device, every request of the scope (:mod:`.scope`) is sent to every reachable
 state through :meth:`Engine.evaluate <mostate.engine.Engine.evaluate>`. States are stored as
-ints (:mod:`.encoding`): a dict from int to index is the visited set, and the BFS tree is two
-arrays (each state's parent and the request that reached it). The networkx ``MultiDiGraph`` of
+ints (:mod:`.encoding`): a set of ints is the visited set, and the BFS tree is two arrays
+(each state's parent and the request that reached it). The networkx ``MultiDiGraph`` of
 the earlier explorer (nodes: :class:`~mostate.model.DeviceState` values; edges keyed by the
 :class:`~mostate.model.Request`, with the status as an attribute) is built only when asked for
 (:attr:`Exploration.graph`), by sending the requests again from the stored states.
@@ -101,12 +101,13 @@ class Exploration:
         self.codec = Codec(scope.services, scope.names)
         self.keys: list[int] = []
         """The states found, as ints, in BFS order (index 0: the empty device)."""
-        self.index: dict[int, int] = {}
-        self.parent = array("q")
+        self.visited: set[int] = set()
+        self.parent = array("i")
         """Each state's parent index (-1 for the empty device)."""
-        self.via = array("l")
+        self.via = array("i")
         """The index in :attr:`requests` of the request that reached each state."""
-        self.depth = array("l")
+        self.depth = array("i")
+        self._positions: dict[int, int] = {}
         self.expanded = 0
         """How many states (the first ones) had every request sent from them."""
         self.edges = 0
@@ -132,6 +133,14 @@ class Exploration:
         """The int the search stores for ``state``."""
         key = self.codec.encode(state)
         return self.codec.canonical(key) if self.symmetry else key
+
+    def position(self, key: int) -> int:
+        """The index of the state stored as ``key`` (KeyError if none is). The search needs no
+        such map (a set is smaller than a dict), so it is built here, on first use."""
+        positions, keys = self._positions, self.keys
+        for i in range(len(positions), len(keys)):
+            positions[keys[i]] = i
+        return positions[key]
 
     def state(self, index: int) -> DeviceState:
         """The state found at ``index``."""
@@ -183,14 +192,14 @@ class Exploration:
             broken = step.violations
             if again:
                 broken += self.engine.independence_violations(state, request, step.outcome)
-            nxt = None if step.violations else self.index[self.key(step.outcome.state)]
+            nxt = None if step.violations else self.position(self.key(step.outcome.state))
             yield request, nxt, step, broken
 
     # -- traces -----------------------------------------------------------------------------
 
     def path_to(self, state: DeviceState) -> list[tuple[DeviceState, Request]]:
         """The BFS tree's steps from the empty device to ``state`` (a graph node)."""
-        return self.path_of(self.index[self.key(state)])
+        return self.path_of(self.position(self.key(state)))
 
     def path_of(self, index: int) -> list[tuple[DeviceState, Request]]:
         """The BFS tree's steps from the empty device to the state found at ``index``."""

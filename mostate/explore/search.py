@@ -104,7 +104,7 @@ breaks."""
 
 def _start(run: Exploration) -> None:
     run.keys.append(0)  # the empty device: every slot empty, canonical under any renaming
-    run.index[0] = 0
+    run.visited.add(0)
     run.parent.append(-1)
     run.via.append(-1)
     run.depth.append(0)
@@ -185,21 +185,19 @@ def settle(run: Exploration) -> None:
     """After an interruption, drop a state whose storing was cut short (its arrays unequal)."""
     whole = min(len(run.keys), len(run.parent), len(run.via), len(run.depth))
     for key in run.keys[whole:]:
-        run.index.pop(key, None)
+        run.visited.discard(key)
     del run.keys[whole:], run.parent[whole:], run.via[whole:], run.depth[whole:]
 
 
-def _store(run: Exploration, key: int, parent: int, r: int) -> int:
-    """The index of the state ``key``, stored (reached from ``parent`` by request ``r``) if new."""
-    found = run.index.get(key)
-    if found is not None:
-        return found
-    found = run.index[key] = len(run.keys)
+def _store(run: Exploration, key: int, parent: int, r: int) -> None:
+    """Store the state ``key``, reached from ``parent`` by request ``r``, if it is new."""
+    if key in run.visited:
+        return
+    run.visited.add(key)
     run.keys.append(key)
     run.parent.append(parent)
     run.via.append(r)
     run.depth.append(run.depth[parent] + 1)
-    return found
 
 
 def _retargets(run: Exploration) -> list[tuple[int, tuple[int, ...]]]:
