@@ -123,6 +123,7 @@ def _bfs(run: Exploration, progress: Progress | None, limits: Limits) -> None:
     codec, requests = run.codec, run.requests
     retarget = _retargets(run)
     memo: dict[int, list[_Result]] = {}
+    identity = list(range(len(run.scope.names)))
     level = 0
     while run.expanded < len(run.keys):
         i = run.expanded
@@ -130,10 +131,12 @@ def _bfs(run: Exploration, progress: Progress | None, limits: Limits) -> None:
         if run.depth[i] != level:
             memo.clear()
             level = run.depth[i]
-        canon, order = codec.ranking(key)
+        canon, order = (key, identity) if run.symmetry else codec.ranking(key)
         results = memo.get(canon)
         if results is None:
-            results = memo[canon] = _expand(run, canon, retarget)
+            results = _expand(run, canon, retarget)
+            if not run.symmetry:  # with symmetry each orbit is expanded once: nothing to share
+                memo[canon] = results
         where = inverse_order(order)
         for r, (target, others) in enumerate(retarget):
             nxt, broken = results[others[where[target]] if target >= 0 else r]
