@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from .model import Clause, DeviceState, Instance, Outcome, Request, Service
-from .rules import Field
+from .model import Clause, DeviceState, Instance, Outcome, Request, Role, Service
+from .rules import Effect, Field, Operation, Read, Refusal, Unchanged, walk
 
 if TYPE_CHECKING:  # the engine calls in here; importing it at run time would be a cycle
     from .engine import Engine
@@ -45,6 +45,38 @@ def independence_violations(
                 broken.append(Clause("independence", indep.name, indep.loc))
                 break
     return tuple(broken)
+
+
+def reads_field(op: Operation, role: Role, field: Field) -> bool:
+    """Whether the outcome of ``op`` for a request of ``role`` may depend on ``field`` as the
+    two-run check compares it.
+
+    The check compares status, result and next state with ``field`` blanked, so an expression
+    matters when it reads ``field`` (``Read`` of it, primed or not, or ``unchanged``, which
+    reads every field) and is a refusal condition, the result, or the update of another field.
+    An update of ``field`` itself may read it freely: only ``field`` changes, and it is blanked.
+    When this is false, the two runs cannot differ and :func:`independence_violations` would
+    find nothing, which is how the explorer skips them; a test holds the two together.
+
+    >>> from mostate import load_spec
+    >>> spec = load_spec()
+    >>> server, user = Role.SERVER, Role.USER
+    >>> reads_field(spec.ops["delete"], server, Field.LOCKED)
+    False
+    >>> reads_field(spec.ops["delete"], user, Field.LOCKED)
+    True
+    """
+    exprs = [] if op.result is None else [op.result]
+    for step in op.steps:
+        if isinstance(step, Refusal) and role in step.roles:
+            exprs.append(step.when)
+        elif isinstance(step, Effect):
+            exprs.extend(expr for updated, expr in step.updates if updated is not field)
+    return any(
+        isinstance(node, Unchanged) or (isinstance(node, Read) and node.field is field)
+        for expr in exprs
+        for node in walk(expr)
+    )
 
 
 def _flips(state: DeviceState, service: str, field: Field) -> Iterator[DeviceState]:

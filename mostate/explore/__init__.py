@@ -14,7 +14,6 @@ from .draw import step_graph as step_graph
 from .explorer import Exploration as Exploration
 from .explorer import Stats as Stats
 from .explorer import Violation as Violation
-from .explorer import explore as explore
 from .export import ExportSummary as ExportSummary
 from .export import export_traces as export_traces
 from .plan import Goal as Goal
@@ -22,6 +21,7 @@ from .plan import Plan as Plan
 from .plan import plan as plan
 from .scope import ExploreScope as ExploreScope
 from .scope import scope_requests as scope_requests
+from .search import explore as explore
 from .symmetry import canonical as canonical
 from .symmetry import orbit_size as orbit_size
 

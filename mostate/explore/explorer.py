@@ -1,42 +1,47 @@
 """Breadth-first exploration of a spec's state space, driving the engine itself.
 
 From the empty device, every request of the scope (:mod:`.scope`) is sent to every reachable
-state through :meth:`Engine.evaluate <mostate.engine.Engine.evaluate>`; the graph is a networkx
-``MultiDiGraph`` whose nodes are :class:`~mostate.model.DeviceState` values and whose edges are
-keyed by the :class:`~mostate.model.Request`, with the status as an attribute.
+state through :meth:`Engine.evaluate <mostate.engine.Engine.evaluate>`. States are stored as
+ints (:mod:`.encoding`): a set of ints is the visited set, and the BFS tree is two arrays
+(each state's parent and the request that reached it). The networkx ``MultiDiGraph`` of
+the earlier explorer (nodes: :class:`~mostate.model.DeviceState` values; edges keyed by the
+:class:`~mostate.model.Request`, with the status as an attribute) is built only when asked for
+(:attr:`Exploration.graph`), by sending the requests again from the stored states.
 
 Every check is the engine's own: :attr:`Transition.violations` (the invariants on every service
 the step touched, on the raw state before it is normalised, and the transition properties) and
-:meth:`Engine.independence_violations` for requests of the roles an independence speaks of. As
-every reachable state is reached by a checked step from the empty device (whose own invariants
-are checked first: breaking one is a violation of no request), this checks every invariant on
-every reachable state.
+:meth:`Engine.independence_violations` for requests of the roles an independence speaks of,
+unless the operation does not read the field for that role
+(:func:`~mostate.independence.reads_field`: then the two runs cannot differ). As every reachable
+state is reached by a checked step from the empty device (whose own invariants are checked
+first: breaking one is a violation of no request), this checks every invariant on every
+reachable state.
 
 Breadth-first order makes the first step found breaking a property one of the shortest: its
 trace from the empty device is rebuilt on the real names, replayed and confirmed by the engine
 (:meth:`Trace.confirm <mostate.trace.Trace.confirm>`) before it is reported. The exploration
 does not go on from a step that breaks something: ``Engine.apply`` refuses such a step, so its
 state is none a device can reach, and (as in every proof) checks start from states that keep
-the invariants.
+the invariants. :mod:`.reference` keeps the earlier explorer, which tests and benchmarks hold
+this one to.
 """
 
 from __future__ import annotations
 
-import gc
-import resource
-import time
-from collections import deque
+from array import array
 from collections.abc import Callable, Iterator
+from functools import cached_property
 
 import attrs
 import networkx as nx
 
 from ..engine import Engine, Transition
+from ..independence import reads_field
 from ..model import Clause, DeviceState, Request
 from ..trace import Trace
-from .cache import CachingEngine
+from .encoding import Codec
 from .scope import ExploreScope, scope_requests
-from .symmetry import canonical, inverse, orbit_size, rename_request
+from .symmetry import canonical, inverse, rename_request
 
 Progress = Callable[[int, int], None]
 """Called now and then with (states expanded, states found)."""
@@ -82,9 +87,10 @@ class Stats:
 
 
 class Exploration:
-    """One run of the explorer: the graph, the parents of the BFS tree and what was found.
+    """One run of the explorer: the states found (as ints), the BFS tree and what was found.
 
-    Not a value: it owns a (large, mutable) networkx graph.
+    Not a value: it owns the (large, mutable) visited set. :attr:`graph`, :attr:`depths` and
+    :attr:`parents` are built from it on first use.
     """
 
     def __init__(self, engine: Engine, scope: ExploreScope, symmetry: bool) -> None:
@@ -92,12 +98,21 @@ class Exploration:
         self.scope = scope
         self.symmetry = symmetry
         self.requests = scope_requests(engine.spec, scope)
-        self.graph: nx.MultiDiGraph[DeviceState] = nx.MultiDiGraph()
-        self.parents: dict[DeviceState, _Parent] = {}
-        self.depths: dict[DeviceState, int] = {}
+        self.codec = Codec(scope.services, scope.names)
+        self.keys: list[int] = []
+        """The states found, as ints, in BFS order (index 0: the empty device)."""
+        self.visited: set[int] = set()
+        self.parent = array("i")
+        """Each state's parent index (-1 for the empty device)."""
+        self.via = array("i")
+        """The index in :attr:`requests` of the request that reached each state."""
+        self.depth = array("i")
+        self._positions: dict[int, int] = {}
+        self.expanded = 0
+        """How many states (the first ones) had every request sent from them."""
+        self.edges = 0
         self.violations: dict[str, Violation] = {}
         self.stats = Stats(0, 0, 0, 0.0, 0)
-        self.cache_hits = self.cache_misses = 0
         self.stopped: str | None = None
         """Why the search ended early, if it did: ``interrupted`` (Ctrl-C, with
         ``explore(..., interruptible=True)``), ``max states`` or ``max memory``. The graph, the
@@ -108,21 +123,90 @@ class Exploration:
         """The search ended before the scope was covered (see :attr:`stopped`)."""
         return self.stopped is not None
 
-    # -- names ------------------------------------------------------------------------------
+    # -- states -----------------------------------------------------------------------------
 
     def canonical(self, state: DeviceState) -> DeviceState:
         """The state the graph holds for ``state`` (itself without symmetry)."""
         return canonical(state, self.scope.names)[0] if self.symmetry else state
 
+    def key(self, state: DeviceState) -> int:
+        """The int the search stores for ``state``."""
+        key = self.codec.encode(state)
+        return self.codec.canonical(key) if self.symmetry else key
+
+    def position(self, key: int) -> int:
+        """The index of the state stored as ``key`` (KeyError if none is). The search needs no
+        such map (a set is smaller than a dict), so it is built here, on first use."""
+        positions, keys = self._positions, self.keys
+        for i in range(len(positions), len(keys)):
+            positions[keys[i]] = i
+        return positions[key]
+
+    def state(self, index: int) -> DeviceState:
+        """The state found at ``index``."""
+        return self.codec.decode(self.keys[index])
+
+    @cached_property
+    def two_runs(self) -> tuple[bool, ...]:
+        """For each request, whether its independence verdict needs two runs."""
+        return two_run_requests(self.engine, self.requests)
+
+    @cached_property
+    def depths(self) -> dict[DeviceState, int]:
+        """Each state found, by its BFS depth."""
+        return {self.state(i): depth for i, depth in enumerate(self.depth)}
+
+    @cached_property
+    def parents(self) -> dict[DeviceState, _Parent]:
+        """Each state found, with its parent in the BFS tree and the request from it."""
+        out: dict[DeviceState, _Parent] = {}
+        for i, parent in enumerate(self.parent):
+            step = (self.state(parent), self.requests[self.via[i]]) if parent >= 0 else None
+            out[self.state(i)] = step
+        return out
+
+    @cached_property
+    def graph(self) -> nx.MultiDiGraph[DeviceState]:
+        """The states found and every step from the expanded ones, built on first use by
+        sending the requests again (the edges' keys are requests, with ``status`` and, for a
+        step that breaks an independence, ``violations``)."""
+        graph: nx.MultiDiGraph[DeviceState] = nx.MultiDiGraph()
+        states = [self.state(i) for i in range(len(self.keys))]
+        graph.add_nodes_from(states)
+        for i in range(self.expanded):
+            for request, nxt, step, broken in self._steps(states[i]):
+                if nxt is None:
+                    continue
+                status = int(step.outcome.status)
+                graph.add_edge(states[i], states[nxt], key=request, status=status)
+                if broken:
+                    names = tuple(c.name for c in broken)
+                    graph.edges[states[i], states[nxt], request]["violations"] = names
+        return graph
+
+    def _steps(
+        self, state: DeviceState
+    ) -> Iterator[tuple[Request, int | None, Transition, tuple[Clause, ...]]]:
+        for request, again in zip(self.requests, self.two_runs, strict=True):
+            step = self.engine.evaluate(state, request)
+            broken = step.violations
+            if again:
+                broken += self.engine.independence_violations(state, request, step.outcome)
+            nxt = None if step.violations else self.position(self.key(step.outcome.state))
+            yield request, nxt, step, broken
+
     # -- traces -----------------------------------------------------------------------------
 
     def path_to(self, state: DeviceState) -> list[tuple[DeviceState, Request]]:
         """The BFS tree's steps from the empty device to ``state`` (a graph node)."""
+        return self.path_of(self.position(self.key(state)))
+
+    def path_of(self, index: int) -> list[tuple[DeviceState, Request]]:
+        """The BFS tree's steps from the empty device to the state found at ``index``."""
         steps: list[tuple[DeviceState, Request]] = []
-        parent = self.parents[state]
-        while parent is not None:
-            steps.append(parent)
-            parent = self.parents[parent[0]]
+        while self.parent[index] >= 0:
+            steps.append((self.state(self.parent[index]), self.requests[self.via[index]]))
+            index = self.parent[index]
         steps.reverse()
         return steps
 
@@ -144,6 +228,7 @@ class Exploration:
         """A shortest trace from the empty device to ``state``, then ``request`` if given.
 
         >>> from mostate import load_spec
+        >>> from mostate.explore import explore
         >>> run = explore(Engine(load_spec()), ExploreScope(instances=2, values=1))
         >>> deepest = max(run.graph, key=run.depths.__getitem__)
         >>> len(run.trace_to(deepest).requests) == run.stats.depth
@@ -155,120 +240,22 @@ class Exploration:
         return Trace(DeviceState(), tuple(t.request for t in self.replay(steps)))
 
 
-def explore(
-    engine: Engine,
-    scope: ExploreScope,
-    *,
-    symmetry: bool = True,
-    progress: Progress | None = None,
-    interruptible: bool = False,
-    max_states: int | None = None,
-    max_memory_mb: int | None = None,
-) -> Exploration:
-    """Explore every state reachable in ``scope`` and check every step. ``interruptible``: a
-    KeyboardInterrupt ends the search and returns what it found so far, marked ``stopped``; so
-    does reaching ``max_states`` states or ``max_memory_mb`` MiB of peak memory (checked every
-    64 states).
+def two_run_requests(engine: Engine, requests: tuple[Request, ...]) -> tuple[bool, ...]:
+    """For each request, whether its independence verdict needs the two runs: some
+    independence speaks of its role and its operation reads the field for that role.
 
     >>> from mostate import load_spec
-    >>> run = explore(Engine(load_spec()), ExploreScope(instances=1, values=1))
-    >>> run.stats.states, run.stats.depth, sorted(run.violations)
-    (17, 5, [])
+    >>> engine = Engine(load_spec())
+    >>> any(two_run_requests(engine, scope_requests(engine.spec, ExploreScope(1, 1))))
+    False
     """
-    run = Exploration(engine, scope, symmetry)
-    started = time.perf_counter()
-    collecting = gc.isenabled()
-    # The graph only grows, so the cycle collector would rescan it again and again for nothing
-    # (about a fifth of the time at N = 4); it runs once at the end instead.
-    gc.disable()
-    try:
-        _bfs(run, progress, _Limits(max_states, max_memory_mb))
-    except KeyboardInterrupt:
-        if not interruptible:
-            raise
-        run.stopped = "interrupted"
-    except _Stop as stop:
-        run.stopped = str(stop)
-    finally:
-        if collecting:
-            gc.enable()
-    seconds = time.perf_counter() - started
-    represented = sum(orbit_size(s, scope.names) for s in run.graph) if symmetry else len(run.graph)
-    depth = max(run.depths.values(), default=0)
-    run.stats = Stats(len(run.graph), run.graph.number_of_edges(), depth, seconds, represented)
-    return run
-
-
-class _Stop(Exception):
-    """A limit was reached; the message names it."""
-
-
-@attrs.frozen
-class _Limits:
-    states: int | None
-    memory_mb: int | None
-
-    def check(self, run: Exploration) -> None:
-        if self.states is not None and len(run.depths) >= self.states:
-            raise _Stop("max states")
-        if self.memory_mb is not None and _peak_mb() >= self.memory_mb:
-            raise _Stop("max memory")
-
-
-def _peak_mb() -> float:
-    """This process's peak resident memory so far, in MiB (Linux reports KiB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def _bfs(run: Exploration, progress: Progress | None, limits: _Limits) -> None:
-    cache = CachingEngine(run.engine.spec, run.scope.names if run.symmetry else ())
-    start = run.canonical(DeviceState())
-    run.parents[start], run.depths[start] = None, 0
-    run.graph.add_node(start)
-    for clause in run.engine.state_violations(DeviceState()):
-        trace = Trace(DeviceState(), (), clause.name)
-        trace.confirm_start(run.engine)
-        run.violations[clause.name] = Violation(clause.kind, clause.name, trace, None)
-    queue = deque([start])
-    indep_roles = {role for ind in run.engine.spec.independences for role in ind.roles}
-    expanded, level = 0, 0
-    while queue:
-        state = queue.popleft()
-        depth = run.depths[state] + 1
-        if depth != level:
-            cache.next_generation()
-            level = depth
-        for request in run.requests:
-            step, nxt = cache.step(state, request)
-            broken = step.violations
-            if request.actor.role in indep_roles:
-                broken += cache.independence(state, request)
-            if step.violations:
-                _record(run, state, request, broken)
-                continue
-            if nxt not in run.depths:
-                run.parents[nxt], run.depths[nxt] = (state, request), depth
-                queue.append(nxt)
-            run.graph.add_edge(state, nxt, key=request, status=int(step.outcome.status))
-            if broken:
-                run.graph.edges[state, nxt, request]["violations"] = tuple(c.name for c in broken)
-                _record(run, state, request, broken)
-        expanded += 1
-        if expanded % 64 == 0:
-            limits.check(run)
-        if progress is not None and (expanded % 64 == 0 or not queue):
-            progress(expanded, len(run.depths))
-    run.cache_hits, run.cache_misses = cache.hits, cache.misses
-
-
-def _record(
-    run: Exploration, state: DeviceState, request: Request, broken: tuple[Clause, ...]
-) -> None:
-    for clause in broken:
-        if clause.name in run.violations:
-            continue
-        trace = attrs.evolve(run.trace_to(state, request), violates=clause.name)
-        last = trace.confirm(run.engine)
-        run.violations[clause.name] = Violation(
-            clause.kind, clause.name, trace, int(last.outcome.status)
+    spec = engine.spec
+    return tuple(
+        request.op in spec.ops
+        and any(
+            request.actor.role in ind.roles
+            and reads_field(spec.ops[request.op], request.actor.role, ind.field)
+            for ind in spec.independences
         )
+        for request in requests
+    )

@@ -1,0 +1,176 @@
+"""States as integers: what the explorer stores for each state it has seen.
+
+A :class:`Codec` gives each distinct instance record (an :class:`~mostate.model.Instance`) a
+small code, in the order the search meets them (0: no instance), and packs a state into one
+``int``, 16 bits per (service, name) slot. A visited set of such ints costs about a hundred
+bytes per state where a :class:`~mostate.model.DeviceState` costs kilobytes, and hashing or
+comparing one is a machine operation. Only the scope's services and names have slots; a state
+holding anything else cannot be encoded (the explorer never makes one: requests go to the
+scope's names, and a step creates nothing but its target).
+
+Symmetry works on the codes too: :meth:`Codec.canonical` orders the names by the contents of
+their column (their record in every service) exactly as :func:`.symmetry.canonical` orders
+them, so the canonical int decodes to the canonical state of :mod:`.symmetry`, and
+:meth:`Codec.orbit_size` counts what :func:`.symmetry.orbit_size` counts.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+
+from ..frozenmap import FrozenMap
+from ..model import DeviceState, Instance, Service
+
+_BITS = 16
+_MASK = (1 << _BITS) - 1
+_ABSENT: tuple[object, ...] = (1,)
+
+
+class Codec:
+    """Codes for the records of one exploration, and the packing of states into ints.
+
+    Not a value: it grows as the search meets new records.
+
+    >>> codec = Codec(("MMS",), ("i1", "i2"))
+    >>> s = DeviceState.from_json({"MMS": {"i2": {"active": True}}})
+    >>> key = codec.encode(s)
+    >>> codec.decode(key) == s, codec.decode(codec.canonical(key)).to_json()["MMS"].keys()
+    (True, dict_keys(['i1']))
+    >>> codec.orbit_size(key)
+    2
+    """
+
+    def __init__(self, services: tuple[str, ...], names: tuple[str, ...]) -> None:
+        self.services = tuple(sorted(services))  # the order DeviceState keeps them in
+        self.names = names
+        self._position = {name: j for j, name in enumerate(names)}
+        self._service_position = {name: s for s, name in enumerate(self.services)}
+        width = len(names)
+        self._shifts = tuple(
+            tuple(_BITS * (s * width + j) for j in range(width)) for s in range(len(self.services))
+        )
+        # The records by code (code 0 stands for "no instance"), and the way back; ``_by_id``
+        # finds the records this codec made by identity, which is what a step hands back for
+        # the instances it did not touch (safe: ``_records`` keeps them alive).
+        self._records: list[Instance] = [Instance()]  # a placeholder: code 0 is never read
+        self._codes: dict[Instance, int] = {}
+        self._by_id: dict[int, int] = {}
+        self._order: list[tuple[object, ...]] = [_ABSENT]
+
+    # -- codes ------------------------------------------------------------------------------
+
+    def code(self, inst: Instance) -> int:
+        """The code of a record, given on first sight."""
+        found = self._by_id.get(id(inst))
+        if found is not None:
+            return found
+        found = self._codes.get(inst)
+        if found is None:
+            found = len(self._records)
+            if found > _MASK:
+                raise OverflowError(f"more than {_MASK} distinct instance records in scope")
+            self._records.append(inst)
+            self._codes[inst] = found
+            self._by_id[id(inst)] = found
+            self._order.append(
+                (0, inst.active, inst.default, inst.locked, tuple(inst.params.items()))
+            )
+        return found
+
+    # -- states -----------------------------------------------------------------------------
+
+    def encode(self, state: DeviceState) -> int:
+        """The int of a state of the scope (ValueError for a name or service outside it)."""
+        key = 0
+        by_id, position = self._by_id, self._position
+        for sname, service in state.services.to_dict().items():
+            s = self._service_position.get(sname)
+            if s is None:
+                raise ValueError(f"service {sname!r} is not in the scope")
+            shifts = self._shifts[s]
+            for name, inst in service.instances.to_dict().items():
+                j = position.get(name)
+                if j is None:
+                    raise ValueError(f"instance {name!r} is not in the scope")
+                code = by_id.get(id(inst))  # the usual case, inlined: a record met before
+                key |= (self.code(inst) if code is None else code) << shifts[j]
+        return key
+
+    def decode(self, key: int) -> DeviceState:
+        """The state an int stands for."""
+        services = []
+        for sname, shifts in zip(self.services, self._shifts, strict=True):
+            items = [
+                (name, self._records[(key >> shift) & _MASK])
+                for name, shift in zip(self.names, shifts, strict=True)
+                if (key >> shift) & _MASK
+            ]
+            if items:
+                services.append((sname, Service(FrozenMap(items))))
+        return DeviceState(FrozenMap(services))
+
+    # -- symmetry ---------------------------------------------------------------------------
+
+    def columns(self, key: int) -> list[tuple[int, ...]]:
+        """For each name, its codes in every service."""
+        return [
+            tuple((key >> shifts[j]) & _MASK for shifts in self._shifts)
+            for j in range(len(self.names))
+        ]
+
+    def canonical(self, key: int) -> int:
+        """The int of the canonical member of the state's orbit (see :mod:`.symmetry`)."""
+        order = self._order
+        if len(self._shifts) == 1:  # one service: a column is one code
+            shifts = self._shifts[0]
+            codes = sorted(((key >> shift) & _MASK for shift in shifts), key=order.__getitem__)
+            return sum(c << shift for c, shift in zip(codes, shifts, strict=True))
+        columns = self.columns(key)
+        ranked = sorted(columns, key=lambda col: tuple(order[c] for c in col))
+        out = 0
+        for j, col in enumerate(ranked):
+            for shifts, c in zip(self._shifts, col, strict=True):
+                out |= c << shifts[j]
+        return out
+
+    def ranking(self, key: int) -> tuple[int, list[int]]:
+        """The canonical int and the order behind it: ``order[p]`` is the name whose column
+        the canonical state gives to name ``p`` (so :meth:`permute` with it undoes it)."""
+        order = self._order
+        columns = self.columns(key)
+        ranked = sorted(range(len(columns)), key=lambda j: tuple(order[c] for c in columns[j]))
+        return self.permute(key, inverse_order(ranked)), ranked
+
+    def permute(self, key: int, moves: list[int]) -> int:
+        """The state with the column of name ``j`` moved to name ``moves[j]``."""
+        out = 0
+        for shifts in self._shifts:
+            for j, to in enumerate(moves):
+                out |= ((key >> shifts[j]) & _MASK) << shifts[to]
+        return out
+
+    def holders(self, key: int) -> list[int]:
+        """For each name, the first name with the same column: requests to the two are
+        renamings of each other, so the step of the first stands for both."""
+        first: dict[tuple[int, ...], int] = {}
+        return [first.setdefault(col, j) for j, col in enumerate(self.columns(key))]
+
+    def orbit_size(self, key: int) -> int:
+        """How many states the state stands for under renaming: ``N! / prod(k!)``."""
+        size = math.factorial(len(self.names))
+        for count in Counter(self.columns(key)).values():
+            size //= math.factorial(count)
+        return size
+
+
+def inverse_order(order: list[int]) -> list[int]:
+    """The order that undoes ``order`` (``order[p] = j`` becomes ``out[j] = p``).
+
+    >>> inverse_order([2, 0, 1])
+    [1, 2, 0]
+    """
+    out = [0] * len(order)
+    for p, j in enumerate(order):
+        out[j] = p
+    return out

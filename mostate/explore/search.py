@@ -1,0 +1,232 @@
+"""The breadth-first search over integer-encoded states (see :mod:`.explorer` for what it checks).
+
+Instance names are interchangeable (:mod:`.symmetry`), so the steps from a state are those
+from its canonical form with the names renamed back. The engine runs once per orbit and depth:
+each state popped is put in canonical form (:meth:`.encoding.Codec.ranking`); the first member
+of its orbit has every request sent from the canonical state through the engine; the others
+reuse those steps, renaming each request and each next state with integer operations. Within a
+canonical state, requests to names holding the same records (two absent names, say) are
+renamings of each other too, and run once. With symmetry reduction the next states are put in
+canonical form and only orbits are stored; without it every state is.
+"""
+
+from __future__ import annotations
+
+import gc
+import resource
+import time
+
+import attrs
+
+from ..engine import Engine
+from ..model import Clause, DeviceState, Request
+from ..trace import Trace
+from .encoding import inverse_order
+from .explorer import Exploration, Progress, Stats, Violation
+from .scope import ExploreScope
+
+
+def explore(
+    engine: Engine,
+    scope: ExploreScope,
+    *,
+    symmetry: bool = True,
+    progress: Progress | None = None,
+    interruptible: bool = False,
+    max_states: int | None = None,
+    max_memory_mb: int | None = None,
+) -> Exploration:
+    """Explore every state reachable in ``scope`` and check every step. ``interruptible``: a
+    KeyboardInterrupt ends the search and returns what it found so far, marked ``stopped``; so
+    does reaching ``max_states`` states or ``max_memory_mb`` MiB of peak memory (checked every
+    64 states).
+
+    >>> from mostate import load_spec
+    >>> run = explore(Engine(load_spec()), ExploreScope(instances=1, values=1))
+    >>> run.stats.states, run.stats.depth, sorted(run.violations)
+    (17, 5, [])
+    """
+    run = Exploration(engine, scope, symmetry)
+    started = time.perf_counter()
+    collecting = gc.isenabled()
+    # Nothing the search keeps refers back to itself, so the cycle collector would rescan the
+    # growing visited set for nothing; it runs once at the end instead.
+    gc.disable()
+    try:
+        _bfs(run, progress, Limits(max_states, max_memory_mb))
+    except KeyboardInterrupt:
+        if not interruptible:
+            raise
+        run.stopped = "interrupted"
+        settle(run)
+    except Stop as stop:
+        run.stopped = str(stop)
+    finally:
+        if collecting:
+            gc.enable()
+    seconds = time.perf_counter() - started
+    codec = run.codec
+    represented = sum(map(codec.orbit_size, run.keys)) if symmetry else len(run.keys)
+    depth = max(run.depth, default=0)
+    run.stats = Stats(len(run.keys), run.edges, depth, seconds, represented)
+    return run
+
+
+class Stop(Exception):
+    """A limit was reached; the message names it."""
+
+
+@attrs.frozen
+class Limits:
+    """When to stop early: after ``states`` states found, or ``memory_mb`` MiB of peak memory."""
+
+    states: int | None
+    memory_mb: int | None
+
+    def check(self, found: int) -> None:
+        """Raise :class:`Stop` if a limit is reached with ``found`` states found."""
+        if self.states is not None and found >= self.states:
+            raise Stop("max states")
+        if self.memory_mb is not None and peak_mb() >= self.memory_mb:
+            raise Stop("max memory")
+
+
+def peak_mb() -> float:
+    """This process's peak resident memory so far, in MiB (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+_Result = tuple[int, tuple[Clause, ...]]
+"""What a request does from a canonical state: the next state's int on the same names (-1
+when the step breaks something other than an independence: it leads nowhere) and what it
+breaks."""
+
+
+def _start(run: Exploration) -> None:
+    run.keys.append(0)  # the empty device: every slot empty, canonical under any renaming
+    run.visited.add(0)
+    run.parent.append(-1)
+    run.via.append(-1)
+    run.depth.append(0)
+    for clause in run.engine.state_violations(DeviceState()):
+        trace = Trace(DeviceState(), (), clause.name)
+        trace.confirm_start(run.engine)
+        run.violations[clause.name] = Violation(clause.kind, clause.name, trace, None)
+
+
+def _bfs(run: Exploration, progress: Progress | None, limits: Limits) -> None:
+    """Expand the states in BFS order. The steps from a state are those of its canonical
+    form, renamed back: they are computed (:func:`_expand`) once per orbit and depth (every
+    member of an orbit has the same depth, as renaming keeps the empty device), so the engine
+    runs once per orbit even without symmetry reduction."""
+    _start(run)
+    codec, requests = run.codec, run.requests
+    retarget = _retargets(run)
+    memo: dict[int, list[_Result]] = {}
+    identity = list(range(len(run.scope.names)))
+    level = 0
+    while run.expanded < len(run.keys):
+        i = run.expanded
+        key = run.keys[i]
+        if run.depth[i] != level:
+            memo.clear()
+            level = run.depth[i]
+        canon, order = (key, identity) if run.symmetry else codec.ranking(key)
+        results = memo.get(canon)
+        if results is None:
+            results = _expand(run, canon, retarget)
+            if not run.symmetry:  # with symmetry each orbit is expanded once: nothing to share
+                memo[canon] = results
+        where = inverse_order(order)
+        for r, (target, others) in enumerate(retarget):
+            nxt, broken = results[others[where[target]] if target >= 0 else r]
+            if broken and any(c.name not in run.violations for c in broken):
+                _record(run, i, requests[r], broken)
+            if nxt < 0:
+                continue
+            run.edges += 1
+            if nxt != canon:
+                nxt = codec.canonical(nxt) if run.symmetry else codec.permute(nxt, order)
+                _store(run, nxt, i, r)
+        run.expanded += 1
+        if run.expanded % 64 == 0:
+            limits.check(len(run.keys))
+        if progress is not None and (run.expanded % 64 == 0 or run.expanded == len(run.keys)):
+            progress(run.expanded, len(run.keys))
+
+
+def _expand(
+    run: Exploration, canon: int, retarget: list[tuple[int, tuple[int, ...]]]
+) -> list[_Result]:
+    """Every request from the canonical state ``canon``, through the engine. Requests to names
+    holding the same records are renamings of each other: the step of the first name, with
+    the two names swapped, stands for the others."""
+    state = run.codec.decode(canon)
+    holders = run.codec.holders(canon)
+    results: list[_Result] = []
+    for r, request in enumerate(run.requests):
+        target, others = retarget[r]
+        if target >= 0 and holders[target] != target:
+            nxt, broken = results[others[holders[target]]]
+            if nxt >= 0:
+                swap = list(range(len(holders)))
+                swap[target], swap[holders[target]] = holders[target], target
+                nxt = run.codec.permute(nxt, swap)
+            results.append((nxt, broken))
+            continue
+        step = run.engine.evaluate(state, request)
+        broken = step.violations
+        if run.two_runs[r]:
+            broken += run.engine.independence_violations(state, request, step.outcome)
+        after = step.outcome.state
+        nxt = -1 if step.violations else canon if after is state else run.codec.encode(after)
+        results.append((nxt, broken))
+    return results
+
+
+def settle(run: Exploration) -> None:
+    """After an interruption, drop a state whose storing was cut short (its arrays unequal)."""
+    whole = min(len(run.keys), len(run.parent), len(run.via), len(run.depth))
+    for key in run.keys[whole:]:
+        run.visited.discard(key)
+    del run.keys[whole:], run.parent[whole:], run.via[whole:], run.depth[whole:]
+
+
+def _store(run: Exploration, key: int, parent: int, r: int) -> None:
+    """Store the state ``key``, reached from ``parent`` by request ``r``, if it is new."""
+    if key in run.visited:
+        return
+    run.visited.add(key)
+    run.keys.append(key)
+    run.parent.append(parent)
+    run.via.append(r)
+    run.depth.append(run.depth[parent] + 1)
+
+
+def _retargets(run: Exploration) -> list[tuple[int, tuple[int, ...]]]:
+    """For each request: the position of its target among the scope's names (-1 for none), and
+    the index of the same request sent to each name in turn."""
+    names = run.scope.names
+    position = {name: j for j, name in enumerate(names)}
+    index = {request: r for r, request in enumerate(run.requests)}
+    out: list[tuple[int, tuple[int, ...]]] = []
+    for request in run.requests:
+        if request.instance is None or request.instance not in position:
+            out.append((-1, ()))
+            continue
+        others = tuple(index[attrs.evolve(request, instance=name)] for name in names)
+        out.append((position[request.instance], others))
+    return out
+
+
+def _record(run: Exploration, i: int, request: Request, broken: tuple[Clause, ...]) -> None:
+    for clause in broken:
+        if clause.name in run.violations:
+            continue
+        steps = run.path_of(i)
+        steps.append((run.state(i), request))
+        trace = Trace(DeviceState(), tuple(t.request for t in run.replay(steps)), clause.name)
+        last = trace.confirm(run.engine)
+        run.violations[clause.name] = Violation(
+            clause.kind, clause.name, trace, int(last.outcome.status)
+        )
