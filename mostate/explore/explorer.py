@@ -211,18 +211,8 @@ class Exploration:
         return steps
 
     def replay(self, steps: list[tuple[DeviceState, Request]]) -> Iterator[Transition]:
-        """The real steps for a path of graph steps: each request renamed to the real names of
-        the state reached so far, and run by the engine."""
-        state = DeviceState()
-        for node, request in steps:
-            real = request
-            if self.symmetry:
-                canon, renaming = canonical(state, self.scope.names)
-                assert canon == node, "a path of the graph does not replay"
-                real = rename_request(request, inverse(renaming))
-            step = self.engine.evaluate(state, real)
-            yield step
-            state = step.outcome.state
+        """The real steps for a path of graph steps (:func:`replay_path`)."""
+        return replay_path(self.engine, self.scope, self.symmetry, steps)
 
     def trace_to(self, state: DeviceState, request: Request | None = None) -> Trace:
         """A shortest trace from the empty device to ``state``, then ``request`` if given.
@@ -238,6 +228,24 @@ class Exploration:
         if request is not None:
             steps.append((state, request))
         return Trace(DeviceState(), tuple(t.request for t in self.replay(steps)))
+
+
+def replay_path(
+    engine: Engine, scope: ExploreScope, symmetry: bool, steps: list[tuple[DeviceState, Request]]
+) -> Iterator[Transition]:
+    """The real steps for a path of graph steps: each request renamed to the real names of the
+    state reached so far (with ``symmetry``, graph nodes are canonical forms), and run by the
+    engine. Both explorers rebuild their traces with it."""
+    state = DeviceState()
+    for node, request in steps:
+        real = request
+        if symmetry:
+            canon, renaming = canonical(state, scope.names)
+            assert canon == node, "a path of the graph does not replay"
+            real = rename_request(request, inverse(renaming))
+        step = engine.evaluate(state, real)
+        yield step
+        state = step.outcome.state
 
 
 def two_run_requests(engine: Engine, requests: tuple[Request, ...]) -> tuple[bool, ...]:

@@ -41,10 +41,10 @@ from ..engine import Engine, Transition
 from ..model import Clause, DeviceState, Request
 from ..trace import Trace
 from .cache import CachingEngine
-from .explorer import Progress, Stats, Violation
+from .explorer import Progress, Stats, Violation, replay_path
 from .scope import ExploreScope, scope_requests
 from .search import Limits, Stop
-from .symmetry import canonical, inverse, orbit_size, rename_request
+from .symmetry import canonical, orbit_size
 
 _Parent = tuple[DeviceState, Request] | None
 
@@ -96,18 +96,8 @@ class ReferenceExploration:
         return steps
 
     def replay(self, steps: list[tuple[DeviceState, Request]]) -> Iterator[Transition]:
-        """The real steps for a path of graph steps: each request renamed to the real names of
-        the state reached so far, and run by the engine."""
-        state = DeviceState()
-        for node, request in steps:
-            real = request
-            if self.symmetry:
-                canon, renaming = canonical(state, self.scope.names)
-                assert canon == node, "a path of the graph does not replay"
-                real = rename_request(request, inverse(renaming))
-            step = self.engine.evaluate(state, real)
-            yield step
-            state = step.outcome.state
+        """The real steps for a path of graph steps (:func:`replay_path`)."""
+        return replay_path(self.engine, self.scope, self.symmetry, steps)
 
     def trace_to(self, state: DeviceState, request: Request | None = None) -> Trace:
         """A shortest trace from the empty device to ``state``, then ``request`` if given.
