@@ -35,7 +35,11 @@ import attrs
 
 from ..engine import Engine
 from ..errors import Location
-from ..explore.plan import Goal, plan
+from ..explore.plan import (
+    Goal,
+    _path,  # the plans' own path rebuilding, not a copy
+    plan,
+)
 from ..explore.plan import _requests as plan_requests  # the one request alphabet of plans
 from ..explore.symmetry import canonical, rename_request, rename_state
 from ..frozenmap import FrozenMap
@@ -280,14 +284,3 @@ def shortest(
                 return _path(parents, nxt)
             queue.append(nxt)
     return None
-
-
-def _path(
-    parents: dict[DeviceState, tuple[DeviceState, Request] | None], state: DeviceState
-) -> tuple[Request, ...]:
-    out: list[Request] = []
-    parent = parents[state]
-    while parent is not None:
-        out.append(parent[1])
-        parent = parents[parent[0]]
-    return tuple(reversed(out))
