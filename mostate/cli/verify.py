@@ -191,7 +191,7 @@ class _Alarm:
 
         def up(signum: int, frame: types.FrameType | None) -> None:
             self.rang = True
-            if self.armed and (frame is None or frame.f_code.co_name != "__del__"):
+            if self.armed and not _in_finaliser(frame):
                 raise _TimeUp
 
         previous = signal.signal(signal.SIGALRM, up)
@@ -203,6 +203,18 @@ class _Alarm:
             self.armed = False
             signal.setitimer(signal.ITIMER_REAL, 0)
             signal.signal(signal.SIGALRM, previous)
+
+
+def _in_finaliser(frame: types.FrameType | None) -> bool:
+    """Whether the code interrupted runs inside a ``__del__``, at any depth: an exception
+    raised there, even in a function the finaliser calls (Z3's ``Z3_solver_dec_ref``), is
+    swallowed by Python with an "Exception ignored" message on stderr."""
+    depth = 0
+    while frame is not None and depth < 200:  # a bounded walk: deep stacks end as "no"
+        if frame.f_code.co_name == "__del__":
+            return True
+        frame, depth = frame.f_back, depth + 1
+    return False
 
 
 def _exit_code(checks: list[Check]) -> int:

@@ -167,3 +167,25 @@ def test_the_time_limit_is_reported_when_z3_wraps_the_alarm() -> None:
 
     with pytest.raises(ctypes.ArgumentError, match="a real error"):
         cli_verify._run(Broken(), show_progress=False, limit=5.0)  # type: ignore[arg-type]
+
+
+def test_the_alarm_never_raises_in_a_function_a_finaliser_calls() -> None:
+    """Python swallows an exception raised under ``__del__`` at any depth (Z3's finaliser
+    calls ``Z3_solver_dec_ref``), printing "Exception ignored": the alarm must see the
+    finaliser anywhere in the stack, not only in the interrupted frame."""
+    import sys
+
+    import mostate.cli.verify as cli_verify
+
+    seen: list[bool] = []
+
+    def release() -> None:  # what a finaliser calls
+        seen.append(cli_verify._in_finaliser(sys._getframe()))
+
+    class Held:
+        def __del__(self) -> None:
+            release()
+
+    Held()
+    release()
+    assert seen == [True, False]
