@@ -9,13 +9,15 @@ import json
 import os
 import sys
 import time
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from rich.table import Table
 
 from ..durable import locked, write_durably
+from ..engine import Engine
 from ..errors import RequestError
-from ..model import DeviceState
+from ..model import DeviceState, Request
 from ..omadm import (
     AclError,
     AclTable,
@@ -34,6 +36,7 @@ from ..omadm import (
 from ..omadm.auth import AuthType, Secret
 from ..omadm.database import is_url
 from ..omadm.device import unsaved
+from ..omadm.plans import plan_lines, read_plans
 from ..omadm.session import Account, Outcome
 from ..omadm.store import Store, StoreError
 from ..omadm.tree import split_uri
@@ -138,7 +141,8 @@ def _register_serve(family: Any) -> None:
         help="a DM server over HTTP: run a campaign on every device that connects",
         description=(
             "Serve OMA-DM over HTTP (XML and WBXML). Every device that opens a session and "
-            "authenticates gets the server requests of CAMPAIGN.jsonl once; its DevInfo, "
+            "authenticates gets the server requests of CAMPAIGN.jsonl once, or with --plans "
+            "the plan `mostate campaign plan` made for its device id; its DevInfo, "
             "statuses and results go to the store before the answer that ends its session. "
             "The store is a SQLite file, or a postgresql:// URL for several servers on one store "
             "(needs psycopg: pip install 'mostate[store-pg]'). "
@@ -147,7 +151,14 @@ def _register_serve(family: Any) -> None:
     )
     add_spec_option(serve)
     _tree_options(serve)
-    serve.add_argument("campaign", metavar="CAMPAIGN.jsonl", help="the server requests to run")
+    serve.add_argument(
+        "campaign", nargs="?", metavar="CAMPAIGN.jsonl", help="the server requests to run"
+    )
+    serve.add_argument(
+        "--plans",
+        metavar="PLANS.jsonl",
+        help="instead of CAMPAIGN: each device's own plan, as `mostate campaign plan` wrote them",
+    )
     serve.add_argument(
         "--store",
         default="mostate-dm.sqlite",
@@ -257,15 +268,7 @@ def _serve(args: argparse.Namespace) -> int:
     from ..omadm.http import DmEndpoint, application
 
     engine, tree = engine_from(args.spec), tree_from(args)
-    _, lines = trace_from(args.campaign, engine)
-    bad = [line.error for line in lines if line.request is None]
-    if bad:
-        raise CliError(f"{args.campaign}: {bad[0]}")
-    requests = [line.request for line in lines if line.request is not None]
-    try:
-        Server(engine, tree).build(requests)  # every request has a SyncML form
-    except RequestError as err:
-        raise CliError(f"{args.campaign}: {err}") from None
+    requests = _served(args, engine, tree)
     store = _open_store(args.store)
     stop = asyncio.Event()
 
@@ -295,6 +298,40 @@ def _serve(args: argparse.Namespace) -> int:
     finally:
         store.close()
     return EXIT_OK
+
+
+def _served(
+    args: argparse.Namespace, engine: Engine, tree: TreeConfig
+) -> list[Request] | Callable[[str], Sequence[Request]]:
+    """What ``dm serve`` sends: CAMPAIGN's requests to every device, or each device's plan."""
+    if (args.campaign is None) == (args.plans is None):
+        raise CliError("give either CAMPAIGN.jsonl or --plans PLANS.jsonl")
+    if args.plans is not None:
+        try:
+            plans = read_plans(plan_lines(args.plans))
+            checked: set[tuple[Request, ...]] = set()
+            for device, plan in plans.items():  # every request has a SyncML form
+                if plan not in checked:
+                    checked.add(plan)
+                    try:
+                        Server(engine, tree).build(plan)
+                    except RequestError as err:
+                        raise RequestError(f"device {device!r}: {err}") from None
+        except OSError as err:
+            raise CliError(f"cannot read plans {args.plans}: {err.strerror or err}") from None
+        except (ValueError, RequestError) as err:
+            raise CliError(f"{args.plans}: {err}") from None
+        return lambda device: plans.get(device, ())
+    _, lines = trace_from(args.campaign, engine)
+    bad = [line.error for line in lines if line.request is None]
+    if bad:
+        raise CliError(f"{args.campaign}: {bad[0]}")
+    requests = [line.request for line in lines if line.request is not None]
+    try:
+        Server(engine, tree).build(requests)  # every request has a SyncML form
+    except RequestError as err:
+        raise CliError(f"{args.campaign}: {err}") from None
+    return requests
 
 
 def _device(args: argparse.Namespace) -> int:

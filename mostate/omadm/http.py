@@ -49,8 +49,13 @@ class _Open:
     seen: float
 
 
+Plans = Callable[[str], Sequence[Request]]
+"""The requests to send a device, by its device id (its SyncHdr Source)."""
+
+
 class DmEndpoint:
-    """The server: a campaign (a list of requests) for every device that connects.
+    """The server: a campaign for every device that connects: one list of requests for all,
+    or each device's own plan (``campaign plan``'s, see :mod:`.plans`).
 
     ``on_done`` is called with each finished session's outcome, after it is stored.
     """
@@ -58,14 +63,15 @@ class DmEndpoint:
     def __init__(
         self,
         engine: Engine,
-        requests: Sequence[Request],
+        requests: Sequence[Request] | Plans,
         account: Account,
         store: Store,
         *,
         tree: TreeConfig | None = None,
         on_done: Callable[[Outcome], None] | None = None,
     ) -> None:
-        self.engine, self.requests, self.account = engine, tuple(requests), account
+        self.engine, self.account = engine, account
+        self.plans: Plans = requests if callable(requests) else _same_for_all(tuple(requests))
         self.store, self.tree, self.on_done = store, tree, on_done
         self.open: dict[tuple[str, str], _Open] = {}
         self.finished = 0
@@ -106,8 +112,8 @@ class DmEndpoint:
     def _start(self, package: Package) -> _Open:
         self._expire()
         device = package.header.source
-        steps = len(self.requests)
-        requests = () if self.store.finished(device, steps) else self.requests
+        planned = tuple(self.plans(device))
+        requests = () if self.store.finished(device, len(planned)) else planned
         session = ServerSession(
             self.engine, requests, self.account, tree=self.tree, nonces=self.store.nonces(device)
         )
@@ -129,6 +135,13 @@ class DmEndpoint:
         if self.account.server_auth is AuthType.HMAC:
             headers[HMAC_HEADER] = hmac_header(self.account.server, nonce, body)
         return web.Response(status=status, body=body, content_type=kind, headers=headers)
+
+
+def _same_for_all(requests: tuple[Request, ...]) -> Plans:
+    def plan(device: str) -> tuple[Request, ...]:
+        return requests
+
+    return plan
 
 
 async def run_device(

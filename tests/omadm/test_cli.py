@@ -152,3 +152,30 @@ def test_answers_are_given_in_order_in_the_traces_words(
         main([*args, "--answer", "maybe"])
     assert exited.value.code == 2
     assert "'maybe' is not one of accept, decline, cancel, timeout" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("plans", "says"),
+    [
+        (None, "either CAMPAIGN.jsonl or --plans"),
+        ('{"device": "d", "plan": [{"actor": "server", "op": "fly"}]}\n', "device 'd': fly"),
+        ('{"device": "d", "plan": "add"}\n', "neither 'plan' (a list) nor 'unreachable'"),
+        ('{"device": "d", "unreachable": "x"}\n{"device": "d", "plan": []}\n', "line 2:"),
+        ("[1, 2]\n", "line 1: not a JSON object"),
+    ],
+)
+def test_serve_refuses_bad_plans_before_it_listens(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], plans: str | None, says: str
+) -> None:
+    """A plans file that does not read, or a request with no SyncML form, is exit 2 with the
+    file and line before any device is served; so is giving both CAMPAIGN and --plans, or
+    neither."""
+    pytest.importorskip("aiohttp", reason="the wire extra is not installed")
+    argv = ["dm", "serve", "--store", str(tmp_path / "s.sqlite"), "--port", "0"]
+    if plans is not None:
+        path = tmp_path / "plans.jsonl"
+        path.write_text(plans)
+        argv += ["--plans", str(path)]
+    assert main(argv) == 2
+    assert says in capsys.readouterr().err
+    assert not (tmp_path / "s.sqlite").exists()

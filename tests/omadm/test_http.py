@@ -5,6 +5,7 @@ concurrent sessions), and what the endpoint answers to bad requests."""
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -196,3 +197,44 @@ def test_two_servers_on_one_postgresql_store_survive_a_crash(
     assert all([s["status"] for s in d["steps"]] == [200] * len(CAMPAIGN) for d in devices)
     assert all([s["step"] for s in d["steps"]] == list(range(len(CAMPAIGN))) for d in devices)
     assert all(d["sessions"] == 2 and d["authenticated"] for d in devices)
+
+
+def test_each_device_gets_its_own_plan_and_the_campaign_report_reads_the_store(
+    engine: Engine, store_at: str
+) -> None:
+    """The campaign's loop: ``campaign plan`` for a fleet, ``dm serve --plans`` sends each
+    device the plan made for its id (a device the plans do not name gets nothing), and the
+    report read from the store finds every planned device at the goal."""
+    pytest.importorskip("networkx", reason="the explore extra is not installed")
+    from mostate.campaign import Campaign, plan_inventory, report, results_from_store
+    from mostate.campaign.fleet import synthetic_fleet
+    from mostate.omadm.plans import read_plans
+
+    campaign = Campaign("exists(target) and active(target) and locked(target)", "new")
+    fleet = dict(synthetic_fleet(engine, 12, seed=3))
+    fleet["has-new"] = DeviceState.from_json({"MMS": {"new": {}, "old": {"active": True}}})
+    fleet["done"] = DeviceState.from_json({"MMS": {"new": {"active": True, "locked": True}}})
+    inventory = [json.dumps({"device": d, "state": s.to_json()}) for d, s in fleet.items()]
+    out: list[str] = []
+    plan_inventory(campaign, inventory, out.append)
+    plan_text = "".join(out).splitlines()
+    plans = read_plans(plan_text)
+    assert [len(plans[d]) for d in ("dev-0000000", "has-new", "done")] == [3, 2, 0]
+    account = Account()
+    endpoint = DmEndpoint(engine, lambda d: plans.get(d, ()), account, Store(store_at))
+    sessions = [DeviceSession(Device(engine), s, account, d) for d, s in fleet.items()]
+    stranger = DeviceSession(Device(engine), DeviceState(), account, "not-in-the-plans")
+
+    async def body(url: str, http: ClientSession) -> list[Any]:
+        return await asyncio.gather(*(run_device(http, url, s) for s in [*sessions, stranger]))
+
+    serve(endpoint, body)
+    stored = {d["device"]: d for d in endpoint.store.devices()}
+    for session in sessions:
+        steps = [s["status"] for s in stored[session.device_id]["steps"]]
+        assert steps == [200] * len(plans[session.device_id])
+        assert session.state.service("MMS").instances["new"].locked
+    assert stored["not-in-the-plans"]["steps"] == []
+    assert stranger.state == DeviceState()
+    results = report(engine, inventory, plan_text, results_from_store(list(stored.values())))
+    assert {r.outcome for r in results} == {"reached"}
