@@ -150,6 +150,15 @@ class Codec:
                 out |= ((key >> shifts[j]) & _MASK) << shifts[to]
         return out
 
+    def ranks(self) -> list[int]:
+        """Each code's place in the canonical order of records (:meth:`canonical` sorts by
+        it), for the codes given so far."""
+        order = self._order
+        out = [0] * len(order)
+        for place, code in enumerate(sorted(range(len(order)), key=order.__getitem__)):
+            out[code] = place
+        return out
+
     def holders(self, key: int) -> list[int]:
         """For each name, the first name with the same column: requests to the two are
         renamings of each other, so the step of the first stands for both."""

@@ -13,6 +13,7 @@ canonical form and only orbits are stored; without it every state is.
 from __future__ import annotations
 
 import gc
+import logging
 import resource
 import time
 
@@ -72,6 +73,9 @@ def explore(
     return run
 
 
+log = logging.getLogger(__name__)
+
+
 class Stop(Exception):
     """A limit was reached; the message names it."""
 
@@ -122,6 +126,8 @@ def _bfs(run: Exploration, progress: Progress | None, limits: Limits) -> None:
     _start(run)
     codec, requests = run.codec, run.requests
     retarget = _retargets(run)
+    if _in_bulk(run, retarget, progress, limits):
+        return
     memo: dict[int, list[_Result]] = {}
     identity = list(range(len(run.scope.names)))
     level = 0
@@ -153,6 +159,46 @@ def _bfs(run: Exploration, progress: Progress | None, limits: Limits) -> None:
             limits.check(len(run.keys))
         if progress is not None and (run.expanded % 64 == 0 or run.expanded == len(run.keys)):
             progress(run.expanded, len(run.keys))
+
+
+def _in_bulk(
+    run: Exploration,
+    retarget: list[tuple[int, tuple[int, ...]]],
+    progress: Progress | None,
+    limits: Limits,
+) -> bool:
+    """Run the search in bulk (:mod:`.frontier`) where numpy is installed and the scope's
+    records fit its keys; False (the search's arrays as :func:`_start` left them) where not."""
+    try:
+        from . import frontier
+    except ImportError:  # numpy is not installed: the search goes state by state
+        return False
+    if not frontier.fits(run.codec):
+        return False
+    try:
+        frontier.bfs(
+            run,
+            retarget,
+            lambda r, canon: _expand(r, canon, retarget),
+            _record,
+            limits.check,
+            progress,
+        )
+    except frontier.TooWide as err:
+        log.info("the search goes on state by state: %s", err)
+        _restart(run)
+        return False
+    return True
+
+
+def _restart(run: Exploration) -> None:
+    """Forget what the search found, down to the empty device (the codec keeps its codes)."""
+    run.keys.clear()
+    run.visited.clear()
+    del run.parent[:], run.via[:], run.depth[:]
+    run.expanded = run.edges = 0
+    run.violations.clear()
+    _start(run)
 
 
 def _expand(

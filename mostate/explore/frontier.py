@@ -1,0 +1,262 @@
+"""The breadth-first search of :mod:`.search`, a chunk of states at a time, over numpy arrays.
+
+The engine still runs once per orbit and request (the ``expand`` it is given); what this
+module does in bulk is the rest of the search, which took about half of its time state by
+state in Python: putting each state in canonical form, renaming its orbit's steps back to its
+own names, packing the next states into 64-bit keys, testing them against the states found
+so far and storing the new ones in breadth-first order. It is data movement only: every next
+state and every verdict comes from ``expand``, so no rule is written here.
+
+A state is a row of codes (:mod:`.encoding`), one per (service, name) slot in the codec's
+order. Rows are packed ``64 // slots`` bits a code, so the search runs here only while every
+code fits (:class:`TooWide` otherwise; :mod:`.search` then starts again state by state).
+The result is the one the search makes state by state: the same states in the same order,
+with the same parents, requests, depths, edges and violations (``tests/explore`` holds it to
+the networkx explorer).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+from ..model import Clause, Request
+from .encoding import Codec
+from .explorer import Exploration, Progress
+
+CHUNK = 512
+"""States expanded at a time: progress, limits and Ctrl-C are looked at between chunks."""
+
+Result = tuple[int, tuple[Clause, ...]]
+"""A request's step from a canonical state: the next state's int (-1: none) and what it
+breaks (see :mod:`.search`)."""
+Expand = Callable[[Exploration, int], list[Result]]
+Record = Callable[[Exploration, int, Request, tuple[Clause, ...]], None]
+
+Codes = npt.NDArray[np.uint16]
+Keys = npt.NDArray[np.uint64]
+Ints = npt.NDArray[np.intp]
+
+
+class TooWide(Exception):
+    """A code does not fit in the bits a slot has in a packed key."""
+
+
+def fits(codec: Codec) -> bool:
+    """Whether the scope has few enough slots for keys of at least 4 bits a code."""
+    return _slots(codec) <= 16
+
+
+def _slots(codec: Codec) -> int:
+    return len(codec.services) * len(codec.names)
+
+
+class Frontier:
+    """What one search keeps besides its :class:`Exploration`: the codes of the level being
+    expanded, the packed keys of the states found, and the orbits' steps of this level."""
+
+    def __init__(self, run: Exploration, retarget: Sequence[tuple[int, tuple[int, ...]]]) -> None:
+        self.run = run
+        codec = run.codec
+        self.width = len(codec.names)
+        self.slots = _slots(codec)
+        self.bits = min(16, 64 // self.slots)
+        self.shifts = (np.arange(self.slots, dtype=np.uint64) * np.uint64(self.bits)).astype(
+            np.uint64
+        )
+        requests = len(run.requests)
+        # For each request: its target's position (0 for none: then the column is unused)
+        # and the request sent instead to each position.
+        self.target = np.array([max(t, 0) for t, _ in retarget], dtype=np.intp)
+        table = np.empty((requests, self.width), dtype=np.intp)
+        for r, (t, others) in enumerate(retarget):
+            table[r] = others if t >= 0 else r
+        self.retarget = table
+        self.ranks = np.zeros(1, dtype=np.int64)
+        self.seen = np.zeros(1, dtype=np.uint64)  # the empty device: every code 0
+        self.level_seen = np.zeros(0, dtype=np.uint64)
+        self.memo: dict[int, tuple[Codes, npt.NDArray[np.bool_], npt.NDArray[np.bool_]]] = {}
+        self.results: dict[int, list[Result]] = {}
+
+    # -- codes and keys ---------------------------------------------------------------------
+
+    def rows(self, keys: Sequence[int]) -> Codes:
+        """The codes of states given as the codec's ints (16 bits a slot)."""
+        raw = b"".join(k.to_bytes(2 * self.slots, "little") for k in keys)
+        return np.frombuffer(raw, dtype="<u2").reshape(len(keys), self.slots).astype(np.uint16)
+
+    def ints(self, rows: Codes) -> list[int]:
+        """The codec's ints of rows of codes."""
+        if self.slots <= 4:  # 16 bits a slot fit a 64-bit key: it is the packed key
+            return [int(k) for k in self.pack(rows).tolist()]
+        raw = rows.astype("<u2").tobytes()
+        size = 2 * self.slots
+        return [int.from_bytes(raw[i : i + size], "little") for i in range(0, len(raw), size)]
+
+    def pack(self, rows: Codes) -> Keys:
+        """One 64-bit key a row (any leading shape)."""
+        keys: Keys = np.bitwise_or.reduce(rows.astype(np.uint64) << self.shifts, axis=-1)
+        return keys
+
+    def refresh_ranks(self) -> None:
+        """Each code's place in the canonical order, after the codec met new records."""
+        codec = self.run.codec
+        if len(codec.ranks()) >= 1 << self.bits:
+            raise TooWide(f"more than {(1 << self.bits) - 1} records for {self.slots} slots")
+        self.ranks = np.asarray(codec.ranks(), dtype=np.int64)
+
+    def known(self, keys: Keys) -> npt.NDArray[np.bool_]:
+        """Which keys were found before (in an earlier level or earlier in this one)."""
+        out = np.zeros(keys.shape, dtype=np.bool_)
+        for seen in (self.seen, self.level_seen):
+            if len(seen):
+                at = np.minimum(np.searchsorted(seen, keys), len(seen) - 1)
+                out |= seen[at] == keys
+        return out
+
+    # -- canonical forms --------------------------------------------------------------------
+
+    def order(self, rows: Codes) -> Ints:
+        """For each row (any leading shape), the names in canonical order: ``order[..., p]``
+        is the name whose column the canonical state gives to name ``p`` (stable, as
+        :meth:`.Codec.ranking` sorts)."""
+        services = self.slots // self.width
+        ranked = self.ranks[rows]
+        if services == 1:
+            column = ranked
+        else:  # a column is a tuple over services: one number, most significant first
+            base = np.int64(len(self.ranks))
+            column = ranked[..., : self.width].copy()
+            for s in range(1, services):
+                column = column * base + ranked[..., s * self.width : (s + 1) * self.width]
+        return np.argsort(column, axis=-1, kind="stable")
+
+    def moved(self, rows: Codes, names: Ints) -> Codes:
+        """Rows with the column of name ``names[..., p]`` moved to name ``p``, in every
+        service."""
+        services = self.slots // self.width
+        index = np.concatenate([names + s * self.width for s in range(services)], axis=-1)
+        return np.take_along_axis(rows, index, axis=-1)
+
+
+def bfs(
+    run: Exploration,
+    retarget: Sequence[tuple[int, tuple[int, ...]]],
+    expand: Expand,
+    record: Record,
+    check: Callable[[int], None],
+    progress: Progress | None,
+) -> None:
+    """Expand every state found, level by level, in chunks of :data:`CHUNK`. ``run`` holds
+    the empty device, found and not expanded; ``check`` is given the count of states found
+    after each chunk (it raises to stop the search)."""
+    front = Frontier(run, retarget)
+    front.refresh_ranks()
+    level = front.rows(run.keys[run.expanded :])
+    while len(level):
+        found: list[Codes] = []
+        for start in range(0, len(level), CHUNK):
+            found.append(_chunk(front, level[start : start + CHUNK], expand, record))
+            check(len(run.keys))
+            if progress is not None:
+                progress(run.expanded, len(run.keys))
+        front.seen = np.union1d(front.seen, front.level_seen)
+        front.level_seen = np.zeros(0, dtype=np.uint64)
+        front.memo.clear()
+        front.results.clear()
+        level = np.concatenate(found) if found else level[:0]
+
+
+def _chunk(front: Frontier, rows: Codes, expand: Expand, record: Record) -> Codes:
+    """Expand the states ``rows`` (the next ones in BFS order), store the states they reach
+    for the first time, and return those states' codes."""
+    run, count = front.run, len(rows)
+    base = run.expanded
+    requests = len(run.requests)
+    if run.symmetry:  # stored states are canonical: each is its own orbit
+        names = np.broadcast_to(np.arange(front.width), (count, front.width))
+        canon = rows
+    else:
+        names = front.order(rows)
+        canon = front.moved(rows, names)
+    keys, which = np.unique(front.pack(canon), return_inverse=True)
+    which = which.reshape(-1)
+    new = [k for k in keys.tolist() if k not in front.memo]
+    if new:
+        _steps(front, canon, keys, new, expand)
+    succ = np.stack([front.memo[k][0] for k in keys.tolist()])
+    valid = np.stack([front.memo[k][1] for k in keys.tolist()])
+    broken = np.stack([front.memo[k][2] for k in keys.tolist()])
+    # Request r to name j is, in canonical names, request retarget[r][where[j]].
+    where = np.argsort(names, axis=-1)
+    sent = front.retarget[np.arange(requests), where[:, front.target]]  # (count, requests)
+    orbit = which[:, None]
+    nxt = succ[orbit, sent]  # (count, requests, slots), on canonical names
+    ok = valid[orbit, sent]
+    if run.symmetry:
+        nxt = front.moved(nxt, front.order(nxt))
+    else:  # back to the state's own names: name j has the column of canonical name where[j]
+        nxt = front.moved(nxt, np.broadcast_to(where[:, None, :], (*ok.shape, front.width)))
+    if broken[orbit, sent].any():
+        _violations(front, keys, which, sent, broken[orbit, sent], base, record)
+    packed = front.pack(nxt).reshape(-1)
+    at = np.flatnonzero(ok.reshape(-1))
+    candidates, first = np.unique(packed[at], return_index=True)
+    fresh = ~front.known(candidates)
+    order = np.sort(at[first[fresh]])  # first reached, in BFS order
+    grown = front.pack(nxt.reshape(-1, front.slots)[order])
+    found = nxt.reshape(-1, front.slots)[order]
+    # Commit: the arrays grow together, then the chunk counts as expanded.
+    run.edges += int(ok.sum())
+    run.keys.extend(front.ints(found))
+    run.parent.frombytes((base + order // requests).astype(np.int32).tobytes())
+    run.via.frombytes((order % requests).astype(np.int32).tobytes())
+    depth = run.depth[base] + 1
+    run.depth.frombytes(np.full(len(order), depth, dtype=np.int32).tobytes())
+    front.level_seen = np.union1d(front.level_seen, grown)
+    run.expanded = base + count
+    return found
+
+
+def _steps(front: Frontier, canon: Codes, keys: Keys, new: list[int], expand: Expand) -> None:
+    """Send every request from the canonical states ``new`` (packed keys) through ``expand``
+    and keep their next states as codes."""
+    run = front.run
+    wanted = set(new)
+    firsts = {}
+    packed = front.pack(canon).tolist()
+    for i, k in enumerate(packed):
+        if k in wanted and k not in firsts:
+            firsts[k] = i
+    ints = front.ints(canon[[firsts[k] for k in new]])
+    for k, key in zip(new, ints, strict=True):
+        results = expand(run, key)
+        nxt = [n if n >= 0 else 0 for n, _ in results]
+        front.memo[k] = (
+            front.rows(nxt),
+            np.array([n >= 0 for n, _ in results], dtype=np.bool_),
+            np.array([bool(b) for _, b in results], dtype=np.bool_),
+        )
+        front.results[k] = results
+    front.refresh_ranks()  # the steps may have met new records
+
+
+def _violations(
+    front: Frontier,
+    keys: Keys,
+    which: Ints,
+    sent: Ints,
+    broken: npt.NDArray[np.bool_],
+    base: int,
+    record: Record,
+) -> None:
+    """Record what the steps of this chunk break, in BFS order, as the search state by state
+    does (the first step to break a property gives its trace)."""
+    run = front.run
+    packed = keys.tolist()
+    for i, r in zip(*np.nonzero(broken), strict=True):
+        clauses = front.results[packed[which[i]]][sent[i, r]][1]
+        if any(c.name not in run.violations for c in clauses):
+            record(run, base + int(i), run.requests[int(r)], clauses)

@@ -1,0 +1,94 @@
+"""The search in bulk (:mod:`mostate.explore.frontier`, numpy) against the same search state by
+state: the same states in the same order, with the same parents, requests, depths, edges and
+violations, on the shipped spec and mutants, with and without symmetry; and the fall back to
+state by state when the records outgrow the packed keys."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+pytest.importorskip("numpy", reason="the bulk search needs numpy")
+
+from mostate import Engine, load_spec
+from mostate.explore import ExploreScope, explore, search
+from mostate.explore import frontier as bulk
+from mostate.explore.encoding import Codec
+from mostate.explore.explorer import Exploration
+from tests.conftest import CCS, MUTANTS
+
+CASES = [
+    (CCS, ExploreScope.of(3, 1, declines=True)),
+    (CCS, ExploreScope.of(1, 1, services=2, declines=True)),
+    (CCS, ExploreScope(2, 1, keys=2)),
+    (MUTANTS / "delete-keeps-lock.toml", ExploreScope.of(2, 1)),
+    (MUTANTS / "lock-checked-on-server.toml", ExploreScope.of(2, 1)),
+]
+
+
+def _record(run: Exploration) -> tuple[object, ...]:
+    traces = {name: v.trace for name, v in run.violations.items()}
+    return (
+        run.keys,
+        list(run.parent),
+        list(run.via),
+        list(run.depth),
+        run.edges,
+        run.expanded,
+        traces,
+        run.stats.represented,
+    )
+
+
+@pytest.mark.parametrize("symmetry", [True, False], ids=["symmetry", "all states"])
+@pytest.mark.parametrize(("spec", "scope"), CASES, ids=lambda c: getattr(c, "name", None))
+def test_in_bulk_and_state_by_state_find_the_same(
+    spec: object, scope: ExploreScope, symmetry: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = Engine(load_spec(spec))  # type: ignore[arg-type]
+    in_bulk = explore(engine, scope, symmetry=symmetry)
+    assert bulk.fits(in_bulk.codec)
+    monkeypatch.setattr(search, "_in_bulk", lambda *args: False)
+    one_by_one = explore(engine, scope, symmetry=symmetry)
+    assert _record(in_bulk) == _record(one_by_one)
+    assert in_bulk.stats.states > 20
+
+
+def test_records_that_outgrow_the_keys_send_the_search_state_by_state(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A code too wide for its slot mid-search: the search starts again state by state and
+    finds what it finds without the bulk path."""
+    engine = Engine(load_spec(CCS))
+    scope = ExploreScope.of(2, 1)
+    expected = explore(engine, scope, symmetry=False)
+    calls = []
+    real = bulk.Frontier.refresh_ranks
+
+    def narrow(front: bulk.Frontier) -> None:
+        calls.append(1)
+        if len(calls) > 3:
+            raise bulk.TooWide("too many records for the test")
+        real(front)
+
+    monkeypatch.setattr(bulk.Frontier, "refresh_ranks", narrow)
+    with caplog.at_level(logging.INFO, logger="mostate.explore.search"):
+        again = explore(engine, scope, symmetry=False)
+    assert len(calls) > 3
+    assert "state by state: too many records for the test" in caplog.text
+    assert _record(again) == _record(expected)
+
+
+def test_ranks_order_the_codes_as_canonical_forms_do() -> None:
+    """Sorting a state's codes by rank gives the canonical int the codec computes."""
+    engine = Engine(load_spec(CCS))
+    run = explore(engine, ExploreScope.of(3, 1), symmetry=False)
+    codec: Codec = run.codec
+    ranks = codec.ranks()
+    assert sorted(ranks) == list(range(len(ranks)))
+    shifts = [16 * j for j in range(3)]
+    for key in run.keys[::7]:
+        codes = [(key >> s) & 0xFFFF for s in shifts]
+        ordered = sorted(codes, key=ranks.__getitem__)
+        assert sum(c << s for c, s in zip(ordered, shifts, strict=True)) == codec.canonical(key)
