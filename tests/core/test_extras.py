@@ -3,6 +3,7 @@ is an extra, and a command whose extra is missing says which to install."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import tomllib
@@ -38,7 +39,8 @@ def test_a_plain_install_pulls_no_checker_library() -> None:
     names = {d.split(">")[0].split("[")[0].strip() for d in PROJECT["dependencies"]}
     assert names == {"attrs", "rich", "defusedxml", "shtab"}
     extras = PROJECT["optional-dependencies"]
-    assert extras["verify"] == ["z3-solver>=4.12"] and extras["explore"] == ["networkx>=3.1"]
+    assert extras["verify"] == ["z3-solver>=4.12"]
+    assert extras["explore"] == ["networkx>=3.1", "numpy>=1.24"]
     assert extras["conform"] == ["hypothesis>=6.90"] and "mostate[all]" in extras["test"]
 
 
@@ -86,3 +88,18 @@ def test_each_checker_needs_only_its_own_extra() -> None:
     assert mostate_without(others["networkx"], "explore", "-n", "1").returncode == 0
     conform = ["conform", "examples/adapters.py:AcmeAdapter", "--examples", "3"]
     assert mostate_without(others["hypothesis"], *conform).returncode == 0
+
+
+def test_explore_without_numpy_searches_state_by_state() -> None:
+    """numpy only speeds the explorer's bookkeeping up: without it the search runs state by
+    state and finds the same."""
+    pytest.importorskip("networkx", reason="the explore extra is not installed")
+    argv = ["explore", "--instances", "2", "--values", "1", "--format", "json"]
+    done = mostate_without(["numpy"], *argv)
+    assert done.returncode == 0, done.stderr
+    with_numpy = mostate_without([], *argv)
+    assert with_numpy.returncode == 0, with_numpy.stderr
+    report, again = json.loads(done.stdout), json.loads(with_numpy.stdout)
+    for key in ("states", "edges", "depth", "violations"):
+        assert report[key] == again[key]
+    assert report["states"] > 20
