@@ -30,7 +30,7 @@ def file_name(device: str, suffix: str) -> str:
     """The file name of a device's package: its id percent-encoded, then ``suffix``.
 
     >>> file_name("IMEI:3504", ".xml"), file_name("../x", ".xml"), file_name(".d", ".xml")
-    ('IMEI%3A3504.xml', '..%2Fx.xml', '%2Ed.xml')
+    ('IMEI%3A3504.xml', '%2E.%2Fx.xml', '%2Ed.xml')
     """
     name = quote(device, safe="-_.")
     if name.startswith("."):
