@@ -182,6 +182,8 @@ def _plan(args: argparse.Namespace) -> int:
             counts = plan_file(campaign, args.inventory, write, executor, progress=progress)
         else:
             counts = plan_inventory(campaign, lines, write, executor=executor, progress=progress)
+    if packages is not None:
+        packages.close()
     _summarise(args, counts, recorder, packages)
     if counts.errors:
         return EXIT_USAGE

@@ -15,7 +15,6 @@ import os
 from pathlib import Path
 from urllib.parse import quote
 
-from ..durable import write_durably
 from ..engine import Engine
 from ..errors import RequestError
 from ..model import Request
@@ -90,6 +89,20 @@ class PackageWriter:
             package, _ = server.build(requests)
         except RequestError as err:
             raise CliError(f"device {device!r}: {err}") from None
-        write_durably(path, write_wbxml(package) if self.wbxml else write_package(package))
+        _write(path, write_wbxml(package) if self.wbxml else write_package(package))
         self.written += 1
         return path
+
+    def close(self) -> None:
+        """Put every package written on disk, once for all of them: a sync a package cost
+        1.5 ms, more than building it. Until this returns (a crash mid-run), a package may be
+        missing or empty; planning again writes them all."""
+        os.sync()
+
+
+def _write(path: Path, data: str | bytes) -> None:
+    """The package in place whole: a temporary file (its name starts with a dot, which no
+    package's does) renamed, so a reader never sees half of one."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
+    os.replace(tmp, path)
