@@ -20,6 +20,11 @@ from mostate.campaign import Campaign, plan_inventory, simulate_results, synthet
 from mostate.cli import main
 from mostate.omadm.campaign_store import CampaignGoal, CampaignStore
 
+# A store on SQLite and on a real PostgreSQL server (skipped with the reason where none starts).
+from tests.omadm.postgres import new_database, postgres_server, store_at
+
+__all__ = ["new_database", "postgres_server", "store_at"]
+
 ENGINE = Engine(load_spec())
 GOAL_TEXT = "exists(target) and active(target)"
 GOAL = ["--goal", GOAL_TEXT, "--target", "new"]
@@ -107,9 +112,9 @@ def _plans_in(store: str) -> int:
 
 
 def test_report_store_reads_progress_and_updates_the_inventory(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], store_at: str
 ) -> None:
-    fleet, plans, store = fleet_file(tmp_path, 200), tmp_path / "plans.jsonl", str(tmp_path / "s")
+    fleet, plans, store = fleet_file(tmp_path, 200), tmp_path / "plans.jsonl", store_at
     params = ["--params", '{"MMSC": "http://new"}']
     assert main(["campaign", "plan", str(fleet), *GOAL, *params, "--out", str(plans)]) == 0
     assert main(["campaign", "plan", str(fleet), *GOAL, *params, "--store", store]) == 0
