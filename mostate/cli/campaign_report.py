@@ -20,7 +20,6 @@ from ..campaign.report import (
     device_result,
     read_results,
     report,
-    results_from_store,
     statuses_by_request,
 )
 from ..durable import open_durably, write_durably
@@ -28,7 +27,7 @@ from ..engine import Engine
 from ..errors import RequestError
 from ..model import Request
 from ..omadm.campaign_store import CampaignStore
-from ..omadm.database import StoreError
+from ..omadm.database import StoreError, is_url
 from .campaign_store import BATCH, open_store
 from .common import (
     EXIT_OK,
@@ -161,24 +160,36 @@ def _stored_results(
 
 def _results(args: argparse.Namespace) -> dict[str, Statuses]:
     if args.store:
-        from ..omadm.database import is_url
-        from ..omadm.store import Store, StoreError
-
         if not is_url(args.store) and not os.path.exists(args.store):
             raise CliError(f"{args.store}: no such store")
         try:
-            store = Store(args.store)
+            served = _served(args.store)
         except StoreError as err:
             raise CliError(str(err)) from None
-        try:
-            return results_from_store(store.devices())
-        finally:
-            store.close()
+        return _matched(args.plans, served)
     try:
         with _lines(args.results) as lines:
             return read_results(lines)
     except ValueError as err:
         raise CliError(f"{args.results}: {err}") from None
+
+
+def _matched(
+    plans: str, served: Mapping[str, Sequence[tuple[Any, int | None]]]
+) -> dict[str, Statuses]:
+    """The statuses of each served device's planned requests (the plans file read once more,
+    a line at a time), matched by request among the steps dm serve recorded."""
+    out: dict[str, Statuses] = {}
+    try:
+        with _lines(plans) as lines:
+            for text in lines:
+                plan = json.loads(text) if text.strip() else {}
+                if "plan" in plan and plan.get("device") in served:
+                    requests = [Request.from_json(r) for r in plan["plan"]]
+                    out[plan["device"]] = statuses_by_request(requests, served[plan["device"]])
+    except (ValueError, RequestError) as err:
+        raise CliError(f"{plans}: {err}") from None
+    return out
 
 
 class _lines:

@@ -172,6 +172,11 @@ def test_report_store_matches_dm_serve_steps_by_request(
     summary = json.loads(capsys.readouterr().out)
     assert summary["devices"]["failed"] == 1  # by position it would read 200, 200: reached
     assert summary["steps"][0]["ok"] == 1 and summary["steps"][1]["failed"] == 1
+    plans = tmp_path / "plans.jsonl"  # the same with the inventory and plans as files
+    plans.write_text(json.dumps(plan) + "\n", encoding="utf-8")
+    argv = ["campaign", "report", str(inventory), "--plans", str(plans), "--store", store]
+    assert main([*argv, "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out) == summary
 
 
 @pytest.mark.parametrize(
