@@ -1,10 +1,12 @@
 """What came of a campaign: each device's statuses read against its plan.
 
 A device's results are the statuses it answered to its plan's requests, in order (JSON lines
-``{"device": ID, "statuses": [200, 215]}``, or the steps a ``dm serve`` store holds). Each device
-ends as one :data:`OUTCOMES`: ``reached`` (every request answered 200), ``declined`` (the first
-one that was not is 215, the user said no), ``failed`` (another status), ``unreachable`` (the
-plan said the goal cannot be reached) or ``not seen`` (no status for some request). Each step of
+``{"device": ID, "statuses": [200, 215]}``, or the steps a ``dm serve`` store holds, matched to
+the plan by request: :func:`statuses_by_request`). Each device ends as one :data:`OUTCOMES`:
+``reached`` (every request answered 200; a device with an empty plan is there already),
+``declined`` (the first one that was not is 215, the user said no), ``failed`` (another status),
+``unreachable`` (the plan said the goal cannot be reached) or ``not seen`` (no status for some
+request). Each step of
 the plans is counted the same way. The inventory is brought up to date by replaying, through the
 engine, the requests the device answered 200; a device whose answers the engine does not
 reproduce is counted as ``diverged`` and keeps the last state both agree on. Planning the rest

@@ -61,8 +61,11 @@ def _register_plan(family: Any) -> None:
             "with columns device and state, the state as JSON text; - for stdin) and write, for "
             'each device, {"device": ID, "plan": [REQUEST, ...]} or {"device": ID, '
             '"unreachable": REASON}: the plan mostate plan gives, computed once per canonical '
-            'state. A bad line gives {"line": N, "error": REASON}. Exit 2 if any line is bad, '
-            "1 if any device cannot reach the goal, else 0."
+            'state. A bad line gives {"line": N, "error": REASON}. --store also records each '
+            "device's state and plan in a store (campaign report --store reads them back); "
+            "--format syncml writes, instead of the lines, one SyncML DM package per planned "
+            "device into --out-dir, named after its id (percent-encoded). Exit 2 if any line is "
+            "bad, 1 if any device cannot reach the goal, else 0."
         ),
     )
     add_spec_option(plan)
