@@ -22,7 +22,7 @@ from typing import Any
 
 from ..campaign.report import read_results
 from ..durable import open_durably
-from ..omadm.campaign_store import CampaignGoal, CampaignStore, PlannedDevice, Step, plan_row
+from ..omadm.campaign_store import CampaignGoal, CampaignStore, PlannedDevice, Step
 from ..omadm.database import StoreError, is_url
 from .common import EXIT_OK, CliError, check_writable, console
 
@@ -110,6 +110,21 @@ class PlanRecorder:
             raise CliError(str(err)) from None
         self.recorded += len(self.rows)
         self.rows = []
+
+
+def plan_row(device: str, state: Any, line: dict[str, Any]) -> PlannedDevice | None:
+    """The plans row for one output line of ``campaign plan`` (``{"device": ..., "plan": [...]}``
+    or ``{..., "unreachable": ...}``) and the device's state; None for an error line.
+
+    >>> plan_row("d", {}, {"device": "d", "unreachable": "no way"})
+    PlannedDevice(device='d', state='{}', plan=None, unreachable='no way')
+    """
+    text = json.dumps(state, sort_keys=True)
+    if "plan" in line:
+        return PlannedDevice(device, text, json.dumps(line["plan"]))
+    if "unreachable" in line:
+        return PlannedDevice(device, text, None, str(line["unreachable"]))
+    return None
 
 
 def _device_state(line: str) -> tuple[str, Any]:

@@ -18,16 +18,16 @@ store holds text, never the engine's types; :mod:`mostate.campaign` reads and wr
 
 from __future__ import annotations
 
-import json
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 
 from .database import Cursor, Database, StoreError, connect
 
+T = TypeVar("T")
 PAGE = 5_000
 """Rows read per query when a table is streamed: memory holds a page, whatever the fleet."""
 
@@ -199,7 +199,7 @@ class CampaignStore:
         return {t: int(self._db.read(f"SELECT count(*) FROM {t}")[0][0]) for t in tables}
 
 
-def _pages(db: Database, select: str, make: Any) -> Iterator[Any]:
+def _pages(db: Database, select: str, make: Callable[[tuple[Any, ...]], T]) -> Iterator[T]:
     """The rows of ``select`` (whose first column is ``device``) in device order, ``PAGE`` at
     a time: each page is its own query, after the last device of the one before."""
     last = ""
@@ -221,18 +221,3 @@ def _as_state(row: tuple[Any, ...]) -> tuple[str, str]:
 def _as_plan(row: tuple[Any, ...]) -> PlannedDevice:
     device, state, plan, unreachable = row
     return PlannedDevice(device, state, plan, unreachable)
-
-
-def plan_row(device: str, state: Any, line: dict[str, Any]) -> PlannedDevice | None:
-    """The plans row for one output line of ``campaign plan`` (``{"device": ..., "plan": [...]}``
-    or ``{..., "unreachable": ...}``) and the device's state; None for an error line.
-
-    >>> plan_row("d", {}, {"device": "d", "unreachable": "no way"})
-    PlannedDevice(device='d', state='{}', plan=None, unreachable='no way')
-    """
-    text = json.dumps(state, sort_keys=True)
-    if "plan" in line:
-        return PlannedDevice(device, text, json.dumps(line["plan"]))
-    if "unreachable" in line:
-        return PlannedDevice(device, text, None, str(line["unreachable"]))
-    return None
