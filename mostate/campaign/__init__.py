@@ -6,7 +6,8 @@ shortest server command sequence from its last known state to the goal, planned 
 canonical state (a fleet holds few distinct ones) as :func:`mostate.explore.plan` plans it.
 :func:`plan_inventory` does it for an inventory of JSON lines, streamed, in this process or on
 any executor (a process pool, a Dask cluster's). :func:`report` reads what the devices answered
-into a :class:`Summary` and an updated inventory; :func:`chart_png` and :func:`html_page` draw
+into a :class:`Summary` and an updated inventory (a ``dm serve`` store's steps matched to each
+plan by :func:`statuses_by_request`); :func:`chart_png` and :func:`html_page` draw
 it. :func:`synthetic_inventory` and :func:`simulate_results` make fleets and results for tests,
 benchmarks and the notebook. Needs networkx (``mostate[explore]``); Dask, Parquet and the chart
 need ``mostate[campaign]``.
@@ -26,6 +27,7 @@ from .report import Summary as Summary
 from .report import read_results as read_results
 from .report import report as report
 from .report import results_from_store as results_from_store
+from .report import statuses_by_request as statuses_by_request
 from .scale import plan_inventory as plan_inventory
 from .simulate import Mix as Mix
 from .simulate import simulate_results as simulate_results
@@ -46,6 +48,7 @@ __all__ = [
     "report",
     "results_from_store",
     "simulate_results",
+    "statuses_by_request",
     "synthetic_fleet",
     "synthetic_inventory",
 ]

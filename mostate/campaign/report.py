@@ -1,10 +1,12 @@
 """What came of a campaign: each device's statuses read against its plan.
 
 A device's results are the statuses it answered to its plan's requests, in order (JSON lines
-``{"device": ID, "statuses": [200, 215]}``, or the steps a ``dm serve`` store holds). Each device
-ends as one :data:`OUTCOMES`: ``reached`` (every request answered 200), ``declined`` (the first
-one that was not is 215, the user said no), ``failed`` (another status), ``unreachable`` (the
-plan said the goal cannot be reached) or ``not seen`` (no status for some request). Each step of
+``{"device": ID, "statuses": [200, 215]}``, or the steps a ``dm serve`` store holds, matched to
+the plan by request: :func:`statuses_by_request`). Each device ends as one :data:`OUTCOMES`:
+``reached`` (every request answered 200; a device with an empty plan is there already),
+``declined`` (the first one that was not is 215, the user said no), ``failed`` (another status),
+``unreachable`` (the plan said the goal cannot be reached) or ``not seen`` (no status for some
+request). Each step of
 the plans is counted the same way. The inventory is brought up to date by replaying, through the
 engine, the requests the device answered 200; a device whose answers the engine does not
 reproduce is counted as ``diverged`` and keeps the last state both agree on. Planning the rest
@@ -112,6 +114,37 @@ def results_from_store(devices: Sequence[Mapping[str, Any]]) -> dict[str, Status
     return {d["device"]: tuple(s["status"] for s in d["steps"]) for d in devices}
 
 
+def statuses_by_request(
+    plan: Sequence[Request], steps: Sequence[tuple[Any, int | None]]
+) -> Statuses:
+    """The status of each request of ``plan`` among a ``dm serve`` store's steps (request JSON,
+    status), matched by request, in order, rather than by position: a step the plan does not
+    hold is passed over, and a planned request never sent is None. Which server sent it does
+    not matter.
+
+    >>> add = Request.from_json({"actor": "server", "op": "add", "service": "MMS", "instance": "a"})
+    >>> get = {"actor": "server", "server_id": "s1", "op": "get_active", "service": "MMS"}
+    >>> statuses_by_request([add], [(get, 200), (add.to_json(), 215)])
+    (215,)
+    """
+    out: list[int | None] = []
+    sent = [_unsigned(r) for r, _ in steps]
+    at = 0
+    for request in plan:
+        wanted = _unsigned(request.to_json())
+        found = next((k for k in range(at, len(sent)) if sent[k] == wanted), None)
+        out.append(None if found is None else steps[found][1])
+        at = at if found is None else found + 1
+    return tuple(out)
+
+
+def _unsigned(request: Any) -> Any:
+    """A request's JSON without the server that sent it."""
+    if isinstance(request, dict):
+        return {k: v for k, v in request.items() if k != "server_id"}
+    return request
+
+
 def device_result(
     engine: Engine, device: str, state: Any, plan: Sequence[Request] | None, got: Statuses | None
 ) -> DeviceResult:
@@ -127,7 +160,7 @@ def device_result(
         return DeviceResult(device, "unreachable", state)
     answers = list(got or ())
     steps = tuple(_step(answers[k] if k < len(answers) else None) for k in range(len(plan)))
-    if got is None:
+    if got is None and plan:  # a device with nothing to do is at the goal, seen or not
         return DeviceResult(device, "not seen", state, steps)
     current = DeviceState.from_json(state)
     diverged = False

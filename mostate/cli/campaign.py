@@ -18,19 +18,23 @@ from ..durable import open_durably
 from ..errors import RequestError, SpecError
 from ..explore import Goal
 from ..model import check_name, params_from_json
+from ..omadm.campaign_store import CampaignGoal
 from .campaign_report import register_report
+from .campaign_store import BATCH, PlanRecorder, Tee, non_blank, open_store, register_store_commands
+from .campaign_syncml import PackageWriter
 from .common import (
     EXIT_OK,
     EXIT_USAGE,
     EXIT_VIOLATED,
     CliError,
-    add_format_option,
     add_spec_option,
     check_writable,
     console,
     engine_from,
     shipped,
 )
+from .dm import _tree_options as tree_options  # dm build's options: both read a tree alike
+from .dm import tree_from
 from .progress import meter
 
 
@@ -45,6 +49,7 @@ def register(commands: Any) -> None:
     _register_plan(family)
     _register_fleet(family)
     register_report(family)
+    register_store_commands(family)
 
 
 def _register_plan(family: Any) -> None:
@@ -56,8 +61,11 @@ def _register_plan(family: Any) -> None:
             "with columns device and state, the state as JSON text; - for stdin) and write, for "
             'each device, {"device": ID, "plan": [REQUEST, ...]} or {"device": ID, '
             '"unreachable": REASON}: the plan mostate plan gives, computed once per canonical '
-            'state. A bad line gives {"line": N, "error": REASON}. Exit 2 if any line is bad, '
-            "1 if any device cannot reach the goal, else 0."
+            'state. A bad line gives {"line": N, "error": REASON}. --store also records each '
+            "device's state and plan in a store (campaign report --store reads them back); "
+            "--format syncml writes, instead of the lines, one SyncML DM package per planned "
+            "device into --out-dir, named after its id (percent-encoded). Exit 2 if any line is "
+            "bad, 1 if any device cannot reach the goal, else 0."
         ),
     )
     add_spec_option(plan)
@@ -73,7 +81,30 @@ def _register_plan(family: Any) -> None:
     plan.add_argument("--out", metavar="FILE", help="where the plans go (default stdout)")
     plan.add_argument("--jobs", type=int, default=1, metavar="N", help="local worker processes")
     plan.add_argument("--scheduler", metavar="ADDRESS", help="a Dask scheduler to plan on")
-    add_format_option(plan)
+    plan.add_argument(
+        "--store",
+        metavar="STORE",
+        help="also record the inventory and the plans in this store (a dm serve store: a "
+        "SQLite file or a postgresql:// URL), a batch of devices per transaction",
+    )
+    plan.add_argument(
+        "--store-batch",
+        type=int,
+        default=BATCH,
+        metavar="N",
+        help=f"devices recorded a transaction (default {BATCH:,})",
+    )
+    plan.add_argument(
+        "--format",
+        choices=("text", "json", "syncml"),
+        default="text",
+        help="text or json: the summary for people or machines; syncml: one SyncML DM package "
+        "per planned device in --out-dir (the plan lines only with --out)",
+    )
+    plan.add_argument("--out-dir", metavar="DIR", help="where --format syncml writes packages")
+    plan.add_argument("--server-id", default="mostate", help="SyncML header Source (mostate)")
+    plan.add_argument("--wbxml", action="store_true", help="write WBXML packages, not XML")
+    tree_options(plan)
     plan.set_defaults(handler=_plan)
 
 
@@ -126,11 +157,14 @@ def _plan(args: argparse.Namespace) -> int:
         raise CliError("give --jobs or --scheduler, not both")
     if args.out:
         check_writable(args.out, "--out")
+    packages = _packages(args)
     lines = inventory_lines(args.inventory)
-    shown = args.format == "text"
+    shown = args.format != "json"
+    pooled = args.jobs > 1 and _plain_file(args.inventory)
     with (
         _executor(args) as executor,
-        _output(args.out) as out,
+        _plan_lines(args.out, packages is not None) as out,
+        _recorder(args, campaign, lines, pooled) as (recorder, lines),
         meter("planning", shown=shown, eta=False) as bar,
     ):
         done = 0
@@ -140,14 +174,20 @@ def _plan(args: argparse.Namespace) -> int:
             done += count
             bar.update(done)
 
-        if args.jobs > 1 and executor is not None and _plain_file(args.inventory):
+        sinks = [s.write for s in (out, recorder, packages) if s is not None]
+
+        def write(text: str) -> None:
+            for sink in sinks:
+                sink(text)
+
+        if pooled and executor is not None:
             # a local pool reads and writes the files itself: no line goes through this process
-            counts = plan_file(campaign, args.inventory, out.write, executor, progress=progress)
+            counts = plan_file(campaign, args.inventory, write, executor, progress=progress)
         else:
-            counts = plan_inventory(
-                campaign, lines, out.write, executor=executor, progress=progress
-            )
-    _summarise(args, counts)
+            counts = plan_inventory(campaign, lines, write, executor=executor, progress=progress)
+    if packages is not None:
+        packages.close()
+    _summarise(args, counts, recorder, packages)
     if counts.errors:
         return EXIT_USAGE
     return EXIT_VIOLATED if counts.unreachable else EXIT_OK
@@ -157,14 +197,64 @@ def _plain_file(path: str) -> bool:
     return path != "-" and not path.endswith(".parquet") and os.path.isfile(path)
 
 
-def _summarise(args: argparse.Namespace, counts: Counts) -> None:
-    summary = {
+def _packages(args: argparse.Namespace) -> PackageWriter | None:
+    """The writer of one SyncML package per device, for --format syncml."""
+    if args.format != "syncml":
+        if args.out_dir or args.wbxml:
+            raise CliError("--out-dir and --wbxml go with --format syncml")
+        return None
+    if not args.out_dir:
+        raise CliError("--format syncml needs --out-dir DIR, the folder of the packages")
+    check_writable(args.out_dir, "--out-dir", directory=True)
+    os.makedirs(args.out_dir, exist_ok=True)
+    engine = engine_from(args.spec)
+    tree = tree_from(args)
+    return PackageWriter(engine, tree, args.out_dir, server_id=args.server_id, wbxml=args.wbxml)
+
+
+@contextlib.contextmanager
+def _recorder(
+    args: argparse.Namespace, campaign: Campaign, lines: Iterator[str], pooled: bool
+) -> Iterator[tuple[PlanRecorder | None, Iterator[str]]]:
+    """With --store: the recorder of the plans, and the inventory lines to plan (passed
+    through it, so each plan meets its device's state; a pool's file is read again instead)."""
+    if not args.store:
+        yield None, lines
+        return
+    if args.store_batch < 1:
+        raise CliError("--store-batch must be at least 1")
+    store = open_store(args.store)
+    goal = CampaignGoal(campaign.goal, campaign.target, campaign.service)
+    try:
+        if pooled:
+            recorder = PlanRecorder(store, goal, non_blank(lines), args.store_batch)
+            yield recorder, iter(())
+        else:
+            tee = Tee()
+            recorder = PlanRecorder(store, goal, tee.taken(), args.store_batch)
+            yield recorder, tee.through(lines)
+        recorder.flush()
+    finally:
+        store.close()
+
+
+def _summarise(
+    args: argparse.Namespace,
+    counts: Counts,
+    recorder: PlanRecorder | None = None,
+    packages: PackageWriter | None = None,
+) -> None:
+    summary: dict[str, Any] = {
         "devices": counts.devices,
         "planned": counts.planned,
         "unreachable": counts.unreachable,
         "errors": counts.errors,
         "first_errors": list(counts.first_errors),
     }
+    if recorder is not None:
+        summary["recorded"] = recorder.recorded
+    if packages is not None:
+        summary["packages"] = packages.written
     if args.format == "json":
         stream = sys.stdout if args.out else sys.stderr
         print(json.dumps(summary, indent=2), file=stream)
@@ -176,6 +266,10 @@ def _summarise(args: argparse.Namespace, counts: Counts) -> None:
         f"{counts.devices} devices: {counts.planned} planned, {counts.unreachable} unreachable, "
         f"{counts.errors} bad lines" + (f" (plans in {args.out})" if args.out else "")
     )
+    if recorder is not None:
+        err.print(f"recorded {recorder.recorded} devices in {recorder.store.where}")
+    if packages is not None:
+        err.print(f"wrote {packages.written} SyncML packages to {args.out_dir}")
 
 
 @contextlib.contextmanager
@@ -198,6 +292,16 @@ def _executor(args: argparse.Namespace) -> Iterator[Executor | None]:
             yield pool
         return
     yield None
+
+
+@contextlib.contextmanager
+def _plan_lines(path: str | None, packages: bool) -> Iterator[TextIO | None]:
+    """Where the plan lines go: the file, else stdout, unless packages go out instead."""
+    if path is None and packages:
+        yield None
+        return
+    with _output(path) as out:
+        yield out
 
 
 @contextlib.contextmanager

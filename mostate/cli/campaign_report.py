@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from rich.table import Table
@@ -14,14 +14,21 @@ from rich.table import Table
 from ..campaign.report import (
     OUTCOMES,
     STEP_OUTCOMES,
+    DeviceResult,
     Statuses,
     Summary,
+    device_result,
     read_results,
     report,
-    results_from_store,
+    statuses_by_request,
 )
 from ..durable import open_durably, write_durably
+from ..engine import Engine
 from ..errors import RequestError
+from ..model import Request
+from ..omadm.campaign_store import CampaignStore
+from ..omadm.database import StoreError, is_url
+from .campaign_store import BATCH, open_store
 from .common import (
     EXIT_OK,
     CliError,
@@ -43,12 +50,17 @@ def register_report(family: Any) -> None:
             "Read INVENTORY, the PLANS campaign plan wrote for it, and the devices' results "
             '(--results: JSON lines {"device": ID, "statuses": [200, ...]}, one status per '
             "request of its plan; or --store: a dm serve store). Summarise each device and each "
-            "step; --updated writes the inventory with what the devices did, to plan the rest."
+            "step; --updated writes the inventory with what the devices did, to plan the rest. "
+            "With --store alone, the inventory, plans and progress are the store's (campaign "
+            "plan --store, campaign progress; a device with no progress there is read from the "
+            "dm serve steps, matched by request), and the store's inventory is brought up to date."
         ),
     )
     add_spec_option(rep)
-    rep.add_argument("inventory", metavar="INVENTORY.jsonl", help="the inventory planned")
-    rep.add_argument("--plans", required=True, metavar="PLANS.jsonl", help="campaign plan's output")
+    rep.add_argument(
+        "inventory", nargs="?", metavar="INVENTORY.jsonl", help="the inventory planned"
+    )
+    rep.add_argument("--plans", metavar="PLANS.jsonl", help="campaign plan's output")
     source = rep.add_mutually_exclusive_group(required=True)
     source.add_argument("--results", metavar="RESULTS.jsonl", help="statuses by device")
     source.add_argument(
@@ -66,6 +78,11 @@ def _report(args: argparse.Namespace) -> int:
     for option in ("updated", "chart", "html"):
         if getattr(args, option):
             check_writable(getattr(args, option), f"--{option}")
+    if args.inventory is None or args.plans is None:
+        if args.inventory is not None or args.plans is not None or not args.store:
+            raise CliError("give INVENTORY and --plans, or --store alone (a campaign store)")
+        summary = _report_store(args, engine)
+        return _show(args, summary, args.store)
     results = _results(args)
     try:
         with _lines(args.inventory) as inventory, _lines(args.plans) as plans:
@@ -73,7 +90,11 @@ def _report(args: argparse.Namespace) -> int:
             summary = _write_updated(args.updated, devices)
     except (ValueError, RequestError) as err:
         raise CliError(f"{args.inventory}, {args.plans}: {err}") from None
-    _draw(args, summary)
+    return _show(args, summary, args.inventory)
+
+
+def _show(args: argparse.Namespace, summary: Summary, what: str) -> int:
+    _draw(args, summary, what)
     if args.format == "json":
         print_json(summary.to_json())
     else:
@@ -81,26 +102,94 @@ def _report(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _report_store(args: argparse.Namespace, engine: Engine) -> Summary:
+    """The campaign a store holds, its inventory updated (a batch a transaction) as read."""
+    store = open_store(args.store, existing=True)
+    try:
+        served = _served(args.store)
+        progress = store.progress()
+        devices = _stored_results(engine, store, progress, served)
+        return _write_updated(args.updated, devices)
+    except StoreError as err:
+        raise CliError(str(err)) from None
+    except (ValueError, RequestError) as err:
+        raise CliError(f"{args.store}: {err}") from None
+    finally:
+        store.close()
+
+
+def _served(where: str) -> dict[str, list[tuple[Any, int | None]]]:
+    """The dm serve steps of each device in the store: (request JSON, status)."""
+    from ..omadm.store import Store
+
+    store = Store(where)
+    try:
+        return {
+            d["device"]: [(s["request"], s["status"]) for s in d["steps"]] for d in store.devices()
+        }
+    finally:
+        store.close()
+
+
+def _stored_results(
+    engine: Engine,
+    store: CampaignStore,
+    progress: Mapping[str, Statuses],
+    served: Mapping[str, Sequence[tuple[Any, int | None]]],
+    batch: int = BATCH,
+) -> Iterator[DeviceResult]:
+    """Each planned device's result, its reached state written back to the store's inventory
+    ``batch`` devices a transaction."""
+    updated: list[tuple[str, str]] = []
+    for planned in store.plans():
+        requests = None
+        if planned.plan is not None:
+            requests = [Request.from_json(r) for r in json.loads(planned.plan)]
+        got = progress.get(planned.device)
+        if got is None and requests is not None and planned.device in served:
+            got = statuses_by_request(requests, served[planned.device])
+        state = json.loads(planned.state)
+        result = device_result(engine, planned.device, state, requests, got)
+        updated.append((result.device, json.dumps(result.state, sort_keys=True)))
+        if len(updated) >= batch:
+            store.record_inventory(updated)
+            updated = []
+        yield result
+    store.record_inventory(updated)
+
+
 def _results(args: argparse.Namespace) -> dict[str, Statuses]:
     if args.store:
-        from ..omadm.database import is_url
-        from ..omadm.store import Store, StoreError
-
         if not is_url(args.store) and not os.path.exists(args.store):
             raise CliError(f"{args.store}: no such store")
         try:
-            store = Store(args.store)
+            served = _served(args.store)
         except StoreError as err:
             raise CliError(str(err)) from None
-        try:
-            return results_from_store(store.devices())
-        finally:
-            store.close()
+        return _matched(args.plans, served)
     try:
         with _lines(args.results) as lines:
             return read_results(lines)
     except ValueError as err:
         raise CliError(f"{args.results}: {err}") from None
+
+
+def _matched(
+    plans: str, served: Mapping[str, Sequence[tuple[Any, int | None]]]
+) -> dict[str, Statuses]:
+    """The statuses of each served device's planned requests (the plans file read once more,
+    a line at a time), matched by request among the steps dm serve recorded."""
+    out: dict[str, Statuses] = {}
+    try:
+        with _lines(plans) as lines:
+            for text in lines:
+                plan = json.loads(text) if text.strip() else {}
+                if "plan" in plan and plan.get("device") in served:
+                    requests = [Request.from_json(r) for r in plan["plan"]]
+                    out[plan["device"]] = statuses_by_request(requests, served[plan["device"]])
+    except (ValueError, RequestError) as err:
+        raise CliError(f"{plans}: {err}") from None
+    return out
 
 
 class _lines:
@@ -133,19 +222,19 @@ def _write_updated(path: str | None, devices: Iterator[Any]) -> Summary:
         return Summary.of(written())
 
 
-def _draw(args: argparse.Namespace, summary: Summary) -> None:
+def _draw(args: argparse.Namespace, summary: Summary, what: str) -> None:
     if not (args.chart or args.html):
         return
     from ..campaign.chart import chart_png, html_page
 
     try:
-        png = chart_png(summary, f"Campaign: {args.inventory}")
+        png = chart_png(summary, f"Campaign: {what}")
     except ModuleNotFoundError as err:
         raise CliError(f"--chart and --html need matplotlib ({err.name})") from None
     if args.chart:
         write_durably(args.chart, png)
     if args.html:
-        write_durably(args.html, html_page(summary, png, f"Campaign: {args.inventory}"))
+        write_durably(args.html, html_page(summary, png, f"Campaign: {what}"))
 
 
 def _print(summary: Summary) -> None:

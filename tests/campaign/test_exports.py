@@ -25,6 +25,7 @@ def test_all_is_pinned_and_documented() -> None:
         "report",
         "results_from_store",
         "simulate_results",
+        "statuses_by_request",
         "synthetic_fleet",
         "synthetic_inventory",
     ]
