@@ -33,8 +33,7 @@ from .common import (
     engine_from,
     shipped,
 )
-from .dm import _tree_options as tree_options  # dm build's options: both read a tree alike
-from .dm import tree_from
+from .dm import tree_from, tree_options  # dm build's tree options: both read a tree alike
 from .progress import meter
 
 

@@ -36,7 +36,7 @@ from ..omadm import (
 from ..omadm.auth import AuthType, Secret
 from ..omadm.database import is_url
 from ..omadm.device import unsaved
-from ..omadm.plans import plan_lines, read_plans
+from ..omadm.plans import plan_lines, plan_requests, read_plans
 from ..omadm.session import Account, Outcome
 from ..omadm.store import Store, StoreError
 from ..omadm.tree import split_uri
@@ -76,7 +76,7 @@ def register(commands: Any) -> None:
         ),
     )
     add_spec_option(process)
-    _tree_options(process)
+    tree_options(process)
     process.add_argument(
         "package",
         metavar="PACKAGE.xml",
@@ -121,7 +121,7 @@ def register(commands: Any) -> None:
         ),
     )
     add_spec_option(build)
-    _tree_options(build)
+    tree_options(build)
     build.add_argument("trace", metavar="TRACE.jsonl", help="the server requests to send")
     build.add_argument("--server-id", help="header Source (default: the trace's, else mostate)")
     build.add_argument("--client", default="device", help="header Target (default: device)")
@@ -150,7 +150,7 @@ def _register_serve(family: Any) -> None:
         ),
     )
     add_spec_option(serve)
-    _tree_options(serve)
+    tree_options(serve)
     serve.add_argument(
         "campaign", nargs="?", metavar="CAMPAIGN.jsonl", help="the server requests to run"
     )
@@ -158,6 +158,11 @@ def _register_serve(family: Any) -> None:
         "--plans",
         metavar="PLANS.jsonl",
         help="instead of CAMPAIGN: each device's own plan, as `mostate campaign plan` wrote them",
+    )
+    serve.add_argument(
+        "--planned",
+        action="store_true",
+        help="instead of CAMPAIGN: each device's own plan from the store (campaign plan --store)",
     )
     serve.add_argument(
         "--store",
@@ -184,7 +189,7 @@ def _register_serve(family: Any) -> None:
         ),
     )
     add_spec_option(device)
-    _tree_options(device)
+    tree_options(device)
     device.add_argument("--server", required=True, metavar="URL", help="the server's URL")
     device.add_argument("--state", required=True, metavar="STATE.json", help="the device's state")
     device.add_argument("--device-id", default="mostate-device", help="the device's DevId")
@@ -202,7 +207,7 @@ def _register_serve(family: Any) -> None:
         ),
     )
     add_spec_option(fleet)
-    _tree_options(fleet)
+    tree_options(fleet)
     fleet.add_argument("--server", required=True, metavar="URL", help="the server's URL")
     fleet.add_argument("--devices", type=int, default=100, metavar="N", help="how many devices")
     fleet.add_argument(
@@ -269,6 +274,9 @@ def _serve(args: argparse.Namespace) -> int:
 
     engine, tree = engine_from(args.spec), tree_from(args)
     requests = _served(args, engine, tree)
+    campaign = None
+    if args.planned:
+        requests, campaign = _planned(args.store, engine, tree)
     store = _open_store(args.store)
     stop = asyncio.Event()
 
@@ -297,6 +305,8 @@ def _serve(args: argparse.Namespace) -> int:
         asyncio.run(serve())
     finally:
         store.close()
+        if campaign is not None:
+            campaign.close()
     return EXIT_OK
 
 
@@ -304,8 +314,11 @@ def _served(
     args: argparse.Namespace, engine: Engine, tree: TreeConfig
 ) -> list[Request] | Callable[[str], Sequence[Request]]:
     """What ``dm serve`` sends: CAMPAIGN's requests to every device, or each device's plan."""
-    if (args.campaign is None) == (args.plans is None):
-        raise CliError("give either CAMPAIGN.jsonl or --plans PLANS.jsonl")
+    given = [args.campaign is not None, args.plans is not None, args.planned]
+    if sum(given) != 1:
+        raise CliError("give one of CAMPAIGN.jsonl, --plans PLANS.jsonl and --planned")
+    if args.planned:
+        return []  # read from the store once it is open
     if args.plans is not None:
         try:
             plans = read_plans(plan_lines(args.plans))
@@ -332,6 +345,53 @@ def _served(
     except RequestError as err:
         raise CliError(f"{args.campaign}: {err}") from None
     return requests
+
+
+def _planned(
+    where: str, engine: Engine, tree: TreeConfig
+) -> tuple[Callable[[str], Sequence[Request]], Any]:
+    """Each device's plan from the campaign in the store (``campaign plan --store``), looked
+    up when its session starts. Every distinct plan is read and given its SyncML form first,
+    so that a plan the server could not send is exit 2 before any device is served."""
+    from ..omadm.campaign_store import CampaignStore
+
+    if not is_url(where) and not os.path.exists(where):
+        raise CliError(f"{where}: no such store (campaign plan --store makes one)")
+    try:
+        campaign = CampaignStore(where)
+    except StoreError as err:
+        raise CliError(str(err)) from None
+    known: dict[str, tuple[Request, ...]] = {}
+    try:
+        for row in campaign.plans():
+            if row.plan is not None and row.plan not in known:
+                known[row.plan] = plan_requests(row.plan)
+                Server(engine, tree).build(known[row.plan])
+    except (ValueError, RequestError) as err:
+        campaign.close()
+        raise CliError(f"{where}: the plan of device {row.device!r}: {err}") from None
+    except StoreError as err:
+        campaign.close()
+        raise CliError(str(err)) from None
+    if not known:
+        campaign.close()
+        raise CliError(f"{where}: no campaign is planned in this store (campaign plan --store)")
+
+    def plan_for(device: str) -> tuple[Request, ...]:
+        row = campaign.plan_of(device)
+        if row is None or row.plan is None:
+            return ()
+        found = known.get(row.plan)
+        if found is None:  # planned again since the server started: checked as it is read
+            try:
+                found = plan_requests(row.plan)
+                Server(engine, tree).build(found)
+            except (ValueError, RequestError) as err:
+                print(f"mostate: {device}: its plan cannot be sent: {err}", file=sys.stderr)
+                return ()
+        return found
+
+    return plan_for, campaign
 
 
 def _device(args: argparse.Namespace) -> int:
@@ -460,7 +520,9 @@ def _open_store(path: str) -> Store:
         raise CliError(str(err)) from None
 
 
-def _tree_options(parser: argparse.ArgumentParser) -> None:
+def tree_options(parser: argparse.ArgumentParser) -> None:
+    """The options that say how a CCS state maps onto the DM tree (dm and campaign share
+    them: a package built for a campaign reads the tree as ``dm build`` does)."""
     parser.add_argument(
         "--flags-as",
         choices=[b.value for b in FlagBinding],

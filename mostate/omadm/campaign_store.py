@@ -181,6 +181,14 @@ class CampaignStore:
         sql = "SELECT device, state, plan, unreachable FROM campaign_plans"
         return _pages(self._db, sql, _as_plan)
 
+    def plan_of(self, device: str) -> PlannedDevice | None:
+        """One device's plan (None: the campaign did not plan it)."""
+        rows = self._db.read(
+            "SELECT device, state, plan, unreachable FROM campaign_plans WHERE device = ?",
+            (device,),
+        )
+        return _as_plan(rows[0]) if rows else None
+
     def progress(self) -> dict[str, tuple[int | None, ...]]:
         """Each device's statuses by step (step 0 first; a step not answered is None)."""
         out: dict[str, list[int | None]] = {}

@@ -83,10 +83,32 @@ def _line(
     plan = obj.get("plan")
     if not isinstance(plan, list):
         raise ValueError(f"device {device!r}: neither 'plan' (a list) nor 'unreachable'")
-    if len(plan) > MAX_PLAN:
-        raise ValueError(f"device {device!r}: a plan of more than {MAX_PLAN} requests")
     key = json.dumps(plan, sort_keys=True)
     requests = shared.get(key)
     if requests is None:
-        requests = shared[key] = tuple(Request.from_json(r) for r in plan)
+        try:
+            requests = shared[key] = _requests(plan)
+        except (ValueError, RequestError) as err:
+            raise ValueError(f"device {device!r}: {err}") from None
     return device, requests
+
+
+def plan_requests(text: str) -> tuple[Request, ...]:
+    """The requests of one plan given as its JSON text (a list of requests, as ``campaign
+    plan --store`` records it); ValueError or RequestError saying what is wrong.
+
+    >>> [r.op for r in plan_requests('[{"actor": "server", "op": "get_active"}]')]
+    ['get_active']
+    """
+    if len(text) > MAX_LINE:
+        raise ValueError(f"a plan longer than {MAX_LINE} characters")
+    plan = json.loads(text)
+    if not isinstance(plan, list):
+        raise ValueError("a plan is a JSON list of requests")
+    return _requests(plan)
+
+
+def _requests(plan: list[object]) -> tuple[Request, ...]:
+    if len(plan) > MAX_PLAN:
+        raise ValueError(f"a plan of more than {MAX_PLAN} requests")
+    return tuple(Request.from_json(r) for r in plan)

@@ -157,7 +157,7 @@ def test_answers_are_given_in_order_in_the_traces_words(
 @pytest.mark.parametrize(
     ("plans", "says"),
     [
-        (None, "either CAMPAIGN.jsonl or --plans"),
+        (None, "give one of CAMPAIGN.jsonl, --plans PLANS.jsonl and --planned"),
         ('{"device": "d", "plan": [{"actor": "server", "op": "fly"}]}\n', "device 'd': fly"),
         ('{"device": "d", "plan": "add"}\n', "neither 'plan' (a list) nor 'unreachable'"),
         ('{"device": "d", "unreachable": "x"}\n{"device": "d", "plan": []}\n', "line 2:"),

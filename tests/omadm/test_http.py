@@ -238,3 +238,58 @@ def test_each_device_gets_its_own_plan_and_the_campaign_report_reads_the_store(
     assert stranger.state == DeviceState()
     results = report(engine, inventory, plan_text, results_from_store(list(stored.values())))
     assert {r.outcome for r in results} == {"reached"}
+
+
+def test_a_campaign_planned_into_the_store_is_served_from_it(
+    engine: Engine, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``campaign plan --store``, then ``dm serve --planned`` on that store, then ``campaign
+    report --store``: one store holds the campaign from plan to report."""
+    pytest.importorskip("networkx", reason="the explore extra is not installed")
+    from mostate.campaign.fleet import synthetic_fleet
+    from mostate.cli import main
+    from mostate.cli.dm import _planned
+    from mostate.omadm import TreeConfig
+
+    fleet = dict(synthetic_fleet(engine, 8, seed=5))
+    fleet["has-new"] = DeviceState.from_json({"MMS": {"new": {"locked": True}}})
+    inventory = tmp_path / "fleet.jsonl"
+    inventory.write_text(
+        "".join(json.dumps({"device": d, "state": s.to_json()}) + "\n" for d, s in fleet.items())
+    )
+    where = str(tmp_path / "dm.sqlite")
+    goal = ["--goal", "exists(target) and active(target)", "--target", "new"]
+    assert main(["campaign", "plan", str(inventory), *goal, "--store", where]) == 0
+    plan_for, campaign = _planned(where, engine, TreeConfig())
+    assert [r.op for r in plan_for("has-new")] == ["set_active"]
+    assert plan_for("nobody") == ()
+    account = Account()
+    endpoint = DmEndpoint(engine, plan_for, account, Store(where))
+    sessions = [DeviceSession(Device(engine), s, account, d) for d, s in fleet.items()]
+
+    async def body(url: str, http: ClientSession) -> list[Any]:
+        return await asyncio.gather(*(run_device(http, url, s) for s in sessions))
+
+    serve(endpoint, body)
+    endpoint.store.close()
+    campaign.close()
+    assert all(s.state.service("MMS").instances["new"].active for s in sessions)
+    capsys.readouterr()
+    assert main(["campaign", "report", "--store", where, "--format", "json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["devices"]["reached"] == len(fleet)
+
+
+@pytest.mark.parametrize(
+    ("store", "says"),
+    [("missing.sqlite", "no such store"), ("empty.sqlite", "no campaign is planned")],
+)
+def test_serve_planned_needs_a_planned_store(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], store: str, says: str
+) -> None:
+    from mostate.cli import main
+
+    Store(str(tmp_path / "empty.sqlite")).close()
+    argv = ["dm", "serve", "--planned", "--store", str(tmp_path / store), "--port", "0"]
+    assert main(argv) == 2
+    assert says in capsys.readouterr().err
