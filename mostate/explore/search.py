@@ -15,11 +15,13 @@ from __future__ import annotations
 import gc
 import resource
 import time
+from collections.abc import Callable
 
 import attrs
 
+from ..codegen.runtime import Violations
 from ..engine import Engine
-from ..model import Clause, DeviceState, Request
+from ..model import Clause, DeviceState, Outcome, Request
 from ..trace import Trace
 from .encoding import inverse_order
 from .explorer import Exploration, Progress, Stats, Violation
@@ -108,10 +110,15 @@ def _start(run: Exploration) -> None:
     run.parent.append(-1)
     run.via.append(-1)
     run.depth.append(0)
-    for clause in run.engine.state_violations(DeviceState()):
+    broken = run.engine.state_violations(DeviceState())
+    for clause in broken:
         trace = Trace(DeviceState(), (), clause.name)
         trace.confirm_start(run.engine)
         run.violations[clause.name] = Violation(clause.kind, clause.name, trace, None)
+    # Every other state is stored only when the step to it broke nothing, the invariants on
+    # what it changed included: if the empty device keeps every invariant, so does every state
+    # stored, and the engine may check a step from one on what the step changed alone.
+    run.valid_states = not broken
 
 
 def _bfs(run: Exploration, progress: Progress | None, limits: Limits) -> None:
@@ -163,6 +170,7 @@ def _expand(
     the two names swapped, stands for the others."""
     state = run.codec.decode(canon)
     holders = run.codec.holders(canon)
+    step = run.engine.evaluate_valid if run.valid_states else _evaluate(run.engine)
     results: list[_Result] = []
     for r, request in enumerate(run.requests):
         target, others = retarget[r]
@@ -174,14 +182,29 @@ def _expand(
                 nxt = run.codec.permute(nxt, swap)
             results.append((nxt, broken))
             continue
-        step = run.engine.evaluate(state, request)
-        broken = step.violations
+        outcome, violations = step(state, request)
+        broken = violations
         if run.two_runs[r]:
-            broken += run.engine.independence_violations(state, request, step.outcome)
-        after = step.outcome.state
-        nxt = -1 if step.violations else canon if after is state else run.codec.encode(after)
+            broken += run.engine.independence_violations(state, request, outcome)
+        after = outcome.state
+        if violations:
+            nxt = -1
+        elif after is state:
+            nxt = canon
+        else:
+            nxt = run.codec.encode(after)
         results.append((nxt, broken))
     return results
+
+
+def _evaluate(engine: Engine) -> Callable[[DeviceState, Request], tuple[Outcome, Violations]]:
+    """:meth:`Engine.evaluate` as the search calls it: the outcome and what the step breaks."""
+
+    def step(state: DeviceState, request: Request) -> tuple[Outcome, Violations]:
+        transition = engine.evaluate(state, request)
+        return transition.outcome, transition.violations
+
+    return step
 
 
 def settle(run: Exploration) -> None:
