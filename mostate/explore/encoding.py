@@ -50,6 +50,9 @@ class Codec:
         self._shifts = tuple(
             tuple(_BITS * (s * width + j) for j in range(width)) for s in range(len(self.services))
         )
+        self._service_masks = tuple(
+            sum(_MASK << shift for shift in shifts) for shifts in self._shifts
+        )
         # The records by code (code 0 stands for "no instance"), and the way back; ``_by_id``
         # finds the records this codec made by identity, which is what a step hands back for
         # the instances it did not touch (safe: ``_records`` keeps them alive).
@@ -84,17 +87,53 @@ class Codec:
         """The int of a state of the scope (ValueError for a name or service outside it)."""
         key = 0
         by_id, position = self._by_id, self._position
-        for sname, service in state.services.to_dict().items():
+        # The dicts as they are: a state's order does not change its int, and sorting an
+        # adopted dict (``FrozenMap._adopt``) would cost more than the encoding.
+        for sname, service in state.services._data.items():
             s = self._service_position.get(sname)
             if s is None:
                 raise ValueError(f"service {sname!r} is not in the scope")
             shifts = self._shifts[s]
-            for name, inst in service.instances.to_dict().items():
+            for name, inst in service.instances._data.items():
                 j = position.get(name)
                 if j is None:
                     raise ValueError(f"instance {name!r} is not in the scope")
                 code = by_id.get(id(inst))  # the usual case, inlined: a record met before
                 key |= (self.code(inst) if code is None else code) << shifts[j]
+        return key
+
+    def encode_step(self, key: int, before: DeviceState, after: DeviceState, service: str) -> int:
+        """The int of ``after``, a step's next state from ``before`` (whose int is ``key``):
+        when every service but ``service`` is the very object ``before`` holds (as a step of
+        generated code leaves them), only ``service``'s slots are encoded again, from its dict
+        as it is (no sorting); otherwise the whole state is (:meth:`encode`).
+
+        >>> codec = Codec(("A", "B"), ("i1", "i2"))
+        >>> s = DeviceState.from_json({"A": {"i1": {}}, "B": {"i2": {"locked": True}}})
+        >>> t = s.with_service("A", Service(FrozenMap({"i2": Instance(active=True)})))
+        >>> codec.encode_step(codec.encode(s), s, t, "A") == codec.encode(t)
+        True
+        """
+        old, new = before.services._data, after.services._data
+        s = self._service_position.get(service)
+        if s is None or any(
+            held is not old.get(name) for name, held in new.items() if name != service
+        ):
+            return self.encode(after)
+        if len(old) - (service in old) != len(new) - (service in new):
+            return self.encode(after)  # a service other than ``service`` was removed
+        shifts = self._shifts[s]
+        key &= ~self._service_masks[s]
+        held = new.get(service)
+        if held is None:
+            return key
+        by_id, position = self._by_id, self._position
+        for name, inst in held.instances._data.items():
+            j = position.get(name)
+            if j is None:
+                raise ValueError(f"instance {name!r} is not in the scope")
+            code = by_id.get(id(inst))
+            key |= (self.code(inst) if code is None else code) << shifts[j]
         return key
 
     def decode(self, key: int) -> DeviceState:

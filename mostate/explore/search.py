@@ -191,6 +191,8 @@ def _expand(
             nxt = -1
         elif after is state:
             nxt = canon
+        elif request.service is not None:
+            nxt = run.codec.encode_step(canon, state, after, request.service)
         else:
             nxt = run.codec.encode(after)
         results.append((nxt, broken))
