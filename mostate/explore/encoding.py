@@ -16,8 +16,13 @@ them, so the canonical int decodes to the canonical state of :mod:`.symmetry`, a
 
 from __future__ import annotations
 
+import itertools
 import math
+import operator
+import sys
+from array import array
 from collections import Counter
+from collections.abc import Callable, Iterable
 
 from ..frozenmap import FrozenMap
 from ..model import DeviceState, Instance, Service
@@ -25,6 +30,8 @@ from ..model import DeviceState, Instance, Service
 _BITS = 16
 _MASK = (1 << _BITS) - 1
 _ABSENT: tuple[object, ...] = (1,)
+_SWAP = sys.byteorder != "little"
+"""Whether an array of 16-bit codes must be byte-swapped to read a little-endian key."""
 
 
 class Codec:
@@ -47,6 +54,7 @@ class Codec:
         self._position = {name: j for j, name in enumerate(names)}
         self._service_position = {name: s for s, name in enumerate(self.services)}
         width = len(names)
+        self._bytes = 2 * width * len(self.services)
         self._shifts = tuple(
             tuple(_BITS * (s * width + j) for j in range(width)) for s in range(len(self.services))
         )
@@ -150,28 +158,41 @@ class Codec:
         return DeviceState(FrozenMap(services))
 
     # -- symmetry ---------------------------------------------------------------------------
+    # A key's slots, unpacked by ``int.to_bytes`` into an array of 16-bit codes (in C: slot
+    # ``s * width + j`` holds name ``j`` in service ``s``, so ``codes[j::width]`` is the
+    # column of name ``j``), and packed back by ``int.from_bytes``.
+
+    def slots(self, key: int) -> array[int]:
+        """The codes of every slot, slot ``s * len(names) + j`` for name ``j`` in service ``s``.
+
+        >>> codec = Codec(("A", "B"), ("i1", "i2"))
+        >>> list(codec.slots(codec.pack([1, 2, 3, 4])))
+        [1, 2, 3, 4]
+        """
+        codes = array("H", key.to_bytes(self._bytes, "little"))
+        if _SWAP:
+            codes.byteswap()
+        return codes
+
+    def pack(self, codes: Iterable[int]) -> int:
+        """The key of slot codes in the order :meth:`slots` gives them."""
+        packed = array("H", codes)
+        if _SWAP:
+            packed.byteswap()
+        return int.from_bytes(packed.tobytes(), "little")
 
     def columns(self, key: int) -> list[tuple[int, ...]]:
         """For each name, its codes in every service."""
-        return [
-            tuple((key >> shifts[j]) & _MASK for shifts in self._shifts)
-            for j in range(len(self.names))
-        ]
+        codes, width = self.slots(key), len(self.names)
+        return [tuple(codes[j::width]) for j in range(width)]
 
     def canonical(self, key: int) -> int:
         """The int of the canonical member of the state's orbit (see :mod:`.symmetry`)."""
         order = self._order
-        if len(self._shifts) == 1:  # one service: a column is one code
-            shifts = self._shifts[0]
-            codes = sorted(((key >> shift) & _MASK for shift in shifts), key=order.__getitem__)
-            return sum(c << shift for c, shift in zip(codes, shifts, strict=True))
-        columns = self.columns(key)
-        ranked = sorted(columns, key=lambda col: tuple(order[c] for c in col))
-        out = 0
-        for j, col in enumerate(ranked):
-            for shifts, c in zip(self._shifts, col, strict=True):
-                out |= c << shifts[j]
-        return out
+        if len(self.services) == 1:  # one service: a column is one code
+            return self.pack(sorted(self.slots(key), key=order.__getitem__))
+        ranked = sorted(self.columns(key), key=lambda col: tuple(order[c] for c in col))
+        return self.pack(itertools.chain.from_iterable(zip(*ranked, strict=True)))
 
     def ranking(self, key: int) -> tuple[int, list[int]]:
         """The canonical int and the order behind it: ``order[p]`` is the name whose column
@@ -183,11 +204,29 @@ class Codec:
 
     def permute(self, key: int, moves: list[int]) -> int:
         """The state with the column of name ``j`` moved to name ``moves[j]``."""
-        out = 0
-        for shifts in self._shifts:
+        return self.mover(moves)(key)
+
+    def mover(self, moves: list[int]) -> Callable[[int], int]:
+        """:meth:`permute` with ``moves`` fixed, for many keys: where each byte of the key
+        goes is worked out once, so moving a key is one gather of its bytes, in C.
+
+        >>> codec = Codec(("A", "B"), ("i1", "i2", "i3"))
+        >>> key = codec.pack([1, 2, 3, 4, 5, 6])
+        >>> list(codec.slots(codec.mover([1, 2, 0])(key)))
+        [3, 1, 2, 6, 4, 5]
+        """
+        width, size = len(self.names), self._bytes
+        source = [0] * size
+        for s in range(len(self.services)):
             for j, to in enumerate(moves):
-                out |= ((key >> shifts[j]) & _MASK) << shifts[to]
-        return out
+                here, there = 2 * (s * width + j), 2 * (s * width + to)
+                source[there], source[there + 1] = here, here + 1
+        gather = operator.itemgetter(*source)  # at least two bytes: it gives a tuple
+
+        def move(key: int) -> int:
+            return int.from_bytes(bytes(gather(key.to_bytes(size, "little"))), "little")
+
+        return move
 
     def holders(self, key: int) -> list[int]:
         """For each name, the first name with the same column: requests to the two are

@@ -127,7 +127,7 @@ def _bfs(run: Exploration, progress: Progress | None, limits: Limits) -> None:
     member of an orbit has the same depth, as renaming keeps the empty device), so the engine
     runs once per orbit even without symmetry reduction."""
     _start(run)
-    codec, requests = run.codec, run.requests
+    codec, requests, visited = run.codec, run.requests, run.visited
     retarget = _retargets(run)
     memo: dict[int, list[_Result]] = {}
     identity = list(range(len(run.scope.names)))
@@ -145,6 +145,7 @@ def _bfs(run: Exploration, progress: Progress | None, limits: Limits) -> None:
             if not run.symmetry:  # with symmetry each orbit is expanded once: nothing to share
                 memo[canon] = results
         where = inverse_order(order)
+        rename = codec.canonical if run.symmetry else codec.mover(order)
         for r, (target, others) in enumerate(retarget):
             nxt, broken = results[others[where[target]] if target >= 0 else r]
             if broken and any(c.name not in run.violations for c in broken):
@@ -153,8 +154,9 @@ def _bfs(run: Exploration, progress: Progress | None, limits: Limits) -> None:
                 continue
             run.edges += 1
             if nxt != canon:
-                nxt = codec.canonical(nxt) if run.symmetry else codec.permute(nxt, order)
-                _store(run, nxt, i, r)
+                nxt = rename(nxt)
+                if nxt not in visited:
+                    _store(run, nxt, i, r)
         run.expanded += 1
         if run.expanded % 64 == 0:
             limits.check(len(run.keys))

@@ -81,3 +81,25 @@ def test_the_step_encoding_sees_a_change_to_another_service() -> None:
         key = codec.encode_step(codec.encode(before), before, after, "A")
         assert key == codec.encode(after)
         assert codec.decode(key) == after
+
+
+def _naive_permute(key: int, moves: list[int], services: int, width: int) -> int:
+    """The column of name ``j`` moved to name ``moves[j]``, slot by slot with shifts."""
+    out = 0
+    for s in range(services):
+        for j, to in enumerate(moves):
+            out |= ((key >> 16 * (s * width + j)) & 0xFFFF) << 16 * (s * width + to)
+    return out
+
+
+@pytest.mark.parametrize("services", [1, 2, 3])
+def test_moving_bytes_is_moving_slots(services: int) -> None:
+    names = ("a", "b", "c", "d")
+    codec = Codec(tuple(f"S{s}" for s in range(services)), names)
+    codes = [(7919 * k + 13) % 65536 for k in range(services * len(names))]
+    key = codec.pack(codes)
+    assert list(codec.slots(key)) == codes
+    for moves in ([1, 2, 3, 0], [3, 2, 1, 0], [0, 1, 2, 3], [2, 0, 3, 1]):
+        expected = _naive_permute(key, moves, services, len(names))
+        assert codec.permute(key, moves) == expected
+        assert codec.mover(moves)(key) == expected
