@@ -290,7 +290,7 @@ class Engine:
         >>> (outcome, broken) == (engine.evaluate(DeviceState(), add).outcome, ())
         True
         """
-        fns = self._generated_for(request.op)
+        fns = self._generated.get(request.op) or self._generated_for(request.op)
         if fns is not None:
             return fns[request.actor.role is Role.SERVER](state, request, True, True)
         step = self._step(state, request, True)

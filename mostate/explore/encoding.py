@@ -58,6 +58,8 @@ class Codec:
         self._shifts = tuple(
             tuple(_BITS * (s * width + j) for j in range(width)) for s in range(len(self.services))
         )
+        self._shift_of = tuple(dict(zip(names, shifts, strict=True)) for shifts in self._shifts)
+        self._movers: dict[tuple[int, ...], Callable[[int], int]] = {}
         self._service_masks = tuple(
             sum(_MASK << shift for shift in shifts) for shifts in self._shifts
         )
@@ -124,24 +126,22 @@ class Codec:
         """
         old, new = before.services._data, after.services._data
         s = self._service_position.get(service)
-        if s is None or any(
-            held is not old.get(name) for name, held in new.items() if name != service
-        ):
-            return self.encode(after)
-        if len(old) - (service in old) != len(new) - (service in new):
-            return self.encode(after)  # a service other than ``service`` was removed
-        shifts = self._shifts[s]
+        if s is None or len(old) - (service in old) != len(new) - (service in new):
+            return self.encode(after)  # a service other than ``service`` came or went
+        for name, other in new.items():
+            if other is not old.get(name) and name != service:
+                return self.encode(after)
         key &= ~self._service_masks[s]
         held = new.get(service)
         if held is None:
             return key
-        by_id, position = self._by_id, self._position
+        by_id, shift_of = self._by_id, self._shift_of[s]
         for name, inst in held.instances._data.items():
-            j = position.get(name)
-            if j is None:
+            shift = shift_of.get(name)
+            if shift is None:
                 raise ValueError(f"instance {name!r} is not in the scope")
             code = by_id.get(id(inst))
-            key |= (self.code(inst) if code is None else code) << shifts[j]
+            key |= (self.code(inst) if code is None else code) << shift
         return key
 
     def decode(self, key: int) -> DeviceState:
@@ -215,6 +215,9 @@ class Codec:
         >>> list(codec.slots(codec.mover([1, 2, 0])(key)))
         [3, 1, 2, 6, 4, 5]
         """
+        found = self._movers.get(tuple(moves))
+        if found is not None:
+            return found
         width, size = len(self.names), self._bytes
         source = [0] * size
         for s in range(len(self.services)):
@@ -226,6 +229,8 @@ class Codec:
         def move(key: int) -> int:
             return int.from_bytes(bytes(gather(key.to_bytes(size, "little"))), "little")
 
+        # At most N! renamings: each made once (for N = 8, 40,320 small objects at most).
+        self._movers[tuple(moves)] = move
         return move
 
     def holders(self, key: int) -> list[int]:

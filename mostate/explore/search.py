@@ -23,7 +23,6 @@ from ..codegen.runtime import Violations
 from ..engine import Engine
 from ..model import Clause, DeviceState, Outcome, Request
 from ..trace import Trace
-from .encoding import inverse_order
 from .explorer import Exploration, Progress, Stats, Violation
 from .scope import ExploreScope
 
@@ -127,9 +126,9 @@ def _bfs(run: Exploration, progress: Progress | None, limits: Limits) -> None:
     member of an orbit has the same depth, as renaming keeps the empty device), so the engine
     runs once per orbit even without symmetry reduction."""
     _start(run)
-    codec, requests, visited = run.codec, run.requests, run.visited
+    codec = run.codec
     retarget = _retargets(run)
-    memo: dict[int, list[_Result]] = {}
+    memo: dict[int, _Plan] = {}
     identity = list(range(len(run.scope.names)))
     level = 0
     while run.expanded < len(run.keys):
@@ -139,29 +138,81 @@ def _bfs(run: Exploration, progress: Progress | None, limits: Limits) -> None:
             memo.clear()
             level = run.depth[i]
         canon, order = (key, identity) if run.symmetry else codec.ranking(key)
-        results = memo.get(canon)
-        if results is None:
-            results = _expand(run, canon, retarget)
+        plan = memo.get(canon)
+        if plan is None:
+            plan = _plan(canon, _expand(run, canon, retarget))
             if not run.symmetry:  # with symmetry each orbit is expanded once: nothing to share
-                memo[canon] = results
-        where = inverse_order(order)
-        rename = codec.canonical if run.symmetry else codec.mover(order)
-        for r, (target, others) in enumerate(retarget):
-            nxt, broken = results[others[where[target]] if target >= 0 else r]
-            if broken and any(c.name not in run.violations for c in broken):
-                _record(run, i, requests[r], broken)
-            if nxt < 0:
-                continue
-            run.edges += 1
-            if nxt != canon:
-                nxt = rename(nxt)
-                if nxt not in visited:
-                    _store(run, nxt, i, r)
+                memo[canon] = plan
+        _follow(run, i, plan, order if order != identity else None, retarget)
         run.expanded += 1
         if run.expanded % 64 == 0:
             limits.check(len(run.keys))
         if progress is not None and (run.expanded % 64 == 0 or run.expanded == len(run.keys)):
             progress(run.expanded, len(run.keys))
+
+
+_Plan = tuple[int, list[tuple[int, list[int]]], list[tuple[int, tuple[Clause, ...]]]]
+"""What the requests from a canonical state do, ready for each member of its orbit: how many
+lead somewhere (the edges), each next state other than itself with the requests (indices on
+the canonical names) that reach it, in the order they first do, and the requests that break
+something, with what they break."""
+
+
+def _plan(canon: int, results: list[_Result]) -> _Plan:
+    """Group the results of the requests from ``canon`` by the state they lead to: a member
+    of the orbit renames each next state once, not once per request reaching it."""
+    edges = 0
+    groups: dict[int, list[int]] = {}
+    broken: list[tuple[int, tuple[Clause, ...]]] = []
+    for q, (nxt, clauses) in enumerate(results):
+        if clauses:
+            broken.append((q, clauses))
+        if nxt >= 0:
+            edges += 1
+            if nxt != canon:
+                groups.setdefault(nxt, []).append(q)
+    return edges, list(groups.items()), broken
+
+
+def _follow(
+    run: Exploration,
+    i: int,
+    plan: _Plan,
+    order: list[int] | None,
+    retarget: list[tuple[int, tuple[int, ...]]],
+) -> None:
+    """Store the states the steps from state ``i`` reach and record what they break, as if
+    its requests were sent in turn: ``order`` (``None``: no renaming) maps the canonical
+    names back to its own, so request ``q`` on the canonical names is its request
+    ``others[order[target]]``. A state reached by several requests is stored as reached by the
+    first of them, and states are stored in the order of those first requests."""
+    edges, groups, broken = plan
+    run.edges += edges
+
+    def real(q: int) -> int:
+        assert order is not None
+        target, others = retarget[q]
+        return others[order[target]] if target >= 0 else q
+
+    violations = run.violations
+    if broken and any(c.name not in violations for _, clauses in broken for c in clauses):
+        for r, clauses in sorted((real(q) if order else q, c) for q, c in broken):
+            if any(c.name not in violations for c in clauses):
+                _record(run, i, run.requests[r], clauses)
+    visited = run.visited
+    if order is None:
+        rename = run.codec.canonical if run.symmetry else None
+        for nxt, qs in groups:
+            key = rename(nxt) if rename is not None else nxt
+            if key not in visited:
+                _store(run, key, i, qs[0])
+        return
+    move = run.codec.mover(order)
+    firsts = sorted((min(map(real, qs)), nxt) for nxt, qs in groups)
+    for r, nxt in firsts:
+        key = move(nxt)
+        if key not in visited:
+            _store(run, key, i, r)
 
 
 def _expand(
