@@ -8,6 +8,13 @@ reuse those steps, renaming each request and each next state with integer operat
 canonical state, requests to names holding the same records (two absent names, say) are
 renamings of each other too, and run once. With symmetry reduction the next states are put in
 canonical form and only orbits are stored; without it every state is.
+
+Two shortcuts keep the answers and cut the work: every stored state keeps the invariants, so
+the engine checks a step from one on what the step changed (:meth:`Engine.evaluate_valid
+<mostate.engine.Engine.evaluate_valid>`), and a next state is encoded from the state before,
+only the target's service again (:meth:`.encoding.Codec.encode_step`). The requests from a
+canonical state reach a few distinct states, each renamed and looked up once per member of the
+orbit (:func:`_plan`).
 """
 
 from __future__ import annotations
