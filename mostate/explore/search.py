@@ -227,7 +227,7 @@ def _expand(
 ) -> list[_Result]:
     """Every request from the canonical state ``canon``, through the engine. Requests to names
     holding the same records are renamings of each other: the step of the first name, with
-    the two names swapped, stands for the others."""
+    the two names swapped, stands for the others (without the swap, with symmetry)."""
     state = run.codec.decode(canon)
     holders = run.codec.holders(canon)
     step = run.engine.evaluate_valid if run.valid_states else _evaluate(run.engine)
@@ -236,7 +236,9 @@ def _expand(
         target, others = retarget[r]
         if target >= 0 and holders[target] != target:
             nxt, broken = results[others[holders[target]]]
-            if nxt >= 0:
+            # With symmetry only the next state's orbit matters, and the swap keeps it (and
+            # keeps ``canon``: the two names hold the same records), so it is left out.
+            if nxt >= 0 and not run.symmetry:
                 swap = list(range(len(holders)))
                 swap[target], swap[holders[target]] = holders[target], target
                 nxt = run.codec.permute(nxt, swap)
