@@ -16,8 +16,13 @@ them, so the canonical int decodes to the canonical state of :mod:`.symmetry`, a
 
 from __future__ import annotations
 
+import itertools
 import math
+import operator
+import sys
+from array import array
 from collections import Counter
+from collections.abc import Callable, Iterable
 
 from ..frozenmap import FrozenMap
 from ..model import DeviceState, Instance, Service
@@ -25,6 +30,8 @@ from ..model import DeviceState, Instance, Service
 _BITS = 16
 _MASK = (1 << _BITS) - 1
 _ABSENT: tuple[object, ...] = (1,)
+_SWAP = sys.byteorder != "little"
+"""Whether an array of 16-bit codes must be byte-swapped to read a little-endian key."""
 
 
 class Codec:
@@ -47,8 +54,14 @@ class Codec:
         self._position = {name: j for j, name in enumerate(names)}
         self._service_position = {name: s for s, name in enumerate(self.services)}
         width = len(names)
+        self._bytes = 2 * width * len(self.services)
         self._shifts = tuple(
             tuple(_BITS * (s * width + j) for j in range(width)) for s in range(len(self.services))
+        )
+        self._shift_of = tuple(dict(zip(names, shifts, strict=True)) for shifts in self._shifts)
+        self._movers: dict[tuple[int, ...], Callable[[int], int]] = {}
+        self._service_masks = tuple(
+            sum(_MASK << shift for shift in shifts) for shifts in self._shifts
         )
         # The records by code (code 0 stands for "no instance"), and the way back; ``_by_id``
         # finds the records this codec made by identity, which is what a step hands back for
@@ -84,17 +97,51 @@ class Codec:
         """The int of a state of the scope (ValueError for a name or service outside it)."""
         key = 0
         by_id, position = self._by_id, self._position
-        for sname, service in state.services.to_dict().items():
+        # The dicts as they are: a state's order does not change its int, and sorting an
+        # adopted dict (``FrozenMap._adopt``) would cost more than the encoding.
+        for sname, service in state.services._data.items():
             s = self._service_position.get(sname)
             if s is None:
                 raise ValueError(f"service {sname!r} is not in the scope")
             shifts = self._shifts[s]
-            for name, inst in service.instances.to_dict().items():
+            for name, inst in service.instances._data.items():
                 j = position.get(name)
                 if j is None:
                     raise ValueError(f"instance {name!r} is not in the scope")
                 code = by_id.get(id(inst))  # the usual case, inlined: a record met before
                 key |= (self.code(inst) if code is None else code) << shifts[j]
+        return key
+
+    def encode_step(self, key: int, before: DeviceState, after: DeviceState, service: str) -> int:
+        """The int of ``after``, a step's next state from ``before`` (whose int is ``key``):
+        when every service but ``service`` is the very object ``before`` holds (as a step of
+        generated code leaves them), only ``service``'s slots are encoded again, from its dict
+        as it is (no sorting); otherwise the whole state is (:meth:`encode`).
+
+        >>> codec = Codec(("A", "B"), ("i1", "i2"))
+        >>> s = DeviceState.from_json({"A": {"i1": {}}, "B": {"i2": {"locked": True}}})
+        >>> t = s.with_service("A", Service(FrozenMap({"i2": Instance(active=True)})))
+        >>> codec.encode_step(codec.encode(s), s, t, "A") == codec.encode(t)
+        True
+        """
+        old, new = before.services._data, after.services._data
+        s = self._service_position.get(service)
+        if s is None or len(old) - (service in old) != len(new) - (service in new):
+            return self.encode(after)  # a service other than ``service`` came or went
+        for name, other in new.items():
+            if other is not old.get(name) and name != service:
+                return self.encode(after)
+        key &= ~self._service_masks[s]
+        held = new.get(service)
+        if held is None:
+            return key
+        by_id, shift_of = self._by_id, self._shift_of[s]
+        for name, inst in held.instances._data.items():
+            shift = shift_of.get(name)
+            if shift is None:
+                raise ValueError(f"instance {name!r} is not in the scope")
+            code = by_id.get(id(inst))
+            key |= (self.code(inst) if code is None else code) << shift
         return key
 
     def decode(self, key: int) -> DeviceState:
@@ -111,28 +158,41 @@ class Codec:
         return DeviceState(FrozenMap(services))
 
     # -- symmetry ---------------------------------------------------------------------------
+    # A key's slots, unpacked by ``int.to_bytes`` into an array of 16-bit codes (in C: slot
+    # ``s * width + j`` holds name ``j`` in service ``s``, so ``codes[j::width]`` is the
+    # column of name ``j``), and packed back by ``int.from_bytes``.
+
+    def slots(self, key: int) -> array[int]:
+        """The codes of every slot, slot ``s * len(names) + j`` for name ``j`` in service ``s``.
+
+        >>> codec = Codec(("A", "B"), ("i1", "i2"))
+        >>> list(codec.slots(codec.pack([1, 2, 3, 4])))
+        [1, 2, 3, 4]
+        """
+        codes = array("H", key.to_bytes(self._bytes, "little"))
+        if _SWAP:
+            codes.byteswap()
+        return codes
+
+    def pack(self, codes: Iterable[int]) -> int:
+        """The key of slot codes in the order :meth:`slots` gives them."""
+        packed = array("H", codes)
+        if _SWAP:
+            packed.byteswap()
+        return int.from_bytes(packed.tobytes(), "little")
 
     def columns(self, key: int) -> list[tuple[int, ...]]:
         """For each name, its codes in every service."""
-        return [
-            tuple((key >> shifts[j]) & _MASK for shifts in self._shifts)
-            for j in range(len(self.names))
-        ]
+        codes, width = self.slots(key), len(self.names)
+        return [tuple(codes[j::width]) for j in range(width)]
 
     def canonical(self, key: int) -> int:
         """The int of the canonical member of the state's orbit (see :mod:`.symmetry`)."""
         order = self._order
-        if len(self._shifts) == 1:  # one service: a column is one code
-            shifts = self._shifts[0]
-            codes = sorted(((key >> shift) & _MASK for shift in shifts), key=order.__getitem__)
-            return sum(c << shift for c, shift in zip(codes, shifts, strict=True))
-        columns = self.columns(key)
-        ranked = sorted(columns, key=lambda col: tuple(order[c] for c in col))
-        out = 0
-        for j, col in enumerate(ranked):
-            for shifts, c in zip(self._shifts, col, strict=True):
-                out |= c << shifts[j]
-        return out
+        if len(self.services) == 1:  # one service: a column is one code
+            return self.pack(sorted(self.slots(key), key=order.__getitem__))
+        ranked = sorted(self.columns(key), key=lambda col: tuple(order[c] for c in col))
+        return self.pack(itertools.chain.from_iterable(zip(*ranked, strict=True)))
 
     def ranking(self, key: int) -> tuple[int, list[int]]:
         """The canonical int and the order behind it: ``order[p]`` is the name whose column
@@ -144,11 +204,34 @@ class Codec:
 
     def permute(self, key: int, moves: list[int]) -> int:
         """The state with the column of name ``j`` moved to name ``moves[j]``."""
-        out = 0
-        for shifts in self._shifts:
+        return self.mover(moves)(key)
+
+    def mover(self, moves: list[int]) -> Callable[[int], int]:
+        """:meth:`permute` with ``moves`` fixed, for many keys: where each byte of the key
+        goes is worked out once, so moving a key is one gather of its bytes, in C.
+
+        >>> codec = Codec(("A", "B"), ("i1", "i2", "i3"))
+        >>> key = codec.pack([1, 2, 3, 4, 5, 6])
+        >>> list(codec.slots(codec.mover([1, 2, 0])(key)))
+        [3, 1, 2, 6, 4, 5]
+        """
+        found = self._movers.get(tuple(moves))
+        if found is not None:
+            return found
+        width, size = len(self.names), self._bytes
+        source = [0] * size
+        for s in range(len(self.services)):
             for j, to in enumerate(moves):
-                out |= ((key >> shifts[j]) & _MASK) << shifts[to]
-        return out
+                here, there = 2 * (s * width + j), 2 * (s * width + to)
+                source[there], source[there + 1] = here, here + 1
+        gather = operator.itemgetter(*source)  # at least two bytes: it gives a tuple
+
+        def move(key: int) -> int:
+            return int.from_bytes(bytes(gather(key.to_bytes(size, "little"))), "little")
+
+        # At most N! renamings: each made once (for N = 8, 40,320 small objects at most).
+        self._movers[tuple(moves)] = move
+        return move
 
     def ranks(self) -> list[int]:
         """Each code's place in the canonical order of records (:meth:`canonical` sorts by

@@ -108,6 +108,10 @@ class Exploration:
         """The index in :attr:`requests` of the request that reached each state."""
         self.depth = array("i")
         self._positions: dict[int, int] = {}
+        self.valid_states = False
+        """Whether every state stored keeps every invariant (the empty device does, and a
+        state is stored only when the checked step to it broke nothing): set by the search
+        when it starts."""
         self.expanded = 0
         """How many states (the first ones) had every request sent from them."""
         self.edges = 0

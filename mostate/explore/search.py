@@ -8,6 +8,13 @@ reuse those steps, renaming each request and each next state with integer operat
 canonical state, requests to names holding the same records (two absent names, say) are
 renamings of each other too, and run once. With symmetry reduction the next states are put in
 canonical form and only orbits are stored; without it every state is.
+
+Two shortcuts keep the answers and cut the work: every stored state keeps the invariants, so
+the engine checks a step from one on what the step changed (:meth:`Engine.evaluate_valid
+<mostate.engine.Engine.evaluate_valid>`), and a next state is encoded from the state before,
+only the target's service again (:meth:`.encoding.Codec.encode_step`). The requests from a
+canonical state reach a few distinct states, each renamed and looked up once per member of the
+orbit (:func:`_plan`).
 """
 
 from __future__ import annotations
@@ -16,13 +23,14 @@ import gc
 import logging
 import resource
 import time
+from collections.abc import Callable
 
 import attrs
 
+from ..codegen.runtime import Violations
 from ..engine import Engine
-from ..model import Clause, DeviceState, Request
+from ..model import Clause, DeviceState, Outcome, Request
 from ..trace import Trace
-from .encoding import inverse_order
 from .explorer import Exploration, Progress, Stats, Violation
 from .scope import ExploreScope
 
@@ -112,10 +120,15 @@ def _start(run: Exploration) -> None:
     run.parent.append(-1)
     run.via.append(-1)
     run.depth.append(0)
-    for clause in run.engine.state_violations(DeviceState()):
+    broken = run.engine.state_violations(DeviceState())
+    for clause in broken:
         trace = Trace(DeviceState(), (), clause.name)
         trace.confirm_start(run.engine)
         run.violations[clause.name] = Violation(clause.kind, clause.name, trace, None)
+    # Every other state is stored only when the step to it broke nothing, the invariants on
+    # what it changed included: if the empty device keeps every invariant, so does every state
+    # stored, and the engine may check a step from one on what the step changed alone.
+    run.valid_states = not broken
 
 
 def _bfs(run: Exploration, progress: Progress | None, limits: Limits) -> None:
@@ -124,11 +137,11 @@ def _bfs(run: Exploration, progress: Progress | None, limits: Limits) -> None:
     member of an orbit has the same depth, as renaming keeps the empty device), so the engine
     runs once per orbit even without symmetry reduction."""
     _start(run)
-    codec, requests = run.codec, run.requests
+    codec = run.codec
     retarget = _retargets(run)
     if _in_bulk(run, retarget, progress, limits):
         return
-    memo: dict[int, list[_Result]] = {}
+    memo: dict[int, _Plan] = {}
     identity = list(range(len(run.scope.names)))
     level = 0
     while run.expanded < len(run.keys):
@@ -138,22 +151,12 @@ def _bfs(run: Exploration, progress: Progress | None, limits: Limits) -> None:
             memo.clear()
             level = run.depth[i]
         canon, order = (key, identity) if run.symmetry else codec.ranking(key)
-        results = memo.get(canon)
-        if results is None:
-            results = _expand(run, canon, retarget)
+        plan = memo.get(canon)
+        if plan is None:
+            plan = _plan(canon, _expand(run, canon, retarget))
             if not run.symmetry:  # with symmetry each orbit is expanded once: nothing to share
-                memo[canon] = results
-        where = inverse_order(order)
-        for r, (target, others) in enumerate(retarget):
-            nxt, broken = results[others[where[target]] if target >= 0 else r]
-            if broken and any(c.name not in run.violations for c in broken):
-                _record(run, i, requests[r], broken)
-            if nxt < 0:
-                continue
-            run.edges += 1
-            if nxt != canon:
-                nxt = codec.canonical(nxt) if run.symmetry else codec.permute(nxt, order)
-                _store(run, nxt, i, r)
+                memo[canon] = plan
+        _follow(run, i, plan, order if order != identity else None, retarget)
         run.expanded += 1
         if run.expanded % 64 == 0:
             limits.check(len(run.keys))
@@ -201,33 +204,117 @@ def _restart(run: Exploration) -> None:
     _start(run)
 
 
+_Plan = tuple[int, list[tuple[int, list[int]]], list[tuple[int, tuple[Clause, ...]]]]
+"""What the requests from a canonical state do, ready for each member of its orbit: how many
+lead somewhere (the edges), each next state other than itself with the requests (indices on
+the canonical names) that reach it, in the order they first do, and the requests that break
+something, with what they break."""
+
+
+def _plan(canon: int, results: list[_Result]) -> _Plan:
+    """Group the results of the requests from ``canon`` by the state they lead to: a member
+    of the orbit renames each next state once, not once per request reaching it."""
+    edges = 0
+    groups: dict[int, list[int]] = {}
+    broken: list[tuple[int, tuple[Clause, ...]]] = []
+    for q, (nxt, clauses) in enumerate(results):
+        if clauses:
+            broken.append((q, clauses))
+        if nxt >= 0:
+            edges += 1
+            if nxt != canon:
+                groups.setdefault(nxt, []).append(q)
+    return edges, list(groups.items()), broken
+
+
+def _follow(
+    run: Exploration,
+    i: int,
+    plan: _Plan,
+    order: list[int] | None,
+    retarget: list[tuple[int, tuple[int, ...]]],
+) -> None:
+    """Store the states the steps from state ``i`` reach and record what they break, as if
+    its requests were sent in turn: ``order`` (``None``: no renaming) maps the canonical
+    names back to its own, so request ``q`` on the canonical names is its request
+    ``others[order[target]]``. A state reached by several requests is stored as reached by the
+    first of them, and states are stored in the order of those first requests."""
+    edges, groups, broken = plan
+    run.edges += edges
+
+    def real(q: int) -> int:
+        assert order is not None
+        target, others = retarget[q]
+        return others[order[target]] if target >= 0 else q
+
+    violations = run.violations
+    if broken and any(c.name not in violations for _, clauses in broken for c in clauses):
+        for r, clauses in sorted((real(q) if order else q, c) for q, c in broken):
+            if any(c.name not in violations for c in clauses):
+                _record(run, i, run.requests[r], clauses)
+    visited = run.visited
+    if order is None:
+        rename = run.codec.canonical if run.symmetry else None
+        for nxt, qs in groups:
+            key = rename(nxt) if rename is not None else nxt
+            if key not in visited:
+                _store(run, key, i, qs[0])
+        return
+    move = run.codec.mover(order)
+    firsts = sorted((min(map(real, qs)), nxt) for nxt, qs in groups)
+    for r, nxt in firsts:
+        key = move(nxt)
+        if key not in visited:
+            _store(run, key, i, r)
+
+
 def _expand(
     run: Exploration, canon: int, retarget: list[tuple[int, tuple[int, ...]]]
 ) -> list[_Result]:
     """Every request from the canonical state ``canon``, through the engine. Requests to names
     holding the same records are renamings of each other: the step of the first name, with
-    the two names swapped, stands for the others."""
+    the two names swapped, stands for the others (without the swap, with symmetry)."""
     state = run.codec.decode(canon)
     holders = run.codec.holders(canon)
+    step = run.engine.evaluate_valid if run.valid_states else _evaluate(run.engine)
     results: list[_Result] = []
     for r, request in enumerate(run.requests):
         target, others = retarget[r]
         if target >= 0 and holders[target] != target:
             nxt, broken = results[others[holders[target]]]
-            if nxt >= 0:
+            # With symmetry only the next state's orbit matters, and the swap keeps it (and
+            # keeps ``canon``: the two names hold the same records), so it is left out.
+            if nxt >= 0 and not run.symmetry:
                 swap = list(range(len(holders)))
                 swap[target], swap[holders[target]] = holders[target], target
                 nxt = run.codec.permute(nxt, swap)
             results.append((nxt, broken))
             continue
-        step = run.engine.evaluate(state, request)
-        broken = step.violations
+        outcome, violations = step(state, request)
+        broken = violations
         if run.two_runs[r]:
-            broken += run.engine.independence_violations(state, request, step.outcome)
-        after = step.outcome.state
-        nxt = -1 if step.violations else canon if after is state else run.codec.encode(after)
+            broken += run.engine.independence_violations(state, request, outcome)
+        after = outcome.state
+        if violations:
+            nxt = -1
+        elif after is state:
+            nxt = canon
+        elif request.service is not None:
+            nxt = run.codec.encode_step(canon, state, after, request.service)
+        else:
+            nxt = run.codec.encode(after)
         results.append((nxt, broken))
     return results
+
+
+def _evaluate(engine: Engine) -> Callable[[DeviceState, Request], tuple[Outcome, Violations]]:
+    """:meth:`Engine.evaluate` as the search calls it: the outcome and what the step breaks."""
+
+    def step(state: DeviceState, request: Request) -> tuple[Outcome, Violations]:
+        transition = engine.evaluate(state, request)
+        return transition.outcome, transition.violations
+
+    return step
 
 
 def settle(run: Exploration) -> None:

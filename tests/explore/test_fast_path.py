@@ -1,0 +1,105 @@
+"""The explorer's shortcuts give what the long way gives.
+
+:meth:`Engine.evaluate_valid` (invariants checked on what a step changed, the state before known
+to keep them) against :meth:`Engine.evaluate` on every stored state and request of small scopes;
+:meth:`Codec.encode_step` (only the target's service encoded again) against :meth:`Codec.encode`
+on every step.
+"""
+
+from __future__ import annotations
+
+import tomllib
+
+import pytest
+
+from mostate import DeviceState, Engine, Request, load_spec
+from mostate.explore import ExploreScope, explore
+from mostate.explore.encoding import Codec
+from tests.conftest import CCS, MUTANTS
+
+MANIFEST = tomllib.loads((MUTANTS / "manifest.toml").read_text(encoding="utf-8"))
+SPECS = {"ccs": CCS} | {name: MUTANTS / entry["file"] for name, entry in MANIFEST.items()}
+
+
+def _scope(spec: str) -> ExploreScope:
+    if spec == "switch_over_device":
+        return ExploreScope.of(1, 1, services=2, declines=True)
+    return ExploreScope.of(2, 1, declines=True)
+
+
+@pytest.mark.parametrize("spec", sorted(SPECS))
+def test_valid_pre_state_checks_agree_with_full_checks(spec: str) -> None:
+    engine = Engine(load_spec(SPECS[spec]))
+    run = explore(engine, _scope(spec), symmetry=False)
+    assert run.valid_states
+    for i in range(len(run.keys)):
+        state = run.state(i)
+        assert not engine.state_violations(state)
+        for request in run.requests:
+            full = engine.evaluate(state, request)
+            assert engine.evaluate_valid(state, request) == (full.outcome, full.violations)
+
+
+def test_valid_pre_state_checks_look_only_at_the_change() -> None:
+    """On a state that breaks an invariant, the quick check does not see it (so the explorer
+    must only ever say "valid" of states that are): what shows the flag reaches the code."""
+    engine = Engine(load_spec(CCS))
+    two = DeviceState.from_json({"MMS": {"a": {"active": True}, "b": {"active": True}}})
+    add = Request.from_json({"actor": "server", "op": "add", "service": "MMS", "instance": "c"})
+    assert [c.name for c in engine.evaluate(two, add).violations] == ["one_active"]
+    assert engine.evaluate_valid(two, add)[1] == ()
+
+
+@pytest.mark.parametrize("spec", ["ccs", "switch_over_device", "active_not_cleared"])
+def test_the_step_encoding_equals_the_whole_encoding(spec: str) -> None:
+    engine = Engine(load_spec(SPECS[spec]))
+    scope = _scope(spec)
+    run = explore(engine, scope, symmetry=False)
+    codec = Codec(scope.services, scope.names)
+    steps = 0
+    for i in range(len(run.keys)):
+        state = run.state(i)
+        key = codec.encode(state)
+        for request in run.requests:
+            after = engine.evaluate(state, request).outcome.state
+            if request.service is None or after is state:
+                continue
+            assert codec.encode_step(key, state, after, request.service) == codec.encode(after)
+            steps += 1
+    assert steps > 0
+
+
+def test_the_step_encoding_sees_a_change_to_another_service() -> None:
+    codec = Codec(("A", "B"), ("i1", "i2"))
+    before = DeviceState.from_json({"A": {"i1": {}}, "B": {"i2": {}}})
+    for after in (
+        DeviceState.from_json({"A": {"i1": {}}, "B": {"i1": {"active": True}}}),
+        DeviceState.from_json({"A": {"i1": {}, "i2": {}}}),
+        DeviceState.from_json({"B": {"i2": {}}}),
+        DeviceState(),
+    ):
+        key = codec.encode_step(codec.encode(before), before, after, "A")
+        assert key == codec.encode(after)
+        assert codec.decode(key) == after
+
+
+def _naive_permute(key: int, moves: list[int], services: int, width: int) -> int:
+    """The column of name ``j`` moved to name ``moves[j]``, slot by slot with shifts."""
+    out = 0
+    for s in range(services):
+        for j, to in enumerate(moves):
+            out |= ((key >> 16 * (s * width + j)) & 0xFFFF) << 16 * (s * width + to)
+    return out
+
+
+@pytest.mark.parametrize("services", [1, 2, 3])
+def test_moving_bytes_is_moving_slots(services: int) -> None:
+    names = ("a", "b", "c", "d")
+    codec = Codec(tuple(f"S{s}" for s in range(services)), names)
+    codes = [(7919 * k + 13) % 65536 for k in range(services * len(names))]
+    key = codec.pack(codes)
+    assert list(codec.slots(key)) == codes
+    for moves in ([1, 2, 3, 0], [3, 2, 1, 0], [0, 1, 2, 3], [2, 0, 3, 1]):
+        expected = _naive_permute(key, moves, services, len(names))
+        assert codec.permute(key, moves) == expected
+        assert codec.mover(moves)(key) == expected
