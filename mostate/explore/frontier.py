@@ -1,4 +1,5 @@
-"""The breadth-first search of :mod:`.search`, a chunk of states at a time, over numpy arrays.
+"""The breadth-first search of :mod:`.search` without symmetry reduction, a chunk of states at
+a time, over numpy arrays.
 
 The engine still runs once per orbit and request (the ``expand`` it is given); what this
 module does in bulk is the rest of the search, which took about half of its time state by
@@ -142,7 +143,7 @@ class Frontier:
 
 
 def bfs(
-    run: Exploration,
+    run: Exploration,  # without symmetry: every state is stored, on its own names
     retarget: Sequence[tuple[int, tuple[int, ...]]],
     expand: Expand,
     record: Record,
@@ -175,12 +176,8 @@ def _chunk(front: Frontier, rows: Codes, expand: Expand, record: Record) -> Code
     run, count = front.run, len(rows)
     base = run.expanded
     requests = len(run.requests)
-    if run.symmetry:  # stored states are canonical: each is its own orbit
-        names = np.broadcast_to(np.arange(front.width), (count, front.width))
-        canon = rows
-    else:
-        names = front.order(rows)
-        canon = front.moved(rows, names)
+    names = front.order(rows)
+    canon = front.moved(rows, names)
     keys, which = np.unique(front.pack(canon), return_inverse=True)
     which = which.reshape(-1)
     new = [k for k in keys.tolist() if k not in front.memo]
@@ -195,10 +192,8 @@ def _chunk(front: Frontier, rows: Codes, expand: Expand, record: Record) -> Code
     orbit = which[:, None]
     nxt = succ[orbit, sent]  # (count, requests, slots), on canonical names
     ok = valid[orbit, sent]
-    if run.symmetry:
-        nxt = front.moved(nxt, front.order(nxt))
-    else:  # back to the state's own names: name j has the column of canonical name where[j]
-        nxt = front.moved(nxt, np.broadcast_to(where[:, None, :], (*ok.shape, front.width)))
+    # Back to the state's own names: name j has the column of canonical name where[j].
+    nxt = front.moved(nxt, np.broadcast_to(where[:, None, :], (*ok.shape, front.width)))
     if broken[orbit, sent].any():
         _violations(front, keys, which, sent, broken[orbit, sent], base, record)
     packed = front.pack(nxt).reshape(-1)
