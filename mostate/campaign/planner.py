@@ -258,8 +258,9 @@ def shortest(
     alphabet: tuple[Request, ...] | None = None,
 ) -> tuple[Request, ...] | None:
     """The requests of :func:`mostate.explore.plan`'s plan from ``start`` (None: none found
-    within ``campaign.max_states``), the goal tested as states are found. ``alphabet``: the
-    requests :func:`mostate.explore.plan` would send from ``start``, if known.
+    within ``campaign.max_states``), the goal tested as states are found. ``start`` keeps the
+    invariants (:meth:`Engine.validate`). ``alphabet``: the requests
+    :func:`mostate.explore.plan` would send from ``start``, if known.
 
     >>> from mostate import load_spec
     >>> goal = Goal.parse("exists(target)", target="new")
@@ -273,10 +274,18 @@ def shortest(
         requests = plan_requests(engine, start, goal, frozenset({Role.SERVER}), campaign.values)
     parents: dict[DeviceState, tuple[DeviceState, Request] | None] = {start: None}
     queue = deque([start])
+    # Every state here keeps the invariants (``start`` is valid, and a step that would break
+    # one leaves the state as it was, as Engine.apply does), so a monitored step is checked on
+    # what it changed (Engine.evaluate_valid) and gives what apply gives.
+    monitored = engine.monitor
     while queue and len(parents) <= campaign.max_states:
         state = queue.popleft()
         for request in requests:
-            nxt = engine.apply(state, request).state
+            if monitored:
+                outcome, broken = engine.evaluate_valid(state, request)
+                nxt = state if broken else outcome.state
+            else:
+                nxt = engine.apply(state, request).state
             if nxt in parents:
                 continue
             parents[nxt] = (state, request)
