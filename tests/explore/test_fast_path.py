@@ -83,6 +83,30 @@ def test_the_step_encoding_sees_a_change_to_another_service() -> None:
         assert codec.decode(key) == after
 
 
+def test_the_step_encoding_follows_instances_that_change_come_and_go() -> None:
+    """Within the step's service: records kept as the very objects, records rebuilt equal,
+    one changed, one removed, one added."""
+    from mostate.frozenmap import FrozenMap
+    from mostate.model import Instance, Service
+
+    codec = Codec(("A",), ("i1", "i2", "i3"))
+    before = DeviceState.from_json({"A": {"i1": {}, "i2": {"locked": True}}})
+    held = before.service("A").instances
+    i1, i2 = held["i1"], held["i2"]
+    for instances in (
+        {"i2": i2},  # i1 removed, i2 the same object
+        {"i1": i1},  # i2 removed
+        {"i1": i1, "i2": i2, "i3": Instance(active=True)},  # one added
+        {"i1": Instance(default=True), "i2": i2},  # one changed
+        {"i3": Instance()},  # both removed, one added
+        {"i1": Instance(), "i2": Instance(locked=True)},  # rebuilt equal
+    ):
+        after = before.with_service("A", Service(FrozenMap(instances)))
+        key = codec.encode_step(codec.encode(before), before, after, "A")
+        assert key == codec.encode(after)
+        assert codec.decode(key) == after
+
+
 def _naive_permute(key: int, moves: list[int], services: int, width: int) -> int:
     """The column of name ``j`` moved to name ``moves[j]``, slot by slot with shifts."""
     out = 0
