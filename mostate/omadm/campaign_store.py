@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 
 import attrs
 
-from .database import Cursor, Database, StoreError, connect
+from .database import Cursor, Database, open_with
 
 T = TypeVar("T")
 PAGE = 5_000
@@ -116,16 +116,9 @@ class CampaignStore:
     """
 
     def __init__(self, where: str | Path) -> None:
-        self._db: Database = connect(str(where))
+        self._db: Database = open_with(str(where), _SCHEMA)
         self.where = self._db.where
         """The store as named, with a URL's password hidden."""
-        schema = _SCHEMA.format(real=self._db.real)
-        try:
-            self._db.create([s for s in schema.split(";") if s.strip()])
-        except StoreError as err:
-            self._db.close()
-            reason = str(err).removeprefix(f"{self.where}: ")
-            raise StoreError(f"{self.where}: cannot open the store: {reason}") from None
 
     def close(self) -> None:
         self._db.close()

@@ -115,6 +115,21 @@ def connect(where: str) -> Database:
     raise StoreError(f"{hide_password(where)}: a store is a SQLite file or a postgresql:// URL")
 
 
+def open_with(where: str, schema: str) -> Database:
+    """The database of the store at ``where`` with the tables of ``schema`` made unless there:
+    statements separated by ``;``, column types ``{blob}`` and ``{real}`` in the database's
+    words. StoreError "cannot open the store" saying why."""
+    db = connect(where)
+    statements = schema.format(blob=db.blob, real=db.real).split(";")
+    try:
+        db.create([s for s in statements if s.strip()])
+    except StoreError as err:
+        db.close()
+        reason = str(err).removeprefix(f"{db.where}: ")
+        raise StoreError(f"{db.where}: cannot open the store: {reason}") from None
+    return db
+
+
 class SqliteDatabase:
     """One SQLite file: WAL, ``synchronous=FULL``, writers wait for each other's lock.
 

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .database import Cursor, StoreError, connect
+from .database import Cursor, StoreError, open_with
 from .server import Report
 from .session import Nonces, Outcome
 
@@ -72,17 +72,9 @@ class Store:
     """
 
     def __init__(self, where: str | Path) -> None:
-        self._db = connect(str(where))
+        self._db = open_with(str(where), _SCHEMA)
         self.where = self._db.where
         """The store as named, with a URL's password hidden."""
-        schema = _SCHEMA.format(blob=self._db.blob, real=self._db.real)
-        statements = [s for s in schema.split(";") if s.strip()]
-        try:
-            self._db.create(statements)
-        except StoreError as err:
-            self._db.close()
-            reason = str(err).removeprefix(f"{self.where}: ")
-            raise StoreError(f"{self.where}: cannot open the store: {reason}") from None
 
     def close(self) -> None:
         self._db.close()
