@@ -236,13 +236,7 @@ class _Function:
             self._next_record(step, cx.bind("i", named), rec, f"{records}[{name}]")
         if self.op.has_target and cx.facts.get(_TARGET_EXISTS) is not True:
             with out.block(f"if N not in {view.records}:"):
-                fresh = view.fresh or "_ABSENT"
-                if view.fresh is None:
-                    target = Named("N", absent_in=frozenset({view.records}))
-                else:
-                    target = Named("N", FrozenMap({view.records: fresh}))
-                new = self._next_record(step, cx.bind("i", target), fresh, self.unit.fresh("x"))
-                out(f"{records} = _add({records}, N, {new})")
+                self._point_absent(step, cx, records, records)
         new_fresh = self._next_record(step, cx.bind("i", ServiceFresh()), view.fresh or "_ABSENT")
         return ViewCode(records, new_fresh, False)
 
@@ -271,11 +265,11 @@ class _Function:
             with out.block(f"if N in {view.records}:"):
                 self._point_present(step, cx, records)
             with out.block("else:"):
-                self._point_absent(step, cx, records)
+                self._point_absent(step, cx, records, view.records)
         elif present:
             self._point_present(step, cx, records)
         else:
-            self._point_absent(step, cx, records)
+            self._point_absent(step, cx, records, view.records)
         new_fresh = self._next_record(step, cx.bind("i", ServiceFresh()), view.fresh or "_ABSENT")
         return ViewCode(records, new_fresh, False, point=True)
 
@@ -288,7 +282,9 @@ class _Function:
         self.out(f"{records} = dict({view.records})")
         self.out(f"{records}[N] = {new}")
 
-    def _point_absent(self, step: Effect, cx: Cx, records: str) -> None:
+    def _point_absent(self, step: Effect, cx: Cx, records: str, source: str) -> None:
+        """``records`` becomes ``source`` with the absent target's next record added at the
+        end (the record it would have if the effect made it exist)."""
         view = cx.pre
         fresh = view.fresh or "_ABSENT"
         if view.fresh is None:
@@ -296,7 +292,7 @@ class _Function:
         else:
             target = Named("N", FrozenMap({view.records: fresh}))
         new = self._next_record(step, cx.bind("i", target), fresh, self.unit.fresh("x"))
-        self.out(f"{records} = _add({view.records}, N, {new})")
+        self.out(f"{records} = _add({source}, N, {new})")
 
     def _next_record(self, step: Effect, cx: Cx, old: str, into: str | None = None) -> str | None:
         """Write the next record of ``i`` into ``into`` (or a new local); returns the local
