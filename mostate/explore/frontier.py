@@ -84,17 +84,13 @@ class Frontier:
     # -- codes and keys ---------------------------------------------------------------------
 
     def rows(self, keys: Sequence[int]) -> Codes:
-        """The codes of states given as the codec's ints (16 bits a slot)."""
-        raw = b"".join(k.to_bytes(2 * self.slots, "little") for k in keys)
-        return np.frombuffer(raw, dtype="<u2").reshape(len(keys), self.slots).astype(np.uint16)
+        """The codes of states given as the codec's ints (:meth:`.Codec.slots`)."""
+        slots = self.run.codec.slots
+        return np.array([slots(k) for k in keys], dtype=np.uint16).reshape(len(keys), self.slots)
 
     def ints(self, rows: Codes) -> list[int]:
-        """The codec's ints of rows of codes."""
-        if self.slots <= 4:  # 16 bits a slot fit a 64-bit key: it is the packed key
-            return [int(k) for k in self.pack(rows).tolist()]
-        raw = rows.astype("<u2").tobytes()
-        size = 2 * self.slots
-        return [int.from_bytes(raw[i : i + size], "little") for i in range(0, len(raw), size)]
+        """The codec's ints of rows of codes (:meth:`.Codec.pack`)."""
+        return list(map(self.run.codec.pack, rows.tolist()))
 
     def pack(self, rows: Codes) -> Keys:
         """One 64-bit key a row (any leading shape)."""
@@ -103,10 +99,10 @@ class Frontier:
 
     def refresh_ranks(self) -> None:
         """Each code's place in the canonical order, after the codec met new records."""
-        codec = self.run.codec
-        if len(codec.ranks()) >= 1 << self.bits:
+        ranks = self.run.codec.ranks()
+        if len(ranks) >= 1 << self.bits:
             raise TooWide(f"more than {(1 << self.bits) - 1} records for {self.slots} slots")
-        self.ranks = np.asarray(codec.ranks(), dtype=np.int64)
+        self.ranks = np.asarray(ranks, dtype=np.int64)
 
     def known(self, keys: Keys) -> npt.NDArray[np.bool_]:
         """Which keys were found before (in an earlier level or earlier in this one)."""
