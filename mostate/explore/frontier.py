@@ -176,12 +176,14 @@ def _chunk(front: Frontier, rows: Codes, expand: Expand, record: Record) -> Code
     canon = front.moved(rows, names)
     keys, which = np.unique(front.pack(canon), return_inverse=True)
     which = which.reshape(-1)
-    new = [k for k in keys.tolist() if k not in front.memo]
+    listed = keys.tolist()
+    new = [k for k in listed if k not in front.memo]
     if new:
         _steps(front, canon, keys, new, expand)
-    succ = np.stack([front.memo[k][0] for k in keys.tolist()])
-    valid = np.stack([front.memo[k][1] for k in keys.tolist()])
-    broken = np.stack([front.memo[k][2] for k in keys.tolist()])
+    entries = [front.memo[k] for k in listed]
+    succ = np.stack([e[0] for e in entries])
+    valid = np.stack([e[1] for e in entries])
+    broken = np.stack([e[2] for e in entries])
     # Request r to name j is, in canonical names, request retarget[r][where[j]].
     where = np.argsort(names, axis=-1)
     sent = front.retarget[np.arange(requests), where[:, front.target]]  # (count, requests)
@@ -190,14 +192,14 @@ def _chunk(front: Frontier, rows: Codes, expand: Expand, record: Record) -> Code
     ok = valid[orbit, sent]
     # Back to the state's own names: name j has the column of canonical name where[j].
     nxt = front.moved(nxt, np.broadcast_to(where[:, None, :], (*ok.shape, front.width)))
-    if broken[orbit, sent].any():
-        _violations(front, keys, which, sent, broken[orbit, sent], base, record)
+    hit = broken[orbit, sent]
+    if hit.any():
+        _violations(front, keys, which, sent, hit, base, record)
     packed = front.pack(nxt).reshape(-1)
     at = np.flatnonzero(ok.reshape(-1))
     candidates, first = np.unique(packed[at], return_index=True)
     fresh = ~front.known(candidates)
     order = np.sort(at[first[fresh]])  # first reached, in BFS order
-    grown = front.pack(nxt.reshape(-1, front.slots)[order])
     found = nxt.reshape(-1, front.slots)[order]
     # Commit: the arrays grow together, then the chunk counts as expanded.
     run.edges += int(ok.sum())
@@ -206,7 +208,7 @@ def _chunk(front: Frontier, rows: Codes, expand: Expand, record: Record) -> Code
     run.via.frombytes((order % requests).astype(np.int32).tobytes())
     depth = run.depth[base] + 1
     run.depth.frombytes(np.full(len(order), depth, dtype=np.int32).tobytes())
-    front.level_seen = np.union1d(front.level_seen, grown)
+    front.level_seen = np.union1d(front.level_seen, packed[order])
     run.expanded = base + count
     return found
 
