@@ -34,6 +34,7 @@ from ..omadm import (
     write_wbxml,
 )
 from ..omadm.auth import AuthType, Secret
+from ..omadm.campaign_store import CampaignStore
 from ..omadm.database import is_url
 from ..omadm.device import unsaved
 from ..omadm.plans import plan_lines, plan_requests, read_plans
@@ -273,10 +274,7 @@ def _serve(args: argparse.Namespace) -> int:
     from ..omadm.http import DmEndpoint, application
 
     engine, tree = engine_from(args.spec), tree_from(args)
-    requests = _served(args, engine, tree)
-    campaign = None
-    if args.planned:
-        requests, campaign = _planned(args.store, engine, tree)
+    requests, campaign = _served(args, engine, tree)
     store = _open_store(args.store)
     stop = asyncio.Event()
 
@@ -310,15 +308,20 @@ def _serve(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+Served = list[Request] | Callable[[str], Sequence[Request]]
+"""What ``dm serve`` sends: the same requests to every device, or each device's own."""
+
+
 def _served(
     args: argparse.Namespace, engine: Engine, tree: TreeConfig
-) -> list[Request] | Callable[[str], Sequence[Request]]:
-    """What ``dm serve`` sends: CAMPAIGN's requests to every device, or each device's plan."""
+) -> tuple[Served, CampaignStore | None]:
+    """What ``dm serve`` sends: CAMPAIGN's requests to every device, or each device's plan
+    (from PLANS, or from the store's campaign, which stays open while the server runs)."""
     given = [args.campaign is not None, args.plans is not None, args.planned]
     if sum(given) != 1:
         raise CliError("give one of CAMPAIGN.jsonl, --plans PLANS.jsonl and --planned")
     if args.planned:
-        return []  # read from the store once it is open
+        return _planned(args.store, engine, tree)
     if args.plans is not None:
         try:
             plans = read_plans(plan_lines(args.plans))
@@ -334,7 +337,7 @@ def _served(
             raise CliError(f"cannot read plans {args.plans}: {err.strerror or err}") from None
         except (ValueError, RequestError) as err:
             raise CliError(f"{args.plans}: {err}") from None
-        return lambda device: plans.get(device, ())
+        return (lambda device: plans.get(device, ())), None
     _, lines = trace_from(args.campaign, engine)
     bad = [line.error for line in lines if line.request is None]
     if bad:
@@ -344,17 +347,15 @@ def _served(
         Server(engine, tree).build(requests)  # every request has a SyncML form
     except RequestError as err:
         raise CliError(f"{args.campaign}: {err}") from None
-    return requests
+    return requests, None
 
 
 def _planned(
     where: str, engine: Engine, tree: TreeConfig
-) -> tuple[Callable[[str], Sequence[Request]], Any]:
+) -> tuple[Callable[[str], Sequence[Request]], CampaignStore]:
     """Each device's plan from the campaign in the store (``campaign plan --store``), looked
     up when its session starts. Every distinct plan is read and given its SyncML form first,
     so that a plan the server could not send is exit 2 before any device is served."""
-    from ..omadm.campaign_store import CampaignStore
-
     if not is_url(where) and not os.path.exists(where):
         raise CliError(f"{where}: no such store (campaign plan --store makes one)")
     try:

@@ -14,7 +14,9 @@ the engine checks a step from one on what the step changed (:meth:`Engine.evalua
 <mostate.engine.Engine.evaluate_valid>`), and a next state is encoded from the state before,
 only the target's service again (:meth:`.encoding.Codec.encode_step`). The requests from a
 canonical state reach a few distinct states, each renamed and looked up once per member of the
-orbit (:func:`_plan`).
+orbit (:func:`_plan`). Without symmetry reduction, and with numpy, the same search runs a
+chunk of states at a time over arrays (:mod:`.frontier`): the engine's part is this module's
+:func:`_expand`, the renaming and storing are done in bulk.
 """
 
 from __future__ import annotations
@@ -48,7 +50,7 @@ def explore(
     """Explore every state reachable in ``scope`` and check every step. ``interruptible``: a
     KeyboardInterrupt ends the search and returns what it found so far, marked ``stopped``; so
     does reaching ``max_states`` states or ``max_memory_mb`` MiB of peak memory (checked every
-    64 states).
+    64 states, or every chunk of :data:`.frontier.CHUNK` in bulk).
 
     >>> from mostate import load_spec
     >>> run = explore(Engine(load_spec()), ExploreScope(instances=1, values=1))
