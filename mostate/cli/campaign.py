@@ -15,6 +15,7 @@ from ..campaign import Campaign, plan_inventory, synthetic_inventory
 from ..campaign.lines import Counts
 from ..campaign.scale import plan_file
 from ..durable import open_durably
+from ..engine import Engine
 from ..errors import RequestError, SpecError
 from ..explore import Goal
 from ..model import check_name, params_from_json
@@ -148,7 +149,7 @@ def campaign_from(args: argparse.Namespace) -> Campaign:
 
 
 def _plan(args: argparse.Namespace) -> int:
-    engine_from(args.spec)  # a bad spec is exit 2 now, not in every worker
+    engine = engine_from(args.spec)  # a bad spec is exit 2 now, not in every worker
     campaign = campaign_from(args)
     if args.jobs < 1:
         raise CliError("--jobs must be at least 1")
@@ -156,7 +157,7 @@ def _plan(args: argparse.Namespace) -> int:
         raise CliError("give --jobs or --scheduler, not both")
     if args.out:
         check_writable(args.out, "--out")
-    packages = _packages(args)
+    packages = _packages(args, engine)
     lines = inventory_lines(args.inventory)
     shown = args.format != "json"
     pooled = args.jobs > 1 and _plain_file(args.inventory)
@@ -196,7 +197,7 @@ def _plain_file(path: str) -> bool:
     return path != "-" and not path.endswith(".parquet") and os.path.isfile(path)
 
 
-def _packages(args: argparse.Namespace) -> PackageWriter | None:
+def _packages(args: argparse.Namespace, engine: Engine) -> PackageWriter | None:
     """The writer of one SyncML package per device, for --format syncml."""
     if args.format != "syncml":
         if args.out_dir or args.wbxml:
@@ -206,7 +207,6 @@ def _packages(args: argparse.Namespace) -> PackageWriter | None:
         raise CliError("--format syncml needs --out-dir DIR, the folder of the packages")
     check_writable(args.out_dir, "--out-dir", directory=True)
     os.makedirs(args.out_dir, exist_ok=True)
-    engine = engine_from(args.spec)
     tree = tree_from(args)
     return PackageWriter(engine, tree, args.out_dir, server_id=args.server_id, wbxml=args.wbxml)
 
