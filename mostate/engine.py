@@ -22,7 +22,8 @@ from typing import Any
 
 import attrs
 
-from .codegen import Step, Unsupported, compile_operation
+from .codegen import Step, SuccessorStep, Unsupported, compile_operation, compile_successor
+from .codegen.operation import Fixed, fixed
 from .codegen.runtime import Violations, reason
 from .concrete import (
     ABSENT,
@@ -165,6 +166,7 @@ class Engine:
         # first request; the operations the generator left to the interpreter.
         self._generated: dict[str, tuple[Step, Step]] = {}
         self._interpreted: set[str] = set()
+        self._successors: dict[tuple[str, Role, Fixed], SuccessorStep] = {}
         # The last state a monitored generated step produced, and the services known to keep
         # every invariant in it (see ``_run_generated``).
         self._known: tuple[DeviceState | None, frozenset[str]] = (None, frozenset())
@@ -346,6 +348,23 @@ class Engine:
             log.info("operation %s is interpreted, not generated: %s", name, err)
             self._interpreted.add(name)
         return fns
+
+    def successor(self, request: Request) -> SuccessorStep | None:
+        """The explorer's step for ``request`` (:func:`~mostate.codegen.compile_successor`):
+        generated code specialised to its role, arguments and answer to the confirmation,
+        always checked, that gives the request's service's records after the step instead of
+        an outcome; on a state that keeps the invariants it answers as :meth:`evaluate_valid`
+        does. ``None`` where :meth:`evaluate_valid` does not run generated code for the
+        request, or the request is malformed."""
+        op = self.spec.ops.get(request.op)
+        fixes = None if op is None else fixed(op, request)
+        if op is None or fixes is None or self._generated_for(request.op) is None:
+            return None
+        key = (request.op, request.actor.role, fixes)
+        found = self._successors.get(key)
+        if found is None:  # generated already for this operation: it cannot fail here
+            found = self._successors[key] = compile_successor(self.spec, op, request)
+        return found
 
     def _prepare(self, state: DeviceState, request: Request) -> tuple[_CompiledOp, Env]:
         cop = self._ops.get(request.op)

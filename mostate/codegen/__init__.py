@@ -6,12 +6,23 @@ folds what an operation, a role and an exit point fix, and writes source for the
 :mod:`.operation` writes a function per (operation, role) that is ``Engine._step`` specialised;
 :mod:`.build` compiles it. The engine runs these functions by default and falls back to the
 interpreter, per operation, for what the generator does not specialise (:class:`Unsupported`).
+The explorer runs a lighter *successor* form, specialised further to one concrete request: the
+service's records after the step, no outcome built (:func:`compile_successor`).
 Like the engine, this package imports only the standard library and attrs.
 """
 
 from .build import Step as Step
+from .build import SuccessorStep as SuccessorStep
 from .build import compile_operation as compile_operation
+from .build import compile_successor as compile_successor
 from .build import source as source
 from .values import Unsupported as Unsupported
 
-__all__ = ["Step", "Unsupported", "compile_operation", "source"]
+__all__ = [
+    "Step",
+    "SuccessorStep",
+    "Unsupported",
+    "compile_operation",
+    "compile_successor",
+    "source",
+]

@@ -17,8 +17,8 @@ from typing import Any, Protocol
 from ..model import DeviceState, Request, Role
 from ..rules import Operation, Spec
 from .context import Unit
-from .operation import emit_function
-from .runtime import NAMESPACE, Answer
+from .operation import emit_function, fixed
+from .runtime import NAMESPACE, Answer, Successor
 
 
 class Step(Protocol):
@@ -29,6 +29,14 @@ class Step(Protocol):
     def __call__(
         self, state: DeviceState, request: Request, check: bool, valid: bool = False, /
     ) -> Answer: ...
+
+
+class SuccessorStep(Protocol):
+    """A generated function in the explorer's lighter form, for one concrete request's role,
+    arguments and answer to the confirmation: ``(state, request, valid) ->``
+    :data:`~mostate.codegen.runtime.Successor` (checked always; no outcome is built)."""
+
+    def __call__(self, state: DeviceState, request: Request, valid: bool, /) -> Successor: ...
 
 
 _ROLES = (Role.USER, Role.SERVER)
@@ -65,8 +73,54 @@ def compile_operation(spec: Spec, op: Operation) -> tuple[Step, Step]:
     (200, ['a'], ())
     """
     text, constants = source(spec, op)
-    filename = f"<mostate.codegen {spec.name!r} {op.name!r}>"
+    namespace = _run(text, constants, f"<mostate.codegen {spec.name!r} {op.name!r}>")
+    return namespace["_user"], namespace["_server"]
+
+
+def successor_source(spec: Spec, op: Operation, request: Request) -> tuple[str, dict[str, Any]]:
+    """The module of the successor form of ``op`` for ``request``'s role, arguments and
+    answer to the confirmation (one function, ``_step``); raises
+    :class:`~mostate.codegen.values.Unsupported` for an operation that cannot be generated,
+    ValueError for a malformed request."""
+    fixes = fixed(op, request)
+    if fixes is None:
+        raise ValueError(f"a malformed {op.name} request: the engine answers it")
+    unit = Unit()
+    lines = [
+        f"# operation {op.name!r} of spec {spec.name!r} for {request.actor.role.value}, "
+        f"arguments {dict(fixes.args)!r}, declines: {fixes.declines}; successor form, "
+        "written by mostate.codegen",
+        "",
+    ]
+    lines += emit_function(spec, op, request.actor.role, unit, "_step", fixes)
+    return "\n".join(lines) + "\n", dict(unit.namespace)
+
+
+def compile_successor(spec: Spec, op: Operation, request: Request) -> SuccessorStep:
+    """The successor form of ``op`` for the requests that fix what ``request`` fixes (its
+    role, arguments and answer to the confirmation): the explorer's step.
+
+    >>> from mostate import load_spec, DeviceState, Request
+    >>> spec = load_spec()
+    >>> add = Request.from_json({"actor": "server", "op": "add", "service": "MMS", "instance": "a"})
+    >>> records, broken = compile_successor(spec, spec.ops["add"], add)(DeviceState(), add, True)
+    >>> sorted(records), broken
+    (['a'], ())
+    """
+    text, constants = successor_source(spec, op, request)
+    fixes = fixed(op, request)
+    assert fixes is not None
+    filename = (
+        f"<mostate.codegen {spec.name!r} {op.name!r} successor {request.actor.role.value}"
+        f" {sorted(fixes.args.items())!r} {fixes.declines}>"
+    )
+    step: SuccessorStep = _run(text, constants, filename)["_step"]
+    return step
+
+
+def _run(text: str, constants: dict[str, Any], filename: str) -> dict[str, Any]:
+    """The namespace of a generated module, run (registered with linecache first)."""
     linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
     namespace: dict[str, Any] = {**NAMESPACE, **constants}
     exec(compile(text, filename, "exec"), namespace)  # our own source, written from the AST
-    return namespace["_user"], namespace["_server"]
+    return namespace

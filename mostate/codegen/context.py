@@ -89,7 +89,7 @@ class Cx:
 
     unit: Unit = attrs.field(eq=False)
     role: Role
-    args: FrozenMap[str, str]
+    args: FrozenMap[str, Code]
     target: Named | None
     pre: ViewCode = BASE
     post: ViewCode = BASE

@@ -130,10 +130,10 @@ def _compile_var(expr: Var, cx: Cx) -> Value:
 
 
 def _compile_arg(expr: Arg, cx: Cx) -> Value:
-    local = cx.args.get(expr.name)
-    if local is None:
+    value = cx.args.get(expr.name)
+    if value is None:
         raise Unsupported(f"argument {expr.name!r} undeclared at {expr.loc}")
-    return Code(local)
+    return value
 
 
 def _compile_builtin(expr: Builtin, cx: Cx) -> Value:

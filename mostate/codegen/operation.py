@@ -28,8 +28,9 @@ from contextlib import contextmanager
 import attrs
 
 from ..frozenmap import FrozenMap
-from ..model import Clause, Confirm, Role, Status
+from ..model import EMPTY_PARAMS, ArgValue, Clause, Confirm, Request, Role, Status
 from ..rules import (
+    ArgDecl,
     Builtin,
     BuiltinName,
     Confirmation,
@@ -49,14 +50,14 @@ from .checks import exit_checks
 from .context import Cx, Unit
 from .domains import read, ref_tuple
 from .expr import code, compile_expr
-from .runtime import reason
+from .runtime import name_error, reason
 from .values import BASE, Code, Dyn, Named, Ref, ServiceFresh, Unsupported, ViewCode
 
 _TARGET_EXISTS = Read(Field.EXISTS, Builtin(BuiltinName.TARGET, Type.INSTANCE), False)
 """``exists(target)``: when a refusal has decided it, an effect need not consider a new target."""
 _NOT_N = frozenset({"N"})
 """What an instance of a loop over the others is known not to be: the target."""
-_TYPES = {Type.STR: str, Type.BOOL: bool, Type.PARAMS: FrozenMap}
+_TYPES: dict[Type, type] = {Type.STR: str, Type.BOOL: bool, Type.PARAMS: FrozenMap}
 
 
 class _Writer:
@@ -96,24 +97,78 @@ def success_clause(op: Operation) -> Clause:
     return Clause("query" if op.is_query else "operation", op.name, op.loc)
 
 
-def emit_function(spec: Spec, op: Operation, role: Role, unit: Unit, name: str) -> list[str]:
-    """The source lines of ``name(state, request, check, valid=False)`` for ``op`` and ``role``."""
+@attrs.frozen
+class Fixed:
+    """What a concrete request fixes besides its operation and role: its arguments, checked
+    as ``Engine._prepare`` checks them (an optional one left out is the empty map), and
+    whether it declines the confirmation."""
+
+    args: FrozenMap[str, ArgValue]
+    declines: bool
+
+
+def fixed(op: Operation, request: Request) -> Fixed | None:
+    """What ``request`` fixes of ``op``, or ``None`` when it is malformed (the engine answers
+    that: a missing service or instance, an argument missing or of the wrong type)."""
+    if request.service is None or (op.has_target and request.instance is None):
+        return None
+    args: list[tuple[str, ArgValue]] = []
+    for decl in op.args:
+        value = request.args.get(decl.name)
+        if value is None:
+            if not decl.optional:
+                return None
+            value = EMPTY_PARAMS
+        elif not isinstance(value, _TYPES.get(decl.type, ())) or _bad_name(decl, value):
+            return None
+        args.append((decl.name, value))
+    declines = request.actor.role is Role.SERVER and request.confirm is Confirm.DECLINE
+    return Fixed(FrozenMap(args), declines)
+
+
+def _bad_name(decl: ArgDecl, value: ArgValue) -> bool:
+    """Whether ``value`` of an argument that names something is not a name."""
+    return decl.is_name and isinstance(value, str) and name_error(value, "") is not None
+
+
+def emit_function(
+    spec: Spec,
+    op: Operation,
+    role: Role,
+    unit: Unit,
+    name: str,
+    successor: Fixed | None = None,
+) -> list[str]:
+    """The source lines of ``name(state, request, check, valid=False)`` for ``op`` and ``role``.
+
+    With ``successor``: of ``name(state, request, valid)``, the explorer's lighter form,
+    specialised to one concrete request (its arguments and its answer to the confirmation
+    folded in as constants; the caller sends it only requests that fix the same). It returns
+    the request's service's records after the step (``None``: the state is unchanged) and the
+    clauses the step breaks, or :data:`~mostate.codegen.runtime.FALLBACK` where the engine must
+    answer (an ambiguous ``the``, an effect that makes unnamed instances exist)."""
     if any(isinstance(s, Effect) and s.over is not Domain.SERVICE for s in op.steps):
         raise Unsupported(f"operation {op.name!r} has an effect beyond the target's service")
     if any(isinstance(s, Effect) for s in op.steps) and any(
         reads_other_services(inv.expr) for inv in spec.invariants
     ):
         raise Unsupported("an invariant reads other services")
-    return _Function(spec, op, role, unit).emit(name)
+    return _Function(spec, op, role, unit, successor).emit(name)
 
 
 class _Function:
     """The writer of one function (internal: one instance per (operation, role))."""
 
-    def __init__(self, spec: Spec, op: Operation, role: Role, unit: Unit) -> None:
+    def __init__(
+        self, spec: Spec, op: Operation, role: Role, unit: Unit, successor: Fixed | None = None
+    ) -> None:
         self.spec, self.op, self.role, self.unit = spec, op, role, unit
+        self.successor = successor
         self.out = _Writer()
-        args = FrozenMap((decl.name, f"a{index}") for index, decl in enumerate(op.args))
+        if successor is None:
+            args = FrozenMap((d.name, Code(f"a{index}")) for index, d in enumerate(op.args))
+        else:
+            args = FrozenMap((k, Code.known(v)) for k, v in successor.args.items())
         target = Named("N") if op.has_target else None
         self.cx = Cx(unit, role, args, target)
         self.properties = [
@@ -121,7 +176,10 @@ class _Function:
         ]
 
     def emit(self, name: str) -> list[str]:
-        with self.out.block(f"def {name}(state, request, check, valid=False):"):
+        header = "(state, request, check, valid=False)"
+        if self.successor is not None:
+            header = "(state, request, valid)"
+        with self.out.block(f"def {name}{header}:"):
             self._prologue()
             risky = any(has_the(e) for e in step_exprs(self.op)) or (
                 self.op.result is not None and has_the(self.op.result)
@@ -130,7 +188,7 @@ class _Function:
                 with self.out.block("try:"):
                     self._steps()
                 with self.out.block("except _Ambiguous as err:"):
-                    self.out("return _ambiguous(state, err)")
+                    self.out(self._fail("_ambiguous(state, err)"))
             else:
                 self._steps()
         return self.out.lines
@@ -139,13 +197,21 @@ class _Function:
 
     def _prologue(self) -> None:
         out, lit, op = self.out, self.unit.literal, self.op
+        if self.successor is not None:  # a well-formed request (``fixed``), its arguments folded
+            out("S = request.service")
+            if op.has_target:
+                out("N = request.instance")
+            out("svcs = state.services._data")
+            out("sv = svcs.get(S)")
+            out("pre = sv.instances._data if sv is not None else _EMPTY")
+            return
         out("S = request.service")
         with out.block("if S is None:"):
-            out(f"return _bad(state, {lit(_missing(op, 'service'))})")
+            out(self._fail(f"_bad(state, {lit(_missing(op, 'service'))})"))
         if op.has_target:
             out("N = request.instance")
             with out.block("if N is None:"):
-                out(f"return _bad(state, {lit(_missing(op, 'instance'))})")
+                out(self._fail(f"_bad(state, {lit(_missing(op, 'instance'))})"))
         if op.args:
             out("args = request.args._data")
         for index, decl in enumerate(op.args):
@@ -158,24 +224,31 @@ class _Function:
                 if decl.optional:
                     out(f"{local} = _EMPTY_PARAMS")
                 else:
-                    out(f"return _bad(state, {lit(f'{what} is missing')})")
+                    out(self._fail(f"_bad(state, {lit(f'{what} is missing')})"))
             with out.block(f"elif not isinstance({local}, {self.unit.const(kind)}):"):
-                out(f"return _bad(state, {lit(f'{what} must be {decl.type.value}')})")
+                out(self._fail(f"_bad(state, {lit(f'{what} must be {decl.type.value}')})"))
             if decl.is_name:
                 with out.block(f"elif (why := _name_error({local}, {lit(what)})) is not None:"):
-                    out("return _bad(state, why)")
+                    out(self._fail("_bad(state, why)"))
         out("svcs = state.services._data")
         out("sv = svcs.get(S)")
         out("pre = sv.instances._data if sv is not None else _EMPTY")
         if self.role is Role.SERVER:
             out(f"dec = request.confirm is {self.unit.const(Confirm.DECLINE)}")
 
+    def _fail(self, answer: str) -> str:
+        """The line that returns ``answer`` (an outcome the runtime builds), or, in the
+        successor form, that hands the request back to the engine."""
+        return "return _FALLBACK" if self.successor is not None else f"return {answer}"
+
     # -- the steps (Engine._run_steps) --------------------------------------------------------
 
     def _steps(self) -> None:
-        cx = attrs.evolve(
-            self.cx, declines=Code("dec") if self.role is Role.SERVER else Code.known(False)
-        )
+        if self.successor is not None:
+            declines = Code.known(self.successor.declines)
+        else:
+            declines = Code("dec") if self.role is Role.SERVER else Code.known(False)
+        cx = attrs.evolve(self.cx, declines=declines)
         view, count = BASE, 0
         for step in self.op.steps:
             match step:
@@ -196,10 +269,13 @@ class _Function:
                     if view.base:
                         cx = cx.assume(step.when, False)
                 case Confirmation():
-                    if cx.declines.static:
+                    if cx.declines.static and not cx.declines.value:
                         continue  # a user's request, or one that passed a confirmation
                     clause = Clause("confirmation", step.name, step.loc)
                     asked = attrs.evolve(cx, declined=True, declines=Code.known(True))
+                    if cx.declines.static:  # a concrete request that declines
+                        self._exit(_Exit(Status.NOT_EXECUTED, clause, asked), view)
+                        return
                     with self.out.block("if dec:"):
                         self._exit(_Exit(Status.NOT_EXECUTED, clause, asked), view)
                     cx = attrs.evolve(cx, declines=Code.known(False))
@@ -335,6 +411,9 @@ class _Function:
     # -- exit points (the outcome, then Engine._check) ------------------------------------------
 
     def _exit(self, end: _Exit, view: ViewCode) -> None:
+        if self.successor is not None:
+            self._successor_exit(end, view)
+            return
         out, unit = self.out, self.unit
         if view.base:
             out("after = state")
@@ -361,6 +440,26 @@ class _Function:
                 with out.block("if broken:"):
                     out("return out, tuple(dict.fromkeys(broken))")
         out("return out, ()")
+
+    def _successor_exit(self, end: _Exit, view: ViewCode) -> None:
+        """An exit point of the successor form: the service's records (raw: a record may be
+        one an effect made not exist) or ``None`` for an unchanged state, and what breaks."""
+        out = self.out
+        if view.base:
+            records = "None"
+        else:
+            if view.fresh is not None:
+                with out.block(f"if {view.fresh}.exists:"):
+                    out(self._fail(""))
+            records = view.records
+        checks = exit_checks(self.spec, self.properties, self.cx, end.cx, end.status, view)
+        if checks:
+            out("broken = []")
+            for line in checks:
+                out(line)
+            with out.block("if broken:"):
+                out(f"return {records}, tuple(dict.fromkeys(broken))")
+        out(f"return {records}, ()")
 
     def _render(self, result: Ref | None, view: ViewCode) -> str:
         if result is None:

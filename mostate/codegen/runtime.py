@@ -7,6 +7,7 @@ everything they use is listed here, by the name the emitter writes. The helpers 
 
 from __future__ import annotations
 
+import enum
 import functools
 import math
 from typing import Any
@@ -34,6 +35,20 @@ NONE_RECORD: Any = Raw(False, False, False, False, False)  # type: ignore[arg-ty
 
 Violations = tuple[Clause, ...]
 Answer = tuple[Outcome, Violations]
+
+
+class Fallback(enum.Enum):
+    """What a successor function (the explorer's form of generated code) returns where the
+    engine must answer instead: a malformed request, an ambiguous ``the``, an unbounded
+    effect. Rare by design: the explorer sends well-formed requests."""
+
+    FALLBACK = "fallback"
+
+
+FALLBACK = Fallback.FALLBACK
+Successor = tuple[dict[str, Record] | None, Violations] | Fallback
+"""A successor function's answer: the request's service's records after the step, raw
+(``None``: the state is unchanged), and what the step breaks; or :data:`FALLBACK`."""
 
 
 @functools.cache
@@ -240,6 +255,7 @@ NAMESPACE: dict[str, Any] = {
     "_FRESH": FRESH,
     "_EMPTY": {},
     "_EMPTY_PARAMS": EMPTY_PARAMS,
+    "_FALLBACK": FALLBACK,
     "_Ambiguous": Ambiguous,
     "_Instance": new_instance,
     "_Raw": Raw,

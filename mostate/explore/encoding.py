@@ -22,8 +22,9 @@ import operator
 import sys
 from array import array
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 
+from ..concrete import Record
 from ..frozenmap import FrozenMap
 from ..model import DeviceState, Instance, Service
 
@@ -142,6 +143,37 @@ class Codec:
                 raise ValueError(f"instance {name!r} is not in the scope")
             code = by_id.get(id(inst))
             key |= (self.code(inst) if code is None else code) << shift
+        return key
+
+    def encode_records(self, key: int, service: str, records: Mapping[str, Record]) -> int:
+        """The int of the state ``key`` with ``service`` holding ``records``: a successor
+        function's records after a step (:mod:`mostate.codegen`), raw ones included (a record
+        that does not exist is left out, as ``normalise`` leaves it out).
+
+        >>> codec = Codec(("A", "B"), ("i1", "i2"))
+        >>> s = DeviceState.from_json({"A": {"i1": {}}, "B": {"i2": {"locked": True}}})
+        >>> t = s.with_service("A", Service(FrozenMap({"i2": Instance(active=True)})))
+        >>> codec.encode_records(codec.encode(s), "A", {"i2": Instance(active=True)}) == (
+        ...     codec.encode(t))
+        True
+        """
+        s = self._service_position.get(service)
+        if s is None:
+            raise ValueError(f"service {service!r} is not in the scope")
+        key &= ~self._service_masks[s]
+        by_id, shift_of = self._by_id, self._shift_of[s]
+        for name, record in records.items():
+            code = by_id.get(id(record))  # the usual case: a record met before
+            if code is None:
+                if type(record) is not Instance:
+                    if not record.exists:
+                        continue
+                    record = Instance(record.active, record.default, record.locked, record.params)
+                code = self.code(record)
+            shift = shift_of.get(name)
+            if shift is None:
+                raise ValueError(f"instance {name!r} is not in the scope")
+            key |= code << shift
         return key
 
     def decode(self, key: int) -> DeviceState:

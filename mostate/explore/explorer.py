@@ -35,6 +35,7 @@ from functools import cached_property
 import attrs
 import networkx as nx
 
+from ..codegen import SuccessorStep
 from ..engine import Engine, Transition
 from ..independence import reads_field
 from ..model import Clause, DeviceState, Request
@@ -112,6 +113,9 @@ class Exploration:
         """Whether every state stored keeps every invariant (the empty device does, and a
         state is stored only when the checked step to it broke nothing): set by the search
         when it starts."""
+        self.successors: list[SuccessorStep | None] | None = None
+        """The successor function each request is sent through, if any (worked out by the
+        search once it knows :attr:`valid_states`)."""
         self.expanded = 0
         """How many states (the first ones) had every request sent from them."""
         self.edges = 0

@@ -29,7 +29,8 @@ from collections.abc import Callable
 
 import attrs
 
-from ..codegen.runtime import Violations
+from ..codegen import SuccessorStep
+from ..codegen.runtime import FALLBACK, Violations
 from ..engine import Engine
 from ..model import Clause, DeviceState, Outcome, Request
 from ..trace import Trace
@@ -284,6 +285,7 @@ def _expand(
     state = run.codec.decode(canon)
     holders = run.codec.holders(canon)
     step = run.engine.evaluate_valid if run.valid_states else _evaluate(run.engine)
+    successors = _successors(run)
     results: list[_Result] = []
     for r, request in enumerate(run.requests):
         target, others = retarget[r]
@@ -297,6 +299,20 @@ def _expand(
                 nxt = run.codec.permute(nxt, swap)
             results.append((nxt, broken))
             continue
+        successor = successors[r]
+        if successor is not None:
+            answer = successor(state, request, True)
+            if answer is not FALLBACK:
+                records, broken = answer
+                if broken:
+                    nxt = -1
+                elif records is None:
+                    nxt = canon
+                else:
+                    assert request.service is not None  # the successor form needs one
+                    nxt = run.codec.encode_records(canon, request.service, records)
+                results.append((nxt, broken))
+                continue
         outcome, violations = step(state, request)
         broken = violations
         if run.two_runs[r]:
@@ -312,6 +328,20 @@ def _expand(
             nxt = run.codec.encode(after)
         results.append((nxt, broken))
     return results
+
+
+def _successors(run: Exploration) -> list[SuccessorStep | None]:
+    """For each request, the successor form of its generated code (:meth:`Engine.successor
+    <mostate.engine.Engine.successor>`: the next state's records and what the step breaks,
+    no outcome built) where it answers as :meth:`Engine.evaluate_valid` does: from states
+    known to keep the invariants, for a request no independence needs two runs of. ``None``
+    for the others, which go through the engine. Worked out once per search."""
+    found = run.successors
+    if found is None:
+        found = run.successors = []
+        for request, again in zip(run.requests, run.two_runs, strict=True):
+            found.append(None if again or not run.valid_states else run.engine.successor(request))
+    return found
 
 
 def _evaluate(engine: Engine) -> Callable[[DeviceState, Request], tuple[Outcome, Violations]]:

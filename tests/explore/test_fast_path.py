@@ -2,8 +2,10 @@
 
 :meth:`Engine.evaluate_valid` (invariants checked on what a step changed, the state before known
 to keep them) against :meth:`Engine.evaluate` on every stored state and request of small scopes;
-:meth:`Codec.encode_step` (only the target's service encoded again) against :meth:`Codec.encode`
-on every step.
+the successor form of generated code (:meth:`Engine.successor`: one function per concrete
+request, the next records instead of an outcome) against :meth:`Engine.evaluate_valid` on the
+same; :meth:`Codec.encode_step` (only the target's service encoded again) and
+:meth:`Codec.encode_records` against :meth:`Codec.encode` on every step.
 """
 
 from __future__ import annotations
@@ -12,17 +14,20 @@ import tomllib
 
 import pytest
 
-from mostate import DeviceState, Engine, Request, load_spec
+from mostate import DeviceState, Engine, Request, Spec, load_spec
+from mostate.codegen.runtime import FALLBACK
 from mostate.explore import ExploreScope, explore
 from mostate.explore.encoding import Codec
+from tests.codegen.test_differential import EXTRA_SPEC
 from tests.conftest import CCS, MUTANTS
+from tests.symbolic.test_soundness import CASES
 
 MANIFEST = tomllib.loads((MUTANTS / "manifest.toml").read_text(encoding="utf-8"))
 SPECS = {"ccs": CCS} | {name: MUTANTS / entry["file"] for name, entry in MANIFEST.items()}
 
 
 def _scope(spec: str) -> ExploreScope:
-    if spec == "switch_over_device":
+    if spec in ("switch_over_device", "cross_service_invariant", "extra"):
         return ExploreScope.of(1, 1, services=2, declines=True)
     return ExploreScope.of(2, 1, declines=True)
 
@@ -38,6 +43,68 @@ def test_valid_pre_state_checks_agree_with_full_checks(spec: str) -> None:
         for request in run.requests:
             full = engine.evaluate(state, request)
             assert engine.evaluate_valid(state, request) == (full.outcome, full.violations)
+
+
+def _spec(name: str) -> Spec:
+    if name == "extra":  # properties the shipped spec does not use: the(), others, fresh names
+        return EXTRA_SPEC
+    return CASES[name][0] if name in CASES else load_spec(SPECS[name])
+
+
+# Every case but the one whose empty device breaks an invariant: no state of it keeps them,
+# and the explorer sends successors nothing from such states.
+VALID_CASES = sorted(c for c in CASES if c != "empty_device_breaks_an_invariant")
+
+
+@pytest.mark.parametrize("spec", [*sorted(SPECS), *VALID_CASES, "extra"])
+def test_successors_answer_as_the_engine_does(spec: str) -> None:
+    """Next state and broken clauses alike, on every stored state and request; where the
+    successor hands a request back (:data:`FALLBACK`), the engine's answer is a 500 of an
+    obligation (an ambiguous ``the``, an effect that makes unnamed instances exist)."""
+    engine = Engine(_spec(spec))
+    scope = _scope(spec)
+    run = explore(engine, scope, symmetry=False)
+    codec = Codec(scope.services, scope.names)
+    answered = handed_back = interpreted = 0
+    for i in range(len(run.keys)):
+        state = run.state(i)
+        if engine.state_violations(state):
+            continue  # the explorer sends nothing from a state it found broken
+        key = codec.encode(state)
+        for request in run.requests:
+            successor = engine.successor(request)
+            if successor is None:  # an operation the generator leaves to the interpreter
+                interpreted += 1
+                continue
+            outcome, broken = engine.evaluate_valid(state, request)
+            answer = successor(state, request, True)
+            if answer is FALLBACK:
+                assert int(outcome.status) == 500 and outcome.clause.kind == "obligation"
+                handed_back += 1
+                continue
+            records, got = answer
+            assert got == broken, request
+            if records is None:
+                assert outcome.state == state, request
+            elif not broken:
+                assert request.service is not None
+                after = codec.encode_records(key, request.service, records)
+                assert after == codec.encode(outcome.state), request
+            answered += 1
+    assert answered > 0
+    assert bool(handed_back) == (spec in ("ambiguous_the", "every_other_name_exists"))
+    assert bool(interpreted) == (spec in ("cross_service_invariant", "switch_over_device"))
+
+
+def test_a_malformed_request_has_no_successor() -> None:
+    engine = Engine(load_spec(CCS))
+    good = {"actor": "server", "op": "set_active", "service": "MMS", "instance": "a"}
+    assert engine.successor(Request.from_json({**good, "value": True})) is not None
+    assert engine.successor(Request.from_json(good)) is None  # value is missing
+    assert engine.successor(Request.from_json({**good, "value": "yes"})) is None
+    assert engine.successor(Request.from_json({**good, "op": "nothing"})) is None
+    interpreted = Engine(load_spec(CCS), backend="interpreted")
+    assert interpreted.successor(Request.from_json({**good, "value": True})) is None
 
 
 def test_valid_pre_state_checks_look_only_at_the_change() -> None:
