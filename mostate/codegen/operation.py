@@ -443,7 +443,8 @@ class _Function:
 
     def _successor_exit(self, end: _Exit, view: ViewCode) -> None:
         """An exit point of the successor form: the service's records (raw: a record may be
-        one an effect made not exist) or ``None`` for an unchanged state, and what breaks."""
+        one an effect made not exist), the target's name and record alone after an effect on
+        it alone (a ``point`` view), or ``None`` for an unchanged state; and what breaks."""
         out = self.out
         if view.base:
             records = "None"
@@ -451,7 +452,7 @@ class _Function:
             if view.fresh is not None:
                 with out.block(f"if {view.fresh}.exists:"):
                     out(self._fail(""))
-            records = view.records
+            records = f"(N, {view.records}[N])" if view.point else view.records
         checks = exit_checks(self.spec, self.properties, self.cx, end.cx, end.status, view)
         if checks:
             out("broken = []")

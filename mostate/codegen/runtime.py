@@ -46,9 +46,10 @@ class Fallback(enum.Enum):
 
 
 FALLBACK = Fallback.FALLBACK
-Successor = tuple[dict[str, Record] | None, Violations] | Fallback
+Successor = tuple[dict[str, Record] | tuple[str, Record] | None, Violations] | Fallback
 """A successor function's answer: the request's service's records after the step, raw
-(``None``: the state is unchanged), and what the step breaks; or :data:`FALLBACK`."""
+(a pair ``(name, record)`` when the step changed that name's record alone, ``None`` when it
+changed nothing), and what the step breaks; or :data:`FALLBACK`."""
 
 
 @functools.cache

@@ -71,6 +71,11 @@ class Codec:
         self._codes: dict[Instance, int] = {}
         self._by_id: dict[int, int] = {}
         self._order: list[tuple[object, ...]] = [_ABSENT]
+        # The codes of existing records by their flags and the identity of their parameters,
+        # for parameter maps some record of ``_records`` holds (so each id is of a live map):
+        # an effect that changes a flag keeps the map, and is encoded without hashing it.
+        self._by_flags: dict[tuple[bool, bool, bool, int], int] = {}
+        self._params: dict[int, object] = {}
 
     # -- codes ------------------------------------------------------------------------------
 
@@ -87,6 +92,9 @@ class Codec:
             self._records.append(inst)
             self._codes[inst] = found
             self._by_id[id(inst)] = found
+            params = self._params.setdefault(id(inst.params), inst.params)
+            if params is inst.params:
+                self._by_flags[(inst.active, inst.default, inst.locked, id(params))] = found
             self._order.append(
                 (0, inst.active, inst.default, inst.locked, tuple(inst.params.items()))
             )
@@ -144,6 +152,37 @@ class Codec:
             code = by_id.get(id(inst))
             key |= (self.code(inst) if code is None else code) << shift
         return key
+
+    def encode_record(self, key: int, service: str, name: str, record: Record) -> int:
+        """The int of the state ``key`` with ``name`` of ``service`` holding ``record`` (raw:
+        a record that does not exist leaves the slot empty).
+
+        >>> codec = Codec(("A",), ("i1", "i2"))
+        >>> key = codec.encode(DeviceState.from_json({"A": {"i1": {}}}))
+        >>> codec.decode(codec.encode_record(key, "A", "i2", Instance(locked=True))).to_json()
+        {'A': {'i1': {}, 'i2': {'locked': True}}}
+        """
+        s = self._service_position.get(service)
+        shift = None if s is None else self._shift_of[s].get(name)
+        if shift is None:
+            raise ValueError(f"{service!r}/{name!r} is not in the scope")
+        return (key & ~(_MASK << shift)) | (self.record_code(record) << shift)
+
+    def record_code(self, record: Record) -> int:
+        """The code of a record as an effect computed it (0: it does not exist)."""
+        code = self._by_id.get(id(record))  # the usual case: a record met before
+        if code is not None:
+            return code
+        if type(record) is not Instance and not record.exists:
+            return 0
+        params = record.params
+        if self._params.get(id(params)) is params:
+            code = self._by_flags.get((record.active, record.default, record.locked, id(params)))
+            if code is not None:
+                return code
+        if type(record) is not Instance:
+            record = Instance(record.active, record.default, record.locked, params)
+        return self.code(record)
 
     def encode_records(self, key: int, service: str, records: Mapping[str, Record]) -> int:
         """The int of the state ``key`` with ``service`` holding ``records``: a successor

@@ -308,8 +308,11 @@ def _expand(
                     nxt = -1
                 elif records is None:
                     nxt = canon
-                else:
+                elif isinstance(records, tuple):  # one name's record changed
                     assert request.service is not None  # the successor form needs one
+                    nxt = run.codec.encode_record(canon, request.service, *records)
+                else:
+                    assert request.service is not None
                     nxt = run.codec.encode_records(canon, request.service, records)
                 results.append((nxt, broken))
                 continue
