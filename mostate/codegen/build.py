@@ -103,9 +103,10 @@ def compile_successor(spec: Spec, op: Operation, request: Request) -> SuccessorS
     >>> from mostate import load_spec, DeviceState, Request
     >>> spec = load_spec()
     >>> add = Request.from_json({"actor": "server", "op": "add", "service": "MMS", "instance": "a"})
-    >>> records, broken = compile_successor(spec, spec.ops["add"], add)(DeviceState(), add, True)
-    >>> sorted(records), broken
-    (['a'], ())
+    >>> (name, record), broken = compile_successor(spec, spec.ops["add"], add)(
+    ...     DeviceState(), add, True)
+    >>> name, record.locked, broken
+    ('a', False, ())
     """
     text, constants = successor_source(spec, op, request)
     fixes = fixed(op, request)

@@ -159,8 +159,9 @@ class Codec:
 
         >>> codec = Codec(("A",), ("i1", "i2"))
         >>> key = codec.encode(DeviceState.from_json({"A": {"i1": {}}}))
-        >>> codec.decode(codec.encode_record(key, "A", "i2", Instance(locked=True))).to_json()
-        {'A': {'i1': {}, 'i2': {'locked': True}}}
+        >>> after = codec.decode(codec.encode_record(key, "A", "i2", Instance(locked=True)))
+        >>> after == DeviceState.from_json({"A": {"i1": {}, "i2": {"locked": True}}})
+        True
         """
         s = self._service_position.get(service)
         shift = None if s is None else self._shift_of[s].get(name)
