@@ -18,7 +18,7 @@ from ..model import DeviceState, Request, Role
 from ..rules import Operation, Spec
 from .context import Unit
 from .operation import emit_function, fixed
-from .runtime import NAMESPACE, Answer, Successor
+from .runtime import NAMESPACE, Answer, Successor, interned_params
 
 
 class Step(Protocol):
@@ -85,7 +85,7 @@ def successor_source(spec: Spec, op: Operation, request: Request) -> tuple[str, 
     fixes = fixed(op, request)
     if fixes is None:
         raise ValueError(f"a malformed {op.name} request: the engine answers it")
-    unit = Unit()
+    unit = Unit(interning=True)
     lines = [
         f"# operation {op.name!r} of spec {spec.name!r} for {request.actor.role.value}, "
         f"arguments {dict(fixes.args)!r}, declines: {fixes.declines}; successor form, "
@@ -115,7 +115,7 @@ def compile_successor(spec: Spec, op: Operation, request: Request) -> SuccessorS
         f"<mostate.codegen {spec.name!r} {op.name!r} successor {request.actor.role.value}"
         f" {sorted(fixes.args.items())!r} {fixes.declines}>"
     )
-    step: SuccessorStep = _run(text, constants, filename)["_step"]
+    step: SuccessorStep = _run(text, {**constants, **interned_params()}, filename)["_step"]
     return step
 
 

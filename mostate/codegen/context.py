@@ -33,7 +33,11 @@ class Unit:
     <Role.USER: 'user'>
     """
 
-    def __init__(self) -> None:
+    def __init__(self, interning: bool = False) -> None:
+        self.interning = interning
+        """Whether parameter maps are built through the module's interning ``_with_param``
+        and ``_without_param`` (:func:`~mostate.codegen.runtime.interned_params`): the
+        explorer's successor modules, whose maps are coded by identity."""
         self.namespace: dict[str, Any] = {}
         self._names: dict[tuple[type, Any], str] = {}
         self._counter = 0
@@ -63,7 +67,7 @@ class Unit:
 
     def scratch(self) -> Unit:
         """A copy to try code in: what it registers or hands out stays out of this unit."""
-        copy = Unit()
+        copy = Unit(self.interning)
         copy.namespace, copy._names = dict(self.namespace), dict(self._names)
         copy._counter = self._counter
         return copy

@@ -271,7 +271,10 @@ def _compile_withparam(expr: WithParam, cx: Cx) -> Value:
     params, key, value = code(expr.params, cx), code(expr.key, cx), code(expr.value, cx)
     if params.static and key.static and value.static:
         return Code.known(params.value.set(key.value, value.value))
-    src = f"{cx.unit.src(params)}.set({cx.unit.src(key)}, {cx.unit.src(value)})"
+    if cx.unit.interning:
+        src = f"_with_param({cx.unit.src(params)}, {cx.unit.src(key)}, {cx.unit.src(value)})"
+    else:
+        src = f"{cx.unit.src(params)}.set({cx.unit.src(key)}, {cx.unit.src(value)})"
     return Code(src, risky=params.risky or key.risky or value.risky)
 
 
@@ -279,7 +282,10 @@ def _compile_withoutparam(expr: WithoutParam, cx: Cx) -> Value:
     params, key = code(expr.params, cx), code(expr.key, cx)
     if params.static and key.static:
         return Code.known(params.value.remove(key.value))
-    src = f"{cx.unit.src(params)}.remove({cx.unit.src(key)})"
+    if cx.unit.interning:
+        src = f"_without_param({cx.unit.src(params)}, {cx.unit.src(key)})"
+    else:
+        src = f"{cx.unit.src(params)}.remove({cx.unit.src(key)})"
     return Code(src, risky=params.risky or key.risky)
 
 

@@ -249,6 +249,53 @@ def name_of(ref: Ref | None) -> str | None:
     return None if ref is None else ref[1]
 
 
+_GONE = object()
+"""The value ``_without_param`` keys its memo with (no parameter value is this object)."""
+
+
+def interned_params(limit: int = 4096) -> dict[str, Any]:
+    """``m.set(k, v)`` and ``m.remove(k)`` for one successor module (``_with_param`` and
+    ``_without_param``), handing back one map object per (map, key, value) asked again: the
+    explorer then meets the very map again and codes its record by identity, without hashing
+    it. The memo keeps the maps it was asked about alive (so no other object takes their
+    ``id``) and is emptied past ``limit`` entries.
+
+    >>> fns = interned_params()
+    >>> m = FrozenMap({"p": "v1"})
+    >>> a, b = fns["_with_param"](m, "p", "v2"), fns["_with_param"](m, "p", "v2")
+    >>> a is b, a == m.set("p", "v2"), fns["_without_param"](m, "p") == FrozenMap()
+    (True, True, True)
+    """
+    memo: dict[tuple[int, Any, Any], tuple[FrozenMap[str, str], FrozenMap[str, str]]] = {}
+
+    def keep(
+        key: tuple[int, Any, Any], params: FrozenMap[str, str], out: FrozenMap[str, str]
+    ) -> None:
+        if len(memo) >= limit:
+            memo.clear()
+        memo[key] = (params, out)
+
+    def with_param(params: FrozenMap[str, str], key: str, value: str) -> FrozenMap[str, str]:
+        asked = (id(params), key, value)
+        entry = memo.get(asked)
+        if entry is not None and entry[0] is params:
+            return entry[1]
+        out = params.set(key, value)
+        keep(asked, params, out)
+        return out
+
+    def without_param(params: FrozenMap[str, str], key: str) -> FrozenMap[str, str]:
+        asked = (id(params), key, _GONE)
+        entry = memo.get(asked)
+        if entry is not None and entry[0] is params:
+            return entry[1]
+        out = params.remove(key)
+        keep(asked, params, out)
+        return out
+
+    return {"_with_param": with_param, "_without_param": without_param}
+
+
 NAMESPACE: dict[str, Any] = {
     "_ABSENT": ABSENT,
     "_NONE_RECORD": NONE_RECORD,

@@ -29,7 +29,8 @@ from ..frozenmap import FrozenMap
 from ..model import DeviceState, Instance, Service
 
 _BITS = 16
-_MASK = (1 << _BITS) - 1
+_MASK = MASK = (1 << _BITS) - 1
+"""A slot's bits in a key (a code is at most this)."""
 _ABSENT: tuple[object, ...] = (1,)
 _SWAP = sys.byteorder != "little"
 """Whether an array of 16-bit codes must be byte-swapped to read a little-endian key."""
@@ -152,6 +153,16 @@ class Codec:
             code = by_id.get(id(inst))
             key |= (self.code(inst) if code is None else code) << shift
         return key
+
+    def known_records(self) -> Mapping[int, int]:
+        """The codes of the records this codec made, by their ``id`` (safe: it keeps them
+        alive): a caller looks a record up here first, and asks :meth:`record_code` on a miss."""
+        return self._by_id
+
+    def shift(self, service: str, name: str) -> int:
+        """Where the slot of ``name`` in ``service`` starts in a key (KeyError outside the
+        scope)."""
+        return self._shift_of[self._service_position[service]][name]
 
     def encode_record(self, key: int, service: str, name: str, record: Record) -> int:
         """The int of the state ``key`` with ``name`` of ``service`` holding ``record`` (raw:

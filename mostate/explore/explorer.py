@@ -48,6 +48,10 @@ Progress = Callable[[int, int], None]
 """Called now and then with (states expanded, states found)."""
 
 _Parent = tuple[DeviceState, Request] | None
+Route = tuple[Request, int, tuple[int, ...], SuccessorStep | None, int, int]
+"""How the search sends a request: the request, its target's position and the same request to
+each name, its successor function (``None``: the engine answers it), and the mask that clears
+its target's slot in a key with that slot's shift (see :func:`.search._routes`)."""
 
 
 @attrs.frozen
@@ -113,9 +117,9 @@ class Exploration:
         """Whether every state stored keeps every invariant (the empty device does, and a
         state is stored only when the checked step to it broke nothing): set by the search
         when it starts."""
-        self.successors: list[SuccessorStep | None] | None = None
-        """The successor function each request is sent through, if any (worked out by the
-        search once it knows :attr:`valid_states`)."""
+        self.routes: list[Route] | None = None
+        """How the search sends each request (:data:`Route`), worked out by the search
+        once it knows :attr:`valid_states`."""
         self.expanded = 0
         """How many states (the first ones) had every request sent from them."""
         self.edges = 0

@@ -29,12 +29,12 @@ from collections.abc import Callable
 
 import attrs
 
-from ..codegen import SuccessorStep
 from ..codegen.runtime import FALLBACK, Violations
 from ..engine import Engine
 from ..model import Clause, DeviceState, Outcome, Request
 from ..trace import Trace
-from .explorer import Exploration, Progress, Stats, Violation
+from .encoding import MASK as _MASK
+from .explorer import Exploration, Progress, Route, Stats, Violation
 from .scope import ExploreScope
 
 
@@ -145,6 +145,9 @@ def _bfs(run: Exploration, progress: Progress | None, limits: Limits) -> None:
     if _in_bulk(run, retarget, progress, limits):
         return
     memo: dict[int, _Plan] = {}
+    # With symmetry, the canonical forms of the next states met in this level and the next
+    # (a state is reached from many orbits, often as the same int on their names).
+    forms: dict[int, int] = {}
     identity = list(range(len(run.scope.names)))
     level = 0
     while run.expanded < len(run.keys):
@@ -152,6 +155,7 @@ def _bfs(run: Exploration, progress: Progress | None, limits: Limits) -> None:
         key = run.keys[i]
         if run.depth[i] != level:
             memo.clear()
+            forms.clear()
             level = run.depth[i]
         canon, order = (key, identity) if run.symmetry else codec.ranking(key)
         plan = memo.get(canon)
@@ -159,7 +163,7 @@ def _bfs(run: Exploration, progress: Progress | None, limits: Limits) -> None:
             plan = _plan(canon, _expand(run, canon, retarget))
             if not run.symmetry:  # with symmetry each orbit is expanded once: nothing to share
                 memo[canon] = plan
-        _follow(run, i, plan, order if order != identity else None, retarget)
+        _follow(run, i, plan, order if order != identity else None, retarget, forms)
         run.expanded += 1
         if run.expanded % 64 == 0:
             limits.check(len(run.keys))
@@ -241,12 +245,14 @@ def _follow(
     plan: _Plan,
     order: list[int] | None,
     retarget: list[tuple[int, tuple[int, ...]]],
+    forms: dict[int, int],
 ) -> None:
     """Store the states the steps from state ``i`` reach and record what they break, as if
     its requests were sent in turn: ``order`` (``None``: no renaming) maps the canonical
     names back to its own, so request ``q`` on the canonical names is its request
     ``others[order[target]]``. A state reached by several requests is stored as reached by the
-    first of them, and states are stored in the order of those first requests."""
+    first of them, and states are stored in the order of those first requests. ``forms``
+    caches canonical forms (with symmetry)."""
     edges, groups, broken = plan
     run.edges += edges
 
@@ -262,9 +268,13 @@ def _follow(
                 _record(run, i, run.requests[r], clauses)
     visited = run.visited
     if order is None:
-        rename = run.codec.canonical if run.symmetry else None
+        rename = run.codec.canonical
         for nxt, qs in groups:
-            key = rename(nxt) if rename is not None else nxt
+            key = nxt
+            if run.symmetry:
+                key = forms.get(nxt, -1)
+                if key < 0:
+                    key = forms[nxt] = rename(nxt)
             if key not in visited:
                 _store(run, key, i, qs[0])
         return
@@ -282,13 +292,14 @@ def _expand(
     """Every request from the canonical state ``canon``, through the engine. Requests to names
     holding the same records are renamings of each other: the step of the first name, with
     the two names swapped, stands for the others (without the swap, with symmetry)."""
-    state = run.codec.decode(canon)
-    holders = run.codec.holders(canon)
+    codec = run.codec
+    state = codec.decode(canon)
+    holders = codec.holders(canon)
     step = run.engine.evaluate_valid if run.valid_states else _evaluate(run.engine)
-    successors = _successors(run)
+    by_id = codec.known_records()
     results: list[_Result] = []
-    for r, request in enumerate(run.requests):
-        target, others = retarget[r]
+    add = results.append
+    for r, (request, target, others, successor, clear, shift) in enumerate(_routes(run, retarget)):
         if target >= 0 and holders[target] != target:
             nxt, broken = results[others[holders[target]]]
             # With symmetry only the next state's orbit matters, and the swap keeps it (and
@@ -297,9 +308,8 @@ def _expand(
                 swap = list(range(len(holders)))
                 swap[target], swap[holders[target]] = holders[target], target
                 nxt = run.codec.permute(nxt, swap)
-            results.append((nxt, broken))
+            add((nxt, broken))
             continue
-        successor = successors[r]
         if successor is not None:
             answer = successor(state, request, True)
             if answer is not FALLBACK:
@@ -308,13 +318,15 @@ def _expand(
                     nxt = -1
                 elif records is None:
                     nxt = canon
-                elif isinstance(records, tuple):  # one name's record changed
-                    assert request.service is not None  # the successor form needs one
-                    nxt = run.codec.encode_record(canon, request.service, *records)
+                elif isinstance(records, tuple):  # the target's record alone changed
+                    code = by_id.get(id(records[1]))  # inlined: a record met before
+                    if code is None:
+                        code = codec.record_code(records[1])
+                    nxt = (canon & clear) | (code << shift)
                 else:
-                    assert request.service is not None
-                    nxt = run.codec.encode_records(canon, request.service, records)
-                results.append((nxt, broken))
+                    assert request.service is not None  # the successor form needs one
+                    nxt = codec.encode_records(canon, request.service, records)
+                add((nxt, broken))
                 continue
         outcome, violations = step(state, request)
         broken = violations
@@ -329,21 +341,32 @@ def _expand(
             nxt = run.codec.encode_step(canon, state, after, request.service)
         else:
             nxt = run.codec.encode(after)
-        results.append((nxt, broken))
+        add((nxt, broken))
     return results
 
 
-def _successors(run: Exploration) -> list[SuccessorStep | None]:
-    """For each request, the successor form of its generated code (:meth:`Engine.successor
-    <mostate.engine.Engine.successor>`: the next state's records and what the step breaks,
-    no outcome built) where it answers as :meth:`Engine.evaluate_valid` does: from states
-    known to keep the invariants, for a request no independence needs two runs of. ``None``
-    for the others, which go through the engine. Worked out once per search."""
-    found = run.successors
+def _routes(run: Exploration, retarget: list[tuple[int, tuple[int, ...]]]) -> list[Route]:
+    """How each request is sent (:data:`Route`). Its successor is the successor form of its
+    generated code (:meth:`Engine.successor <mostate.engine.Engine.successor>`: the next
+    state's records and what the step breaks, no outcome built) where that answers as
+    :meth:`Engine.evaluate_valid` does: from states known to keep the invariants, for a
+    request no independence needs two runs of; ``None`` for the others, which go through the
+    engine. Worked out once per search."""
+    found = run.routes
     if found is None:
-        found = run.successors = []
-        for request, again in zip(run.requests, run.two_runs, strict=True):
-            found.append(None if again or not run.valid_states else run.engine.successor(request))
+        found = run.routes = []
+        for request, again, (target, others) in zip(
+            run.requests, run.two_runs, retarget, strict=True
+        ):
+            successor = None
+            if not again and run.valid_states:
+                successor = run.engine.successor(request)
+            clear = shift = 0
+            if successor is not None and request.instance is not None:  # else no point answers
+                assert request.service is not None  # a successor's request names one
+                shift = run.codec.shift(request.service, request.instance)
+                clear = ~(_MASK << shift)
+            found.append((request, target, others, successor, clear, shift))
     return found
 
 
