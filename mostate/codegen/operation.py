@@ -164,6 +164,8 @@ class _Function:
     ) -> None:
         self.spec, self.op, self.role, self.unit = spec, op, role, unit
         self.successor = successor
+        self._target_held: dict[str, str] = {}
+        """The local holding the target's record in a view written by a point effect."""
         self.out = _Writer()
         if successor is None:
             args = FrozenMap((d.name, Code(f"a{index}")) for index, d in enumerate(op.args))
@@ -267,7 +269,7 @@ class _Function:
                     with self.out.block(f"if {when.src}:"):
                         self._exit(_Exit(step.status, clause, fired), view)
                     if view.base:
-                        cx = cx.assume(step.when, False)
+                        cx = self._hold_target(cx.assume(step.when, False))
                 case Confirmation():
                     if cx.declines.static and not cx.declines.value:
                         continue  # a user's request, or one that passed a confirmation
@@ -282,7 +284,24 @@ class _Function:
                 case Effect():
                     count += 1
                     view = self._effect(step, _in_view(cx, view), count)
+                    held = self._target_held.get(view.records)
+                    if held is not None and isinstance(cx.target, Named):
+                        cx = attrs.evolve(cx, target=_holding(cx.target, view.records, held))
         self._success(cx, view)
+
+    def _hold_target(self, cx: Cx) -> Cx:
+        """``cx``, with the target's record before the step in a local once the refusals have
+        shown that it exists: later reads of it are that local, not a dict look-up each."""
+        target = cx.target
+        if (
+            not isinstance(target, Named)
+            or cx.facts.get(_TARGET_EXISTS) is not True
+            or BASE.records in target.recs
+        ):
+            return cx
+        local = self.unit.fresh("r")
+        self.out(f"{local} = {BASE.records}[N]")
+        return attrs.evolve(cx, target=_holding(target, BASE.records, local))
 
     def _success(self, cx: Cx, view: ViewCode) -> None:
         clause = success_clause(self.op)
@@ -340,6 +359,7 @@ class _Function:
         if present is None:
             with out.block(f"if N in {view.records}:"):
                 self._point_present(step, cx, records)
+            self._target_held.pop(records, None)  # held on one branch only
             with out.block("else:"):
                 self._point_absent(step, cx, records, view.records)
         elif present:
@@ -350,13 +370,18 @@ class _Function:
         return ViewCode(records, new_fresh, False, point=True)
 
     def _point_present(self, step: Effect, cx: Cx, records: str) -> None:
-        view, rec = cx.pre, self.unit.fresh("r")
-        self.out(f"{rec} = {view.records}[N]")
+        view = cx.pre
+        rec = cx.target.recs.get(view.records) if isinstance(cx.target, Named) else None
+        if rec is None:
+            rec = self.unit.fresh("r")
+            self.out(f"{rec} = {view.records}[N]")
         known = frozenset({view.records}) if view.base else frozenset()
         target = Named("N", FrozenMap({view.records: rec}), known)
         new = self._next_record(step, cx.bind("i", target), rec, self.unit.fresh("x"))
         self.out(f"{records} = dict({view.records})")
         self.out(f"{records}[N] = {new}")
+        if new is not None:
+            self._target_held[records] = new
 
     def _point_absent(self, step: Effect, cx: Cx, records: str, source: str) -> None:
         """``records`` becomes ``source`` with the absent target's next record added at the
@@ -431,7 +456,8 @@ class _Function:
             f"out = _Outcome({unit.const(end.status)}, after, {unit.const(end.clause)},"
             f" {rendered}, {why})"
         )
-        checks = exit_checks(self.spec, self.properties, self.cx, end.cx, end.status, view)
+        base = attrs.evolve(self.cx, target=end.cx.target)  # with the locals it holds
+        checks = exit_checks(self.spec, self.properties, base, end.cx, end.status, view)
         if checks:
             with out.block("if check:"):
                 out("broken = []")
@@ -452,8 +478,11 @@ class _Function:
             if view.fresh is not None:
                 with out.block(f"if {view.fresh}.exists:"):
                     out(self._fail(""))
-            records = f"(N, {view.records}[N])" if view.point else view.records
-        checks = exit_checks(self.spec, self.properties, self.cx, end.cx, end.status, view)
+            records = view.records
+            if view.point:
+                records = f"(N, {self._target_held.get(records, f'{records}[N]')})"
+        base = attrs.evolve(self.cx, target=end.cx.target)  # with the locals it holds
+        checks = exit_checks(self.spec, self.properties, base, end.cx, end.status, view)
         if checks:
             out("broken = []")
             for line in checks:
@@ -472,6 +501,11 @@ class _Function:
         if isinstance(result, Named):
             return result.name
         return f"_name_of({ref_tuple(result)})"
+
+
+def _holding(target: Named, records: str, local: str) -> Named:
+    """The target, its record in the view ``records`` held by the local ``local``."""
+    return attrs.evolve(target, recs=target.recs.set(records, local))
 
 
 def _missing(op: Operation, what: str) -> str:
