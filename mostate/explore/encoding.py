@@ -216,11 +216,9 @@ class Codec:
         for name, record in records.items():
             code = by_id.get(id(record))  # the usual case: a record met before
             if code is None:
-                if type(record) is not Instance:
-                    if not record.exists:
-                        continue
-                    record = Instance(record.active, record.default, record.locked, record.params)
-                code = self.code(record)
+                code = self.record_code(record)
+                if not code:
+                    continue  # a record an effect made not exist
             shift = shift_of.get(name)
             if shift is None:
                 raise ValueError(f"instance {name!r} is not in the scope")

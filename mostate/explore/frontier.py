@@ -41,6 +41,12 @@ Keys = npt.NDArray[np.uint64]
 Ints = npt.NDArray[np.intp]
 
 
+Steps = tuple[Codes, npt.NDArray[np.bool_], npt.NDArray[np.bool_], npt.NDArray[np.bool_]]
+"""The requests from one canonical state: each next state's codes (zeros where none), whether
+the step leads somewhere (an edge), whether it breaks something, and whether it leads to
+another state."""
+
+
 class TooWide(Exception):
     """A code does not fit in the bits a slot has in a packed key."""
 
@@ -78,19 +84,25 @@ class Frontier:
         self.ranks = np.zeros(1, dtype=np.int64)
         self.seen = np.zeros(1, dtype=np.uint64)  # the empty device: every code 0
         self.level_seen = np.zeros(0, dtype=np.uint64)
-        self.memo: dict[int, tuple[Codes, npt.NDArray[np.bool_], npt.NDArray[np.bool_]]] = {}
+        self.memo: dict[int, Steps] = {}
         self.results: dict[int, list[Result]] = {}
 
     # -- codes and keys ---------------------------------------------------------------------
 
     def rows(self, keys: Sequence[int]) -> Codes:
-        """The codes of states given as the codec's ints (:meth:`.Codec.slots`)."""
-        slots = self.run.codec.slots
-        return np.array([slots(k) for k in keys], dtype=np.uint16).reshape(len(keys), self.slots)
+        """The codes of states given as the codec's ints (:meth:`.Codec.slots`: an int's
+        little-endian bytes are its 16-bit codes in slot order), all bytes at once."""
+        size = 2 * self.slots
+        data = b"".join(k.to_bytes(size, "little") for k in keys)
+        codes: Codes = np.frombuffer(data, dtype="<u2").astype(np.uint16)
+        return codes.reshape(len(keys), self.slots)
 
     def ints(self, rows: Codes) -> list[int]:
-        """The codec's ints of rows of codes (:meth:`.Codec.pack`)."""
-        return list(map(self.run.codec.pack, rows.tolist()))
+        """The codec's ints of rows of codes (:meth:`.Codec.pack`), all bytes at once."""
+        size = 2 * self.slots
+        data = np.ascontiguousarray(rows, dtype="<u2").tobytes()
+        frombytes = int.from_bytes
+        return [frombytes(data[i : i + size], "little") for i in range(0, len(data), size)]
 
     def pack(self, rows: Codes) -> Keys:
         """One 64-bit key a row (any leading shape)."""
@@ -159,7 +171,10 @@ def bfs(
             check(len(run.keys))
             if progress is not None:
                 progress(run.expanded, len(run.keys))
-        front.seen = np.union1d(front.seen, front.level_seen)
+        # Both sorted, and disjoint (a key joins level_seen only when not in seen): a merge.
+        front.seen = np.insert(
+            front.seen, np.searchsorted(front.seen, front.level_seen), front.level_seen
+        )
         front.level_seen = np.zeros(0, dtype=np.uint64)
         front.memo.clear()
         front.results.clear()
@@ -184,31 +199,37 @@ def _chunk(front: Frontier, rows: Codes, expand: Expand, record: Record) -> Code
     succ = np.stack([e[0] for e in entries])
     valid = np.stack([e[1] for e in entries])
     broken = np.stack([e[2] for e in entries])
+    moves = np.stack([e[3] for e in entries])
     # Request r to name j is, in canonical names, request retarget[r][where[j]].
     where = np.argsort(names, axis=-1)
     sent = front.retarget[np.arange(requests), where[:, front.target]]  # (count, requests)
     orbit = which[:, None]
-    nxt = succ[orbit, sent]  # (count, requests, slots), on canonical names
-    ok = valid[orbit, sent]
-    # Back to the state's own names: name j has the column of canonical name where[j].
-    nxt = front.moved(nxt, np.broadcast_to(where[:, None, :], (*ok.shape, front.width)))
     hit = broken[orbit, sent]
     if hit.any():
         _violations(front, keys, which, sent, hit, base, record)
-    packed = front.pack(nxt).reshape(-1)
-    at = np.flatnonzero(ok.reshape(-1))
-    candidates, first = np.unique(packed[at], return_index=True)
-    fresh = ~front.known(candidates)
-    order = np.sort(at[first[fresh]])  # first reached, in BFS order
-    found = nxt.reshape(-1, front.slots)[order]
+    # Only the steps that lead to another state are renamed and packed (a step that keeps
+    # the state, a refusal say, leads to a state found already): in BFS order, flat.
+    at = np.flatnonzero(moves[orbit, sent].reshape(-1))
+    state, q = np.divmod(at, requests)
+    nxt = succ[which[state], sent[state, q]]  # (steps, slots), on canonical names
+    # Back to the state's own names: name j has the column of canonical name where[j].
+    nxt = front.moved(nxt, where[state])
+    packed = front.pack(nxt)
+    reached, first = np.unique(packed, return_index=True)  # sorted: known() looks up in order
+    fresh = ~front.known(reached)
+    new_keys = reached[fresh]
+    first = np.sort(first[fresh])  # each new state where it is first reached, in BFS order
+    order, found = at[first], nxt[first]
     # Commit: the arrays grow together, then the chunk counts as expanded.
-    run.edges += int(ok.sum())
+    run.edges += int(valid[orbit, sent].sum())
     run.keys.extend(front.ints(found))
     run.parent.frombytes((base + order // requests).astype(np.int32).tobytes())
     run.via.frombytes((order % requests).astype(np.int32).tobytes())
     depth = run.depth[base] + 1
     run.depth.frombytes(np.full(len(order), depth, dtype=np.int32).tobytes())
-    front.level_seen = np.union1d(front.level_seen, packed[order])
+    # new_keys is sorted and holds none of level_seen: a merge, not a union's sort
+    level = front.level_seen
+    front.level_seen = np.insert(level, np.searchsorted(level, new_keys), new_keys)
     run.expanded = base + count
     return found
 
@@ -231,6 +252,7 @@ def _steps(front: Frontier, canon: Codes, keys: Keys, new: list[int], expand: Ex
             front.rows(nxt),
             np.array([n >= 0 for n, _ in results], dtype=np.bool_),
             np.array([bool(b) for _, b in results], dtype=np.bool_),
+            np.array([n >= 0 and n != key for n, _ in results], dtype=np.bool_),
         )
         front.results[k] = results
     front.refresh_ranks()  # the steps may have met new records
