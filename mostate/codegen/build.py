@@ -14,7 +14,7 @@ from __future__ import annotations
 import linecache
 from typing import Any, Protocol
 
-from ..model import DeviceState, Request, Role
+from ..model import DeviceState, Instance, Request, Role, Service
 from ..rules import Operation, Spec
 from .context import Unit
 from .operation import emit_function, fixed
@@ -33,10 +33,16 @@ class Step(Protocol):
 
 class SuccessorStep(Protocol):
     """A generated function in the explorer's lighter form, for one concrete request's role,
-    arguments and answer to the confirmation: ``(state, request, valid) ->``
-    :data:`~mostate.codegen.runtime.Successor` (checked always; no outcome is built)."""
+    arguments and answer to the confirmation: ``(svcs, S, N, pre) ->``
+    :data:`~mostate.codegen.runtime.Successor`, given a state's services (``svcs``, the dict
+    of :attr:`DeviceState.services <mostate.model.DeviceState.services>`), the request's
+    service and instance, and that service's dict of records (``pre``, empty when the state
+    has none). The state must keep every invariant; the step is always checked, and no
+    outcome is built."""
 
-    def __call__(self, state: DeviceState, request: Request, valid: bool, /) -> Successor: ...
+    def __call__(
+        self, svcs: dict[str, Service], S: str, N: str | None, pre: dict[str, Instance], /
+    ) -> Successor: ...
 
 
 _ROLES = (Role.USER, Role.SERVER)
@@ -85,7 +91,7 @@ def successor_source(spec: Spec, op: Operation, request: Request) -> tuple[str, 
     fixes = fixed(op, request)
     if fixes is None:
         raise ValueError(f"a malformed {op.name} request: the engine answers it")
-    unit = Unit(interning=True)
+    unit = Unit(successor=True)
     lines = [
         f"# operation {op.name!r} of spec {spec.name!r} for {request.actor.role.value}, "
         f"arguments {dict(fixes.args)!r}, declines: {fixes.declines}; successor form, "
@@ -103,8 +109,7 @@ def compile_successor(spec: Spec, op: Operation, request: Request) -> SuccessorS
     >>> from mostate import load_spec, DeviceState, Request
     >>> spec = load_spec()
     >>> add = Request.from_json({"actor": "server", "op": "add", "service": "MMS", "instance": "a"})
-    >>> (name, record), broken = compile_successor(spec, spec.ops["add"], add)(
-    ...     DeviceState(), add, True)
+    >>> (name, record), broken = compile_successor(spec, spec.ops["add"], add)({}, "MMS", "a", {})
     >>> name, record.locked, broken
     ('a', False, ())
     """

@@ -78,6 +78,8 @@ def _invariants(spec: Spec, base: Cx, view: ViewCode) -> list[str]:
             shortened = shortened or short
     if not shortened:
         return full
+    if base.unit.successor:  # given states that keep the invariants only
+        return quick
     return ["if valid:", *_indent(quick), "else:", *_indent(full)]
 
 

@@ -33,11 +33,13 @@ class Unit:
     <Role.USER: 'user'>
     """
 
-    def __init__(self, interning: bool = False) -> None:
-        self.interning = interning
-        """Whether parameter maps are built through the module's interning ``_with_param``
-        and ``_without_param`` (:func:`~mostate.codegen.runtime.interned_params`): the
-        explorer's successor modules, whose maps are coded by identity."""
+    def __init__(self, successor: bool = False) -> None:
+        self.successor = successor
+        """Whether this is a successor module (the explorer's): its functions are only given
+        states that keep the invariants (the checks for any other state are left out), and
+        parameter maps are built through its interning ``_with_param`` and
+        ``_without_param`` (:func:`~mostate.codegen.runtime.interned_params`), so that the
+        explorer codes them by identity."""
         self.namespace: dict[str, Any] = {}
         self._names: dict[tuple[type, Any], str] = {}
         self._counter = 0
@@ -67,7 +69,7 @@ class Unit:
 
     def scratch(self) -> Unit:
         """A copy to try code in: what it registers or hands out stays out of this unit."""
-        copy = Unit(self.interning)
+        copy = Unit(self.successor)
         copy.namespace, copy._names = dict(self.namespace), dict(self._names)
         copy._counter = self._counter
         return copy

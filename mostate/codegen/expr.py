@@ -250,6 +250,11 @@ def _compile_ite(expr: Ite, cx: Cx) -> Value:
         return compile_expr(expr.then if cond.value else expr.orelse, cx)
     then = compile_expr(expr.then, cx.assume(expr.cond, True))
     orelse = compile_expr(expr.orelse, cx.assume(expr.cond, False))
+    if isinstance(then, Code) and isinstance(orelse, Code) and then.static and orelse.static:
+        if then.value is True and orelse.value is False:
+            return cond  # ``if c then true else false`` is ``c``
+        if then.value is False and orelse.value is True:
+            return negate(cond)
     if isinstance(then, Code) and isinstance(orelse, Code):
         src = f"({cx.unit.src(then)} if {cond.src} else {cx.unit.src(orelse)})"
         return Code(src, risky=cond.risky or then.risky or orelse.risky)
@@ -271,7 +276,7 @@ def _compile_withparam(expr: WithParam, cx: Cx) -> Value:
     params, key, value = code(expr.params, cx), code(expr.key, cx), code(expr.value, cx)
     if params.static and key.static and value.static:
         return Code.known(params.value.set(key.value, value.value))
-    if cx.unit.interning:
+    if cx.unit.successor:
         src = f"_with_param({cx.unit.src(params)}, {cx.unit.src(key)}, {cx.unit.src(value)})"
     else:
         src = f"{cx.unit.src(params)}.set({cx.unit.src(key)}, {cx.unit.src(value)})"
@@ -282,7 +287,7 @@ def _compile_withoutparam(expr: WithoutParam, cx: Cx) -> Value:
     params, key = code(expr.params, cx), code(expr.key, cx)
     if params.static and key.static:
         return Code.known(params.value.remove(key.value))
-    if cx.unit.interning:
+    if cx.unit.successor:
         src = f"_without_param({cx.unit.src(params)}, {cx.unit.src(key)})"
     else:
         src = f"{cx.unit.src(params)}.remove({cx.unit.src(key)})"

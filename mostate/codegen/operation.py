@@ -141,10 +141,11 @@ def emit_function(
 ) -> list[str]:
     """The source lines of ``name(state, request, check, valid=False)`` for ``op`` and ``role``.
 
-    With ``successor``: of ``name(state, request, valid)``, the explorer's lighter form,
-    specialised to one concrete request (its arguments and its answer to the confirmation
-    folded in as constants; the caller sends it only requests that fix the same). It returns
-    the request's service's records after the step (``None``: the state is unchanged) and the
+    With ``successor``: of ``name(svcs, S, N, pre)``, the explorer's lighter form
+    (:class:`~mostate.codegen.build.SuccessorStep`), specialised to one concrete request (its
+    arguments and its answer to the confirmation folded in as constants; the caller sends it
+    only requests that fix the same) and to states that keep the invariants. It returns the
+    request's service's records after the step (``None``: the state is unchanged) and the
     clauses the step breaks, or :data:`~mostate.codegen.runtime.FALLBACK` where the engine must
     answer (an ambiguous ``the``, an effect that makes unnamed instances exist)."""
     if any(isinstance(s, Effect) and s.over is not Domain.SERVICE for s in op.steps):
@@ -180,7 +181,7 @@ class _Function:
     def emit(self, name: str) -> list[str]:
         header = "(state, request, check, valid=False)"
         if self.successor is not None:
-            header = "(state, request, valid)"
+            header = "(svcs, S, N, pre)"
         with self.out.block(f"def {name}{header}:"):
             self._prologue()
             risky = any(has_the(e) for e in step_exprs(self.op)) or (
@@ -199,13 +200,7 @@ class _Function:
 
     def _prologue(self) -> None:
         out, lit, op = self.out, self.unit.literal, self.op
-        if self.successor is not None:  # a well-formed request (``fixed``), its arguments folded
-            out("S = request.service")
-            if op.has_target:
-                out("N = request.instance")
-            out("svcs = state.services._data")
-            out("sv = svcs.get(S)")
-            out("pre = sv.instances._data if sv is not None else _EMPTY")
+        if self.successor is not None:  # the caller hands the request's service over
             return
         out("S = request.service")
         with out.block("if S is None:"):

@@ -48,10 +48,10 @@ Progress = Callable[[int, int], None]
 """Called now and then with (states expanded, states found)."""
 
 _Parent = tuple[DeviceState, Request] | None
-Route = tuple[Request, int, tuple[int, ...], SuccessorStep | None, int, int]
+Route = tuple[Request, int, tuple[int, ...], SuccessorStep | None, str, int, int]
 """How the search sends a request: the request, its target's position and the same request to
-each name, its successor function (``None``: the engine answers it), and the mask that clears
-its target's slot in a key with that slot's shift (see :func:`.search._routes`)."""
+each name, its successor function (``None``: the engine answers it) and service, and the mask
+that clears its target's slot in a key with that slot's shift (see :func:`.search._routes`)."""
 
 
 @attrs.frozen

@@ -41,10 +41,11 @@ Keys = npt.NDArray[np.uint64]
 Ints = npt.NDArray[np.intp]
 
 
-Steps = tuple[Codes, npt.NDArray[np.bool_], npt.NDArray[np.bool_], npt.NDArray[np.bool_]]
-"""The requests from one canonical state: each next state's codes (zeros where none), whether
-the step leads somewhere (an edge), whether it breaks something, and whether it leads to
-another state."""
+Steps = tuple[Codes, npt.NDArray[np.uint8]]
+"""The requests from one canonical state: each next state's codes (zeros where none) and what
+kind of step it is (:data:`EDGE`, :data:`BREAKS` and :data:`MOVES` or'ed)."""
+EDGE, BREAKS, MOVES = 1, 2, 4
+"""A step leads somewhere (an edge); it breaks something; it leads to another state."""
 
 
 class TooWide(Exception):
@@ -197,19 +198,17 @@ def _chunk(front: Frontier, rows: Codes, expand: Expand, record: Record) -> Code
         _steps(front, canon, keys, new, expand)
     entries = [front.memo[k] for k in listed]
     succ = np.stack([e[0] for e in entries])
-    valid = np.stack([e[1] for e in entries])
-    broken = np.stack([e[2] for e in entries])
-    moves = np.stack([e[3] for e in entries])
+    kinds = np.stack([e[1] for e in entries])
     # Request r to name j is, in canonical names, request retarget[r][where[j]].
     where = np.argsort(names, axis=-1)
     sent = front.retarget[np.arange(requests), where[:, front.target]]  # (count, requests)
-    orbit = which[:, None]
-    hit = broken[orbit, sent]
+    steps = kinds[which[:, None], sent]  # (count, requests)
+    hit = (steps & BREAKS).astype(np.bool_)
     if hit.any():
         _violations(front, keys, which, sent, hit, base, record)
     # Only the steps that lead to another state are renamed and packed (a step that keeps
     # the state, a refusal say, leads to a state found already): in BFS order, flat.
-    at = np.flatnonzero(moves[orbit, sent].reshape(-1))
+    at = np.flatnonzero(steps.reshape(-1) & MOVES)
     state, q = np.divmod(at, requests)
     nxt = succ[which[state], sent[state, q]]  # (steps, slots), on canonical names
     # Back to the state's own names: name j has the column of canonical name where[j].
@@ -221,7 +220,7 @@ def _chunk(front: Frontier, rows: Codes, expand: Expand, record: Record) -> Code
     first = np.sort(first[fresh])  # each new state where it is first reached, in BFS order
     order, found = at[first], nxt[first]
     # Commit: the arrays grow together, then the chunk counts as expanded.
-    run.edges += int(valid[orbit, sent].sum())
+    run.edges += int(np.count_nonzero(steps & EDGE))
     run.keys.extend(front.ints(found))
     run.parent.frombytes((base + order // requests).astype(np.int32).tobytes())
     run.via.frombytes((order % requests).astype(np.int32).tobytes())
@@ -248,12 +247,11 @@ def _steps(front: Frontier, canon: Codes, keys: Keys, new: list[int], expand: Ex
     for k, key in zip(new, ints, strict=True):
         results = expand(run, key)
         nxt = [n if n >= 0 else 0 for n, _ in results]
-        front.memo[k] = (
-            front.rows(nxt),
-            np.array([n >= 0 for n, _ in results], dtype=np.bool_),
-            np.array([bool(b) for _, b in results], dtype=np.bool_),
-            np.array([n >= 0 and n != key for n, _ in results], dtype=np.bool_),
-        )
+        kinds = [
+            (EDGE if n >= 0 else 0) | (BREAKS if b else 0) | (MOVES if n >= 0 and n != key else 0)
+            for n, b in results
+        ]
+        front.memo[k] = (front.rows(nxt), np.array(kinds, dtype=np.uint8))
         front.results[k] = results
     front.refresh_ranks()  # the steps may have met new records
 

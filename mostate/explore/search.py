@@ -294,12 +294,18 @@ def _expand(
     the two names swapped, stands for the others (without the swap, with symmetry)."""
     codec = run.codec
     state = codec.decode(canon)
+    svcs = state.services._data
+    # With one service in scope (the usual case), every request's records are these.
+    one = len(codec.services) == 1
+    held = svcs.get(codec.services[0]) if one else None
+    pre = held.instances._data if held is not None else {}
     holders = codec.holders(canon)
     step = run.engine.evaluate_valid if run.valid_states else _evaluate(run.engine)
     by_id = codec.known_records()
     results: list[_Result] = []
     add = results.append
-    for r, (request, target, others, successor, clear, shift) in enumerate(_routes(run, retarget)):
+    for r, route in enumerate(_routes(run, retarget)):
+        request, target, others, successor, service, clear, shift = route
         if target >= 0 and holders[target] != target:
             nxt, broken = results[others[holders[target]]]
             # With symmetry only the next state's orbit matters, and the swap keeps it (and
@@ -311,7 +317,10 @@ def _expand(
             add((nxt, broken))
             continue
         if successor is not None:
-            answer = successor(state, request, True)
+            if not one:
+                held = svcs.get(service)
+                pre = held.instances._data if held is not None else {}
+            answer = successor(svcs, service, request.instance, pre)
             if answer is not FALLBACK:
                 records, broken = answer
                 if broken:
@@ -324,8 +333,7 @@ def _expand(
                         code = codec.record_code(records[1])
                     nxt = (canon & clear) | (code << shift)
                 else:
-                    assert request.service is not None  # the successor form needs one
-                    nxt = codec.encode_records(canon, request.service, records)
+                    nxt = codec.encode_records(canon, service, records)
                 add((nxt, broken))
                 continue
         outcome, violations = step(state, request)
@@ -362,11 +370,11 @@ def _routes(run: Exploration, retarget: list[tuple[int, tuple[int, ...]]]) -> li
             if not again and run.valid_states:
                 successor = run.engine.successor(request)
             clear = shift = 0
+            service = request.service or ""  # a successor's request names one
             if successor is not None and request.instance is not None:  # else no point answers
-                assert request.service is not None  # a successor's request names one
-                shift = run.codec.shift(request.service, request.instance)
+                shift = run.codec.shift(service, request.instance)
                 clear = ~(_MASK << shift)
-            found.append((request, target, others, successor, clear, shift))
+            found.append((request, target, others, successor, service, clear, shift))
     return found
 
 

@@ -12,7 +12,10 @@ import pytest
 
 from mostate import DeviceState, Engine, Request, load_spec, parse_spec
 from mostate.codegen import Unsupported, source
-from mostate.codegen.runtime import NAMESPACE
+from mostate.codegen.build import successor_source
+from mostate.codegen.runtime import NAMESPACE, interned_params
+from mostate.explore import ExploreScope
+from mostate.explore.scope import scope_requests
 
 ROOT = Path(__file__).resolve().parents[2]
 FILES = [
@@ -44,6 +47,44 @@ def test_every_name_in_generated_source_is_the_generators_own(path: Path) -> Non
                 name,
             )
         assert set(constants) <= {f"_k{i}" for i in range(len(constants))}
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.stem)
+def test_every_name_in_a_successor_is_the_generators_own(path: Path) -> None:
+    """The explorer's successor form too: one module per concrete request of a scope."""
+    spec = load_spec(path)
+    own = set(NAMESPACE) | set(interned_params())
+    checked = 0
+    for request in scope_requests(spec, ExploreScope.of(2, 2, services=2, declines=True)):
+        try:
+            text, constants = successor_source(spec, spec.ops[request.op], request)
+        except Unsupported:
+            continue
+        for name in _names(text):
+            assert name in own or LOCALS.fullmatch(name) or hasattr(builtins, name), name
+        assert "state" not in _names(text) and "request" not in _names(text)
+        assert set(constants) <= {f"_k{i}" for i in range(len(constants))}
+        checked += 1
+    assert checked > 0
+
+
+def test_argument_values_reach_a_successor_only_as_repr_literals() -> None:
+    spec = load_spec(FILES[0])
+    hostile = 'x"); import os; os.system("true'
+    request = Request.from_json(
+        {
+            "actor": "user",
+            "op": "replace",
+            "service": "MMS",
+            "instance": "a",
+            "param": "p",
+            "value": hostile,
+        }
+    )
+    text, _ = successor_source(spec, spec.ops["replace"], request)
+    assert "import os" not in "".join(_names(text))
+    body = [line for line in text.splitlines() if not line.startswith("#")]
+    assert all(hostile not in line or repr(hostile) in line for line in body)
 
 
 def test_spec_text_reaches_the_source_only_as_repr_literals() -> None:

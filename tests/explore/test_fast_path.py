@@ -77,7 +77,9 @@ def test_successors_answer_as_the_engine_does(spec: str) -> None:
                 interpreted += 1
                 continue
             outcome, broken = engine.evaluate_valid(state, request)
-            answer = successor(state, request, True)
+            held = state.services.get(str(request.service))
+            pre = dict(held.instances) if held is not None else {}
+            answer = successor(dict(state.services), request.service, request.instance, pre)
             if answer is FALLBACK:
                 assert int(outcome.status) == 500 and outcome.clause.kind == "obligation"
                 handed_back += 1
