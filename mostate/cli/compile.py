@@ -3,7 +3,9 @@
 The engine writes and compiles this code itself on each operation's first request
 (:mod:`mostate.codegen`); this command only shows it. Each operation's module is printed with
 the objects its generated names stand for (``_k0 = ...``, as comments); an operation the
-generator leaves to the interpreter is listed with the reason.
+generator leaves to the interpreter is listed with the reason. ``--emit successor`` prints the
+explorer's form instead (:func:`~mostate.codegen.compile_successor`): one function per concrete
+request the explorer sends with one instance name (its arguments and confirmation folded in).
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ import argparse
 from typing import Any
 
 from ..codegen import Unsupported, source
+from ..codegen.build import successor_source
+from ..rules import Spec
 from .common import CliError, add_spec_argument, chosen_spec, spec_from
 
 
@@ -29,9 +33,12 @@ def register(commands: Any) -> None:
     add_spec_argument(compile_)
     compile_.add_argument(
         "--emit",
-        choices=("python",),
+        choices=("python", "successor"),
         default="python",
-        help="what to print (python: the engine's generated functions)",
+        help=(
+            "what to print (python: the engine's generated functions; successor: the "
+            "explorer's, one per concrete request of a one-instance scope)"
+        ),
     )
     compile_.add_argument(
         "--operation",
@@ -49,6 +56,9 @@ def _compile(args: argparse.Namespace) -> int:
     unknown = [name for name in names if name not in spec.ops]
     if unknown:
         raise CliError(f"no operation {unknown[0]!r} in spec {spec.name!r}")
+    if args.emit == "successor":
+        print("\n\n".join(_successors(spec, names)), end="")
+        return 0
     parts = []
     for name in names:
         try:
@@ -60,3 +70,29 @@ def _compile(args: argparse.Namespace) -> int:
         parts.append(listed + text)
     print("\n\n".join(parts), end="")
     return 0
+
+
+def _successors(spec: Spec, names: list[str]) -> list[str]:
+    """The successor modules of ``names``' requests in the explorer's scope with one instance
+    name, declines included (each distinct module once)."""
+    try:
+        from ..explore.scope import ExploreScope, scope_requests
+    except ImportError as err:  # networkx is in the .[explore] extra
+        raise CliError(f"--emit successor needs the explorer's extra: .[explore] ({err})") from err
+    parts: list[str] = []
+    seen: set[str] = set()
+    for request in scope_requests(spec, ExploreScope(instances=1, declines=True)):
+        if request.op not in names:
+            continue
+        try:
+            text, constants = successor_source(spec, spec.ops[request.op], request)
+        except Unsupported as err:
+            text, constants = (
+                f"# operation {request.op!r}: interpreted, not generated ({err})\n",
+                {},
+            )
+        if text not in seen:
+            seen.add(text)
+            listed = "".join(f"# {key} = {value!r}\n" for key, value in constants.items())
+            parts.append(listed + text)
+    return parts

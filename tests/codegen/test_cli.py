@@ -36,6 +36,20 @@ def test_compile_one_operation(capsys: pytest.CaptureFixture[str]) -> None:
     assert "def _user(state, request, check, valid=False):" in out
 
 
+@pytest.mark.parametrize("path", [SPECS[0], ROOT / "specs" / "mutants" / "switch-over-device.toml"])
+def test_compile_prints_the_explorers_successors(
+    path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["compile", str(path), "--emit", "successor"]) == 0
+    out = capsys.readouterr().out
+    tree = ast.parse(out)
+    steps = [node for node in ast.walk(tree) if isinstance(node, ast.FunctionDef)]
+    assert steps and {node.name for node in steps} == {"_step"}
+    assert [a.arg for a in steps[0].args.args] == ["svcs", "S", "N", "pre"]
+    assert "arguments {'value': True}, declines: True" in out  # a server's declined request
+    assert ("interpreted, not generated" in out) == (path.stem == "switch-over-device")
+
+
 def test_compile_an_unknown_operation_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["compile", "--operation", "frobnicate"]) == 2
     assert "no operation 'frobnicate'" in capsys.readouterr().err
