@@ -18,7 +18,7 @@ from ..model import DeviceState, Instance, Request, Role, Service
 from ..rules import Operation, Spec
 from .context import Unit
 from .operation import emit_function, fixed
-from .runtime import NAMESPACE, Answer, Successor, interned_params
+from .runtime import NAMESPACE, Answer, Successor, interned_values
 
 
 class Step(Protocol):
@@ -120,7 +120,7 @@ def compile_successor(spec: Spec, op: Operation, request: Request) -> SuccessorS
         f"<mostate.codegen {spec.name!r} {op.name!r} successor {request.actor.role.value}"
         f" {sorted(fixes.args.items())!r} {fixes.declines}>"
     )
-    step: SuccessorStep = _run(text, {**constants, **interned_params()}, filename)["_step"]
+    step: SuccessorStep = _run(text, {**constants, **interned_values()}, filename)["_step"]
     return step
 
 

@@ -38,8 +38,8 @@ class Unit:
         """Whether this is a successor module (the explorer's): its functions are only given
         states that keep the invariants (the checks for any other state are left out), and
         parameter maps are built through its interning ``_with_param`` and
-        ``_without_param`` (:func:`~mostate.codegen.runtime.interned_params`), so that the
-        explorer codes them by identity."""
+        ``_without_param`` (records too: :func:`~mostate.codegen.runtime.interned_values`),
+        so that the explorer codes them by identity."""
         self.namespace: dict[str, Any] = {}
         self._names: dict[tuple[type, Any], str] = {}
         self._counter = 0

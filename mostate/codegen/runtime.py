@@ -253,47 +253,58 @@ _GONE = object()
 """The value ``_without_param`` keys its memo with (no parameter value is this object)."""
 
 
-def interned_params(limit: int = 4096) -> dict[str, Any]:
-    """``m.set(k, v)`` and ``m.remove(k)`` for one successor module (``_with_param`` and
-    ``_without_param``), handing back one map object per (map, key, value) asked again: the
-    explorer then meets the very map again and codes its record by identity, without hashing
-    it. The memo keeps the maps it was asked about alive (so no other object takes their
-    ``id``) and is emptied past ``limit`` entries.
+def interned_values(limit: int = 4096) -> dict[str, Any]:
+    """The constructors of one successor module (the explorer's form of generated code) that
+    hand back one object per value asked again: ``_with_param`` and ``_without_param``
+    (``m.set(k, v)``, ``m.remove(k)``) and ``_Instance`` (:func:`new_instance`). The explorer
+    then meets the very record again and codes it by identity, without hashing it; values are
+    immutable, so sharing them changes no answer. Each memo keeps the objects it was asked
+    about alive (so no other object takes their ``id``) and is emptied past ``limit`` entries.
 
-    >>> fns = interned_params()
+    >>> fns = interned_values()
     >>> m = FrozenMap({"p": "v1"})
     >>> a, b = fns["_with_param"](m, "p", "v2"), fns["_with_param"](m, "p", "v2")
     >>> a is b, a == m.set("p", "v2"), fns["_without_param"](m, "p") == FrozenMap()
     (True, True, True)
+    >>> fns["_Instance"](True, False, False, a) is fns["_Instance"](True, False, False, b)
+    True
     """
-    memo: dict[tuple[int, Any, Any], tuple[FrozenMap[str, str], FrozenMap[str, str]]] = {}
-
-    def keep(
-        key: tuple[int, Any, Any], params: FrozenMap[str, str], out: FrozenMap[str, str]
-    ) -> None:
-        if len(memo) >= limit:
-            memo.clear()
-        memo[key] = (params, out)
+    maps: dict[tuple[int, Any, Any], tuple[FrozenMap[str, str], FrozenMap[str, str]]] = {}
+    records: dict[tuple[bool, bool, bool, int], Instance] = {}
 
     def with_param(params: FrozenMap[str, str], key: str, value: str) -> FrozenMap[str, str]:
         asked = (id(params), key, value)
-        entry = memo.get(asked)
+        entry = maps.get(asked)
         if entry is not None and entry[0] is params:
             return entry[1]
+        if len(maps) >= limit:
+            maps.clear()
         out = params.set(key, value)
-        keep(asked, params, out)
+        maps[asked] = (params, out)
         return out
 
     def without_param(params: FrozenMap[str, str], key: str) -> FrozenMap[str, str]:
         asked = (id(params), key, _GONE)
-        entry = memo.get(asked)
+        entry = maps.get(asked)
         if entry is not None and entry[0] is params:
             return entry[1]
+        if len(maps) >= limit:
+            maps.clear()
         out = params.remove(key)
-        keep(asked, params, out)
+        maps[asked] = (params, out)
         return out
 
-    return {"_with_param": with_param, "_without_param": without_param}
+    def instance(active: bool, default: bool, locked: bool, params: Any) -> Instance:
+        asked = (active, default, locked, id(params))
+        found = records.get(asked)
+        if found is not None and found.params is params:
+            return found
+        if len(records) >= limit:
+            records.clear()
+        out = records[asked] = new_instance(active, default, locked, params)
+        return out
+
+    return {"_with_param": with_param, "_without_param": without_param, "_Instance": instance}
 
 
 NAMESPACE: dict[str, Any] = {

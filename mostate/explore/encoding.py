@@ -32,6 +32,9 @@ _BITS = 16
 _MASK = MASK = (1 << _BITS) - 1
 """A slot's bits in a key (a code is at most this)."""
 _ABSENT: tuple[object, ...] = (1,)
+_ALIASES = 1 << 16
+"""How many records equal to a coded one a codec remembers by identity (bounded: code that
+builds a new record each time must not grow the codec without end)."""
 _SWAP = sys.byteorder != "little"
 """Whether an array of 16-bit codes must be byte-swapped to read a little-endian key."""
 
@@ -77,6 +80,7 @@ class Codec:
         # an effect that changes a flag keeps the map, and is encoded without hashing it.
         self._by_flags: dict[tuple[bool, bool, bool, int], int] = {}
         self._params: dict[int, object] = {}
+        self._aliases: list[Record] = []  # records equal to one of ``_records``, by id too
 
     # -- codes ------------------------------------------------------------------------------
 
@@ -190,11 +194,17 @@ class Codec:
         params = record.params
         if self._params.get(id(params)) is params:
             code = self._by_flags.get((record.active, record.default, record.locked, id(params)))
-            if code is not None:
-                return code
-        if type(record) is not Instance:
-            record = Instance(record.active, record.default, record.locked, params)
-        return self.code(record)
+        if code is None:
+            value = record
+            if type(value) is not Instance:
+                value = Instance(record.active, record.default, record.locked, params)
+            code = self.code(value)
+        if len(self._aliases) < _ALIASES:
+            # Met again (generated code for the explorer hands back the same objects): known
+            # by its id from now on, kept alive here so that the id stays its own.
+            self._aliases.append(record)
+            self._by_id[id(record)] = code
+        return code
 
     def encode_records(self, key: int, service: str, records: Mapping[str, Record]) -> int:
         """The int of the state ``key`` with ``service`` holding ``records``: a successor

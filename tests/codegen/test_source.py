@@ -13,7 +13,7 @@ import pytest
 from mostate import DeviceState, Engine, Request, load_spec, parse_spec
 from mostate.codegen import Unsupported, source
 from mostate.codegen.build import successor_source
-from mostate.codegen.runtime import NAMESPACE, interned_params
+from mostate.codegen.runtime import NAMESPACE, interned_values
 from mostate.explore import ExploreScope
 from mostate.explore.scope import scope_requests
 
@@ -53,7 +53,7 @@ def test_every_name_in_generated_source_is_the_generators_own(path: Path) -> Non
 def test_every_name_in_a_successor_is_the_generators_own(path: Path) -> None:
     """The explorer's successor form too: one module per concrete request of a scope."""
     spec = load_spec(path)
-    own = set(NAMESPACE) | set(interned_params())
+    own = set(NAMESPACE) | set(interned_values())
     checked = 0
     for request in scope_requests(spec, ExploreScope.of(2, 2, services=2, declines=True)):
         try:
