@@ -45,7 +45,8 @@ Steps = tuple[Codes, npt.NDArray[np.uint8]]
 """The requests from one canonical state: each next state's codes (zeros where none) and what
 kind of step it is (:data:`EDGE`, :data:`BREAKS` and :data:`MOVES` or'ed)."""
 EDGE, BREAKS, MOVES = 1, 2, 4
-"""A step leads somewhere (an edge); it breaks something; it leads to another state."""
+"""A step leads somewhere (an edge); it breaks something; it leads into an orbit not found
+before this level (only such a step can reach a state not found yet)."""
 
 
 class TooWide(Exception):
@@ -86,6 +87,11 @@ class Frontier:
         self.seen = np.zeros(1, dtype=np.uint64)  # the empty device: every code 0
         self.level_seen = np.zeros(0, dtype=np.uint64)
         self.memo: dict[int, Steps] = {}
+        self.old: set[int] = set()
+        """The orbits (canonical ints) of the states found before the level being expanded:
+        every member of such an orbit is found already (all members of an orbit have one
+        depth, and the levels up to it are done), so a step into one needs no renaming."""
+        self.forms: dict[int, int] = {}  # canonical forms of next states met in this level
         self.results: dict[int, list[Result]] = {}
 
     # -- codes and keys ---------------------------------------------------------------------
@@ -166,6 +172,7 @@ def bfs(
     front.refresh_ranks()
     level = front.rows(run.keys[run.expanded :])
     while len(level):
+        front.old.update(front.ints(front.moved(level, front.order(level))))
         found: list[Codes] = []
         for start in range(0, len(level), CHUNK):
             found.append(_chunk(front, level[start : start + CHUNK], expand, record))
@@ -179,6 +186,7 @@ def bfs(
         front.level_seen = np.zeros(0, dtype=np.uint64)
         front.memo.clear()
         front.results.clear()
+        front.forms.clear()
         level = np.concatenate(found) if found else level[:0]
 
 
@@ -247,13 +255,21 @@ def _steps(front: Frontier, canon: Codes, keys: Keys, new: list[int], expand: Ex
     for k, key in zip(new, ints, strict=True):
         results = expand(run, key)
         nxt = [n if n >= 0 else 0 for n, _ in results]
-        kinds = [
-            (EDGE if n >= 0 else 0) | (BREAKS if b else 0) | (MOVES if n >= 0 and n != key else 0)
-            for n, b in results
-        ]
+        kinds = [(EDGE if n >= 0 else 0) | (BREAKS if b else 0) for n, b in results]
+        for q, (n, _) in enumerate(results):
+            if n >= 0 and n != key and _orbit(front, n) not in front.old:
+                kinds[q] |= MOVES
         front.memo[k] = (front.rows(nxt), np.array(kinds, dtype=np.uint8))
         front.results[k] = results
     front.refresh_ranks()  # the steps may have met new records
+
+
+def _orbit(front: Frontier, key: int) -> int:
+    """The canonical int of the state ``key`` (the codec's), cached for the level."""
+    form = front.forms.get(key)
+    if form is None:
+        form = front.forms[key] = front.run.codec.canonical(key)
+    return form
 
 
 def _violations(
