@@ -272,27 +272,23 @@ def interned_values(limit: int = 4096) -> dict[str, Any]:
     maps: dict[tuple[int, Any, Any], tuple[FrozenMap[str, str], FrozenMap[str, str]]] = {}
     records: dict[tuple[bool, bool, bool, int], Instance] = {}
 
-    def with_param(params: FrozenMap[str, str], key: str, value: str) -> FrozenMap[str, str]:
+    def edited(params: FrozenMap[str, str], key: str, value: Any) -> FrozenMap[str, str]:
+        """``params`` with ``key`` set to ``value`` (removed for :data:`_GONE`), shared."""
         asked = (id(params), key, value)
         entry = maps.get(asked)
         if entry is not None and entry[0] is params:
             return entry[1]
         if len(maps) >= limit:
             maps.clear()
-        out = params.set(key, value)
+        out = params.remove(key) if value is _GONE else params.set(key, value)
         maps[asked] = (params, out)
         return out
 
+    def with_param(params: FrozenMap[str, str], key: str, value: str) -> FrozenMap[str, str]:
+        return edited(params, key, value)
+
     def without_param(params: FrozenMap[str, str], key: str) -> FrozenMap[str, str]:
-        asked = (id(params), key, _GONE)
-        entry = maps.get(asked)
-        if entry is not None and entry[0] is params:
-            return entry[1]
-        if len(maps) >= limit:
-            maps.clear()
-        out = params.remove(key)
-        maps[asked] = (params, out)
-        return out
+        return edited(params, key, _GONE)
 
     def instance(active: bool, default: bool, locked: bool, params: Any) -> Instance:
         asked = (active, default, locked, id(params))
