@@ -9,12 +9,16 @@ canonical state, requests to names holding the same records (two absent names, s
 renamings of each other too, and run once. With symmetry reduction the next states are put in
 canonical form and only orbits are stored; without it every state is.
 
-Two shortcuts keep the answers and cut the work: every stored state keeps the invariants, so
-the engine checks a step from one on what the step changed (:meth:`Engine.evaluate_valid
-<mostate.engine.Engine.evaluate_valid>`), and a next state is encoded from the state before,
-only the target's service again (:meth:`.encoding.Codec.encode_step`). The requests from a
-canonical state reach a few distinct states, each renamed and looked up once per member of the
-orbit (:func:`_plan`). Without symmetry reduction, and with numpy, the same search runs a
+Shortcuts keep the answers and cut the work. Every stored state keeps the invariants, so a step
+from one is checked on what the step changed. A request goes through its *successor*
+(:meth:`Engine.successor <mostate.engine.Engine.successor>`: the engine's generated code
+specialised to the concrete request, handing back the service's records after the step, or the
+target's record alone), and the next state's int is the state's with those slots rewritten
+(:meth:`.encoding.Codec.encode_record`); where a successor hands a request back, or an
+independence needs two runs, the engine answers (:meth:`Engine.evaluate_valid
+<mostate.engine.Engine.evaluate_valid>`, :meth:`.encoding.Codec.encode_step`). The requests
+from a canonical state reach a few distinct states, each renamed and looked up once per member
+of the orbit (:func:`_plan`). Without symmetry reduction, and with numpy, the same search runs a
 chunk of states at a time over arrays (:mod:`.frontier`): the engine's part is this module's
 :func:`_expand`, the renaming and storing are done in bulk.
 """
