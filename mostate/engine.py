@@ -166,7 +166,7 @@ class Engine:
         # first request; the operations the generator left to the interpreter.
         self._generated: dict[str, tuple[Step, Step]] = {}
         self._interpreted: set[str] = set()
-        self._successors: dict[tuple[str, Role, Fixed], SuccessorStep] = {}
+        self._successors: dict[tuple[str, Role, Fixed], SuccessorStep | None] = {}
         # The last state a monitored generated step produced, and the services known to keep
         # every invariant in it (see ``_run_generated``).
         self._known: tuple[DeviceState | None, frozenset[str]] = (None, frozenset())
@@ -361,10 +361,13 @@ class Engine:
         if op is None or fixes is None or self._generated_for(request.op) is None:
             return None
         key = (request.op, request.actor.role, fixes)
-        found = self._successors.get(key)
-        if found is None:  # generated already for this operation: it cannot fail here
-            found = self._successors[key] = compile_successor(self.spec, op, request)
-        return found
+        if key not in self._successors:
+            try:
+                self._successors[key] = compile_successor(self.spec, op, request)
+            except Unsupported as err:  # folding prunes paths: not expected, but not fatal
+                log.info("no successor for %s: %s", request.op, err)
+                self._successors[key] = None
+        return self._successors[key]
 
     def _prepare(self, state: DeviceState, request: Request) -> tuple[_CompiledOp, Env]:
         cop = self._ops.get(request.op)
