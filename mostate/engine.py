@@ -41,7 +41,6 @@ from .errors import InvalidState, Location, RequestError
 from .frozenmap import FrozenMap
 from .independence import independence_violations
 from .model import (
-    EMPTY_PARAMS,
     Clause,
     Confirm,
     DeviceState,
@@ -51,7 +50,6 @@ from .model import (
     Role,
     Service,
     Status,
-    check_name,
 )
 from .rules import (
     CREATES_ONLY_TARGET,
@@ -77,11 +75,6 @@ log = logging.getLogger(__name__)
 
 _MALFORMED = Clause("request", "malformed")
 _BACKENDS = ("generated", "interpreted")
-_TYPES: dict[Type, type | tuple[type, ...]] = {
-    Type.STR: str,
-    Type.BOOL: bool,
-    Type.PARAMS: FrozenMap,
-}
 
 
 @attrs.frozen
@@ -383,17 +376,7 @@ class Engine:
             if request.instance is None:
                 raise RequestError(f"{request.op}: 'instance' is missing")
             env.target = (request.service, request.instance)
-        for decl in cop.op.args:
-            value = request.args.get(decl.name)
-            if value is None:
-                if not decl.optional:
-                    raise RequestError(f"{request.op}: {decl.name!r} is missing")
-                value = EMPTY_PARAMS
-            elif not isinstance(value, _TYPES[decl.type]):
-                raise RequestError(f"{request.op}: {decl.name!r} must be {decl.type.value}")
-            elif decl.is_name:
-                check_name(value, f"{request.op}: {decl.name!r}")
-            env.args[decl.name] = value
+        env.args.update(cop.op.request_args(request))
         return cop, env
 
     def _run_steps(

@@ -27,10 +27,11 @@ from contextlib import contextmanager
 
 import attrs
 
+from ..errors import RequestError
 from ..frozenmap import FrozenMap
-from ..model import EMPTY_PARAMS, ArgValue, Clause, Confirm, Request, Role, Status
+from ..model import ArgValue, Clause, Confirm, Request, Role, Status
 from ..rules import (
-    ArgDecl,
+    ARG_TYPES,
     Builtin,
     BuiltinName,
     Confirmation,
@@ -50,14 +51,13 @@ from .checks import exit_checks
 from .context import Cx, Unit
 from .domains import read, ref_tuple
 from .expr import code, compile_expr
-from .runtime import name_error, reason
+from .runtime import reason
 from .values import BASE, Code, Dyn, Named, Ref, ServiceFresh, Unsupported, ViewCode
 
 _TARGET_EXISTS = Read(Field.EXISTS, Builtin(BuiltinName.TARGET, Type.INSTANCE), False)
 """``exists(target)``: when a refusal has decided it, an effect need not consider a new target."""
 _NOT_N = frozenset({"N"})
 """What an instance of a loop over the others is known not to be: the target."""
-_TYPES: dict[Type, type] = {Type.STR: str, Type.BOOL: bool, Type.PARAMS: FrozenMap}
 
 
 class _Writer:
@@ -112,23 +112,12 @@ def fixed(op: Operation, request: Request) -> Fixed | None:
     that: a missing service or instance, an argument missing or of the wrong type)."""
     if request.service is None or (op.has_target and request.instance is None):
         return None
-    args: list[tuple[str, ArgValue]] = []
-    for decl in op.args:
-        value = request.args.get(decl.name)
-        if value is None:
-            if not decl.optional:
-                return None
-            value = EMPTY_PARAMS
-        elif not isinstance(value, _TYPES.get(decl.type, ())) or _bad_name(decl, value):
-            return None
-        args.append((decl.name, value))
+    try:
+        args = op.request_args(request)
+    except RequestError:
+        return None
     declines = request.actor.role is Role.SERVER and request.confirm is Confirm.DECLINE
     return Fixed(FrozenMap(args), declines)
-
-
-def _bad_name(decl: ArgDecl, value: ArgValue) -> bool:
-    """Whether ``value`` of an argument that names something is not a name."""
-    return decl.is_name and isinstance(value, str) and name_error(value, "") is not None
 
 
 def emit_function(
@@ -213,7 +202,7 @@ class _Function:
             out("args = request.args._data")
         for index, decl in enumerate(op.args):
             local, what = f"a{index}", f"{op.name}: {decl.name!r}"
-            kind = _TYPES.get(decl.type)
+            kind = ARG_TYPES.get(decl.type)
             if kind is None:
                 raise Unsupported(f"argument type {decl.type.value!r}")
             out(f"{local} = args.get({lit(decl.name)})")
