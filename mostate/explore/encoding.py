@@ -29,8 +29,7 @@ from ..frozenmap import FrozenMap
 from ..model import DeviceState, Instance, Service
 
 _BITS = 16
-_MASK = MASK = (1 << _BITS) - 1
-"""A slot's bits in a key (a code is at most this)."""
+_MASK = (1 << _BITS) - 1
 _ABSENT: tuple[object, ...] = (1,)
 _ALIASES = 1 << 16
 """How many records equal to a coded one a codec remembers by identity (bounded: code that
@@ -163,10 +162,12 @@ class Codec:
         alive): a caller looks a record up here first, and asks :meth:`record_code` on a miss."""
         return self._by_id
 
-    def shift(self, service: str, name: str) -> int:
-        """Where the slot of ``name`` in ``service`` starts in a key (KeyError outside the
-        scope)."""
-        return self._shift_of[self._service_position[service]][name]
+    def slot(self, service: str, name: str) -> tuple[int, int]:
+        """The slot of ``name`` in ``service``: the mask that clears it in a key, and where
+        it starts (a key with ``code`` there is ``key & mask | code << shift``); KeyError
+        outside the scope."""
+        shift = self._shift_of[self._service_position[service]][name]
+        return ~(_MASK << shift), shift
 
     def encode_record(self, key: int, service: str, name: str, record: Record) -> int:
         """The int of the state ``key`` with ``name`` of ``service`` holding ``record`` (raw:
@@ -178,11 +179,11 @@ class Codec:
         >>> after == DeviceState.from_json({"A": {"i1": {}, "i2": {"locked": True}}})
         True
         """
-        s = self._service_position.get(service)
-        shift = None if s is None else self._shift_of[s].get(name)
-        if shift is None:
-            raise ValueError(f"{service!r}/{name!r} is not in the scope")
-        return (key & ~(_MASK << shift)) | (self.record_code(record) << shift)
+        try:
+            clear, shift = self.slot(service, name)
+        except KeyError:
+            raise ValueError(f"{service!r}/{name!r} is not in the scope") from None
+        return (key & clear) | (self.record_code(record) << shift)
 
     def record_code(self, record: Record) -> int:
         """The code of a record as an effect computed it (0: it does not exist)."""
@@ -271,6 +272,21 @@ class Codec:
         if _SWAP:
             packed.byteswap()
         return int.from_bytes(packed.tobytes(), "little")
+
+    def dump(self, keys: Iterable[int]) -> bytes:
+        """:meth:`slots` of many keys at once: their codes, little-endian 16-bit, key after key.
+
+        >>> codec = Codec(("A",), ("i1", "i2"))
+        >>> codec.load(codec.dump([codec.pack([1, 2]), 7])) == [codec.pack([1, 2]), 7]
+        True
+        """
+        size = self._bytes
+        return b"".join(key.to_bytes(size, "little") for key in keys)
+
+    def load(self, data: bytes) -> list[int]:
+        """The keys :meth:`dump` wrote."""
+        size, frombytes = self._bytes, int.from_bytes
+        return [frombytes(data[i : i + size], "little") for i in range(0, len(data), size)]
 
     def columns(self, key: int) -> list[tuple[int, ...]]:
         """For each name, its codes in every service."""

@@ -97,19 +97,14 @@ class Frontier:
     # -- codes and keys ---------------------------------------------------------------------
 
     def rows(self, keys: Sequence[int]) -> Codes:
-        """The codes of states given as the codec's ints (:meth:`.Codec.slots`: an int's
-        little-endian bytes are its 16-bit codes in slot order), all bytes at once."""
-        size = 2 * self.slots
-        data = b"".join(k.to_bytes(size, "little") for k in keys)
+        """The codes of states given as the codec's ints (:meth:`.Codec.dump`)."""
+        data = self.run.codec.dump(keys)
         codes: Codes = np.frombuffer(data, dtype="<u2").astype(np.uint16)
         return codes.reshape(len(keys), self.slots)
 
     def ints(self, rows: Codes) -> list[int]:
-        """The codec's ints of rows of codes (:meth:`.Codec.pack`), all bytes at once."""
-        size = 2 * self.slots
-        data = np.ascontiguousarray(rows, dtype="<u2").tobytes()
-        frombytes = int.from_bytes
-        return [frombytes(data[i : i + size], "little") for i in range(0, len(data), size)]
+        """The codec's ints of rows of codes (:meth:`.Codec.load`)."""
+        return self.run.codec.load(np.ascontiguousarray(rows, dtype="<u2").tobytes())
 
     def pack(self, rows: Codes) -> Keys:
         """One 64-bit key a row (any leading shape)."""
@@ -172,10 +167,16 @@ def bfs(
     front.refresh_ranks()
     level = front.rows(run.keys[run.expanded :])
     while len(level):
-        front.old.update(front.ints(front.moved(level, front.order(level))))
+        # Each state's names in canonical order, and its canonical form, once for the level
+        # (new records met on the way take ranks that keep the order of the others).
+        names = front.order(level)
+        canon = front.moved(level, names)
+        _, first = np.unique(front.pack(canon), return_index=True)
+        front.old.update(front.ints(canon[first]))
         found: list[Codes] = []
         for start in range(0, len(level), CHUNK):
-            found.append(_chunk(front, level[start : start + CHUNK], expand, record))
+            part = slice(start, start + CHUNK)
+            found.append(_chunk(front, names[part], canon[part], expand, record))
             check(len(run.keys))
             if progress is not None:
                 progress(run.expanded, len(run.keys))
@@ -190,14 +191,13 @@ def bfs(
         level = np.concatenate(found) if found else level[:0]
 
 
-def _chunk(front: Frontier, rows: Codes, expand: Expand, record: Record) -> Codes:
-    """Expand the states ``rows`` (the next ones in BFS order), store the states they reach
-    for the first time, and return those states' codes."""
-    run, count = front.run, len(rows)
+def _chunk(front: Frontier, names: Ints, canon: Codes, expand: Expand, record: Record) -> Codes:
+    """Expand the next states in BFS order, given as their canonical forms ``canon`` and the
+    names (:meth:`Frontier.order`) that make them so; store the states they reach for the
+    first time, and return those states' codes."""
+    run, count = front.run, len(canon)
     base = run.expanded
     requests = len(run.requests)
-    names = front.order(rows)
-    canon = front.moved(rows, names)
     keys, which = np.unique(front.pack(canon), return_inverse=True)
     which = which.reshape(-1)
     listed = keys.tolist()
@@ -235,8 +235,8 @@ def _chunk(front: Frontier, rows: Codes, expand: Expand, record: Record) -> Code
     depth = run.depth[base] + 1
     run.depth.frombytes(np.full(len(order), depth, dtype=np.int32).tobytes())
     # new_keys is sorted and holds none of level_seen: a merge, not a union's sort
-    level = front.level_seen
-    front.level_seen = np.insert(level, np.searchsorted(level, new_keys), new_keys)
+    seen = front.level_seen
+    front.level_seen = np.insert(seen, np.searchsorted(seen, new_keys), new_keys)
     run.expanded = base + count
     return found
 

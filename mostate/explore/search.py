@@ -37,7 +37,6 @@ from ..codegen.runtime import FALLBACK, Violations
 from ..engine import Engine
 from ..model import Clause, DeviceState, Outcome, Request
 from ..trace import Trace
-from .encoding import MASK as _MASK
 from .explorer import Exploration, Progress, Route, Stats, Violation
 from .scope import ExploreScope
 
@@ -335,7 +334,7 @@ def _expand(
                     code = by_id.get(id(records[1]))  # inlined: a record met before
                     if code is None:
                         code = codec.record_code(records[1])
-                    nxt = (canon & clear) | (code << shift)
+                    nxt = (canon & clear) | (code << shift)  # Codec.encode_record, inlined
                 else:
                     nxt = codec.encode_records(canon, service, records)
                 add((nxt, broken))
@@ -376,8 +375,7 @@ def _routes(run: Exploration, retarget: list[tuple[int, tuple[int, ...]]]) -> li
             clear = shift = 0
             service = request.service or ""  # a successor's request names one
             if successor is not None and request.instance is not None:  # else no point answers
-                shift = run.codec.shift(service, request.instance)
-                clear = ~(_MASK << shift)
+                clear, shift = run.codec.slot(service, request.instance)
             found.append((request, target, others, successor, service, clear, shift))
     return found
 
