@@ -80,6 +80,8 @@ def _invariants(spec: Spec, base: Cx, view: ViewCode) -> list[str]:
         return full
     if base.unit.successor:  # given states that keep the invariants only
         return quick
+    if not quick:  # nothing the target's change could break
+        return ["if not valid:", *_indent(full)]
     return ["if valid:", *_indent(quick), "else:", *_indent(full)]
 
 

@@ -42,6 +42,7 @@ ABSENT_VALUES = {
 """The fields of a name the view does not hold (the interpreter's ``ABSENT`` record)."""
 
 FRESH_SRC = repr(FRESH)
+_FIELDS = list(Field)
 
 Part = tuple[str | None, Ref]
 """A ``for`` clause of a generator expression (``None`` for a single instance), and what the
@@ -159,6 +160,8 @@ def read(field: Field, ref: Ref, view: ViewCode) -> Code:
         return Code.known(False)  # the interpreter reads every field of none as false
     if _absent(ref, view):
         return Code.known(ABSENT_VALUES[field])
+    if isinstance(ref, Named) and view.records in ref.fields:
+        return ref.fields[view.records][_FIELDS.index(field)]
     if field is Field.EXISTS:
         if isinstance(ref, Other) or (isinstance(ref, Named) and view.records in ref.exists_in):
             return Code.known(True)

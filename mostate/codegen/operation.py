@@ -22,6 +22,7 @@ invariants before the step (``valid``), ``all(i, P(i))`` is checked on the targe
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -154,8 +155,9 @@ class _Function:
     ) -> None:
         self.spec, self.op, self.role, self.unit = spec, op, role, unit
         self.successor = successor
-        self._target_held: dict[str, str] = {}
-        """The local holding the target's record in a view written by a point effect."""
+        self._target_held: dict[str, tuple[str, tuple[Code, ...]]] = {}
+        """The local holding the target's record in a view written by a point effect, and
+        the code of each of its fields (in :class:`Field` order)."""
         self.out = _Writer()
         if successor is None:
             args = FrozenMap((d.name, Code(f"a{index}")) for index, d in enumerate(op.args))
@@ -183,7 +185,7 @@ class _Function:
                     self.out(self._fail("_ambiguous(state, err)"))
             else:
                 self._steps()
-        return self.out.lines
+        return _without_unused_copies(self.out.lines)
 
     # -- the request's shape (Engine._prepare) ----------------------------------------------
 
@@ -270,7 +272,9 @@ class _Function:
                     view = self._effect(step, _in_view(cx, view), count)
                     held = self._target_held.get(view.records)
                     if held is not None and isinstance(cx.target, Named):
-                        cx = attrs.evolve(cx, target=_holding(cx.target, view.records, held))
+                        local, fields = held
+                        target = _holding(cx.target, view.records, local, fields)
+                        cx = attrs.evolve(cx, target=target)
         self._success(cx, view)
 
     def _hold_target(self, cx: Cx) -> Cx:
@@ -316,7 +320,9 @@ class _Function:
         if self.op.has_target and cx.facts.get(_TARGET_EXISTS) is not True:
             with out.block(f"if N not in {view.records}:"):
                 self._point_absent(step, cx, records, records)
-        new_fresh = self._next_record(step, cx.bind("i", ServiceFresh()), view.fresh or "_ABSENT")
+        new_fresh, _ = self._next_record(
+            step, cx.bind("i", ServiceFresh()), view.fresh or "_ABSENT"
+        )
         return ViewCode(records, new_fresh, False)
 
     def _is_point(self, step: Effect, cx: Cx) -> bool:
@@ -343,14 +349,16 @@ class _Function:
         if present is None:
             with out.block(f"if N in {view.records}:"):
                 self._point_present(step, cx, records)
-            self._target_held.pop(records, None)  # held on one branch only
             with out.block("else:"):
                 self._point_absent(step, cx, records, view.records)
+            self._target_held.pop(records, None)  # held on each branch in its own local
         elif present:
             self._point_present(step, cx, records)
         else:
             self._point_absent(step, cx, records, view.records)
-        new_fresh = self._next_record(step, cx.bind("i", ServiceFresh()), view.fresh or "_ABSENT")
+        new_fresh, _ = self._next_record(
+            step, cx.bind("i", ServiceFresh()), view.fresh or "_ABSENT"
+        )
         return ViewCode(records, new_fresh, False, point=True)
 
     def _point_present(self, step: Effect, cx: Cx, records: str) -> None:
@@ -361,11 +369,11 @@ class _Function:
             self.out(f"{rec} = {view.records}[N]")
         known = frozenset({view.records}) if view.base else frozenset()
         target = Named("N", FrozenMap({view.records: rec}), known)
-        new = self._next_record(step, cx.bind("i", target), rec, self.unit.fresh("x"))
+        new, fields = self._next_record(step, cx.bind("i", target), rec, self.unit.fresh("x"))
         self.out(f"{records} = dict({view.records})")
         self.out(f"{records}[N] = {new}")
         if new is not None:
-            self._target_held[records] = new
+            self._target_held[records] = (new, fields)
 
     def _point_absent(self, step: Effect, cx: Cx, records: str, source: str) -> None:
         """``records`` becomes ``source`` with the absent target's next record added at the
@@ -376,12 +384,17 @@ class _Function:
             target = Named("N", absent_in=frozenset({view.records}))
         else:
             target = Named("N", FrozenMap({view.records: fresh}))
-        new = self._next_record(step, cx.bind("i", target), fresh, self.unit.fresh("x"))
+        new, fields = self._next_record(step, cx.bind("i", target), fresh, self.unit.fresh("x"))
         self.out(f"{records} = _add({source}, N, {new})")
+        if new is not None:
+            self._target_held[records] = (new, fields)
 
-    def _next_record(self, step: Effect, cx: Cx, old: str, into: str | None = None) -> str | None:
+    def _next_record(
+        self, step: Effect, cx: Cx, old: str, into: str | None = None
+    ) -> tuple[str | None, tuple[Code, ...]]:
         """Write the next record of ``i`` into ``into`` (or a new local); returns the local
-        holding it, or ``None`` when it is the absent record, known statically."""
+        holding it, or ``None`` when it is the absent record, known statically, and the code
+        of each of its fields."""
         bound = cx.vars["i"]
         values = [read(field, bound, cx.pre) for field in Field]
         before = list(values)
@@ -400,15 +413,17 @@ class _Function:
                 differs.append(f"{self.unit.src(value)} != {self.unit.src(before[index])}")
             values[index] = value
         target = into if into is not None else self.unit.fresh("cf")
+        # Either way the record's fields are ``values``: the old record is kept only when
+        # every one of them equals its own.
         if changed:
             self.out(f"{target} = {self._record(values)}")
         elif differs:
             self.out(f"{target} = {self._record(values)} if {' or '.join(differs)} else {old}")
         elif into is None and old == "_ABSENT":
-            return None
+            return None, tuple(values)
         else:
             self.out(f"{target} = {old}")
-        return target
+        return target, tuple(values)
 
     def _record(self, values: list[Code]) -> str:
         exists, *fields = values
@@ -464,7 +479,8 @@ class _Function:
                     out(self._fail(""))
             records = view.records
             if view.point:
-                records = f"(N, {self._target_held.get(records, f'{records}[N]')})"
+                held = self._target_held.get(records)
+                records = f"(N, {held[0] if held is not None else f'{records}[N]'})"
         base = attrs.evolve(self.cx, target=end.cx.target)  # with the locals it holds
         checks = exit_checks(self.spec, self.properties, base, end.cx, end.status, view)
         if checks:
@@ -487,9 +503,54 @@ class _Function:
         return f"_name_of({ref_tuple(result)})"
 
 
-def _holding(target: Named, records: str, local: str) -> Named:
-    """The target, its record in the view ``records`` held by the local ``local``."""
-    return attrs.evolve(target, recs=target.recs.set(records, local))
+_COPY = re.compile(r"\s*(c\d+)(?: = (?:dict|_add)\(.*\)|\[N\] = \w+)")
+"""A line that builds a view's records (``c1 = dict(pre)``, ``c1[N] = x2``, ``c1 = _add(pre,
+N, x1)``): the generator's own names only."""
+
+
+def _without_unused_copies(lines: list[str]) -> list[str]:
+    """``lines`` without the records of a view that nothing reads: a point effect copies the
+    service's dict, which goes unread where every check on it folded away and the answer is
+    the target's record alone. The copy is dropped, and the function reads no more of the
+    state than the target's record (:mod:`.locality`)."""
+    while True:
+        built = {m.group(1): m for m in map(_COPY.fullmatch, lines) if m is not None}
+        unused = {
+            name
+            for name in built
+            if not any(
+                re.search(rf"\b{name}\b", line)
+                for line in lines
+                if (m := _COPY.fullmatch(line)) is None or m.group(1) != name
+            )
+        }
+        if not unused:
+            return _filled(lines)
+        lines = [
+            line for line in lines if (m := _COPY.fullmatch(line)) is None or m.group(1) not in unused
+        ]
+
+
+def _filled(lines: list[str]) -> list[str]:
+    """``lines`` with ``pass`` in a block left empty."""
+    out: list[str] = []
+    for at, line in enumerate(lines):
+        out.append(line)
+        if line.endswith(":"):
+            depth = len(line) - len(line.lstrip())
+            after = lines[at + 1] if at + 1 < len(lines) else ""
+            if len(after) - len(after.lstrip()) <= depth:
+                out.append(" " * (depth + 4) + "pass")
+    return out
+
+
+def _holding(
+    target: Named, records: str, local: str, fields: tuple[Code, ...] | None = None
+) -> Named:
+    """The target, its record in the view ``records`` held by the local ``local`` (whose
+    fields' code is ``fields``, when known)."""
+    known = target.fields if fields is None else target.fields.set(records, fields)
+    return attrs.evolve(target, recs=target.recs.set(records, local), fields=known)
 
 
 def _missing(op: Operation, what: str) -> str:

@@ -77,7 +77,9 @@ class Named:
     generated code has it at hand; ``exists_in`` the views where it is known to exist;
     ``absent_in`` the views where it is known to be absent (its record is the view's fresh one);
     ``distinct`` the names (sources) it is known not to be: a loop over the instances other
-    than the target is ``Named`` distinct from ``N``.
+    than the target is ``Named`` distinct from ``N``; ``fields``, per view, the code of each
+    field of its record there (in :class:`~mostate.rules.Field` order) when the generator wrote
+    that record itself: a field an effect set to a constant reads as that constant.
     """
 
     name: str
@@ -85,6 +87,7 @@ class Named:
     exists_in: frozenset[str] = frozenset()
     absent_in: frozenset[str] = frozenset()
     distinct: frozenset[str] = frozenset()
+    fields: FrozenMap[str, tuple[Code, ...]] = FrozenMap()
 
 
 @attrs.frozen
