@@ -17,6 +17,7 @@ from typing import Any, Protocol
 from ..model import DeviceState, Instance, Request, Role, Service
 from ..rules import Operation, Spec
 from .context import Unit
+from .locality import reads_target_only
 from .operation import emit_function, fixed
 from .runtime import NAMESPACE, Answer, Successor, interned_values
 
@@ -39,6 +40,10 @@ class SuccessorStep(Protocol):
     service and instance, and that service's dict of records (``pre``, empty when the state
     has none). The state must keep every invariant; the step is always checked, and no
     outcome is built."""
+
+    target_only: bool
+    """Whether its answer depends on the target's record alone (:mod:`.locality`): the same
+    for every state that gives the target the same record."""
 
     def __call__(
         self, svcs: dict[str, Service], S: str, N: str | None, pre: dict[str, Instance], /
@@ -121,6 +126,7 @@ def compile_successor(spec: Spec, op: Operation, request: Request) -> SuccessorS
         f" {sorted(fixes.args.items())!r} {fixes.declines}>"
     )
     step: SuccessorStep = _run(text, {**constants, **interned_values()}, filename)["_step"]
+    step.target_only = reads_target_only(text)
     return step
 
 

@@ -526,9 +526,8 @@ def _without_unused_copies(lines: list[str]) -> list[str]:
         }
         if not unused:
             return _filled(lines)
-        lines = [
-            line for line in lines if (m := _COPY.fullmatch(line)) is None or m.group(1) not in unused
-        ]
+        kept = (m is None or m.group(1) not in unused for m in map(_COPY.fullmatch, lines))
+        lines = [line for line, keep in zip(lines, kept, strict=True) if keep]
 
 
 def _filled(lines: list[str]) -> list[str]:

@@ -65,7 +65,7 @@ def test_successors_answer_as_the_engine_does(spec: str) -> None:
     scope = _scope(spec)
     run = explore(engine, scope, symmetry=False)
     codec = Codec(scope.services, scope.names)
-    answered = handed_back = interpreted = points = 0
+    answered = handed_back = interpreted = points = local = 0
     for i in range(len(run.keys)):
         state = run.state(i)
         if engine.state_violations(state):
@@ -80,6 +80,11 @@ def test_successors_answer_as_the_engine_does(spec: str) -> None:
             held = state.services.get(str(request.service))
             pre = dict(held.instances) if held is not None else {}
             answer = successor(dict(state.services), request.service, request.instance, pre)
+            if successor.target_only:  # the same answer from the target's record alone
+                name = str(request.instance)
+                alone = {name: pre[name]} if name in pre else {}
+                assert successor({}, request.service, name, alone) == answer, request
+                local += 1
             if answer is FALLBACK:
                 assert int(outcome.status) == 500 and outcome.clause.kind == "obligation"
                 handed_back += 1
@@ -99,6 +104,7 @@ def test_successors_answer_as_the_engine_does(spec: str) -> None:
             answered += 1
     assert answered > 0
     assert points > 0 or spec != "ccs"  # the shipped spec's point effects answer as points
+    assert local > 0 or spec != "ccs"
     assert bool(handed_back) == (spec in ("ambiguous_the", "every_other_name_exists"))
     assert bool(interpreted) == (spec in ("cross_service_invariant", "switch_over_device"))
 
