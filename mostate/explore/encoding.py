@@ -104,6 +104,19 @@ class Codec:
             )
         return found
 
+    def size(self) -> int:
+        """How many codes are given, 0 (no instance) included."""
+        return len(self._records)
+
+    def record(self, code: int) -> Instance | None:
+        """The record of a code given (``None`` for 0: no instance).
+
+        >>> codec = Codec(("MMS",), ("i1",))
+        >>> codec.record(codec.code(Instance(active=True))).active, codec.record(0)
+        (True, None)
+        """
+        return self._records[code] if code else None
+
     # -- states -----------------------------------------------------------------------------
 
     def encode(self, state: DeviceState) -> int:

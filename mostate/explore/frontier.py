@@ -1,12 +1,13 @@
-"""The breadth-first search of :mod:`.search` without symmetry reduction, a chunk of states at
-a time, over numpy arrays.
+"""The breadth-first search of :mod:`.search`, a chunk of states at a time, over numpy arrays.
 
-The engine still runs once per orbit and request (the ``expand`` it is given); what this
-module does in bulk is the rest of the search, which took about half of its time state by
-state in Python: putting each state in canonical form, renaming its orbit's steps back to its
-own names, packing the next states into 64-bit keys, testing them against the states found
-so far and storing the new ones in breadth-first order. It is data movement only: every next
-state and every verdict comes from ``expand``, so no rule is written here.
+A request whose answer depends on its target's record alone is read from :mod:`.tables` for a
+whole chunk's orbits at once; the engine runs the others once per orbit and request (the
+``expand`` it is given). What this module does in bulk is the rest of the search: putting each
+state in canonical form, renaming its orbit's steps back to its own names (with symmetry
+reduction: putting the next states in canonical form instead), packing the next states into
+64-bit keys, testing them against the states found so far and storing the new ones in
+breadth-first order. It is data movement only: every next state and every verdict comes from
+``expand`` or from a table of the successors' own answers, so no rule is written here.
 
 A state is a row of codes (:mod:`.encoding`), one per (service, name) slot in the codec's
 order. Rows are packed ``64 // slots`` bits a code, so the search runs here only while every
@@ -25,7 +26,8 @@ import numpy.typing as npt
 
 from ..model import Clause, Request
 from .encoding import Codec
-from .explorer import Exploration, Progress
+from .explorer import Exploration, Progress, Route
+from .tables import BREAKS, EDGE, Tables
 
 CHUNK = 512
 """States expanded at a time: progress, limits and Ctrl-C are looked at between chunks."""
@@ -33,7 +35,9 @@ CHUNK = 512
 Result = tuple[int, tuple[Clause, ...]]
 """A request's step from a canonical state: the next state's int (-1: none) and what it
 breaks (see :mod:`.search`)."""
-Expand = Callable[[Exploration, int], list[Result]]
+Expand = Callable[[Exploration, int, Sequence[bool]], list[Result]]
+"""Every request from a canonical state (its int), but those the flags say to skip (their
+results are placeholders): the search's engine part."""
 Record = Callable[[Exploration, int, Request, tuple[Clause, ...]], None]
 
 Codes = npt.NDArray[np.uint16]
@@ -44,9 +48,10 @@ Ints = npt.NDArray[np.intp]
 Steps = tuple[Codes, npt.NDArray[np.uint8]]
 """The requests from one canonical state: each next state's codes (zeros where none) and what
 kind of step it is (:data:`EDGE`, :data:`BREAKS` and :data:`MOVES` or'ed)."""
-EDGE, BREAKS, MOVES = 1, 2, 4
-"""A step leads somewhere (an edge); it breaks something; it leads into an orbit not found
-before this level (only such a step can reach a state not found yet)."""
+MOVES = 4
+"""Besides :data:`.tables.EDGE` (a step leads somewhere) and :data:`.tables.BREAKS` (it breaks
+something): a step leads into an orbit not found before this level (only such a step can
+reach a state not found yet)."""
 
 
 class TooWide(Exception):
@@ -64,9 +69,15 @@ def _slots(codec: Codec) -> int:
 
 class Frontier:
     """What one search keeps besides its :class:`Exploration`: the codes of the level being
-    expanded, the packed keys of the states found, and the orbits' steps of this level."""
+    expanded, the packed keys of the states found, the orbits' steps of this level and the
+    tables of the requests that read their target's record alone."""
 
-    def __init__(self, run: Exploration, retarget: Sequence[tuple[int, tuple[int, ...]]]) -> None:
+    def __init__(
+        self,
+        run: Exploration,
+        retarget: Sequence[tuple[int, tuple[int, ...]]],
+        routes: Sequence[Route],
+    ) -> None:
         self.run = run
         codec = run.codec
         self.width = len(codec.names)
@@ -87,12 +98,13 @@ class Frontier:
         self.seen = np.zeros(1, dtype=np.uint64)  # the empty device: every code 0
         self.level_seen = np.zeros(0, dtype=np.uint64)
         self.memo: dict[int, Steps] = {}
-        self.old: set[int] = set()
-        """The orbits (canonical ints) of the states found before the level being expanded:
-        every member of such an orbit is found already (all members of an orbit have one
-        depth, and the levels up to it are done), so a step into one needs no renaming."""
-        self.forms: dict[int, int] = {}  # canonical forms of next states met in this level
+        self.old = np.zeros(0, dtype=np.uint64)
+        """The orbits (packed canonical forms, sorted) of the states found before the level
+        being expanded: every member of such an orbit is found already (all members of an
+        orbit have one depth, and the levels up to it are done), so a step into one needs no
+        renaming."""
         self.results: dict[int, list[Result]] = {}
+        self.tables = Tables(run.codec, routes)
 
     # -- codes and keys ---------------------------------------------------------------------
 
@@ -153,8 +165,9 @@ class Frontier:
 
 
 def bfs(
-    run: Exploration,  # without symmetry: every state is stored, on its own names
+    run: Exploration,
     retarget: Sequence[tuple[int, tuple[int, ...]]],
+    routes: Sequence[Route],
     expand: Expand,
     record: Record,
     check: Callable[[int], None],
@@ -163,7 +176,7 @@ def bfs(
     """Expand every state found, level by level, in chunks of :data:`CHUNK`. ``run`` holds
     the empty device, found and not expanded; ``check`` is given the count of states found
     after each chunk (it raises to stop the search)."""
-    front = Frontier(run, retarget)
+    front = Frontier(run, retarget, routes)
     front.refresh_ranks()
     level = front.rows(run.keys[run.expanded :])
     while len(level):
@@ -171,8 +184,7 @@ def bfs(
         # (new records met on the way take ranks that keep the order of the others).
         names = front.order(level)
         canon = front.moved(level, names)
-        _, first = np.unique(front.pack(canon), return_index=True)
-        front.old.update(front.ints(canon[first]))
+        front.old = np.union1d(front.old, front.pack(canon))
         found: list[Codes] = []
         for start in range(0, len(level), CHUNK):
             part = slice(start, start + CHUNK)
@@ -187,7 +199,6 @@ def bfs(
         front.level_seen = np.zeros(0, dtype=np.uint64)
         front.memo.clear()
         front.results.clear()
-        front.forms.clear()
         level = np.concatenate(found) if found else level[:0]
 
 
@@ -221,6 +232,8 @@ def _chunk(front: Frontier, names: Ints, canon: Codes, expand: Expand, record: R
     nxt = succ[which[state], sent[state, q]]  # (steps, slots), on canonical names
     # Back to the state's own names: name j has the column of canonical name where[j].
     nxt = front.moved(nxt, where[state])
+    if run.symmetry:  # only orbits are stored, each as its canonical form
+        nxt = front.moved(nxt, front.order(nxt))
     packed = front.pack(nxt)
     reached, first = np.unique(packed, return_index=True)  # sorted: known() looks up in order
     fresh = ~front.known(reached)
@@ -242,34 +255,68 @@ def _chunk(front: Frontier, names: Ints, canon: Codes, expand: Expand, record: R
 
 
 def _steps(front: Frontier, canon: Codes, keys: Keys, new: list[int], expand: Expand) -> None:
-    """Send every request from the canonical states ``new`` (packed keys) through ``expand``
-    and keep their next states as codes."""
-    run = front.run
+    """Send every request from the canonical states ``new`` (packed keys): those whose answer
+    depends on the target's record alone are read from :mod:`.tables` for all of them at once,
+    the others go through ``expand`` one state at a time; keep their next states as codes."""
+    run, tables = front.run, front.tables
+    tables.grow()
     wanted = set(new)
-    firsts = {}
-    packed = front.pack(canon).tolist()
-    for i, k in enumerate(packed):
+    firsts: dict[int, int] = {}
+    for i, k in enumerate(front.pack(canon).tolist()):
         if k in wanted and k not in firsts:
             firsts[k] = i
-    ints = front.ints(canon[[firsts[k] for k in new]])
-    for k, key in zip(new, ints, strict=True):
-        results = expand(run, key)
-        nxt = [n if n >= 0 else 0 for n, _ in results]
-        kinds = [(EDGE if n >= 0 else 0) | (BREAKS if b else 0) for n, b in results]
-        for q, (n, _) in enumerate(results):
-            if n >= 0 and n != key and _orbit(front, n) not in front.old:
-                kinds[q] |= MOVES
-        front.memo[k] = (front.rows(nxt), np.array(kinds, dtype=np.uint8))
-        front.results[k] = results
+    rows = canon[[firsts[k] for k in new]]  # (states, slots)
+    count, requests = len(new), len(run.requests)
+    skip = tables.local.tolist()
+    nxt: list[int] = []
+    kinds: list[int] = []
+    for k, key in zip(new, front.ints(rows), strict=True):
+        results = front.results[k] = expand(run, key, skip)
+        nxt += [n if n >= 0 else 0 for n, _ in results]
+        kinds += [(EDGE if n >= 0 else 0) | (BREAKS if b else 0) for n, b in results]
+    succ = front.rows(nxt).reshape(count, requests, front.slots)
+    kind = np.array(kinds, dtype=np.uint8).reshape(count, requests)
+    local = np.flatnonzero(tables.local)
+    if len(local):
+        _from_tables(front, new, rows, local, succ, kind)
     front.refresh_ranks()  # the steps may have met new records
+    # A step that reaches an orbit found before this level (its own included) finds nothing.
+    flat = succ.reshape(-1, front.slots)
+    forms = front.pack(front.moved(flat, front.order(flat))).reshape(count, requests)
+    moves = (kind & EDGE).astype(np.bool_) & ~_among(forms, front.old)
+    kind |= moves.astype(np.uint8) * np.uint8(MOVES)
+    for i, k in enumerate(new):
+        front.memo[k] = (succ[i], kind[i])
 
 
-def _orbit(front: Frontier, key: int) -> int:
-    """The canonical int of the state ``key`` (the codec's), cached for the level."""
-    form = front.forms.get(key)
-    if form is None:
-        form = front.forms[key] = front.run.codec.canonical(key)
-    return form
+def _from_tables(
+    front: Frontier,
+    new: list[int],
+    rows: Codes,
+    local: Ints,
+    succ: Codes,
+    kind: npt.NDArray[np.uint8],
+) -> None:
+    """Fill in the steps of the requests ``local`` (read from the tables) from the states
+    ``rows``: each such step rewrites its target's slot alone."""
+    tables = front.tables
+    slot, template = tables.slot[local], tables.template[local]
+    codes = rows[:, slot]  # (states, local requests): each request's target's code
+    succ[:, local, :] = rows[:, None, :]
+    succ[:, local, slot] = tables.next[template, codes]
+    kind[:, local] = tables.kind[template, codes]
+    for i, q in zip(*np.nonzero(kind[:, local] & BREAKS), strict=True):
+        r = int(local[q])
+        front.results[new[i]][r] = (-1, tables.clauses(r, int(codes[i, q])))
+
+
+def _among(keys: Keys, sorted_keys: Keys) -> npt.NDArray[np.bool_]:
+    """Which of ``keys`` (any shape) are in the sorted array ``sorted_keys``."""
+    if not len(sorted_keys):
+        return np.zeros(keys.shape, dtype=np.bool_)
+    at = np.minimum(np.searchsorted(sorted_keys, keys), len(sorted_keys) - 1)
+    found: npt.NDArray[np.bool_] = sorted_keys[at] == keys
+    return found
 
 
 def _violations(

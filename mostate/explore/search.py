@@ -18,9 +18,10 @@ target's record alone), and the next state's int is the state's with those slots
 independence needs two runs, the engine answers (:meth:`Engine.evaluate_valid
 <mostate.engine.Engine.evaluate_valid>`, :meth:`.encoding.Codec.encode_step`). The requests
 from a canonical state reach a few distinct states, each renamed and looked up once per member
-of the orbit (:func:`_plan`). Without symmetry reduction, and with numpy, the same search runs a
-chunk of states at a time over arrays (:mod:`.frontier`): the engine's part is this module's
-:func:`_expand`, the renaming and storing are done in bulk.
+of the orbit (:func:`_plan`). With numpy, the same search runs a chunk of states at a time over
+arrays (:mod:`.frontier`): requests whose answer depends on the target's record alone are read
+from tables (:mod:`.tables`), the engine's part of the others is this module's :func:`_expand`,
+and the renaming and storing are done in bulk.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ import gc
 import logging
 import resource
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import attrs
 
@@ -181,12 +182,7 @@ def _in_bulk(
     limits: Limits,
 ) -> bool:
     """Run the search in bulk (:mod:`.frontier`) where numpy is installed and the scope's
-    records fit its keys; False (the search's arrays as :func:`_start` left them) where not.
-    Only without symmetry: there every member of an orbit is renamed and stored, which bulk
-    does about a third faster; with symmetry each state is its own orbit, the engine is
-    nearly all of the time, and state by state is about a tenth faster (bench_explore)."""
-    if run.symmetry:
-        return False
+    records fit its keys; False (the search's arrays as :func:`_start` left them) where not."""
     try:
         from . import frontier
     except ImportError:  # numpy is not installed: the search goes state by state
@@ -197,7 +193,8 @@ def _in_bulk(
         frontier.bfs(
             run,
             retarget,
-            lambda r, canon: _expand(r, canon, retarget),
+            _routes(run, retarget),
+            lambda r, canon, skip: _expand(r, canon, retarget, skip),
             _record,
             limits.check,
             progress,
@@ -290,11 +287,15 @@ def _follow(
 
 
 def _expand(
-    run: Exploration, canon: int, retarget: list[tuple[int, tuple[int, ...]]]
+    run: Exploration,
+    canon: int,
+    retarget: list[tuple[int, tuple[int, ...]]],
+    skip: Sequence[bool] | None = None,
 ) -> list[_Result]:
-    """Every request from the canonical state ``canon``, through the engine. Requests to names
-    holding the same records are renamings of each other: the step of the first name, with
-    the two names swapped, stands for the others (without the swap, with symmetry)."""
+    """Every request from the canonical state ``canon``, through the engine (but those
+    ``skip`` flags: their results are placeholders, ``(0, ())``). Requests to names holding
+    the same records are renamings of each other: the step of the first name, with the two
+    names swapped, stands for the others (without the swap, with symmetry)."""
     codec = run.codec
     state = codec.decode(canon)
     svcs = state.services._data
@@ -308,6 +309,9 @@ def _expand(
     results: list[_Result] = []
     add = results.append
     for r, route in enumerate(_routes(run, retarget)):
+        if skip is not None and skip[r]:
+            add((0, ()))
+            continue
         request, target, others, successor, service, clear, shift = route
         if target >= 0 and holders[target] != target:
             nxt, broken = results[others[holders[target]]]
