@@ -35,9 +35,9 @@ CHUNK = 512
 Result = tuple[int, tuple[Clause, ...]]
 """A request's step from a canonical state: the next state's int (-1: none) and what it
 breaks (see :mod:`.search`)."""
-Expand = Callable[[Exploration, int, Sequence[bool]], list[Result]]
-"""Every request from a canonical state (its int), but those the flags say to skip (their
-results are placeholders): the search's engine part."""
+Expand = Callable[[Exploration, int, Sequence[int]], list[Result]]
+"""The requests listed (indices, ascending) from a canonical state (its int), one result per
+request of the scope (placeholders for those not listed): the search's engine part."""
 Record = Callable[[Exploration, int, Request, tuple[Clause, ...]], None]
 
 Codes = npt.NDArray[np.uint16]
@@ -267,15 +267,20 @@ def _steps(front: Frontier, canon: Codes, keys: Keys, new: list[int], expand: Ex
             firsts[k] = i
     rows = canon[[firsts[k] for k in new]]  # (states, slots)
     count, requests = len(new), len(run.requests)
-    skip = tables.local.tolist()
+    sent = np.flatnonzero(~tables.local)
+    only = sent.tolist()
     nxt: list[int] = []
     kinds: list[int] = []
     for k, key in zip(new, front.ints(rows), strict=True):
-        results = front.results[k] = expand(run, key, skip)
-        nxt += [n if n >= 0 else 0 for n, _ in results]
-        kinds += [(EDGE if n >= 0 else 0) | (BREAKS if b else 0) for n, b in results]
-    succ = front.rows(nxt).reshape(count, requests, front.slots)
-    kind = np.array(kinds, dtype=np.uint8).reshape(count, requests)
+        results = front.results[k] = expand(run, key, only)
+        for n, b in map(results.__getitem__, only):
+            nxt.append(n if n >= 0 else 0)
+            kinds.append((EDGE if n >= 0 else 0) | (BREAKS if b else 0))
+    succ = np.zeros((count, requests, front.slots), dtype=np.uint16)
+    kind = np.zeros((count, requests), dtype=np.uint8)
+    if len(sent):
+        succ[:, sent] = front.rows(nxt).reshape(count, len(sent), front.slots)
+        kind[:, sent] = np.array(kinds, dtype=np.uint8).reshape(count, len(sent))
     local = np.flatnonzero(tables.local)
     if len(local):
         _from_tables(front, new, rows, local, succ, kind)

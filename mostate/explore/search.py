@@ -194,7 +194,7 @@ def _in_bulk(
             run,
             retarget,
             _routes(run, retarget),
-            lambda r, canon, skip: _expand(r, canon, retarget, skip),
+            lambda r, canon, only: _expand(r, canon, retarget, only),
             _record,
             limits.check,
             progress,
@@ -290,12 +290,13 @@ def _expand(
     run: Exploration,
     canon: int,
     retarget: list[tuple[int, tuple[int, ...]]],
-    skip: Sequence[bool] | None = None,
+    only: Sequence[int] | None = None,
 ) -> list[_Result]:
-    """Every request from the canonical state ``canon``, through the engine (but those
-    ``skip`` flags: their results are placeholders, ``(0, ())``). Requests to names holding
-    the same records are renamings of each other: the step of the first name, with the two
-    names swapped, stands for the others (without the swap, with symmetry)."""
+    """Every request from the canonical state ``canon`` (or the requests ``only`` lists, in
+    ascending order, with every name's request of each: the others' results are
+    placeholders, ``(0, ())``), through the engine. Requests to names holding the same
+    records are renamings of each other: the step of the first name, with the two names
+    swapped, stands for the others (without the swap, with symmetry)."""
     codec = run.codec
     state = codec.decode(canon)
     svcs = state.services._data
@@ -306,13 +307,10 @@ def _expand(
     holders = codec.holders(canon)
     step = run.engine.evaluate_valid if run.valid_states else _evaluate(run.engine)
     by_id = codec.known_records()
-    results: list[_Result] = []
-    add = results.append
-    for r, route in enumerate(_routes(run, retarget)):
-        if skip is not None and skip[r]:
-            add((0, ()))
-            continue
-        request, target, others, successor, service, clear, shift = route
+    routes = _routes(run, retarget)
+    results: list[_Result] = [(0, ())] * len(routes)
+    for r in range(len(routes)) if only is None else only:
+        request, target, others, successor, service, clear, shift = routes[r]
         if target >= 0 and holders[target] != target:
             nxt, broken = results[others[holders[target]]]
             # With symmetry only the next state's orbit matters, and the swap keeps it (and
@@ -321,7 +319,7 @@ def _expand(
                 swap = list(range(len(holders)))
                 swap[target], swap[holders[target]] = holders[target], target
                 nxt = run.codec.permute(nxt, swap)
-            add((nxt, broken))
+            results[r] = (nxt, broken)
             continue
         if successor is not None:
             if not one:
@@ -341,7 +339,7 @@ def _expand(
                     nxt = (canon & clear) | (code << shift)  # Codec.encode_record, inlined
                 else:
                     nxt = codec.encode_records(canon, service, records)
-                add((nxt, broken))
+                results[r] = (nxt, broken)
                 continue
         outcome, violations = step(state, request)
         broken = violations
@@ -356,7 +354,7 @@ def _expand(
             nxt = run.codec.encode_step(canon, state, after, request.service)
         else:
             nxt = run.codec.encode(after)
-        add((nxt, broken))
+        results[r] = (nxt, broken)
     return results
 
 
