@@ -559,6 +559,27 @@ def reads_only(expr: Expr, var: str) -> bool:
     return True
 
 
+def fields_read(expr: Expr) -> frozenset[Field]:
+    """The fields of instances ``expr`` reads: those of its reads, every field for
+    ``unchanged``, and ``exists`` wherever it ranges over instances (a quantifier walks the
+    instances that exist). A step that writes none of them leaves ``expr`` as it was.
+
+    >>> one = Count("i", Domain.SERVICE, Read(Field.ACTIVE, Var("i"), False))
+    >>> sorted(f.value for f in fields_read(one))
+    ['active', 'exists']
+    """
+    out: set[Field] = set()
+    for node in walk(expr):
+        match node:
+            case Read(field=field):
+                out.add(field)
+            case Unchanged():
+                out.update(Field)
+            case Quant() | Count() | The():
+                out.add(Field.EXISTS)
+    return frozenset(out)
+
+
 def has_the(expr: Expr) -> bool:
     """Whether ``expr`` names an instance with ``the(...)`` (whose ambiguity is an obligation)."""
     return any(isinstance(node, The) for node in walk(expr))

@@ -9,7 +9,10 @@ On a ``point`` view (the step changed the target alone) an invariant is written 
 ``if valid:`` (the caller knows the service kept every invariant before the step) and
 ``else:``: ``all(i, P(i))`` with ``P`` reading ``i`` alone is checked on the target and the
 fresh name only, and ``count(i, P(i)) <= k`` is counted only when the target newly satisfies
-``P`` (otherwise the count did not grow). Any other invariant is checked whole either way.
+``P`` (otherwise the count did not grow). Any other invariant is checked whole either way,
+except, under ``if valid:``, one that reads no field the operation's effects write
+(:func:`~mostate.rules.fields_read`): it holds after the step as it held before, on a point
+view or a whole rewrite of the service alike.
 """
 
 from __future__ import annotations
@@ -23,11 +26,13 @@ from ..rules import (
     Count,
     Domain,
     Expr,
+    Field,
     Lit,
     Property,
     Quant,
     Quantifier,
     Spec,
+    fields_read,
     has_the,
     reads_only,
 )
@@ -44,15 +49,17 @@ def exit_checks(
     end: Cx,
     status: Status,
     view: ViewCode,
+    written: frozenset[Field],
 ) -> list[str]:
     """The check lines at an exit point: ``base`` is the operation's context before its steps,
-    ``end`` what the path to the exit established, ``view`` the service after the step."""
+    ``end`` what the path to the exit established, ``view`` the service after the step, and
+    ``written`` the fields the operation's effects write."""
     lines: list[str] = []
     if not view.base:
         # CREATES_ONLY_TARGET (``_creations``) cannot break here: effects over the target's
         # service rewrite the names it held and the target, and an effect that makes its
         # fresh name exist stops the step before (``_unbounded``).
-        lines += _invariants(spec, base, view)
+        lines += _invariants(spec, base, view, written)
     cx = attrs.evolve(end, pre=BASE, post=view, status=int(status))
     for prop in properties:
         expr = prop.expr
@@ -62,20 +69,26 @@ def exit_checks(
     return lines
 
 
-def _invariants(spec: Spec, base: Cx, view: ViewCode) -> list[str]:
-    """The invariants on the view after the step; on a ``point`` view, when the caller says
-    the state before kept them (``valid``), only what the target's change can break."""
+def _invariants(spec: Spec, base: Cx, view: ViewCode, written: frozenset[Field]) -> list[str]:
+    """The invariants on the view after the step; when the caller says the state before kept
+    them (``valid``), only what the step can break: none that reads no field it writes, and on
+    a ``point`` view, only what the target's change can break."""
     after = attrs.evolve(base, pre=view, post=view)
     full: list[str] = []
     quick: list[str] = []
     shortened = False
     for inv in spec.invariants:
         clause = Clause("invariant", inv.name, inv.loc)
-        full += check(inv.expr, after, clause)
-        if view.point:
+        whole = check(inv.expr, after, clause)
+        full += whole
+        if not fields_read(inv.expr) & written:
+            shortened = shortened or bool(whole)
+        elif view.point:
             lines, short = _quick_invariant(inv.expr, after, clause)
             quick += lines
             shortened = shortened or short
+        else:
+            quick += whole
     if not shortened:
         return full
     if base.unit.successor:  # given states that keep the invariants only

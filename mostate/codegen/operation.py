@@ -168,6 +168,10 @@ class _Function:
         self.properties = [
             p for p in spec.properties if role in p.roles and (p.ops is None or op.name in p.ops)
         ]
+        self.written = frozenset(
+            field for step in op.steps if isinstance(step, Effect) for field, _ in step.updates
+        )
+        """The fields the operation's effects write."""
 
     def emit(self, name: str) -> list[str]:
         header = "(state, request, check, valid=False)"
@@ -456,7 +460,9 @@ class _Function:
             f" {rendered}, {why})"
         )
         base = attrs.evolve(self.cx, target=end.cx.target)  # with the locals it holds
-        checks = exit_checks(self.spec, self.properties, base, end.cx, end.status, view)
+        checks = exit_checks(
+            self.spec, self.properties, base, end.cx, end.status, view, self.written
+        )
         if checks:
             with out.block("if check:"):
                 out("broken = []")
@@ -482,7 +488,9 @@ class _Function:
                 held = self._target_held.get(records)
                 records = f"(N, {held[0] if held is not None else f'{records}[N]'})"
         base = attrs.evolve(self.cx, target=end.cx.target)  # with the locals it holds
-        checks = exit_checks(self.spec, self.properties, base, end.cx, end.status, view)
+        checks = exit_checks(
+            self.spec, self.properties, base, end.cx, end.status, view, self.written
+        )
         if checks:
             out("broken = []")
             for line in checks:

@@ -139,3 +139,13 @@ def test_a_package_of_adds_keeps_the_instances_in_name_order() -> None:
     assert list(state.service("MMS").instances) == sorted(names)
     assert state == DeviceState.from_json({"MMS": {n: {} for n in names}})
     assert state.service("MMS").instances == FrozenMap({n: state.instance("MMS", n) for n in names})
+
+
+def test_an_invariant_the_step_cannot_touch_is_not_checked_on_a_valid_state() -> None:
+    # set_active writes Active alone: one_default (a count of Default) holds after the step
+    # as it held before, so only the check for a state not known to keep it counts Default.
+    text, _ = source(SHIPPED, SHIPPED.ops["set_active"])
+    server = text.split("def _server")[1]
+    quick, whole = server.split("if valid:")[1].split("else:")
+    assert quick.count("sum(") == 1 and "default)) <= 1" not in quick
+    assert whole.split("if not ((c1.get")[0].count("sum(") == 2 and "default)) <= 1" in whole
