@@ -118,7 +118,7 @@ class Cx:
 def _with_fact(facts: FrozenMap[Expr, bool], expr: Expr, value: bool) -> FrozenMap[Expr, bool]:
     """``facts`` with ``expr`` = ``value`` and what follows from it at once (the parts of an
     ``and`` that holds, of an ``or`` that fails, the other form of an equality)."""
-    out = facts.set(expr, value)
+    out = _bound(facts, expr, value)
     match expr:
         case Not():
             out = _with_fact(out, expr.operand, not value)
@@ -132,5 +132,12 @@ def _with_fact(facts: FrozenMap[Expr, bool], expr: Expr, value: bool) -> FrozenM
             same = value if expr.op is Comparison.EQ else not value
             for op, holds in ((Comparison.EQ, same), (Comparison.NE, not same)):
                 for left, right in ((expr.left, expr.right), (expr.right, expr.left)):
-                    out = out.set(Compare(op, left, right), holds)
+                    out = _bound(out, Compare(op, left, right), holds)
     return out
+
+
+def _bound(facts: FrozenMap[Expr, bool], expr: Expr, value: bool) -> FrozenMap[Expr, bool]:
+    """``facts.set(expr, value)``, left out of key order: facts are only looked up, and
+    putting expressions in order prints each one (``FrozenMap`` orders keys by ``str``),
+    which was most of the time generating code took."""
+    return FrozenMap._adopt({**facts._data, expr: value})
