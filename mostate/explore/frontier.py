@@ -132,12 +132,8 @@ class Frontier:
 
     def known(self, keys: Keys) -> npt.NDArray[np.bool_]:
         """Which keys were found before (in an earlier level or earlier in this one)."""
-        out = np.zeros(keys.shape, dtype=np.bool_)
-        for seen in (self.seen, self.level_seen):
-            if len(seen):
-                at = np.minimum(np.searchsorted(seen, keys), len(seen) - 1)
-                out |= seen[at] == keys
-        return out
+        found: npt.NDArray[np.bool_] = _among(keys, self.seen) | _among(keys, self.level_seen)
+        return found
 
     # -- canonical forms --------------------------------------------------------------------
 
