@@ -45,9 +45,19 @@ Keys = npt.NDArray[np.uint64]
 Ints = npt.NDArray[np.intp]
 
 
-Steps = tuple[Codes, npt.NDArray[np.uint8]]
-"""The requests from one canonical state: each next state's codes (zeros where none) and what
-kind of step it is (:data:`EDGE`, :data:`BREAKS` and :data:`MOVES` or'ed)."""
+class Steps:
+    """The requests from one canonical state: what kind of step each one is (:data:`EDGE`,
+    :data:`BREAKS` and :data:`MOVES` or'ed), the requests that move (ascending) with their
+    next states' codes, how many lead somewhere, and whether any breaks something."""
+
+    __slots__ = ("breaks", "edges", "kind", "moving", "succ")
+
+    def __init__(self, kind: npt.NDArray[np.uint8], moving: Ints, succ: Codes) -> None:
+        self.kind, self.moving, self.succ = kind, moving, succ
+        self.edges = int(np.count_nonzero(kind & EDGE))
+        self.breaks = bool((kind & BREAKS).any())
+
+
 MOVES = 4
 """Besides :data:`.tables.EDGE` (a step leads somewhere) and :data:`.tables.BREAKS` (it breaks
 something): a step leads into an orbit not found before this level (only such a step can
@@ -212,21 +222,18 @@ def _chunk(front: Frontier, names: Ints, canon: Codes, expand: Expand, record: R
     if new:
         _steps(front, canon, keys, new, expand)
     entries = [front.memo[k] for k in listed]
-    succ = np.stack([e[0] for e in entries])
-    kinds = np.stack([e[1] for e in entries])
-    # Request r to name j is, in canonical names, request retarget[r][where[j]].
-    where = np.argsort(names, axis=-1)
-    sent = front.retarget[np.arange(requests), where[:, front.target]]  # (count, requests)
-    steps = kinds[which[:, None], sent]  # (count, requests)
-    hit = (steps & BREAKS).astype(np.bool_)
-    if hit.any():
-        _violations(front, keys, which, sent, hit, base, record)
-    # Only the steps that lead to another state are renamed and packed (a step that keeps
-    # the state, a refusal say, leads to a state found already): in BFS order, flat.
-    at = np.flatnonzero(steps.reshape(-1) & MOVES)
-    state, q = np.divmod(at, requests)
-    nxt = succ[which[state], sent[state, q]]  # (steps, slots), on canonical names
-    # Back to the state's own names: name j has the column of canonical name where[j].
+    where = np.argsort(names, axis=-1)  # name j has the column of canonical name where[j]
+    breaks = np.array([e.breaks for e in entries], dtype=np.bool_)[which]
+    if breaks.any():
+        _violations(front, listed, entries, which, where, np.flatnonzero(breaks), base, record)
+    # Only the steps that lead to another orbit than those found are renamed and packed (a
+    # step that keeps the state, a refusal say, leads to a state found already): each
+    # state's moving requests, on its own names, in BFS order.
+    state, q, nxt = _moving(entries, which)
+    r = front.retarget[q, names[state, front.target[q]]]  # the state's own request
+    at = state * requests + r
+    ordered = np.argsort(at, kind="stable")
+    at, state, nxt = at[ordered], state[ordered], nxt[ordered]
     nxt = front.moved(nxt, where[state])
     if run.symmetry:  # only orbits are stored, each as its canonical form
         nxt = front.moved(nxt, front.order(nxt))
@@ -237,7 +244,7 @@ def _chunk(front: Frontier, names: Ints, canon: Codes, expand: Expand, record: R
     first = np.sort(first[fresh])  # each new state where it is first reached, in BFS order
     order, found = at[first], nxt[first]
     # Commit: the arrays grow together, then the chunk counts as expanded.
-    run.edges += int(np.count_nonzero(steps & EDGE))
+    run.edges += int(np.array([e.edges for e in entries], dtype=np.int64)[which].sum())
     run.keys.extend(front.ints(found))
     run.parent.frombytes((base + order // requests).astype(np.int32).tobytes())
     run.via.frombytes((order % requests).astype(np.int32).tobytes())
@@ -286,8 +293,25 @@ def _steps(front: Frontier, canon: Codes, keys: Keys, new: list[int], expand: Ex
     forms = front.pack(front.moved(flat, front.order(flat))).reshape(count, requests)
     moves = (kind & EDGE).astype(np.bool_) & ~_among(forms, front.old)
     kind |= moves.astype(np.uint8) * np.uint8(MOVES)
-    for i, k in enumerate(new):
-        front.memo[k] = (succ[i], kind[i])
+    at, moving = np.nonzero(kind & MOVES)  # by state, then request: ascending
+    cuts = np.cumsum(np.bincount(at, minlength=count))[:-1]
+    parts = zip(np.split(moving, cuts), np.split(succ[at, moving], cuts), strict=True)
+    for k, row, (requests_, codes) in zip(new, kind, parts, strict=True):
+        front.memo[k] = Steps(row, requests_, codes)
+
+
+def _moving(entries: list[Steps], which: Ints) -> tuple[Ints, Ints, Codes]:
+    """For each state (its orbit ``which``, an index into ``entries``), each of its orbit's
+    moving requests: the state, the request (on canonical names), the next state's codes."""
+    lengths = np.array([len(e.moving) for e in entries], dtype=np.intp)
+    starts = np.cumsum(lengths) - lengths
+    per_state = lengths[which]
+    state = np.repeat(np.arange(len(which)), per_state)
+    within = np.arange(len(state)) - np.repeat(np.cumsum(per_state) - per_state, per_state)
+    index = starts[which[state]] + within
+    requests = np.concatenate([e.moving for e in entries])[index]
+    succ = np.concatenate([e.succ for e in entries])[index]
+    return state, requests, succ
 
 
 def _from_tables(
@@ -322,18 +346,23 @@ def _among(keys: Keys, sorted_keys: Keys) -> npt.NDArray[np.bool_]:
 
 def _violations(
     front: Frontier,
-    keys: Keys,
+    listed: list[int],
+    entries: list[Steps],
     which: Ints,
-    sent: Ints,
-    broken: npt.NDArray[np.bool_],
+    where: Ints,
+    states: Ints,
     base: int,
     record: Record,
 ) -> None:
-    """Record what the steps of this chunk break, in BFS order, as the search state by state
-    does (the first step to break a property gives its trace)."""
+    """Record what the steps of this chunk from ``states`` (those whose orbit breaks
+    something) break, in BFS order, as the search state by state does (the first step to
+    break a property gives its trace)."""
     run = front.run
-    packed = keys.tolist()
-    for i, r in zip(*np.nonzero(broken), strict=True):
-        clauses = front.results[packed[which[i]]][sent[i, r]][1]
+    requests = len(run.requests)
+    # Request r to name j is, in canonical names, request retarget[r][where[j]].
+    sent = front.retarget[np.arange(requests), where[states][:, front.target]]
+    kinds = np.stack([e.kind for e in entries])[which[states][:, None], sent]
+    for i, r in zip(*np.nonzero(kinds & BREAKS), strict=True):
+        clauses = front.results[listed[which[states[i]]]][sent[i, r]][1]
         if any(c.name not in run.violations for c in clauses):
-            record(run, base + int(i), run.requests[int(r)], clauses)
+            record(run, base + int(states[i]), run.requests[int(r)], clauses)
