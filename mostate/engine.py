@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import itertools
 import logging
-from collections.abc import Iterator
+from collections.abc import Hashable, Iterator
 from typing import Any
 
 import attrs
@@ -160,6 +160,8 @@ class Engine:
         self._generated: dict[str, tuple[Step, Step]] = {}
         self._interpreted: set[str] = set()
         self._successors: dict[tuple[str, Role, Fixed], SuccessorStep | None] = {}
+        # The same successors by their code: requests whose code is the same share one.
+        self._successor_bodies: dict[Hashable, SuccessorStep] = {}
         # The last state a monitored generated step produced, and the services known to keep
         # every invariant in it (see ``_run_generated``).
         self._known: tuple[DeviceState | None, frozenset[str]] = (None, frozenset())
@@ -356,7 +358,8 @@ class Engine:
         key = (request.op, request.actor.role, fixes)
         if key not in self._successors:
             try:
-                self._successors[key] = compile_successor(self.spec, op, request)
+                step = compile_successor(self.spec, op, request, self._successor_bodies)
+                self._successors[key] = step
             except Unsupported as err:  # folding prunes paths: not expected, but not fatal
                 log.info("no successor for %s: %s", request.op, err)
                 self._successors[key] = None

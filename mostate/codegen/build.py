@@ -12,6 +12,7 @@ code shows its lines.
 from __future__ import annotations
 
 import linecache
+from collections.abc import Hashable
 from typing import Any, Protocol
 
 from ..model import DeviceState, Instance, Request, Role, Service
@@ -107,9 +108,16 @@ def successor_source(spec: Spec, op: Operation, request: Request) -> tuple[str, 
     return "\n".join(lines) + "\n", dict(unit.namespace)
 
 
-def compile_successor(spec: Spec, op: Operation, request: Request) -> SuccessorStep:
+def compile_successor(
+    spec: Spec,
+    op: Operation,
+    request: Request,
+    shared: dict[Hashable, SuccessorStep] | None = None,
+) -> SuccessorStep:
     """The successor form of ``op`` for the requests that fix what ``request`` fixes (its
-    role, arguments and answer to the confirmation): the explorer's step.
+    role, arguments and answer to the confirmation): the explorer's step. With ``shared``,
+    a function already in it whose code and constants are the same is returned instead
+    (a query for the user and for a server, say): the explorer runs it once for both.
 
     >>> from mostate import load_spec, DeviceState, Request
     >>> spec = load_spec()
@@ -119,6 +127,9 @@ def compile_successor(spec: Spec, op: Operation, request: Request) -> SuccessorS
     ('a', False, ())
     """
     text, constants = successor_source(spec, op, request)
+    key = _body_key(text, constants)
+    if shared is not None and key is not None and key in shared:
+        return shared[key]
     fixes = fixed(op, request)
     assert fixes is not None
     filename = (
@@ -127,7 +138,20 @@ def compile_successor(spec: Spec, op: Operation, request: Request) -> SuccessorS
     )
     step: SuccessorStep = _run(text, {**constants, **interned_values()}, filename)["_step"]
     step.target_only = reads_target_only(text)
+    if shared is not None and key is not None:
+        shared[key] = step
     return step
+
+
+def _body_key(text: str, constants: dict[str, Any]) -> Hashable | None:
+    """What makes two successor modules the same function: the code below the header that
+    names the request, and the objects its constants name (``None`` if one is unhashable)."""
+    key = (text.split("\n", 1)[1], tuple(constants.items()))
+    try:
+        hash(key)
+    except TypeError:
+        return None
+    return key
 
 
 def _run(text: str, constants: dict[str, Any], filename: str) -> dict[str, Any]:

@@ -120,6 +120,9 @@ class Exploration:
         self.routes: list[Route] | None = None
         """How the search sends each request (:data:`Route`), worked out by the search
         once it knows :attr:`valid_states`."""
+        self.twins: list[int] = []
+        """For each request, an earlier one with the same successor, service and target,
+        whose answer it shares (-1 for none), worked out with :attr:`routes`."""
         self.expanded = 0
         """How many states (the first ones) had every request sent from them."""
         self.edges = 0

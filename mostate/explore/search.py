@@ -294,7 +294,8 @@ def _expand(
 ) -> list[_Result]:
     """Every request from the canonical state ``canon`` (or the requests ``only`` lists, in
     ascending order, with every name's request of each: the others' results are
-    placeholders, ``(0, ())``), through the engine. Requests to names holding the same
+    placeholders, ``(0, ())``), through the engine. A request whose successor is its twin's
+    (:attr:`Exploration.twins`) has its twin's answer. Requests to names holding the same
     records are renamings of each other: the step of the first name, with the two names
     swapped, stands for the others (without the swap, with symmetry)."""
     codec = run.codec
@@ -308,8 +309,13 @@ def _expand(
     step = run.engine.evaluate_valid if run.valid_states else _evaluate(run.engine)
     by_id = codec.known_records()
     routes = _routes(run, retarget)
+    twins = run.twins
     results: list[_Result] = [(0, ())] * len(routes)
     for r in range(len(routes)) if only is None else only:
+        twin = twins[r]
+        if twin >= 0:
+            results[r] = results[twin]
+            continue
         request, target, others, successor, service, clear, shift = routes[r]
         if target >= 0 and holders[target] != target:
             nxt, broken = results[others[holders[target]]]
@@ -379,6 +385,13 @@ def _routes(run: Exploration, retarget: list[tuple[int, tuple[int, ...]]]) -> li
             if successor is not None and request.instance is not None:  # else no point answers
                 clear, shift = run.codec.slot(service, request.instance)
             found.append((request, target, others, successor, service, clear, shift))
+        # Requests whose successors are one function (the same code: Engine.successor shares
+        # it) on the same instance have the same answer: the first one's stands for the rest.
+        first: dict[tuple[int, str, str | None], int] = {}
+        for r, (request, _, _, successor, service, _, _) in enumerate(found):
+            key = (id(successor), service, request.instance)
+            twin = first.setdefault(key, r) if successor is not None else r
+            run.twins.append(twin if twin != r else -1)
     return found
 
 

@@ -207,3 +207,18 @@ def test_moving_bytes_is_moving_slots(services: int) -> None:
         expected = _naive_permute(key, moves, services, len(names))
         assert codec.permute(key, moves) == expected
         assert codec.mover(moves)(key) == expected
+
+
+def test_requests_whose_successors_are_the_same_code_share_one() -> None:
+    """A query is the same code for the user and a server; a switch is not (the user's
+    request may be refused on a lock)."""
+    engine = Engine(load_spec(CCS))
+
+    def successor(op: str, actor: str, **args: object) -> object:
+        data = {"actor": actor, "op": op, "service": "MMS", "instance": "a", **args}
+        return engine.successor(Request.from_json(data))
+
+    assert successor("get_active", "user") is successor("get_active", "server") is not None
+    assert successor("set_active", "user", value=True) is not successor(
+        "set_active", "server", value=True
+    )
