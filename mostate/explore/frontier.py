@@ -215,12 +215,12 @@ def _chunk(front: Frontier, names: Ints, canon: Codes, expand: Expand, record: R
     run, count = front.run, len(canon)
     base = run.expanded
     requests = len(run.requests)
-    keys, which = np.unique(front.pack(canon), return_inverse=True)
+    keys, first, which = np.unique(front.pack(canon), return_index=True, return_inverse=True)
     which = which.reshape(-1)
     listed = keys.tolist()
-    new = [k for k in listed if k not in front.memo]
-    if new:
-        _steps(front, canon, keys, new, expand)
+    unknown = [o for o, k in enumerate(listed) if k not in front.memo]
+    if unknown:
+        _steps(front, canon[first[unknown]], [listed[o] for o in unknown], expand)
     entries = [front.memo[k] for k in listed]
     where = np.argsort(names, axis=-1)  # name j has the column of canonical name where[j]
     breaks = np.array([e.breaks for e in entries], dtype=np.bool_)[which]
@@ -257,18 +257,13 @@ def _chunk(front: Frontier, names: Ints, canon: Codes, expand: Expand, record: R
     return found
 
 
-def _steps(front: Frontier, canon: Codes, keys: Keys, new: list[int], expand: Expand) -> None:
-    """Send every request from the canonical states ``new`` (packed keys): those whose answer
-    depends on the target's record alone are read from :mod:`.tables` for all of them at once,
-    the others go through ``expand`` one state at a time; keep their next states as codes."""
+def _steps(front: Frontier, rows: Codes, new: list[int], expand: Expand) -> None:
+    """Send every request from the canonical states ``rows`` (packed: ``new``): those whose
+    answer depends on the target's record alone are read from :mod:`.tables` for all of them
+    at once, the others go through ``expand`` one state at a time; keep their next states as
+    codes."""
     run, tables = front.run, front.tables
     tables.grow()
-    wanted = set(new)
-    firsts: dict[int, int] = {}
-    for i, k in enumerate(front.pack(canon).tolist()):
-        if k in wanted and k not in firsts:
-            firsts[k] = i
-    rows = canon[[firsts[k] for k in new]]  # (states, slots)
     count, requests = len(new), len(run.requests)
     sent = np.flatnonzero(~tables.local)
     only = sent.tolist()
@@ -288,11 +283,13 @@ def _steps(front: Frontier, canon: Codes, keys: Keys, new: list[int], expand: Ex
     if len(local):
         _from_tables(front, new, rows, local, succ, kind)
     front.refresh_ranks()  # the steps may have met new records
-    # A step that reaches an orbit found before this level (its own included) finds nothing.
-    flat = succ.reshape(-1, front.slots)
-    forms = front.pack(front.moved(flat, front.order(flat))).reshape(count, requests)
-    moves = (kind & EDGE).astype(np.bool_) & ~_among(forms, front.old)
-    kind |= moves.astype(np.uint8) * np.uint8(MOVES)
+    # A step that reaches an orbit found before this level (its own included) finds nothing;
+    # a step that keeps the state, a refusal say, is one of those.
+    edge = np.flatnonzero((kind & EDGE).reshape(-1))
+    edge = edge[(succ.reshape(-1, front.slots)[edge] != rows[edge // requests]).any(axis=-1)]
+    flat = succ.reshape(-1, front.slots)[edge]
+    forms = front.pack(front.moved(flat, front.order(flat)))
+    kind.reshape(-1)[edge[~_among(forms, front.old)]] |= np.uint8(MOVES)
     at, moving = np.nonzero(kind & MOVES)  # by state, then request: ascending
     cuts = np.cumsum(np.bincount(at, minlength=count))[:-1]
     parts = zip(np.split(moving, cuts), np.split(succ[at, moving], cuts), strict=True)
