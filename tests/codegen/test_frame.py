@@ -149,3 +149,28 @@ def test_an_invariant_the_step_cannot_touch_is_not_checked_on_a_valid_state() ->
     quick, whole = server.split("if valid:")[1].split("else:")
     assert quick.count("sum(") == 1 and "default)) <= 1" not in quick
     assert whole.split("if not ((c1.get")[0].count("sum(") == 2 and "default)) <= 1" in whole
+
+
+def test_a_copy_nothing_reads_is_dropped_and_its_block_kept_whole() -> None:
+    from mostate.codegen.operation import _without_unused_copies
+
+    lines = [
+        "def _step(svcs, S, N, pre):",
+        "    if N in pre:",
+        "        c1 = dict(pre)",
+        "        c1[N] = x2",
+        "    c2 = _add(pre, N, x3)",
+        "    c3 = dict(c2)",
+        "    return (N, x3), ()",
+    ]
+    out = _without_unused_copies(lines)
+    assert out == [
+        "def _step(svcs, S, N, pre):",
+        "    if N in pre:",
+        "        pass",
+        "    return (N, x3), ()",
+    ]
+    compile("\n".join(out), "<test>", "exec")
+    kept = [*lines[:-1], "    return c3, ()"]  # c3 is read, and so c2, which it copies
+    emptied = [*lines[:1], "    if N in pre:", "        pass"]
+    assert _without_unused_copies(kept) == [*emptied, *kept[4:]]
