@@ -48,11 +48,14 @@ def reads_target_only(source: str, function: str = "_step") -> bool:
 
 
 def _target_reads(function: ast.FunctionDef) -> set[int]:
-    """The ids of the ``pre`` and ``N`` name nodes in the forms a target-only read takes."""
+    """The ids of the ``pre`` and ``N`` name nodes in the forms a target-only read takes
+    (``pre[N] = ...`` or ``del pre[N]`` writes the caller's dict: not one of them)."""
     allowed: set[int] = set()
     for node in ast.walk(function):
         match node:
-            case ast.Subscript(value=ast.Name(id="pre") as pre, slice=ast.Name(id="N") as n):
+            case ast.Subscript(
+                value=ast.Name(id="pre") as pre, slice=ast.Name(id="N") as n, ctx=ast.Load()
+            ):
                 allowed |= {id(pre), id(n)}
             case ast.Compare(
                 left=ast.Name(id="N") as n,

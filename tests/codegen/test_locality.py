@@ -38,6 +38,8 @@ def test_reads_of_the_target_alone_are_recognised(body: str) -> None:
         "    pre = {}\n    return (N, pre[N]), ()",  # a parameter rebound
         "    for N in pre:\n        pass\n    return None, ()",
         "    return ((N, N), pre[N]), ()",
+        "    pre[N] = None\n    return None, ()",  # a write to the caller's dict
+        "    del pre[N]\n    return None, ()",
     ],
 )
 def test_any_other_read_is_not(body: str) -> None:
