@@ -182,6 +182,15 @@ class Codec:
         shift = self._shift_of[self._service_position[service]][name]
         return ~(_MASK << shift), shift
 
+    def position(self, service: str, name: str) -> int:
+        """The index of ``name`` of ``service`` among the slots (:meth:`slots`); KeyError
+        outside the scope.
+
+        >>> Codec(("A", "B"), ("i1", "i2")).position("B", "i1")
+        2
+        """
+        return self._shift_of[self._service_position[service]][name] // _BITS
+
     def encode_record(self, key: int, service: str, name: str, record: Record) -> int:
         """The int of the state ``key`` with ``name`` of ``service`` holding ``record`` (raw:
         a record that does not exist leaves the slot empty).

@@ -37,9 +37,6 @@ class Tables:
 
     def __init__(self, codec: Codec, routes: Sequence[Route]) -> None:
         self.codec = codec
-        width = len(codec.names)
-        services = {s: k for k, s in enumerate(codec.services)}
-        names = {n: j for j, n in enumerate(codec.names)}
         self.templates: list[Route] = []
         keys: dict[tuple[int, str], int] = {}
         self.template = np.zeros(len(routes), dtype=np.intp)
@@ -49,14 +46,16 @@ class Tables:
             request, target, _, successor, service, _, _ = route
             if successor is None or target < 0 or not successor.target_only:
                 continue
-            if service not in services or request.instance not in names:
+            try:
+                slot = codec.position(service, str(request.instance))
+            except KeyError:  # a request outside the scope's slots: the engine answers it
                 continue
             key = (id(successor), service)
             if key not in keys:
                 keys[key] = len(self.templates)
                 self.templates.append(route)
             self.template[r] = keys[key]
-            self.slot[r] = services[service] * width + names[request.instance]
+            self.slot[r] = slot
             self.local[r] = True
         count = len(self.templates)
         self.next: npt.NDArray[np.uint16] = np.zeros((count, 0), dtype=np.uint16)
