@@ -12,7 +12,7 @@ code shows its lines.
 from __future__ import annotations
 
 import linecache
-from collections.abc import Hashable
+from collections.abc import Hashable, Mapping
 from typing import Any, Protocol
 
 from ..model import DeviceState, Instance, Request, Role, Service
@@ -45,6 +45,12 @@ class SuccessorStep(Protocol):
     target_only: bool
     """Whether its answer depends on the target's record alone (:mod:`.locality`): the same
     for every state that gives the target the same record."""
+
+    source: str
+    """The module it was compiled from (what ``mostate compile --emit python`` prints)."""
+
+    constants: Mapping[str, Any]
+    """The objects the module's constants (``_k0``, ...) name."""
 
     def __call__(
         self, svcs: dict[str, Service], S: str, N: str | None, pre: dict[str, Instance], /
@@ -138,6 +144,7 @@ def compile_successor(
     )
     step: SuccessorStep = _run(text, {**constants, **interned_values()}, filename)["_step"]
     step.target_only = reads_target_only(text)
+    step.source, step.constants = text, constants
     if shared is not None and key is not None:
         shared[key] = step
     return step
