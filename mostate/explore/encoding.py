@@ -104,6 +104,15 @@ class Codec:
             )
         return found
 
+    def find(self, record: Record) -> int | None:
+        """The code given to a record equal to ``record``, ``None`` if none is (no code is
+        given here)."""
+        if type(record) is not Instance:
+            if not record.exists:
+                return 0
+            record = Instance(record.active, record.default, record.locked, record.params)
+        return self._codes.get(record)
+
     def size(self) -> int:
         """How many codes are given, 0 (no instance) included."""
         return len(self._records)

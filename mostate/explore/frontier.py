@@ -28,9 +28,14 @@ from ..model import Clause, Request
 from .encoding import Codec
 from .explorer import Exploration, Progress, Route
 from .tables import BREAKS, EDGE, Tables
+from .vectors import Vectors
 
 CHUNK = 512
 """States expanded at a time: progress, limits and Ctrl-C are looked at between chunks."""
+BLOCK_BYTES = 8 << 20
+"""About how much the steps of the orbits met in a block of a level take (their next
+states' codes): the orbits of a block have their steps worked out together, so that each
+bulk operation runs over as many of them as this allows."""
 
 Result = tuple[int, tuple[Clause, ...]]
 """A request's step from a canonical state: the next state's int (-1: none) and what it
@@ -115,6 +120,13 @@ class Frontier:
         renaming."""
         self.results: dict[int, list[Result]] = {}
         self.tables = Tables(run.codec, routes)
+        self.vectors = Vectors(run.codec, routes, self.tables.local)
+
+    def block(self) -> int:
+        """How many states of a level have their orbits' steps worked out together (a
+        multiple of :data:`CHUNK`, see :data:`BLOCK_BYTES`)."""
+        per_orbit = len(self.run.requests) * (2 * self.slots + 1)
+        return max(1, BLOCK_BYTES // (per_orbit * CHUNK)) * CHUNK
 
     # -- codes and keys ---------------------------------------------------------------------
 
@@ -192,9 +204,12 @@ def bfs(
         canon = front.moved(level, names)
         front.old = np.union1d(front.old, front.pack(canon))
         found: list[Codes] = []
+        block = front.block()
         for start in range(0, len(level), CHUNK):
+            if start % block == 0:
+                _prepare(front, canon[start : start + block], expand)
             part = slice(start, start + CHUNK)
-            found.append(_chunk(front, names[part], canon[part], expand, record))
+            found.append(_chunk(front, names[part], canon[part], record))
             check(len(run.keys))
             if progress is not None:
                 progress(run.expanded, len(run.keys))
@@ -208,19 +223,27 @@ def bfs(
         level = np.concatenate(found) if found else level[:0]
 
 
-def _chunk(front: Frontier, names: Ints, canon: Codes, expand: Expand, record: Record) -> Codes:
-    """Expand the next states in BFS order, given as their canonical forms ``canon`` and the
-    names (:meth:`Frontier.order`) that make them so; store the states they reach for the
-    first time, and return those states' codes."""
-    run, count = front.run, len(canon)
-    base = run.expanded
-    requests = len(run.requests)
-    keys, first, which = np.unique(front.pack(canon), return_index=True, return_inverse=True)
-    which = which.reshape(-1)
+def _prepare(front: Frontier, canon: Codes, expand: Expand) -> None:
+    """Work out the steps of the orbits (canonical forms ``canon``) not met before in this
+    level, all at once."""
+    keys, first = np.unique(front.pack(canon), return_index=True)
     listed = keys.tolist()
     unknown = [o for o, k in enumerate(listed) if k not in front.memo]
     if unknown:
         _steps(front, canon[first[unknown]], [listed[o] for o in unknown], expand)
+
+
+def _chunk(front: Frontier, names: Ints, canon: Codes, record: Record) -> Codes:
+    """Expand the next states in BFS order, given as their canonical forms ``canon`` (whose
+    orbits' steps :func:`_prepare` worked out) and the names (:meth:`Frontier.order`) that
+    make them so; store the states they reach for the first time, and return those states'
+    codes."""
+    run, count = front.run, len(canon)
+    base = run.expanded
+    requests = len(run.requests)
+    keys, which = np.unique(front.pack(canon), return_inverse=True)
+    which = which.reshape(-1)
+    listed = keys.tolist()
     entries = [front.memo[k] for k in listed]
     where = np.argsort(names, axis=-1)  # name j has the column of canonical name where[j]
     breaks = np.array([e.breaks for e in entries], dtype=np.bool_)[which]
@@ -262,23 +285,29 @@ def _steps(front: Frontier, rows: Codes, new: list[int], expand: Expand) -> None
     answer depends on the target's record alone are read from :mod:`.tables` for all of them
     at once, the others go through ``expand`` one state at a time; keep their next states as
     codes."""
-    run, tables = front.run, front.tables
+    run, tables, vectors = front.run, front.tables, front.vectors
     tables.grow()
     count, requests = len(new), len(run.requests)
-    sent = np.flatnonzero(~tables.local)
-    only = sent.tolist()
-    nxt: list[int] = []
-    kinds: list[int] = []
-    for k, key in zip(new, front.ints(rows), strict=True):
-        results = front.results[k] = expand(run, key, only)
-        for n, b in map(results.__getitem__, only):
-            nxt.append(n if n >= 0 else 0)
-            kinds.append((EDGE if n >= 0 else 0) | (BREAKS if b else 0))
     succ = np.zeros((count, requests, front.slots), dtype=np.uint16)
     kind = np.zeros((count, requests), dtype=np.uint8)
-    if len(sent):
+    handed, broken = vectors.fill(rows, succ, kind)
+    sent = np.union1d(np.flatnonzero(~tables.local & ~vectors.bulk), handed).astype(np.intp)
+    only = sent.tolist()
+    if only:
+        nxt: list[int] = []
+        kinds: list[int] = []
+        for k, key in zip(new, front.ints(rows), strict=True):
+            results = front.results[k] = expand(run, key, only)
+            for n, b in map(results.__getitem__, only):
+                nxt.append(n if n >= 0 else 0)
+                kinds.append((EDGE if n >= 0 else 0) | (BREAKS if b else 0))
         succ[:, sent] = front.rows(nxt).reshape(count, len(sent), front.slots)
         kind[:, sent] = np.array(kinds, dtype=np.uint8).reshape(count, len(sent))
+    else:
+        for k in new:
+            front.results[k] = [(0, ())] * requests
+    for i, r, clauses in broken:
+        front.results[new[i]][r] = (-1, clauses)
     local = np.flatnonzero(tables.local)
     if len(local):
         _from_tables(front, new, rows, local, succ, kind)
