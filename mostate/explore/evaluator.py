@@ -89,7 +89,7 @@ class Run:
             case ast.Assign(targets=[ast.Subscript(value=ast.Name(id=d), slice=key)], value=value):
                 found, at, stored = (
                     self.env.get(d),
-                    self.expr(key, self.alive),
+                    self.key(key, self.alive),
                     self.expr(value, self.alive),
                 )
                 if not (
@@ -143,8 +143,8 @@ class Run:
     def bind(self, name: str, value: Value) -> None:
         """``name = value`` on the rows still running; the other rows keep what ``name``
         held (an assignment in one branch of an ``if``)."""
-        old = self.env.get(name)
-        if old is None or self.alive.all():
+        old = self.env.get(name, _UNBOUND)
+        if old is _UNBOUND or self.alive.all():
             self.env[name] = value
             return
         if isinstance(value, Map) and isinstance(old, Map):
@@ -167,7 +167,7 @@ class Run:
             case ast.Call(func=ast.Name(id="_add"), args=[source, key, value], keywords=[]):
                 found, at, stored = (
                     self.mapping(source),
-                    self.expr(key, self.alive),
+                    self.key(key, self.alive),
                     self.expr(value, self.alive),
                 )
                 if not (isinstance(at, Names) and isinstance(stored, Rec)):
@@ -179,8 +179,6 @@ class Run:
 
     def loop(self, n: str, r: str, source: Map, body: Sequence[ast.stmt]) -> None:
         """``for n, r in source.items():`` whose body binds names and stores ``d[n] = ...``."""
-        if self.looping:
-            raise Unsupported("a loop within a loop")
         outer = dict(self.env)
         self.env[n], self.env[r] = Names(self.column), Rec(source.codes)
         present = source.held & self.alive
@@ -283,14 +281,13 @@ class Run:
         raise Unsupported(f"name {name}")
 
     def truth(self, value: Value) -> Bools:
+        """The test of an ``if`` at each row: a bool, or the broken list being non-empty."""
         if isinstance(value, Broken):
             out = np.zeros_like(self.alive)
             for _, rows in value.appended:
                 out = out | rows[:, None]
             return out
-        if isinstance(value, np.ndarray) and value.dtype == np.bool_:
-            return value
-        raise Unsupported("a test of something else than a bool")
+        return self.boolean(value)
 
     def mapping(self, node: ast.expr) -> Map:
         found = self.expr(node, self.alive)
@@ -335,14 +332,14 @@ class Run:
                     else a * b
                 )
             case ast.Subscript(value=inner, slice=key):
-                found, at = self.expr(inner, where), self.expr(key, where)
+                found, at = self.expr(inner, where), self.key(key, where)
                 if not isinstance(found, Map) or not isinstance(at, Names):
                     raise Unsupported("a subscript of something else than a dict of records")
                 return Rec(take(found.codes, at.at))
             case ast.Call(func=ast.Attribute(value=inner, attr="get"), args=[key, fresh]):
                 found, at, other = (
                     self.expr(inner, where),
-                    self.expr(key, where),
+                    self.key(key, where),
                     self.expr(fresh, where),
                 )
                 if not (
@@ -380,17 +377,15 @@ class Run:
         return out
 
     def compare(self, op: ast.cmpop, left: ast.expr, right: ast.expr, where: Bools) -> Bools:
-        a, b = self.expr(left, where), self.expr(right, where)
         if isinstance(op, ast.In | ast.NotIn):
+            a, b = self.key(left, where), self.expr(right, where)
             if not (isinstance(a, Names) and isinstance(b, Map)):
                 raise Unsupported("in of something else than a name in a dict")
             held: Bools = take(b.held, a.at)
             return held if isinstance(op, ast.In) else ~held
+        a, b = self.expr(left, where), self.expr(right, where)
         if isinstance(a, Names) or isinstance(b, Names):
-            x, y = self.position(a), self.position(b)
-            same: Bools = (x == y) & (x >= 0)
-            if (isinstance(a, Ref) and b is None) or (isinstance(b, Ref) and a is None):
-                same = (x if isinstance(a, Ref) else y) < 0
+            same = self.same_name(a, b)
             if isinstance(op, ast.Eq):
                 return same
             if isinstance(op, ast.NotEq):
@@ -402,14 +397,31 @@ class Run:
             raise Unsupported(f"comparison {type(op).__name__}")
         return found(x, y)  # type: ignore[no-any-return]
 
-    def position(self, value: Value) -> Ints:
-        if isinstance(value, Names):
-            return value.at
-        if isinstance(value, str):
-            at = self.names.index(value) if value in self.names else -2
-            return np.full((1, 1), at, dtype=np.int64)
-        if value is None:
-            return np.full((1, 1), -3, dtype=np.int64)
+    def key(self, node: ast.expr, where: Bools) -> Value:
+        """A dict's key: a name, or a string naming one (a name outside the scope is at
+        position -2, which no dict holds)."""
+        found = self.expr(node, where)
+        if isinstance(found, str):
+            at = self.names.index(found) if found in self.names else -2
+            return Names(np.full((1, 1), at, dtype=np.int64))
+        return found
+
+    def same_name(self, a: Value, b: Value) -> Bools:
+        """``a == b`` where one side is a name (or a reference ``(S, name)``): equal
+        positions, ``None`` being position -1; a name outside the scope equals none of the
+        service's."""
+        if isinstance(b, Names) and not isinstance(a, Names):
+            a, b = b, a
+        if b is None:
+            none: Bools = a.at < 0
+            return none
+        if isinstance(a, Ref) != isinstance(b, Ref):
+            raise Unsupported("a reference compared with a name")
+        if isinstance(b, Names):
+            return a.at == b.at  # type: ignore[no-any-return]
+        if isinstance(b, str) and not isinstance(a, Ref):
+            at = self.names.index(b) if b in self.names else -2
+            return a.at == at  # type: ignore[no-any-return]
         raise Unsupported("a name compared with something else")
 
     def call(self, fn: str, args: list[ast.expr], where: Bools) -> Value:
@@ -499,6 +511,7 @@ class Run:
         return Rec(np.where(at.at < 0, self.book.none, code))
 
 
+_UNBOUND = object()
 _SVCS = object()
 """What ``svcs`` stands for: reading it (other services) is not supported."""
 _BOUND = frozenset({"pre", "N", "S", "svcs"})
