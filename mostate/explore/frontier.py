@@ -1,13 +1,15 @@
 """The breadth-first search of :mod:`.search`, a chunk of states at a time, over numpy arrays.
 
 A request whose answer depends on its target's record alone is read from :mod:`.tables` for a
-whole chunk's orbits at once; the engine runs the others once per orbit and request (the
-``expand`` it is given). What this module does in bulk is the rest of the search: putting each
-state in canonical form, renaming its orbit's steps back to its own names (with symmetry
-reduction: putting the next states in canonical form instead), packing the next states into
-64-bit keys, testing them against the states found so far and storing the new ones in
-breadth-first order. It is data movement only: every next state and every verdict comes from
-``expand`` or from a table of the successors' own answers, so no rule is written here.
+whole block's orbits at once; the others have their successors' code run over the block's
+orbits as arrays (:mod:`.vectors`), and the engine runs what neither covers once per orbit and
+request (the ``expand`` it is given). What this module does in bulk is the rest of the
+search: putting each state in canonical form, renaming its orbit's steps back to its own names
+(with symmetry reduction: putting the next states in canonical form instead), packing the next
+states into 64-bit keys, testing them against the states found so far and storing the new ones
+in breadth-first order. It is data movement only: every next state and every verdict comes from
+``expand``, from a table of the successors' own answers or from their own code, so no rule is
+written here.
 
 A state is a row of codes (:mod:`.encoding`), one per (service, name) slot in the codec's
 order. Rows are packed ``64 // slots`` bits a code, so the search runs here only while every
@@ -283,8 +285,9 @@ def _chunk(front: Frontier, names: Ints, canon: Codes, record: Record) -> Codes:
 def _steps(front: Frontier, rows: Codes, new: list[int], expand: Expand) -> None:
     """Send every request from the canonical states ``rows`` (packed: ``new``): those whose
     answer depends on the target's record alone are read from :mod:`.tables` for all of them
-    at once, the others go through ``expand`` one state at a time; keep their next states as
-    codes."""
+    at once, those whose successor runs over arrays run for all of them at once
+    (:mod:`.vectors`), the others (and those the arrays hand back) go through ``expand`` one
+    state at a time; keep their next states as codes."""
     run, tables, vectors = front.run, front.tables, front.vectors
     tables.grow()
     count, requests = len(new), len(run.requests)

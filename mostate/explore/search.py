@@ -20,8 +20,9 @@ independence needs two runs, the engine answers (:meth:`Engine.evaluate_valid
 from a canonical state reach a few distinct states, each renamed and looked up once per member
 of the orbit (:func:`_plan`). With numpy, the same search runs a chunk of states at a time over
 arrays (:mod:`.frontier`): requests whose answer depends on the target's record alone are read
-from tables (:mod:`.tables`), the engine's part of the others is this module's :func:`_expand`,
-and the renaming and storing are done in bulk.
+from tables (:mod:`.tables`), most others have their successor's code run over arrays
+(:mod:`.vectors`), the engine's part of the rest is this module's :func:`_expand`, and the
+renaming and storing are done in bulk.
 """
 
 from __future__ import annotations
