@@ -204,14 +204,16 @@ def bfs(
         # (new records met on the way take ranks that keep the order of the others).
         names = front.order(level)
         canon = front.moved(level, names)
-        front.old = np.union1d(front.old, front.pack(canon))
+        packed = front.pack(canon)
+        front.old = np.union1d(front.old, packed)
         found: list[Codes] = []
         block = front.block()
         for start in range(0, len(level), CHUNK):
             if start % block == 0:
-                _prepare(front, canon[start : start + block], expand)
+                ahead = slice(start, start + block)
+                _prepare(front, canon[ahead], packed[ahead], expand)
             part = slice(start, start + CHUNK)
-            found.append(_chunk(front, names[part], canon[part], record))
+            found.append(_chunk(front, names[part], packed[part], record))
             check(len(run.keys))
             if progress is not None:
                 progress(run.expanded, len(run.keys))
@@ -225,25 +227,25 @@ def bfs(
         level = np.concatenate(found) if found else level[:0]
 
 
-def _prepare(front: Frontier, canon: Codes, expand: Expand) -> None:
-    """Work out the steps of the orbits (canonical forms ``canon``) not met before in this
-    level, all at once."""
-    keys, first = np.unique(front.pack(canon), return_index=True)
+def _prepare(front: Frontier, canon: Codes, packed: Keys, expand: Expand) -> None:
+    """Work out the steps of the orbits (canonical forms ``canon``, packed: ``packed``) not
+    met before in this level, all at once."""
+    keys, first = np.unique(packed, return_index=True)
     listed = keys.tolist()
     unknown = [o for o, k in enumerate(listed) if k not in front.memo]
     if unknown:
         _steps(front, canon[first[unknown]], [listed[o] for o in unknown], expand)
 
 
-def _chunk(front: Frontier, names: Ints, canon: Codes, record: Record) -> Codes:
-    """Expand the next states in BFS order, given as their canonical forms ``canon`` (whose
-    orbits' steps :func:`_prepare` worked out) and the names (:meth:`Frontier.order`) that
-    make them so; store the states they reach for the first time, and return those states'
-    codes."""
-    run, count = front.run, len(canon)
+def _chunk(front: Frontier, names: Ints, packed: Keys, record: Record) -> Codes:
+    """Expand the next states in BFS order, given as their packed canonical forms ``packed``
+    (whose orbits' steps :func:`_prepare` worked out) and the names (:meth:`Frontier.order`)
+    that make them so; store the states they reach for the first time, and return those
+    states' codes."""
+    run, count = front.run, len(packed)
     base = run.expanded
     requests = len(run.requests)
-    keys, which = np.unique(front.pack(canon), return_inverse=True)
+    keys, which = np.unique(packed, return_inverse=True)
     which = which.reshape(-1)
     listed = keys.tolist()
     entries = [front.memo[k] for k in listed]
