@@ -104,13 +104,9 @@ class Codec:
             )
         return found
 
-    def find(self, record: Record) -> int | None:
+    def find(self, record: Instance) -> int | None:
         """The code given to a record equal to ``record``, ``None`` if none is (no code is
-        given here)."""
-        if type(record) is not Instance:
-            if not record.exists:
-                return 0
-            record = Instance(record.active, record.default, record.locked, record.params)
+        given here: :meth:`record_code` gives one)."""
         return self._codes.get(record)
 
     def size(self) -> int:

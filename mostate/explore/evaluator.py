@@ -57,7 +57,7 @@ class Run:
         service: str,
     ) -> None:
         rows, width = codes.shape
-        self.book, self.names, self.constants, self.service = book, names, constants, service
+        self.book, self.names, self.constants = book, names, constants
         self.alive: Bools = np.ones((rows, 1), dtype=np.bool_)
         self.ended = np.zeros(rows, dtype=np.int8)
         self.out = codes.copy()

@@ -135,14 +135,15 @@ class Vectors:
         run.out[nexts] = book.coded(run.out[nexts])
         clauses = _clauses(run)
         for r, p in template.requests:
-            at = slice(positions.index(p), None, many)
+            j = positions.index(p)
+            at = slice(j, None, many)
             ended = run.ended[at]
             kind[:, r] = np.where(ended == BROKEN, BREAKS, EDGE)
             succ[:, r] = rows
             moved = np.flatnonzero(ended == NEXT)
             succ[moved, r, columns] = run.out[at][moved]
             for i in np.flatnonzero(ended == BROKEN).tolist():
-                broken.append((i, r, clauses[i * many + positions.index(p)]))
+                broken.append((i, r, clauses[i * many + j]))
         return True
 
 
