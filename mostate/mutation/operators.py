@@ -44,6 +44,7 @@ import attrs
 
 from ..errors import Location
 from ..model import Role, Status
+from ..printer import brief
 from ..rules import (
     BoolOp,
     Builtin,
@@ -71,7 +72,6 @@ from ..rules import (
     children,
     map_children,
 )
-from .show import brief
 
 
 @attrs.frozen

@@ -108,7 +108,7 @@ def test_exports_are_pinned() -> None:
 @pytest.mark.parametrize(
     "name",
     [
-        "mostate.mutation.show",
+        "mostate.printer",
         "mostate.mutation.operators",
         "mostate.mutation.mutants",
         "mostate.mutation.classify",
