@@ -4,6 +4,7 @@ The tree::
 
     MostateError
      +-- SpecError (ValueError)          a spec file that does not load: file:line:col: message
+     |    +-- SpecErrors                 several of them, every one the loader found
      +-- RequestError (ValueError)       a request or state that is not well formed (status 400)
      |    +-- InvalidState               a well-formed state that breaks the spec's invariants
      +-- ReplayError (AssertionError)    a checker's counterexample the engine does not reproduce
@@ -41,14 +42,61 @@ class Location:
 class SpecError(MostateError, ValueError):
     """A spec that cannot be loaded; the message starts with ``file:line:col:``.
 
+    ``culprit`` is the text at fault when there is one (a misspelt name, an unknown key), for a
+    caret under it; ``suggestion`` the name that was probably meant (the message says "did you
+    mean" too).
+
     >>> str(SpecError("unknown flag 'actv'", Location("ccs.toml", 3, 9)))
     "ccs.toml:3:9: unknown flag 'actv'"
     """
 
-    def __init__(self, message: str, location: Location) -> None:
+    def __init__(
+        self,
+        message: str,
+        location: Location,
+        *,
+        culprit: str | None = None,
+        suggestion: str | None = None,
+    ) -> None:
         super().__init__(f"{location}: {message}")
         self.message = message
         self.location = location
+        self.culprit = culprit
+        self.suggestion = suggestion
+
+    @property
+    def errors(self) -> tuple[SpecError, ...]:
+        """Every error this one stands for (itself; :class:`SpecErrors` holds several)."""
+        return (self,)
+
+
+class SpecErrors(SpecError):
+    """Several errors in one spec file, in the order of the file; it reads as the first (its
+    message, location and suggestion), and :attr:`errors` holds them all.
+
+    >>> both = SpecErrors((SpecError("a", Location("s.toml", 1, 1)),
+    ...                    SpecError("b", Location("s.toml", 4, 2))))
+    >>> str(both)
+    's.toml:1:1: a (and 1 more error)'
+    >>> [str(e) for e in both.errors]
+    ['s.toml:1:1: a', 's.toml:4:2: b']
+    """
+
+    def __init__(self, errors: tuple[SpecError, ...]) -> None:
+        first = errors[0]
+        super().__init__(
+            first.message, first.location, culprit=first.culprit, suggestion=first.suggestion
+        )
+        more = len(errors) - 1
+        self.args = (f"{first} (and {more} more error{'s' if more > 1 else ''})",)
+        self._errors = errors
+
+    @property
+    def errors(self) -> tuple[SpecError, ...]:
+        return self._errors
+
+    def __str__(self) -> str:
+        return str(self.args[0])
 
 
 class RequestError(MostateError, ValueError):

@@ -8,13 +8,14 @@ installed package, so :func:`load_spec` with no argument works from any folder.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import tomllib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from .errors import Location, SpecError
+from .errors import Location, SpecError, SpecErrors
 from .frozenmap import FrozenMap
 from .model import Role, Status
 from .rules import (
@@ -32,6 +33,7 @@ from .rules import (
     Step,
     Type,
 )
+from .suggest import closest, did_you_mean
 from .syntax import Scope, parse_expr, parse_typed
 from .tomlpos import KeyPath, locate
 
@@ -74,14 +76,61 @@ def load_spec(path: str | Path | None = None) -> Spec:
 
 
 def parse_spec(text: str, source: str = "<spec>") -> Spec:
-    """Check spec text; ``source`` is the name used in error locations."""
+    """Check spec text; ``source`` is the name used in error locations.
+
+    Every error of the file is found, not only the first: the loader goes on past a step, an
+    expression or a table it cannot read (a TOML syntax error goes on at the next line). One
+    error is raised as a :class:`~mostate.errors.SpecError`, several as
+    :class:`~mostate.errors.SpecErrors` (which reads as the first and holds them all).
+
+    >>> parse_spec('[ops.a]\\n[[ops.a.steps]]\\nrefuse = 404\\nwhen = "activ(target)"\\n', "s.toml")
+    Traceback (most recent call last):
+    ...
+    mostate.errors.SpecError: s.toml:4:9: unknown function 'activ'; did you mean 'active'?
+    """
+    text = text.removeprefix("\ufeff")  # a BOM some editors write is not part of the TOML
     try:
         doc = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as err:
-        raise _toml_error(err, source) from None
+    except tomllib.TOMLDecodeError:
+        raise _collected(_toml_errors(text, source)) from None
     except RecursionError:  # tomllib reads nested arrays recursively
         raise SpecError("TOML nested too deep", Location(source, 0, 0)) from None
-    return _Loader(doc, locate(text, source), source).spec()
+    loader = _Loader(doc, locate(text, source), source)
+    spec = loader.spec()
+    if loader.errors:
+        raise _collected(loader.errors)
+    return spec
+
+
+MAX_ERRORS = 50
+"""The most errors reported for one file (the rest are usually consequences of the first)."""
+
+
+def _collected(errors: list[SpecError]) -> SpecError:
+    unique = list(dict.fromkeys(errors))
+    unique.sort(key=lambda e: (e.location.line, e.location.column))
+    unique = unique[:MAX_ERRORS]
+    return unique[0] if len(unique) == 1 else SpecErrors(tuple(unique))
+
+
+def _toml_errors(text: str, source: str) -> list[SpecError]:
+    """Every TOML syntax error: after each, its line is blanked and the file read again."""
+    lines = text.split("\n")
+    errors: list[SpecError] = []
+    while len(errors) < MAX_ERRORS:
+        try:
+            tomllib.loads("\n".join(lines))
+            break
+        except tomllib.TOMLDecodeError as err:
+            error = _toml_error(err, source)
+            errors.append(error)
+            line = error.location.line
+            if not 1 <= line <= len(lines) or not lines[line - 1].strip():
+                break  # nothing left to blank: an unclosed string or table at the end
+            lines[line - 1] = ""
+        except RecursionError:
+            break
+    return errors
 
 
 def _toml_error(err: tomllib.TOMLDecodeError, source: str) -> SpecError:
@@ -102,6 +151,17 @@ class _Loader:
         self.doc = doc
         self.locs = locs
         self.source = source
+        self.errors: list[SpecError] = []
+
+    @contextlib.contextmanager
+    def recover(self) -> Iterator[None]:
+        """Note an error in what the block reads and go on with the rest of the file."""
+        try:
+            yield
+        except SpecErrors as err:
+            self.errors.extend(err.errors)
+        except SpecError as err:
+            self.errors.append(err)
 
     def loc(self, path: KeyPath) -> Location:
         for end in range(len(path), 0, -1):
@@ -117,13 +177,23 @@ class _Loader:
         return SpecError(message, self.loc(path))
 
     def table(self, value: object, path: KeyPath, allowed: frozenset[str]) -> Mapping[str, Any]:
+        """``value`` as a table of the allowed keys; each unknown key is noted (with the closest
+        allowed one) and left out, so the rest of the table is still read."""
         if not isinstance(value, dict):
             raise self.fail(f"'{_dotted(path)}' must be a table", path)
         for key in value:
             if key not in allowed:
                 known = ", ".join(sorted(allowed))
-                raise self.fail(f"unknown key '{key}' (expected one of: {known})", (*path, key))
-        return value
+                near = closest(key, allowed)
+                self.errors.append(
+                    SpecError(
+                        f"unknown key '{key}'{did_you_mean(near)} (expected one of: {known})",
+                        self.loc((*path, key)),
+                        culprit=key,
+                        suggestion=near,
+                    )
+                )
+        return {k: v for k, v in value.items() if k in allowed}
 
     def string(
         self, table: Mapping[str, Any], key: str, path: KeyPath, default: str | None = None
@@ -148,7 +218,13 @@ class _Loader:
         out = set()
         for item in value:
             if item not in ("user", "server"):
-                raise self.fail(f"unknown actor {item!r} (user or server)", (*path, "actors"))
+                near = closest(str(item), ("user", "server"))
+                raise SpecError(
+                    f"unknown actor {item!r} (user or server){did_you_mean(near)}",
+                    self.loc((*path, "actors")),
+                    culprit=str(item),
+                    suggestion=near,
+                )
             out.add(Role(item))
         return frozenset(out)
 
@@ -159,7 +235,10 @@ class _Loader:
         out: list[tuple[str, Mapping[str, Any], KeyPath]] = []
         for name, body in section.items():
             if not _NAME.match(name):
-                raise self.fail(f"{key} name {name!r} must be an identifier", (key, name))
+                self.errors.append(
+                    self.fail(f"{key} name {name!r} must be an identifier", (key, name))
+                )
+                continue
             out.append((name, body, (key, name)))
         return out
 
@@ -169,23 +248,37 @@ class _Loader:
         self.table(
             self.doc, (), frozenset({"spec", "ops", "invariants", "properties", "independence"})
         )
-        header = self.table(self.doc.get("spec", {}), ("spec",), frozenset({"name", "doc"}))
-        ops = {
-            name: self.operation(name, body, path) for name, body, path in self.named_tables("ops")
-        }
-        if not ops:
+        header: Mapping[str, Any] = {}
+        with self.recover():
+            header = self.table(self.doc.get("spec", {}), ("spec",), frozenset({"name", "doc"}))
+        ops: dict[str, Operation] = {}
+        for name, body, path in self.named_tables("ops"):
+            with self.recover():
+                ops[name] = self.operation(name, body, path)
+        if not ops and not self.errors:
             raise self.fail("a spec needs at least one operation under [ops.NAME]", ())
+        name, doc = Path(self.source).stem, ""
+        with self.recover():
+            name = self.string(header, "name", ("spec",), name)
+            doc = self.string(header, "doc", ("spec",), "")
         return Spec(
-            name=self.string(header, "name", ("spec",), Path(self.source).stem),
+            name=name,
             source=self.source,
             ops=FrozenMap(ops),
-            invariants=tuple(self.invariant(*entry) for entry in self.named_tables("invariants")),
+            invariants=tuple(self.each("invariants", self.invariant)),
             properties=tuple(
-                self.property(*entry, ops) for entry in self.named_tables("properties")
+                self.each("properties", lambda name, body, at: self.property(name, body, at, ops))
             ),
-            independences=tuple(self.independence(*e) for e in self.named_tables("independence")),
-            doc=self.string(header, "doc", ("spec",), ""),
+            independences=tuple(self.each("independence", self.independence)),
+            doc=doc,
         )
+
+    def each(self, key: str, read: Any) -> Iterator[Any]:
+        """Each named entry of section ``key`` read by ``read``; one that does not read is
+        noted and left out."""
+        for entry in self.named_tables(key):
+            with self.recover():
+                yield read(*entry)
 
     def operation(self, name: str, body: object, path: KeyPath) -> Operation:
         keys = frozenset({"doc", "target", "args", "steps", "result"})
@@ -200,40 +293,47 @@ class _Loader:
             raise self.fail(
                 "'steps' must be an array of tables ([[ops.NAME.steps]])", (*path, "steps")
             )
-        steps = tuple(
-            self.step(name, index, item, (*path, "steps", index), scope)
-            for index, item in enumerate(steps_value)
-        )
+        steps = []
+        for index, item in enumerate(steps_value):
+            with self.recover():
+                steps.append(self.step(name, index, item, (*path, "steps", index), scope))
         result, result_type = None, None
         if "result" in table:
-            text = self.string(table, "result", path)
-            result, result_type = parse_typed(text, scope, self.loc((*path, "result")))
-            if result_type not in (Type.INSTANCE, Type.OPT_INSTANCE):
-                raise self.fail(
-                    "a query's result must be an instance or instance?", (*path, "result")
-                )
+            with self.recover():
+                text = self.string(table, "result", path)
+                result, result_type = parse_typed(text, scope, self.loc((*path, "result")))
+                if result_type not in (Type.INSTANCE, Type.OPT_INSTANCE):
+                    raise self.fail(
+                        "a query's result must be an instance or instance?", (*path, "result")
+                    )
         doc = self.string(table, "doc", path, "")
-        return Operation(name, args, has_target, steps, result, result_type, doc, self.loc(path))
+        return Operation(
+            name, args, has_target, tuple(steps), result, result_type, doc, self.loc(path)
+        )
 
     def args(self, value: object, path: KeyPath) -> tuple[ArgDecl, ...]:
         if not isinstance(value, dict):
             raise self.fail("'args' must be a table of name = type", path)
         out = []
         for name, kind in value.items():
-            if not _NAME.match(name) or name in _RESERVED_ARGS:
-                raise self.fail(
-                    f"argument name {name!r} is reserved or not an identifier", (*path, name)
-                )
-            text = kind if isinstance(kind, str) else ""
-            optional = text.endswith("?")
-            typ = _ARG_TYPES.get(text.rstrip("?"))
-            if typ is None or (optional and typ is not Type.PARAMS):
-                raise self.fail(
-                    f"argument {name!r}: type must be str, name, bool, params or params?",
-                    (*path, name),
-                )
-            out.append(ArgDecl(name, typ, optional, is_name=text == "name"))
+            with self.recover():
+                out.append(self.arg(name, kind, path))
         return tuple(out)
+
+    def arg(self, name: str, kind: object, path: KeyPath) -> ArgDecl:
+        if not _NAME.match(name) or name in _RESERVED_ARGS:
+            raise self.fail(
+                f"argument name {name!r} is reserved or not an identifier", (*path, name)
+            )
+        text = kind if isinstance(kind, str) else ""
+        optional = text.endswith("?")
+        typ = _ARG_TYPES.get(text.rstrip("?"))
+        if typ is None or (optional and typ is not Type.PARAMS):
+            raise self.fail(
+                f"argument {name!r}: type must be str, name, bool, params or params?",
+                (*path, name),
+            )
+        return ArgDecl(name, typ, optional, is_name=text == "name")
 
     def step(self, op: str, index: int, body: object, path: KeyPath, scope: Scope) -> Step:
         keys = frozenset({"name", "refuse", "when", "actors", "confirm", "effect", "over"})
@@ -281,9 +381,10 @@ class _Loader:
         for field_name in updates_table:
             field = Field(field_name)
             typ = Type.PARAMS if field is Field.PARAMS else Type.BOOL
-            updates.append(
-                (field, self.expr_at(updates_table, field_name, (*path, "effect"), inner, typ))
-            )
+            with self.recover():
+                updates.append(
+                    (field, self.expr_at(updates_table, field_name, (*path, "effect"), inner, typ))
+                )
         return Effect(label, Domain(over_text), tuple(updates), self.loc(path))
 
     def invariant(self, name: str, body: object, path: KeyPath) -> Invariant:
@@ -326,7 +427,13 @@ class _Loader:
             if not isinstance(item, str):
                 raise self.fail(f"'ops' lists operation names, not {item!r}", (*path, "ops"))
             if item not in ops:
-                raise self.fail(f"unknown operation {item!r}", (*path, "ops"))
+                near = closest(item, ops)
+                raise SpecError(
+                    f"unknown operation {item!r}{did_you_mean(near)}",
+                    self.loc((*path, "ops")),
+                    culprit=item,
+                    suggestion=near,
+                )
         return frozenset(value)
 
     def shared_args(

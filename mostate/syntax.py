@@ -56,6 +56,7 @@ from .rules import (
     WithParam,
     children,
 )
+from .suggest import closest, did_you_mean
 
 
 @attrs.frozen
@@ -121,7 +122,7 @@ def _tokenize(text: str, origin: Location) -> list[_Token]:
         match = _TOKEN.match(text, pos)
         loc = Location(origin.file, line, col)
         if match is None:
-            raise SpecError(f"unexpected character {text[pos]!r}", loc)
+            raise SpecError(f"unexpected character {text[pos]!r}", loc, culprit=text[pos])
         kind = match.lastgroup or ""
         piece = match.group()
         if kind != "ws":
@@ -389,10 +390,19 @@ class _Parser:
         if text == "declines" and scope.declined:
             return Builtin(BuiltinName.DECLINES, Type.BOOL, loc), Type.BOOL
         if text in _KEYWORDS:
-            raise SpecError(f"unexpected keyword {text!r}", loc)
+            raise SpecError(f"unexpected keyword {text!r}", loc, culprit=text)
         if text.endswith("'"):
-            raise SpecError(f"{text!r}: only reads like active'(x) can be primed", loc)
-        raise SpecError(f"unknown name {text!r}{_hint(text, scope)}", loc)
+            raise SpecError(
+                f"{text!r}: only reads like active'(x) can be primed", loc, culprit=text
+            )
+        hint = _hint(text, scope)
+        suggestion = None if hint else closest(text, _names_in(scope, constants))
+        raise SpecError(
+            f"unknown name {text!r}{hint or did_you_mean(suggestion)}",
+            loc,
+            culprit=text,
+            suggestion=suggestion,
+        )
 
     def call(self, token: _Token, scope: Scope) -> tuple[Expr, Type]:
         name, loc = token.text, token.loc
@@ -432,7 +442,13 @@ class _Parser:
             key = self.typed(scope, Type.STR, "the key of 'without'")
             self.expect(")")
             return WithoutParam(params, key, loc), Type.PARAMS
-        raise SpecError(f"unknown function {name!r}", loc)
+        suggestion = closest(name, _FUNCTIONS)
+        raise SpecError(
+            f"unknown function {name!r}{did_you_mean(suggestion)}",
+            loc,
+            culprit=name,
+            suggestion=suggestion,
+        )
 
     def quantifier(self, kind: str, loc: Location, scope: Scope) -> tuple[Expr, Type]:
         var = self.next()
@@ -456,8 +472,12 @@ class _Parser:
                 domain = Domain(word.text)
             except ValueError:
                 names = ", ".join(d.value for d in Domain)
+                suggestion = closest(word.text, [d.value for d in Domain])
                 raise SpecError(
-                    f"unknown domain {word.text!r} (one of: {names})", word.loc
+                    f"unknown domain {word.text!r} (one of: {names}){did_you_mean(suggestion)}",
+                    word.loc,
+                    culprit=word.text,
+                    suggestion=suggestion,
                 ) from None
         self.expect(",")
         body = self.typed(scope.bind(var.text), Type.BOOL, f"the body of {kind}(...)")
@@ -467,6 +487,22 @@ class _Parser:
         if kind == "the":
             return The(var.text, domain, body, loc), Type.OPT_INSTANCE
         return Quant(Quantifier(kind), var.text, domain, body, loc), Type.BOOL
+
+
+_FUNCTIONS = (*_QUANTIFIERS, *_READS, "unchanged", "with", "without")
+"""Every name that may stand before "(": what an unknown function is compared with."""
+
+
+def _names_in(scope: Scope, constants: Mapping[str, object]) -> list[str]:
+    """Every name an expression at this place may use, for "did you mean"."""
+    builtins = {
+        "target": scope.target,
+        "status": scope.status,
+        "result": scope.result is not None,
+        "declined": scope.declined,
+        "declines": scope.declined,
+    }
+    return [*constants, *scope.variables, *scope.args, *(n for n, on in builtins.items() if on)]
 
 
 def _unquote(text: str) -> str:

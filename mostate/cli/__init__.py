@@ -8,8 +8,8 @@ itself prints nothing; only this package speaks.
 from __future__ import annotations
 
 import argparse
-import difflib
 import importlib
+import json
 import os
 import sys
 from collections.abc import Sequence
@@ -19,7 +19,9 @@ from typing import Any
 import shtab
 
 from .. import __version__
-from .common import EXIT_INTERRUPTED, EXIT_USAGE, CliError
+from . import errors
+from .common import EXIT_INTERRUPTED, EXIT_USAGE, CliError, SpecFailure
+from .parser import Parser
 
 _FAMILIES = (
     "run",
@@ -31,10 +33,18 @@ _FAMILIES = (
     "mutate",
     "compile",
     "campaign",
+    "fmt",
 )
 """The modules of subcommands, in the order ``mostate --help`` lists them."""
 
-EXTRAS = {"z3": "verify", "networkx": "explore", "hypothesis": "conform", "aiohttp": "wire"}
+EXTRAS = {
+    "z3": "verify",
+    "networkx": "explore",
+    "hypothesis": "conform",
+    "aiohttp": "wire",
+    "pygls": "lsp",
+    "lsprotocol": "lsp",
+}
 """What each optional package is installed with: ``pip install 'mostate[EXTRA]'``."""
 
 _COMMANDS = {"explore": ("explore", "plan")}
@@ -74,7 +84,7 @@ def _family(name: str) -> ModuleType | _Missing:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="mostate",
         description=(
             "A formal rules engine for OMA-DM Configuration Context Status "
@@ -126,51 +136,76 @@ def subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentP
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run one command; returns the exit code (the console script exits with it)."""
-    parser = build_parser()
+    """Run one command; returns the exit code (the console script exits with it).
+
+    Whatever the command, a reader that goes away (``| head``) ends it with exit 141 and no
+    traceback, and Ctrl-C with exit 130 (after what the command had to show of its work).
+    """
     words = list(sys.argv[1:] if argv is None else argv)
-    _suggest(parser, words)
+    try:
+        code = _dispatch(words)
+        sys.stdout.flush()  # here, where a closed pipe is still ours to answer
+        return code
+    except BrokenPipeError:
+        return _broken_pipe()
+    except KeyboardInterrupt:
+        print("mostate: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def _dispatch(words: list[str]) -> int:
+    parser = build_parser()
     args, extra = parser.parse_known_args(words)
     if extra and not hasattr(args, "command_name"):  # a missing extra says so, below
-        # Say it with the subcommand's own usage, not the top level's.
-        chosen = " ".join(w for w in (args.command, getattr(args, "dm_command", None)) if w)
-        subcommands(parser).get(chosen, parser).error(f"unrecognized arguments: {' '.join(extra)}")
+        # Say it with the subcommand's own usage (and options), not the top level's.
+        _chosen(parser, words).error(f"unrecognized arguments: {' '.join(extra)}")
     try:
         code: int = args.handler(args)
+    except SpecFailure as err:
+        if getattr(args, "format", "text") == "json":
+            print(json.dumps(errors.to_json(err.error), indent=2))
+        else:
+            print(errors.render(err.error), file=sys.stderr)
+        return EXIT_USAGE
     except CliError as err:
         print(f"mostate: {err}", file=sys.stderr)
         return err.code if err.code is not None else EXIT_USAGE
-    except BrokenPipeError:
-        # The reader went away (``| head``): no traceback, and nothing more to write.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return EXIT_BROKEN_PIPE
     except ModuleNotFoundError as err:
         if err.name not in EXTRAS:
             raise
         print(f"mostate: {args.command} {needs(err.name)}", file=sys.stderr)
         return EXIT_USAGE
+    except BrokenPipeError:
+        raise
     except OSError as err:
         where = f" {err.filename}" if err.filename else ""
         print(f"mostate: cannot use{where}: {err.strerror or err}", file=sys.stderr)
         return EXIT_USAGE
-    except KeyboardInterrupt:
-        return EXIT_INTERRUPTED
     return code
+
+
+def _broken_pipe() -> int:
+    """The reader went away: nothing more to write, and nothing left for Python to flush at
+    exit (which would print a traceback of its own)."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return EXIT_BROKEN_PIPE
 
 
 EXIT_BROKEN_PIPE = 141
 """128 + SIGPIPE, what a C tool killed by a closed pipe exits with."""
 
 
-def _suggest(parser: argparse.ArgumentParser, words: list[str]) -> None:
-    """Exit 2 with "did you mean" for a mistyped subcommand (``verfy``)."""
-    first = next((w for w in words if not w.startswith("-")), None)
-    names = [n for n in subcommands(parser) if " " not in n]
-    if first is None or first in names or words.index(first) != 0:
-        return
-    close = difflib.get_close_matches(first, names, n=1)
-    hint = f"; did you mean '{close[0]}'?" if close else f" (one of: {', '.join(names)})"
-    parser.error(f"unknown command '{first}'{hint}")
+def _chosen(parser: argparse.ArgumentParser, words: list[str]) -> argparse.ArgumentParser:
+    """The parser of the deepest subcommand ``words`` name (``dm process`` in
+    ``mostate dm process x --nope``), or the top level's."""
+    subs = subcommands(parser)
+    path: list[str] = []
+    for word in words:
+        if " ".join([*path, word]) in subs:
+            path.append(word)
+    return subs.get(" ".join(path), parser)
 
 
 if __name__ == "__main__":  # pragma: no cover - exercised through the console script

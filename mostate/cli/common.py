@@ -36,6 +36,15 @@ class CliError(Exception):
         self.code = code
 
 
+class SpecFailure(CliError):
+    """A spec that does not load: every error the loader found (exit 2; ``main`` shows each with
+    its line and a caret, or as JSON under ``--format json``)."""
+
+    def __init__(self, error: SpecError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
 def add_spec_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--spec", metavar="SPEC", help="spec file (default: the shipped ccs.toml)")
 
@@ -71,7 +80,7 @@ def spec_from(path: str | None) -> Spec:
     try:
         return load_spec(shipped(path, "mutant", "mutants", ".toml"))
     except SpecError as err:
-        raise CliError(str(err)) from None
+        raise SpecFailure(err) from None
 
 
 def shipped(path: str | None, prefix: str, folder: str, suffix: str) -> str | None:
@@ -179,7 +188,17 @@ def console(stderr: bool = False) -> Console:
     # Piped, a table is as wide as its content needs (up to PIPED_WIDTH): a script or a log
     # reads whole property names, not rich's 80-column guess cut with an ellipsis.
     width = None if tty else PIPED_WIDTH
-    return Console(stderr=stderr, highlight=False, soft_wrap=True, force_terminal=tty, width=width)
+    return _Console(stderr=stderr, highlight=False, soft_wrap=True, force_terminal=tty, width=width)
+
+
+class _Console(Console):
+    """A console that lets a closed pipe be a closed pipe: rich's own answer is
+    ``SystemExit(1)``, the exit code of a violated property, which would make ``mostate verify |
+    head -1`` report a violation; :func:`mostate.cli.main` turns the error into exit 141."""
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True
+        raise BrokenPipeError(32, "Broken pipe")
 
 
 PIPED_WIDTH = 240
