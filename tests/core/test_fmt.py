@@ -43,8 +43,12 @@ expr = \"\"\"
 count(i,
       active(i)) <= (1)\"\"\"
 [properties.long]
-expr = "status == 200 -> exists'(target) and params'(target) == params and not active'(target) and not locked'(target)"
-"""
+expr = "LONG"
+""".replace(
+    "LONG",
+    "status == 200 -> exists'(target) and params'(target) == params and not active'(target)"
+    " and not locked'(target)",
+)
 
 
 @pytest.mark.parametrize("path", SHIPPED, ids=[p.name for p in SHIPPED])
