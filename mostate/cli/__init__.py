@@ -19,7 +19,7 @@ from typing import Any
 import shtab
 
 from .. import __version__
-from . import errors
+from . import errors, interrupts
 from .common import EXIT_INTERRUPTED, EXIT_USAGE, CliError, SpecFailure
 from .parser import Parser
 
@@ -143,8 +143,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     words = list(sys.argv[1:] if argv is None else argv)
     try:
-        code = _dispatch(words)
-        sys.stdout.flush()  # here, where a closed pipe is still ours to answer
+        with interrupts.answered():
+            try:
+                code = _dispatch(words)
+            finally:  # --help and usage errors leave through SystemExit: flush them here too
+                sys.stdout.flush()  # here, where a closed pipe is still ours to answer
         return code
     except BrokenPipeError:
         return _broken_pipe()

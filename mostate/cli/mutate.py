@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 from collections.abc import Sequence
 from typing import Any
 
@@ -28,6 +29,7 @@ from ..mutation.report import analyse, default_jobs
 from ..rules import Spec
 from ..symbolic import Budget
 from .common import (
+    EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_VIOLATED,
     CliError,
@@ -113,10 +115,15 @@ def _mutate(args: argparse.Namespace) -> int:
     jobs = args.jobs or default_jobs()
     show = args.format == "text"
     report = _run(spec, mutants, budget, jobs, show, args.every_kill)
+    if report.interrupted:
+        # What was found is printed whole: another Ctrl-C now would only lose it.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
     if args.format == "json":
         print_json(_to_json(report, args.fail_under))
     else:
         _print_text(f"{spec.name} ({spec.source})", report)
+    if report.interrupted:
+        return EXIT_INTERRUPTED
     return EXIT_OK if report.score >= args.fail_under else EXIT_VIOLATED
 
 
@@ -131,6 +138,7 @@ def _run(
             jobs=jobs,
             every=every,
             progress=lambda _: progress.advance(),
+            isolate=True,  # Ctrl-C answered at once, not when Z3 next returns
         )
 
 
@@ -192,5 +200,10 @@ def _to_json(report: Report, fail_under: float) -> dict[str, Any]:
         "score": round(report.score, 2),
         "fail_under": fail_under,
         "seconds": round(report.seconds, 3),
-        "exit": EXIT_OK if report.score >= fail_under else EXIT_VIOLATED,
+        "interrupted": report.interrupted,
+        "exit": EXIT_INTERRUPTED
+        if report.interrupted
+        else EXIT_OK
+        if report.score >= fail_under
+        else EXIT_VIOLATED,
     }

@@ -38,6 +38,7 @@ from ..symbolic import (
     check_liveness,
 )
 from .common import (
+    EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_UNKNOWN,
     EXIT_VIOLATED,
@@ -49,6 +50,7 @@ from .common import (
     print_json,
     spec_from,
 )
+from .interrupts import in_finaliser
 from .progress import meter
 
 
@@ -124,7 +126,12 @@ def _verify(args: argparse.Namespace) -> int:
     verifier = Verifier(spec, bound=args.bound, depth=args.depth, budget=budget)
     try:
         checks = _run(verifier, show_progress=args.format == "text", limit=args.time_limit)
-        rules = _rules(verifier, args.depth, checks)
+        if _interrupted(checks):
+            return _report_interrupted(args, spec.name, spec.source, checks)
+        try:
+            rules = _rules(verifier, args.depth, checks)
+        except KeyboardInterrupt:
+            return _report_interrupted(args, spec.name, spec.source, checks)
     except ReplayError as err:
         raise CliError(
             f"INTERNAL ERROR: the solver found a counterexample the engine does not replay "
@@ -151,20 +158,52 @@ def _run(verifier: Verifier, show_progress: bool, limit: float | None = None) ->
             for check in verifier.checks():
                 out.append(check)
                 progress.advance()
+    except KeyboardInterrupt:
+        return _undecided(planned, out, INTERRUPTED)
     except (_TimeUp, Exception):
         # The alarm interrupts whatever runs; inside a ctypes call into Z3 its exception comes
         # out wrapped (ctypes.ArgumentError: "_TimeUp"), so any exception once it has rung is
         # the time limit, and any other is a real error.
         if not alarm.rang:
             raise
-        done = {(c.name, c.op, c.branch) for c in out}
-        reason = f"time limit of {limit:g} s reached"
-        out += [
-            Check(name, kind, op, branch, Undecided(reason), 0.0)
-            for name, kind, op, branch in planned
-            if (name, op, branch) not in done
-        ]
+        return _undecided(planned, out, f"time limit of {limit:g} s reached")
     return out
+
+
+INTERRUPTED = "INTERRUPTED (Ctrl-C)"
+"""The reason of every check Ctrl-C left undecided."""
+
+
+def _undecided(planned: Any, out: list[Check], reason: str) -> list[Check]:
+    """The checks decided so far, then every other planned one UNKNOWN for ``reason``."""
+    done = {(c.name, c.op, c.branch) for c in out}
+    return out + [
+        Check(name, kind, op, branch, Undecided(reason), 0.0)
+        for name, kind, op, branch in planned
+        if (name, op, branch) not in done
+    ]
+
+
+def _interrupted(checks: list[Check]) -> bool:
+    return any(isinstance(c.verdict, Undecided) and c.verdict.reason == INTERRUPTED for c in checks)
+
+
+def _report_interrupted(
+    args: argparse.Namespace, name: str, source: str, checks: list[Check]
+) -> int:
+    """What Ctrl-C left: the checks decided so far (the rest UNKNOWN), no rules table; exit 130."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # printed whole: another Ctrl-C would lose it
+    if args.format == "json":
+        print_json({**_to_json(source, args.bound, checks), "exit": EXIT_INTERRUPTED})
+    else:
+        _print_text(f"{name} ({source})", args.bound, checks)
+        decided = sum(
+            not (isinstance(c.verdict, Undecided) and c.verdict.reason == INTERRUPTED)
+            for c in checks
+        )
+        rest = "" if decided < len(checks) else " (the rules table was not finished)"
+        console().print(f"INTERRUPTED after {decided} of {len(checks)} checks{rest}")
+    return EXIT_INTERRUPTED
 
 
 class _TimeUp(BaseException):
@@ -191,7 +230,7 @@ class _Alarm:
 
         def up(signum: int, frame: types.FrameType | None) -> None:
             self.rang = True
-            if self.armed and not _in_finaliser(frame):
+            if self.armed and not in_finaliser(frame):
                 raise _TimeUp
 
         previous = signal.signal(signal.SIGALRM, up)
@@ -203,18 +242,6 @@ class _Alarm:
             self.armed = False
             signal.setitimer(signal.ITIMER_REAL, 0)
             signal.signal(signal.SIGALRM, previous)
-
-
-def _in_finaliser(frame: types.FrameType | None) -> bool:
-    """Whether the code interrupted runs inside a ``__del__``, at any depth: an exception
-    raised there, even in a function the finaliser calls (Z3's ``Z3_solver_dec_ref``), is
-    swallowed by Python with an "Exception ignored" message on stderr."""
-    depth = 0
-    while frame is not None and depth < 200:  # a bounded walk: deep stacks end as "no"
-        if frame.f_code.co_name == "__del__":
-            return True
-        frame, depth = frame.f_back, depth + 1
-    return False
 
 
 def _exit_code(checks: list[Check]) -> int:

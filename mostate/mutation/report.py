@@ -6,14 +6,23 @@ a proof that stayed unknown is never read as a proof. Z3 contexts belong to one 
 pool runs whole classifications, one mutant per task; each worker compiles the original spec's
 side once per mutant like a single run would, and the order of the report is the order of the
 mutants whatever order the workers finish in.
+
+Ctrl-C is answered at once with what is decided so far: the workers ignore SIGINT (so none dies
+inside Z3 and leaves a finaliser's traceback behind), the parent terminates them, and the report
+says it is partial (:attr:`Report.interrupted`). A second Ctrl-C while the workers are being
+stopped kills them and leaves without waiting. With one job and no pool, the mutants run in this
+process and Ctrl-C stops between two of them.
 """
 
 from __future__ import annotations
 
+import multiprocessing
 import os
+import signal
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from multiprocessing.pool import Pool
+from types import FrameType
 
 import attrs
 
@@ -31,11 +40,15 @@ Progress = Callable[[Outcome], None]
 
 @attrs.frozen
 class Report:
-    """Every mutant's outcome, in generation order, and the wall-clock seconds of the run."""
+    """Every mutant's outcome, in generation order, and the wall-clock seconds of the run;
+    ``interrupted`` when Ctrl-C stopped it, ``outcomes`` then holding those decided (of
+    ``total`` mutants)."""
 
     spec: str
     outcomes: tuple[Outcome, ...]
     seconds: float
+    interrupted: bool = False
+    total: int | None = None
 
     def count(self, word: str) -> int:
         """How many outcomes have the verdict ``word`` (``killed``, ``survived``...)."""
@@ -60,10 +73,13 @@ class Report:
         '0 mutants: 0 killed, 0 equivalent, 0 survived; score 100.0% in 1.2 s'
         """
         parts = [f"{self.count(w)} {w}" for w in LABELS if w != "unknown" or self.count(w)]
-        return (
+        line = (
             f"{len(self.outcomes)} mutants: {', '.join(parts)}; "
             f"score {self.score:.1f}% in {self.seconds:.1f} s"
         )
+        if self.interrupted:
+            line += f"; INTERRUPTED after {len(self.outcomes)} of {self.total} mutants"
+        return line
 
 
 def analyse(
@@ -74,10 +90,13 @@ def analyse(
     jobs: int = 1,
     progress: Progress | None = None,
     every: bool = False,
+    isolate: bool = False,
 ) -> Report:
     """Classify every mutant of ``spec`` (``jobs`` worker processes; 1 runs in this process;
     ``every`` names every check that kills a mutant, not only the first: see
-    :func:`~mostate.mutation.classify.kill`).
+    :func:`~mostate.mutation.classify.kill`; ``isolate`` runs even one job in a worker process,
+    so that Ctrl-C is answered at once rather than when Z3 next returns). On Ctrl-C, the report
+    of what was decided so far, marked :attr:`Report.interrupted`.
 
     >>> from mostate import load_spec
     >>> from mostate.mutation import generate
@@ -88,15 +107,34 @@ def analyse(
     """
     todo = list(mutants)
     started = time.perf_counter()
-    if jobs <= 1 or len(todo) <= 1:
-        outcomes = []
-        for mutant in todo:
-            outcomes.append(classify(spec, mutant, budget, every=every))
-            if progress is not None:
-                progress(outcomes[-1])
-    else:
-        outcomes = _in_pool(spec, todo, budget, jobs, progress, every)
-    return Report(spec.source, tuple(outcomes), time.perf_counter() - started)
+    done: dict[int, Outcome] = {}
+    try:
+        if not isolate and (jobs <= 1 or len(todo) <= 1):
+            for n, mutant in enumerate(todo):
+                done[n] = classify(spec, mutant, budget, every=every)
+                if progress is not None:
+                    progress(done[n])
+        else:
+            workers = max(1, min(jobs, len(todo)))
+            _in_pool(spec, todo, budget, workers, progress, every, done)
+    except KeyboardInterrupt:
+        outcomes = tuple(done[n] for n in sorted(done))
+        seconds = time.perf_counter() - started
+        return Report(spec.source, outcomes, seconds, interrupted=True, total=len(todo))
+    outcomes = tuple(done[n] for n in range(len(todo)))
+    return Report(spec.source, outcomes, time.perf_counter() - started)
+
+
+def _classify(task: tuple[int, Spec, Mutant, Budget, bool]) -> tuple[int, Outcome]:
+    """One task of the pool: the mutant's position and its outcome."""
+    n, spec, mutant, budget, every = task
+    return n, classify(spec, mutant, budget, every=every)
+
+
+def _ignore_sigint() -> None:
+    """Workers leave Ctrl-C to the parent, which stops them (never mid-way through Z3 on
+    their own, which leaves a finaliser's traceback on stderr)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _in_pool(
@@ -106,17 +144,38 @@ def _in_pool(
     jobs: int,
     progress: Progress | None,
     every: bool,
-) -> list[Outcome]:
-    done: dict[int, Outcome] = {}
-    with ProcessPoolExecutor(max_workers=min(jobs, len(todo))) as pool:
-        futures = {
-            pool.submit(classify, spec, m, budget, every=every): n for n, m in enumerate(todo)
-        }
-        for future in as_completed(futures):
-            done[futures[future]] = future.result()
+    done: dict[int, Outcome],
+) -> None:
+    """Classify ``todo`` over ``jobs`` processes into ``done`` (by position), as they finish."""
+    pool = multiprocessing.get_context("fork").Pool(jobs, initializer=_ignore_sigint)
+    try:
+        tasks = ((n, spec, m, budget, every) for n, m in enumerate(todo))
+        for n, outcome in pool.imap_unordered(_classify, tasks):
+            done[n] = outcome
             if progress is not None:
-                progress(done[futures[future]])
-    return [done[n] for n in range(len(todo))]
+                progress(outcome)
+        pool.close()
+        pool.join()
+    except BaseException:
+        _stop(pool)
+        raise
+
+
+def _stop(pool: Pool) -> None:
+    """Terminate the workers now; a second Ctrl-C meanwhile kills them and does not wait."""
+
+    def kill(signum: int, frame: FrameType | None) -> None:
+        for worker in getattr(pool, "_pool", ()):  # the Pool's processes: no public accessor
+            if worker.pid is not None:
+                os.kill(worker.pid, signal.SIGKILL)
+        os._exit(130)
+
+    previous = signal.signal(signal.SIGINT, kill)
+    try:
+        pool.terminate()
+        pool.join()
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def default_jobs() -> int:

@@ -175,12 +175,12 @@ def test_the_alarm_never_raises_in_a_function_a_finaliser_calls() -> None:
     finaliser anywhere in the stack, not only in the interrupted frame."""
     import sys
 
-    import mostate.cli.verify as cli_verify
+    from mostate.cli.interrupts import in_finaliser
 
     seen: list[bool] = []
 
     def release() -> None:  # what a finaliser calls
-        seen.append(cli_verify._in_finaliser(sys._getframe()))
+        seen.append(in_finaliser(sys._getframe()))
 
     class Held:
         def __del__(self) -> None:

@@ -1,0 +1,150 @@
+"""A closed pipe is exit 141 and no traceback, on every command; Ctrl-C stops a long command at
+once with what it found ("INTERRUPTED"), a second Ctrl-C never hangs, and no finaliser speaks."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from mostate import load_spec
+from mostate.cli import main
+from mostate.cli.interrupts import answered
+from mostate.mutation import analyse, generate
+
+ROOT = Path(__file__).resolve().parents[2]
+NOISE = ("Traceback", "Exception ignored", "owner")
+
+
+def closed_pipe(*argv: str) -> subprocess.CompletedProcess[str]:
+    """Run ``mostate ARGV`` with its standard output a pipe nobody reads (closed at once)."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mostate", *argv],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
+    assert proc.stdout is not None
+    proc.stdout.close()
+    err = proc.stderr.read() if proc.stderr is not None else ""
+    proc.wait(timeout=120)
+    return subprocess.CompletedProcess(argv, proc.returncode, "", err)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--print-completion", "bash"],
+        ["compile"],
+        ["scenario", "specs/scenarios/normal-flow.jsonl"],
+        ["fmt", "--check"],
+    ],
+)
+def test_a_closed_pipe_is_141_without_a_traceback(argv: list[str]) -> None:
+    done = closed_pipe(*argv)
+    assert done.returncode == 141, done.stderr
+    assert not any(word in done.stderr for word in NOISE), done.stderr
+
+
+@pytest.mark.slow  # about 8 s here (2 cores): three commands that prove or explore
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["verify"],
+        ["explore", "--instances", "2", "--values", "1"],
+        ["diff", "specs/ccs.toml", "specs/mutants/user-can-lock.toml"],
+    ],
+    ids=["verify", "explore", "diff"],
+)
+def test_a_closed_pipe_never_reads_as_a_violation(argv: list[str]) -> None:
+    # rich's console used to answer a broken pipe with SystemExit(1): "a property is violated"
+    done = closed_pipe(*argv)
+    assert done.returncode == 141, done.stderr
+    assert not any(word in done.stderr for word in NOISE), done.stderr
+
+
+class _DiesWithCtrlC:
+    """An object whose finaliser is where Ctrl-C lands (as in Z3's, which free objects often)."""
+
+    def __del__(self) -> None:
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.01)  # the handler runs here, inside __del__
+
+
+def test_ctrl_c_in_a_finaliser_is_not_lost() -> None:
+    with answered(), pytest.raises(KeyboardInterrupt):
+        _DiesWithCtrlC()
+        time.sleep(2)  # by default Python swallows it in __del__ and this sleep runs out
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_verify_interrupted_prints_what_it_proved(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from mostate.symbolic import Verifier
+
+    checks = Verifier.checks
+
+    def five_then_ctrl_c(self: Verifier) -> object:
+        for n, check in enumerate(checks(self)):
+            if n == 5:
+                raise KeyboardInterrupt
+            yield check
+
+    monkeypatch.setattr(Verifier, "checks", five_then_ctrl_c)
+    previous = signal.getsignal(signal.SIGINT)
+    try:
+        assert main(["verify"]) == 130
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    out = capsys.readouterr().out
+    assert "5 proved, 0 violated, 338 unknown" in out and "INTERRUPTED after 5 of 343" in out
+
+
+def test_a_mutation_run_interrupted_keeps_the_mutants_classified() -> None:
+    spec = load_spec()
+    seen: list[object] = []
+
+    def third_then_ctrl_c(outcome: object) -> None:
+        seen.append(outcome)
+        if len(seen) == 3:
+            raise KeyboardInterrupt
+
+    mutants = generate(spec, ["drop_refusal"])
+    report = analyse(spec, mutants, progress=third_then_ctrl_c)
+    assert report.interrupted and len(report.outcomes) == 3 and report.total == len(mutants)
+    assert report.summary().endswith(f"INTERRUPTED after 3 of {len(mutants)} mutants")
+
+
+@pytest.mark.slow  # about 12 s here (2 cores): two real mutation runs, stopped
+@pytest.mark.parametrize("presses", [1, 2], ids=["ctrl-c", "ctrl-c twice"])
+def test_ctrl_c_stops_mutate_within_two_seconds(presses: int) -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mostate", "mutate", "--jobs", "2"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+        start_new_session=True,  # its own process group: Ctrl-C reaches the workers too
+    )
+    time.sleep(4)  # past start-up: the workers are inside Z3
+    pressed = time.monotonic()
+    for _ in range(presses):
+        os.killpg(proc.pid, signal.SIGINT)
+        time.sleep(0.05)
+    try:
+        out, err = proc.communicate(timeout=10)
+    finally:
+        proc.kill()
+    took = time.monotonic() - pressed
+    assert proc.returncode == 130
+    assert took < 2.0, f"stopped {took:.1f} s after Ctrl-C"
+    assert not any(word in err for word in NOISE), err
+    if presses == 1:
+        assert "INTERRUPTED after" in out and "of 431 mutants" in out
