@@ -15,6 +15,7 @@ replayed through the engine before anyone reports it (:meth:`Trace.confirm`).
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -35,6 +36,10 @@ class TraceLine:
     error: str | None = None
     expect: Any = None
 
+
+_UNDECODED = re.compile("[\udc80-\udcff]")
+"""The lone surrogates a line read with ``errors="surrogateescape"`` holds for bytes that are
+not UTF-8: such a line is malformed (answered 400), the rest of the file is read."""
 
 MAX_LINE = 1_000_000
 """The longest trace line read (characters); a request is a few hundred."""
@@ -59,6 +64,9 @@ def read_lines(lines: Iterable[str]) -> tuple[DeviceState | None, list[TraceLine
             continue
         if len(text) > MAX_LINE:
             out.append(TraceLine(number, None, f"line {number}: longer than {MAX_LINE} characters"))
+            continue
+        if _UNDECODED.search(text):
+            out.append(TraceLine(number, None, f"line {number}: not UTF-8 text"))
             continue
         try:
             obj = strictjson.load(text)

@@ -17,7 +17,7 @@ from ..engine import Engine
 from ..errors import RequestError, SpecError
 from ..model import DeviceState
 from ..rules import Spec
-from ..spec import load_spec, specs_dir
+from ..spec import load_spec, parse_spec, specs_dir
 from ..trace import TraceLine, read_lines
 
 EXIT_OK = 0
@@ -78,6 +78,8 @@ def spec_from(path: str | None) -> Spec:
     """Load a spec (a file, or ``mutant:NAME`` for a shipped mutant); a spec error becomes
     ``file:line:col: message`` and exit 2."""
     try:
+        if path == STDIN:
+            return parse_spec(read_text(STDIN, "spec"), "<stdin>")
         return load_spec(shipped(path, "mutant", "mutants", ".toml"))
     except SpecError as err:
         raise SpecFailure(err) from None
@@ -132,7 +134,7 @@ def trace_from(
     """A trace file's start state (checked like a state file) and lines; a start that does not
     read, or that breaks an invariant, is exit 2 with the file and line."""
     try:
-        start, lines = read_lines(read_text(path, what).splitlines())
+        start, lines = read_lines(read_text_lines(path, what))
         return (engine.validate(start) if start is not None else None), lines
     except RequestError as err:
         raise CliError(f"{path}: {err}") from None
@@ -143,11 +145,20 @@ MAX_INPUT = 64 * 2**20
 memory runs out."""
 
 
+STDIN = "-"
+"""The name that stands for standard input wherever a command reads a file."""
+
+_stdin_read: list[str] = []
+
+
 def read_bytes(path: str, what: str) -> bytes:
-    """A file of at most MAX_INPUT bytes, or exit 2 saying why."""
+    """A file of at most MAX_INPUT bytes (``-``: standard input, once), or exit 2 saying why."""
     try:
-        with open(path, "rb") as handle:
-            data = handle.read(MAX_INPUT + 1)
+        if path == STDIN:
+            data = _read_stdin(what)
+        else:
+            with open(path, "rb") as handle:
+                data = handle.read(MAX_INPUT + 1)
     except OSError as err:
         raise CliError(f"cannot read {what} {path}: {err.strerror or err}") from None
     if len(data) > MAX_INPUT:
@@ -155,13 +166,29 @@ def read_bytes(path: str, what: str) -> bytes:
     return data
 
 
+def _read_stdin(what: str) -> bytes:
+    if _stdin_read:
+        raise CliError(f"the {what} and the {_stdin_read[0]} cannot both be '-' (standard input)")
+    _stdin_read.append(what)
+    return sys.stdin.buffer.read(MAX_INPUT + 1)
+
+
 def read_text(path: str, what: str) -> str:
-    """A UTF-8 file of at most MAX_INPUT bytes, or exit 2 saying why."""
+    """A UTF-8 file of at most MAX_INPUT bytes (a BOM some editors write is skipped), or exit 2
+    saying why."""
     data = read_bytes(path, what)
     try:
-        return data.decode("utf-8")
+        return data.decode("utf-8-sig")
     except UnicodeDecodeError as err:
         raise CliError(f"cannot read {what} {path}: {err}") from None
+
+
+def read_text_lines(path: str, what: str) -> list[str]:
+    """The lines of a file read one by one (a BOM skipped): a line that is not UTF-8 keeps its
+    bytes as lone surrogates, for the reader to answer as malformed rather than refuse the
+    whole file (:func:`mostate.trace.read_lines` does)."""
+    data = read_bytes(path, what).removeprefix(b"\xef\xbb\xbf")
+    return data.decode("utf-8", errors="surrogateescape").splitlines()
 
 
 def check_writable(path: str, option: str, *, directory: bool = False) -> None:

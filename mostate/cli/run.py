@@ -14,6 +14,7 @@ from rich.table import Table
 
 from ..engine import Engine
 from ..model import DeviceState, Outcome, Status
+from ..patch import state_changes
 from ..trace import TraceLine, run_lines
 from .common import (
     EXIT_OK,
@@ -36,9 +37,12 @@ def register(commands: Any) -> None:
         "run",
         help="apply a trace of requests (JSON lines) and print each outcome",
         description=(
-            "Apply each request of TRACE.jsonl in turn and print one JSON line per request: "
-            '{"status", "result", "reason", "clause", "state"}. A malformed line answers 400 and '
-            'the run goes on. A first line {"start": STATE} sets the starting state. Exit 0 when '
+            "Apply each request of TRACE.jsonl ('-': standard input) in turn and print one JSON "
+            'line per request: {"status", "result", "reason", "clause", "changes"}, where '
+            "changes is what the step did to the state as a JSON Merge Patch (RFC 7386: null "
+            "for an instance gone; {} for nothing); --full-state prints the whole state instead. "
+            "A line that cannot be read (not JSON, not UTF-8, not a request) answers 400 and the "
+            'run goes on. A first line {"start": STATE} sets the starting state. Exit 0 when '
             "every line was read, 2 when some line could not be, i.e. was answered 400 (or the "
             "start state does not read or breaks an invariant)."
         ),
@@ -47,8 +51,16 @@ def register(commands: Any) -> None:
     run.add_argument(
         "--state", metavar="STATE.json", help="the state to start from (default: empty)"
     )
-    run.add_argument("--status-only", action="store_true", help="leave the state out of each line")
-    run.add_argument("trace", metavar="TRACE.jsonl", help="one JSON request per line")
+    shown = run.add_mutually_exclusive_group()
+    shown.add_argument(
+        "--status-only", action="store_true", help="leave the state's changes out of each line"
+    )
+    shown.add_argument(
+        "--full-state", action="store_true", help="the whole state after each line, not changes"
+    )
+    run.add_argument(
+        "trace", metavar="TRACE.jsonl", help="one JSON request per line ('-': standard input)"
+    )
     run.set_defaults(handler=_run)
 
     check = commands.add_parser(
@@ -87,7 +99,8 @@ def _run(args: argparse.Namespace) -> int:
     state = state_from(args.state, engine) if args.state else start or DeviceState()
     malformed: list[tuple[int, str]] = []
     for line, outcome in zip(lines, run_lines(engine, state, lines), strict=True):
-        print(json.dumps(outcome.to_json(with_state=not args.status_only)))
+        print(json.dumps(_shown(outcome, state, args)))
+        state = outcome.state
         if outcome.status is Status.BAD_REQUEST:
             malformed.append((line.number, outcome.reason or "malformed"))
     if malformed:
@@ -99,6 +112,15 @@ def _run(args: argparse.Namespace) -> int:
         )
         return EXIT_USAGE
     return EXIT_OK
+
+
+def _shown(outcome: Outcome, before: DeviceState, args: argparse.Namespace) -> dict[str, Any]:
+    """One line of ``run``'s output: the answer, and what the step changed (or the whole state
+    with --full-state, or nothing with --status-only)."""
+    line = outcome.to_json(with_state=args.full_state)
+    if not args.status_only and not args.full_state:
+        line["changes"] = state_changes(before, outcome.state)
+    return line
 
 
 @attrs.frozen

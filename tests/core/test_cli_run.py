@@ -33,7 +33,7 @@ def test_run_prints_one_line_per_request(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     trace = write_lines(tmp_path / "t.jsonl", ADD, ACTIVATE, {**ADD, "op": "get"})
-    code, lines = run_json(capsys, "run", str(trace))
+    code, lines = run_json(capsys, "run", "--full-state", str(trace))
     assert code == 0
     assert [line["status"] for line in lines] == [200, 200, 200]
     assert lines[1]["state"] == {
@@ -68,8 +68,10 @@ def test_state_is_unchanged_by_a_malformed_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     trace = write_lines(tmp_path / "t.jsonl", ADD, {**ACTIVATE, "value": "yes"})
-    _, lines = run_json(capsys, "run", str(trace))
+    _, lines = run_json(capsys, "run", "--full-state", str(trace))
     assert lines[1]["status"] == 400 and lines[1]["state"] == lines[0]["state"]
+    _, lines = run_json(capsys, "run", str(trace))
+    assert lines[1]["status"] == 400 and lines[1]["changes"] == {}
 
 
 def test_run_from_a_state_file_and_a_start_line(
