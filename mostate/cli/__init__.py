@@ -25,6 +25,7 @@ from .parser import Parser
 
 _FAMILIES = (
     "run",
+    "explain",
     "verify",
     "diff",
     "explore",
