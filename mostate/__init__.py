@@ -6,6 +6,7 @@ loads the engine only: Z3, networkx and Hypothesis are imported by the checkers 
 """
 
 import logging as _logging
+from importlib import metadata as _metadata
 
 from .engine import Engine as Engine
 from .engine import Transition as Transition
@@ -59,7 +60,10 @@ __all__ = [
     "specs_dir",
 ]
 
-__version__ = "0.1.0"
+try:  # one version, the package's: pyproject.toml sets it, the installed metadata carries it
+    __version__ = _metadata.version("mostate")
+except _metadata.PackageNotFoundError:  # a checkout on sys.path that was never installed
+    __version__ = "0+unknown"
 
 # Silent by default: a library logs, the application decides where logs go.
 _logging.getLogger(__name__).addHandler(_logging.NullHandler())

@@ -19,6 +19,7 @@ import signal
 import time
 import types
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import attrs
@@ -45,6 +46,7 @@ from .common import (
     CliError,
     add_format_option,
     add_spec_argument,
+    check_writable,
     chosen_spec,
     console,
     print_json,
@@ -116,12 +118,20 @@ def register(commands: Any) -> None:
         action="store_true",
         help="exit 1 when a rule can never fire or a property's premise never holds",
     )
+    verify.add_argument(
+        "--out",
+        metavar="TRACE.jsonl",
+        help="write the first counterexample there, a trace `mostate run` replays (from the "
+        "empty device when one was found within --depth, else from the state before the step)",
+    )
     add_format_option(verify)
     verify.set_defaults(handler=_verify)
 
 
 def _verify(args: argparse.Namespace) -> int:
     spec = spec_from(chosen_spec(args))
+    if args.out:
+        check_writable(args.out, "--out")
     budget = Budget(int(args.timeout * 1000), args.rlimit)
     verifier = Verifier(spec, bound=args.bound, depth=args.depth, budget=budget)
     try:
@@ -139,6 +149,8 @@ def _verify(args: argparse.Namespace) -> int:
             EXIT_UNKNOWN,
         ) from None
     code = _strict_exit_code(_exit_code(checks), rules.rows) if args.strict else _exit_code(checks)
+    if args.out:
+        _write_counterexample(args.out, spec.source, checks, quiet=args.format == "json")
     if args.format == "json":
         report = _to_json(spec.source, args.bound, checks)
         print_json({**report, "exit": code, "liveness": _rules_json(rules.rows)})
@@ -168,6 +180,26 @@ def _run(verifier: Verifier, show_progress: bool, limit: float | None = None) ->
             raise
         return _undecided(planned, out, f"time limit of {limit:g} s reached")
     return out
+
+
+def _write_counterexample(path: str, source: str, checks: list[Check], *, quiet: bool) -> None:
+    """The first violation's trace, as JSON lines ``mostate run`` replays (nothing written when
+    every check holds: an old trace there is removed, so it is never taken for this run's)."""
+    violated = [c for c in checks if isinstance(c.verdict, Violated)]
+    target = Path(path)
+    if not violated:
+        target.unlink(missing_ok=True)
+        return
+    verdict = violated[0].verdict
+    assert isinstance(verdict, Violated)
+    trace = verdict.reachable if verdict.reachable is not None else verdict.trace
+    target.write_text(trace.to_jsonl(), encoding="utf-8")
+    if not quiet:
+        console(stderr=True).print(
+            f"counterexample to {violated[0].name} written to {path} "
+            f"(`mostate run --spec {source} {path}`)",
+            markup=False,
+        )
 
 
 INTERRUPTED = "INTERRUPTED (Ctrl-C)"

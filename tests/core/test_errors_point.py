@@ -117,3 +117,14 @@ def test_did_you_mean_for_subcommands_and_options_at_every_level(
         main(argv)
     assert exited.value.code == 2
     assert f"did you mean {suggestion}?" in capsys.readouterr().err
+
+
+def test_the_version_is_the_package_metadatas() -> None:
+    from importlib import metadata
+
+    import mostate
+
+    assert mostate.__version__ == metadata.version("mostate")
+    pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    assert f'version = "{mostate.__version__}"' in pyproject
+    assert f"({mostate.__version__})" in (ROOT / "CHANGELOG.md").read_text(encoding="utf-8")

@@ -189,3 +189,15 @@ def test_the_alarm_never_raises_in_a_function_a_finaliser_calls() -> None:
     Held()
     release()
     assert seen == [True, False]
+
+
+@pytest.mark.slow  # about 4 s here (2 cores): two proofs
+def test_verify_out_writes_a_trace_that_run_replays(tmp_path: Path) -> None:
+    from mostate import Engine, load_spec
+
+    out, mutant = tmp_path / "bug.jsonl", ROOT / "specs" / "mutants" / "user-can-lock.toml"
+    assert main(["verify", str(mutant), "--depth", "2", "--out", str(out)]) == 1
+    trace = Trace.from_jsonl(out.read_text(encoding="utf-8"), "user_never_locks")
+    trace.confirm(Engine(load_spec(mutant)))  # the file's last step breaks the property
+    assert main(["run", "--spec", str(mutant), str(out)]) == 0
+    assert main(["verify", "--depth", "0", "--out", str(out)]) == 0 and not out.exists()
