@@ -35,6 +35,7 @@ _FAMILIES = (
     "compile",
     "campaign",
     "fmt",
+    "lsp",
 )
 """The modules of subcommands, in the order ``mostate --help`` lists them."""
 
