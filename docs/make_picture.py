@@ -24,13 +24,13 @@ GOAL = "any(i, active(i) and default(i) and locked(i))"
 def main() -> None:
     run = explore(Engine(load_spec()), ExploreScope(instances=2, values=1))
     path = shortest_path(run, Goal.parse(GOAL, service="MMS"))
-    fig, ax = plt.subplots(figsize=(14, 8.5))
+    fig, ax = plt.subplots(figsize=(16, 10))
     draw_states(
         run, "MMS", ax, labels=True, flags_only=True, highlight=path,
         highlight_label="shortest way to Active, Default and Locked",
     )  # fmt: skip
     fig.tight_layout()
-    fig.savefig(Path(__file__).with_name("state-graph.png"), dpi=80, metadata={"Software": None})
+    fig.savefig(Path(__file__).with_name("state-graph.png"), dpi=100, metadata={"Software": None})
 
 
 if __name__ == "__main__":

@@ -7,8 +7,12 @@ from __future__ import annotations
 import base64
 import io
 from html import escape
+from typing import TYPE_CHECKING
 
 from .report import OUTCOMES, STEP_OUTCOMES, Summary
+
+if TYPE_CHECKING:  # matplotlib is imported when a chart is drawn, not with the package
+    from matplotlib.figure import Figure
 
 COLOURS = {
     "reached": "#2e7d32",
@@ -26,15 +30,30 @@ def chart_png(summary: Summary, title: str = "Campaign") -> bytes:
     >>> chart_png(Summary.of([]))[:4]
     b'\\x89PNG'
     """
+    from matplotlib import pyplot as plt
+
+    fig = chart_figure(summary, title)
+    out = io.BytesIO()
+    fig.savefig(out, format="png", dpi=100)
+    plt.close(fig)
+    return out.getvalue()
+
+
+def chart_figure(summary: Summary, title: str = "Campaign") -> Figure:
+    """The chart as a matplotlib figure: each axis labelled, the legend beside the bars."""
     import matplotlib
 
     matplotlib.use("Agg")  # no display: files only
     from matplotlib import pyplot as plt
+    from matplotlib.ticker import StrMethodFormatter
 
-    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4), constrained_layout=True)
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5), constrained_layout=True)
     counts = [summary.devices[o] for o in OUTCOMES]
     left.bar(OUTCOMES, counts, color=[COLOURS[o] for o in OUTCOMES])
     left.set_title("devices by outcome")
+    left.set_xlabel("outcome of the device's plan")
+    left.set_ylabel("devices")
+    left.margins(y=0.12)  # room above the tallest bar for its count
     for x, count in enumerate(counts):
         left.annotate(f"{count:,}", (x, count), ha="center", va="bottom")
     steps = [f"step {k}" for k in range(1, len(summary.steps) + 1)]
@@ -44,12 +63,14 @@ def chart_png(summary: Summary, title: str = "Campaign") -> bytes:
         right.bar(steps, heights, bottom=bottom, label=outcome, color=COLOURS[outcome])
         bottom = [b + h for b, h in zip(bottom, heights, strict=True)]
     right.set_title("outcome of each step")
-    right.legend()
+    right.set_xlabel("step of the plan")
+    right.set_ylabel("devices at this step")
+    for axes in (left, right):
+        axes.yaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
+    # Beside the bars, never over them: the tallest stack reaches the top of the axes.
+    right.legend(title="outcome", loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     fig.suptitle(title)
-    out = io.BytesIO()
-    fig.savefig(out, format="png", dpi=100)
-    plt.close(fig)
-    return out.getvalue()
+    return fig
 
 
 def html_page(summary: Summary, png: bytes, title: str = "Campaign") -> str:

@@ -119,12 +119,15 @@ def draw_states(
     flags_only: bool = False,
     highlight: Sequence[DeviceState] = (),
     highlight_label: str = "the path in the text",
+    font_size: float = 10,
 ) -> Axes:
     """Draw the state graph of ``run`` on ``ax`` (a new figure when None) and return the axes.
 
     States stand in columns by their distance from the empty device (numbered at the top), each
     labelled with its flags when ``labels``; ``highlight`` is a path of states drawn over the
-    rest in red, as the notebook and the README show the shortest way into a state."""
+    rest in red, as the notebook and the README show the shortest way into a state. A label
+    such as ``i1:AD i2`` reads "i1 is Active and Default, i2 exists with no flag" (the legend
+    says so); ``font_size`` is the labels' size in points."""
     try:
         import matplotlib.pyplot as plt
         from matplotlib.lines import Line2D
@@ -177,7 +180,7 @@ def draw_states(
             graph,
             above,
             ax=ax,
-            font_size=7,
+            font_size=font_size,
             labels={s: _label(s, service) for s in graph},
             bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.85},
         )
@@ -191,7 +194,9 @@ def draw_states(
     handles.append(
         Line2D([0], [0], marker="o", linestyle="", color=_NONE_COLOUR, label="none in use")
     )
-    ax.legend(handles=handles, loc="lower left", fontsize=8, frameon=False)
+    if labels:
+        handles.append(Line2D([], [], linestyle="", label=FLAG_KEY))
+    ax.legend(handles=handles, loc="lower left", fontsize=font_size, frameon=False)
     what = "flag states" if flags_only else "states"
     ax.set_title(
         f"{len(graph)} {what} of {service}; each column is the number of requests from the "
@@ -200,6 +205,13 @@ def draw_states(
     )
     ax.set_axis_off()
     return ax
+
+
+FLAG_KEY = (
+    "labels: A Active, D Default, L Locked\n"
+    "(i1:AD = i1 is Active and Default;\n i2 = i2 exists, no flag)"
+)
+"""The legend's key to the labels' letters."""
 
 
 def _number_columns(ax: Axes, graph: nx.DiGraph[DeviceState], pos: dict[Any, Any]) -> None:
