@@ -16,6 +16,7 @@ from typing import Any
 from ..codegen import Unsupported, source
 from ..codegen.build import successor_source
 from ..rules import Spec
+from ..suggest import closest, did_you_mean
 from .common import CliError, add_spec_argument, chosen_spec, spec_from
 
 
@@ -55,7 +56,8 @@ def _compile(args: argparse.Namespace) -> int:
     names = args.operation or list(spec.ops)
     unknown = [name for name in names if name not in spec.ops]
     if unknown:
-        raise CliError(f"no operation {unknown[0]!r} in spec {spec.name!r}")
+        near = did_you_mean(closest(unknown[0], spec.ops))
+        raise CliError(f"no operation {unknown[0]!r} in spec {spec.name!r}{near}")
     if args.emit == "successor":
         print("\n\n".join(_successors(spec, names)), end="")
         return 0

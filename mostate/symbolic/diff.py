@@ -35,6 +35,7 @@ from ..engine import Engine
 from ..errors import ReplayError
 from ..model import DeviceState, Outcome, Request
 from ..rules import Operation, Spec
+from ..suggest import closest, did_you_mean
 from ._z3 import Budget, Sat, Session, Solver, Unknown, Unsat
 from .decode import Names, decode_request, decode_state
 from .queries import differ
@@ -151,7 +152,8 @@ class SpecDiff:
         wanted = set(ops)
         missing = sorted(wanted - set(every))
         if missing:
-            raise ValueError(f"no operation {missing[0]!r} in either spec")
+            near = did_you_mean(closest(missing[0], every))
+            raise ValueError(f"no operation {missing[0]!r} in either spec{near}")
         return [name for name in every if name in wanted]
 
     def rows(self, ops: Iterable[str] | None = None) -> Iterator[OpDiff]:

@@ -128,3 +128,18 @@ def test_the_version_is_the_package_metadatas() -> None:
     pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
     assert f'version = "{mostate.__version__}"' in pyproject
     assert f"({mostate.__version__})" in (ROOT / "CHANGELOG.md").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["compile", "--op", "set_actve"],
+        ["diff", "specs/ccs.toml", "specs/ccs.toml", "--op", "set_actve"],
+    ],
+)
+def test_did_you_mean_for_an_operation_named_on_the_command_line(
+    argv: list[str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(ROOT)
+    assert main(argv) == 2
+    assert "did you mean 'set_active'?" in capsys.readouterr().err
