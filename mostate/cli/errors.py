@@ -38,7 +38,9 @@ def render(error: SpecError, text: str | None = None) -> str:
 def _one(error: SpecError, lines: list[str]) -> str:
     head = str(error)
     number = error.location.line
-    if not 1 <= number <= len(lines):
+    if number < 1:  # the file as a whole (one that cannot be read): said like other errors
+        return f"mostate: {head}"
+    if number > len(lines):
         return head
     line = lines[number - 1].rstrip("\r")
     start, length = _span(line, error.location.column - 1, error.culprit)

@@ -43,7 +43,7 @@ class Goal:
         >>> Goal.parse("active(tagret)", target="new")
         Traceback (most recent call last):
         ...
-        mostate.errors.SpecError: <goal>:1:8: unknown name 'tagret'
+        mostate.errors.SpecError: <goal>:1:8: unknown name 'tagret'; did you mean 'target'?
         """
         scope = Scope(target=target is not None)
         expr = parse_expr(text, scope, Location("<goal>", 1, 1), Type.BOOL)
