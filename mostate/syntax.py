@@ -148,7 +148,7 @@ def parse_expr(text: str, scope: Scope, origin: Location, expect: Type | None = 
     >>> parse_expr("activ(target)", Scope(target=True), Location("s.toml", 4, 9))
     Traceback (most recent call last):
     ...
-    mostate.errors.SpecError: s.toml:4:9: unknown function 'activ'
+    mostate.errors.SpecError: s.toml:4:9: unknown function 'activ'; did you mean 'active'?
     """
     expr, typ = parse_typed(text, scope, origin)
     if expect is not None and not _assignable(typ, expect):

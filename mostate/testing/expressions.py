@@ -76,7 +76,8 @@ def _of(typ: Type, depth: int, bound: tuple[str, ...]) -> st.SearchStrategy[Expr
     leaves = _leaves(typ, bound)
     if depth <= 1:
         return leaves
-    return st.one_of(leaves, _inner(typ, depth - 1, bound))
+    # deferred: the same strategy, and a short repr (the nested one_of's would run to 100 kB)
+    return st.deferred(lambda: st.one_of(leaves, _inner(typ, depth - 1, bound)))
 
 
 def _leaves(typ: Type, bound: tuple[str, ...]) -> st.SearchStrategy[Expr]:
