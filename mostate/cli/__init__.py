@@ -20,7 +20,7 @@ import shtab
 
 from .. import __version__
 from . import errors, interrupts
-from .common import EXIT_INTERRUPTED, EXIT_USAGE, CliError, SpecFailure
+from .common import EXIT_INTERRUPTED, EXIT_USAGE, CliError, SpecFailure, forget_stdin
 from .parser import Parser
 
 _FAMILIES = (
@@ -159,6 +159,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _dispatch(words: list[str]) -> int:
+    forget_stdin()
     parser = build_parser()
     args, extra = parser.parse_known_args(words)
     if extra and not hasattr(args, "command_name"):  # a missing extra says so, below

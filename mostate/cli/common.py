@@ -149,6 +149,12 @@ STDIN = "-"
 """The name that stands for standard input wherever a command reads a file."""
 
 _stdin_read: list[str] = []
+"""What standard input was read as in this command (it can be read once)."""
+
+
+def forget_stdin() -> None:
+    """A new command starts: standard input is unread (for callers of ``main`` in a loop)."""
+    _stdin_read.clear()
 
 
 def read_bytes(path: str, what: str) -> bytes:

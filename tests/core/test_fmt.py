@@ -3,7 +3,7 @@ already in it."""
 
 from __future__ import annotations
 
-import subprocess
+import io
 import sys
 from pathlib import Path
 
@@ -151,13 +151,9 @@ def test_fmt_check_passes_on_the_shipped_specs(capsys: pytest.CaptureFixture[str
     assert "0 files would be reformatted" in capsys.readouterr().out
 
 
-def test_fmt_reads_stdin_and_writes_stdout() -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "mostate", "fmt", "-"],
-        input=MESSY,
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-    )
-    assert done.returncode == 0, done.stderr
-    assert done.stdout == format_text(MESSY).after
+def test_fmt_reads_stdin_and_writes_stdout(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(MESSY.encode())))
+    assert main(["fmt", "-"]) == 0
+    assert capsys.readouterr().out == format_text(MESSY).after

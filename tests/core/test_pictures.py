@@ -8,6 +8,7 @@ import matplotlib
 matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt
+import pytest
 
 from mostate import Engine, load_spec
 from mostate.campaign.chart import chart_figure
@@ -16,6 +17,7 @@ from mostate.explore import ExploreScope, draw_states, explore
 from mostate.explore.draw import FLAG_KEY
 
 
+@pytest.mark.slow  # about 3 s here (2 cores): an exploration drawn
 def test_the_state_graph_labels_are_readable_and_explained() -> None:
     run = explore(Engine(load_spec()), ExploreScope(instances=2, values=1))
     fig, ax = plt.subplots(figsize=(16, 10))

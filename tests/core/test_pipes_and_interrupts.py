@@ -37,6 +37,7 @@ def closed_pipe(*argv: str) -> subprocess.CompletedProcess[str]:
     return subprocess.CompletedProcess(argv, proc.returncode, "", err)
 
 
+@pytest.mark.slow  # about 1 s each here (2 cores): a process started with a closed pipe
 @pytest.mark.parametrize(
     "argv",
     [

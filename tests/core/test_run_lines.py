@@ -4,6 +4,7 @@ JSON, not UTF-8) with 400 and goes on; a BOM is not a bad first line."""
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
@@ -33,6 +34,20 @@ def run(data: bytes, *argv: str) -> subprocess.CompletedProcess[bytes]:
         cwd=ROOT,
         timeout=120,
     )
+
+
+def run_here(
+    data: bytes,
+    argv: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> tuple[int, list[str], str]:
+    """``mostate ARGV`` in this process, ``data`` its standard input: the exit code, the lines
+    printed and what went to stderr."""
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data)))
+    code = main(argv)
+    out, err = capsys.readouterr()
+    return code, out.splitlines(), err
 
 
 def test_the_changes_of_each_line_rebuild_every_state(
@@ -68,32 +83,34 @@ def test_the_output_grows_with_the_trace_not_with_the_device() -> None:
     }
 
 
-def test_a_line_that_is_not_utf8_is_a_400_and_the_run_goes_on() -> None:
+def test_a_line_that_is_not_utf8_is_a_400_and_the_run_goes_on(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     data = lines_of(ADD) + b'{"actor": "server", "op": "\xff\xfe"}\n' + lines_of(ACTIVATE)
-    done = run(data, "--status-only")
-    statuses = [json.loads(line)["status"] for line in done.stdout.splitlines()]
-    assert statuses == [200, 400, 200]
-    assert done.returncode == 2 and b"line 2: not UTF-8 text" in done.stderr
+    code, out, err = run_here(data, ["run", "--status-only", "-"], monkeypatch, capsys)
+    assert [json.loads(line)["status"] for line in out] == [200, 400, 200]
+    assert code == 2 and "line 2: not UTF-8 text" in err
 
 
-def test_a_bom_does_not_make_line_1_a_400(tmp_path: Path) -> None:
-    done = run(b"\xef\xbb\xbf" + lines_of(ADD), "--status-only")
-    assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout)["status"] == 200
+def test_a_bom_does_not_make_line_1_a_400(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run_here(
+        b"\xef\xbb\xbf" + lines_of(ADD), ["run", "--status-only", "-"], monkeypatch, capsys
+    )
+    assert code == 0 and json.loads(out[0])["status"] == 200, err
     state = tmp_path / "s.json"
     state.write_bytes(b'\xef\xbb\xbf{"MMS": {"a": {}}}')
-    done = run(lines_of(ACTIVATE), "--status-only", "--state", str(state))
-    assert done.returncode == 0 and json.loads(done.stdout)["status"] == 200, done.stderr
+    argv = ["run", "--status-only", "--state", str(state), "-"]
+    code, out, err = run_here(lines_of(ACTIVATE), argv, monkeypatch, capsys)
+    assert code == 0 and json.loads(out[0])["status"] == 200, err
 
 
-def test_stdin_can_be_read_once(tmp_path: Path) -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "mostate", "run", "--state", "-", "-"],
-        input=b"{}",
-        capture_output=True,
-        cwd=ROOT,
-    )
-    assert done.returncode == 2 and b"cannot both be '-'" in done.stderr
+def test_stdin_can_be_read_once(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = run_here(b"{}", ["run", "--state", "-", "-"], monkeypatch, capsys)
+    assert code == 2 and "cannot both be '-'" in err
 
 
 @pytest.mark.slow  # about 2 s here (2 cores): a proof of a spec read from standard input
