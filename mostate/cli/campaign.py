@@ -20,6 +20,7 @@ from ..errors import RequestError, SpecError
 from ..explore import Goal
 from ..model import check_name, params_from_json
 from ..omadm.campaign_store import CampaignGoal
+from ..omadm.database import StoreError
 from .campaign_report import register_report
 from .campaign_store import BATCH, PlanRecorder, Tee, non_blank, open_store, register_store_commands
 from .campaign_syncml import PackageWriter
@@ -34,7 +35,7 @@ from .common import (
     engine_from,
     shipped,
 )
-from .dm import tree_from, tree_options  # dm build's tree options: both read a tree alike
+from .dm_options import tree_from, tree_options  # both read a tree alike
 from .progress import meter
 
 
@@ -86,6 +87,12 @@ def _register_plan(family: Any) -> None:
         metavar="STORE",
         help="also record the inventory and the plans in this store (a dm serve store: a "
         "SQLite file or a postgresql:// URL), a batch of devices per transaction",
+    )
+    plan.add_argument(
+        "--campaign-id",
+        metavar="ID",
+        help="with --store: the campaign's id (default: the target); planning an id again, for "
+        "the same goal, replaces the plans of the devices it plans, other campaigns untouched",
     )
     plan.add_argument(
         "--store-batch",
@@ -224,13 +231,18 @@ def _recorder(
         raise CliError("--store-batch must be at least 1")
     store = open_store(args.store)
     goal = CampaignGoal(campaign.goal, campaign.target, campaign.service)
+    name = args.campaign_id or campaign.target
     try:
+        try:
+            store.create(name, goal)
+        except StoreError as err:
+            raise CliError(str(err)) from None
         if pooled:
-            recorder = PlanRecorder(store, goal, non_blank(lines), args.store_batch)
+            recorder = PlanRecorder(store, name, non_blank(lines), args.store_batch)
             yield recorder, iter(())
         else:
             tee = Tee()
-            recorder = PlanRecorder(store, goal, tee.taken(), args.store_batch)
+            recorder = PlanRecorder(store, name, tee.taken(), args.store_batch)
             yield recorder, tee.through(lines)
         recorder.flush()
     finally:
@@ -266,7 +278,10 @@ def _summarise(
         f"{counts.errors} bad lines" + (f" (plans in {args.out})" if args.out else "")
     )
     if recorder is not None:
-        err.print(f"recorded {recorder.recorded} devices in {recorder.store.where}")
+        err.print(
+            f"recorded {recorder.recorded} devices in {recorder.store.where}, "
+            f"campaign {recorder.campaign}"
+        )
     if packages is not None:
         err.print(f"wrote {packages.written} SyncML packages to {args.out_dir}")
 

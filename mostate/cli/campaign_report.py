@@ -28,7 +28,7 @@ from ..errors import RequestError
 from ..model import Request
 from ..omadm.campaign_store import CampaignStore
 from ..omadm.database import StoreError, is_url
-from .campaign_store import BATCH, open_store
+from .campaign_store import BATCH, chosen_campaign, open_store
 from .common import (
     EXIT_OK,
     CliError,
@@ -65,6 +65,9 @@ def register_report(family: Any) -> None:
     source.add_argument("--results", metavar="RESULTS.jsonl", help="statuses by device")
     source.add_argument(
         "--store", metavar="STORE", help="a dm serve store: a SQLite file or a postgresql:// URL"
+    )
+    rep.add_argument(
+        "--campaign-id", metavar="ID", help="with --store: the campaign (default: the last planned)"
     )
     rep.add_argument("--updated", metavar="FILE", help="write the updated inventory here")
     rep.add_argument("--chart", metavar="FILE", help="write the chart here (PNG)")
@@ -106,9 +109,10 @@ def _report_store(args: argparse.Namespace, engine: Engine) -> Summary:
     """The campaign a store holds, its inventory updated (a batch a transaction) as read."""
     store = open_store(args.store, existing=True)
     try:
-        served = _served(args.store)
-        progress = store.progress()
-        devices = _stored_results(engine, store, progress, served)
+        campaign = chosen_campaign(store, args.campaign_id)
+        served = _served(args.store, campaign)
+        progress = store.progress(campaign)
+        devices = _stored_results(engine, store, campaign, progress, served)
         return _write_updated(args.updated, devices)
     except StoreError as err:
         raise CliError(str(err)) from None
@@ -118,14 +122,20 @@ def _report_store(args: argparse.Namespace, engine: Engine) -> Summary:
         store.close()
 
 
-def _served(where: str) -> dict[str, list[tuple[Any, int | None]]]:
-    """The dm serve steps of each device in the store: (request JSON, status)."""
+def _served(where: str, campaign: str | None = None) -> dict[str, list[tuple[Any, int | None]]]:
+    """The dm serve steps of each device in the store (of one campaign, when given):
+    (request JSON, status)."""
     from ..omadm.store import Store
 
     store = Store(where)
     try:
         return {
-            d["device"]: [(s["request"], s["status"]) for s in d["steps"]] for d in store.devices()
+            d["device"]: [
+                (s["request"], s["status"])
+                for s in d["steps"]
+                if campaign is None or s["campaign"] == campaign
+            ]
+            for d in store.devices()
         }
     finally:
         store.close()
@@ -134,6 +144,7 @@ def _served(where: str) -> dict[str, list[tuple[Any, int | None]]]:
 def _stored_results(
     engine: Engine,
     store: CampaignStore,
+    campaign: str,
     progress: Mapping[str, Statuses],
     served: Mapping[str, Sequence[tuple[Any, int | None]]],
     batch: int = BATCH,
@@ -141,7 +152,7 @@ def _stored_results(
     """Each planned device's result, its reached state written back to the store's inventory
     ``batch`` devices a transaction."""
     updated: list[tuple[str, str]] = []
-    for planned in store.plans():
+    for planned in store.plans(campaign):
         requests = None
         if planned.plan is not None:
             requests = [Request.from_json(r) for r in json.loads(planned.plan)]

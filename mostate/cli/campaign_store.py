@@ -22,7 +22,7 @@ from typing import Any
 
 from ..campaign.report import read_results
 from ..durable import open_durably
-from ..omadm.campaign_store import CampaignGoal, CampaignStore, PlannedDevice, Step
+from ..omadm.campaign_store import CampaignStore, PlannedDevice, Step
 from ..omadm.database import StoreError, is_url
 from .common import EXIT_OK, CliError, check_writable, console
 
@@ -39,6 +39,20 @@ def open_store(where: str, *, existing: bool = False) -> CampaignStore:
         return CampaignStore(where)
     except StoreError as err:
         raise CliError(str(err)) from None
+
+
+def chosen_campaign(store: CampaignStore, given: str | None) -> str:
+    """The campaign a command names, else the one planned last (exit 2 when there is none)."""
+    if given is not None:
+        if store.goal(given) is None:
+            raise CliError(f"{store.where}: no planned campaign {given!r}")
+        return given
+    latest = store.latest()
+    if latest is None:
+        raise CliError(
+            f"{store.where}: no campaign is planned in this store (campaign plan --store)"
+        )
+    return latest
 
 
 class Tee:
@@ -69,18 +83,20 @@ class PlanRecorder:
     each with the inventory line it was planned from (taken from ``inventory`` in step).
 
     >>> import tempfile, os
+    >>> from mostate.omadm.campaign_store import CampaignGoal
     >>> store = CampaignStore(os.path.join(tempfile.mkdtemp(), "s.sqlite"))
+    >>> store.create("c1", CampaignGoal("exists(target)", "new"))
     >>> inventory = iter(['{"device": "a", "state": {}}'])
-    >>> recorder = PlanRecorder(store, CampaignGoal("exists(target)", "new"), inventory)
+    >>> recorder = PlanRecorder(store, "c1", inventory)
     >>> recorder.write('{"device": "a", "unreachable": "no"}\\n'); recorder.flush()
     >>> store.counts()["campaign_plans"], recorder.recorded
     (1, 1)
     """
 
     def __init__(
-        self, store: CampaignStore, goal: CampaignGoal, inventory: Iterator[str], batch: int = BATCH
+        self, store: CampaignStore, campaign: str, inventory: Iterator[str], batch: int = BATCH
     ) -> None:
-        self.store, self.goal, self.inventory, self.batch = store, goal, inventory, batch
+        self.store, self.campaign, self.inventory, self.batch = store, campaign, inventory, batch
         self.rows: list[PlannedDevice] = []
         self.recorded = 0
 
@@ -105,7 +121,7 @@ class PlanRecorder:
     def flush(self) -> None:
         """Commit the devices not yet recorded, in one transaction."""
         try:
-            self.store.record_plans(self.goal, self.rows)
+            self.store.record_plans(self.campaign, self.rows)
         except StoreError as err:
             raise CliError(str(err)) from None
         self.recorded += len(self.rows)
@@ -157,6 +173,9 @@ def register_store_commands(family: Any) -> None:
     )
     progress.add_argument("results", metavar="RESULTS.jsonl", help="statuses by device")
     progress.add_argument("--store", required=True, metavar="STORE", help="SQLite file or URL")
+    progress.add_argument(
+        "--campaign-id", metavar="ID", help="the campaign (default: the one planned last)"
+    )
     progress.set_defaults(handler=_progress)
 
 
@@ -194,7 +213,7 @@ def _progress(args: argparse.Namespace) -> int:
         for k, status in enumerate(statuses)
     ]
     try:
-        store.record_progress(steps)
+        store.record_progress(chosen_campaign(store, args.campaign_id), steps)
     except StoreError as err:
         raise CliError(str(err)) from None
     finally:

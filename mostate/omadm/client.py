@@ -5,11 +5,16 @@ credentials), answers a challenge by sending package 1 again, checks the server'
 on every message, runs the server's commands with :class:`~.device.Device` (the CCS tree and
 its spec), and ends when the server sends no more commands. Its :attr:`state` is the device's
 CCS state after the last package; saving it before each answer is the caller's part.
+
+It never answers a challenge with a weaker authentication than it was configured with (a
+server, or someone in between, that asks an MD5 device for Basic would get its secret), and it
+sends its credentials with every message, over the nonce of the server's last answer.
 """
 
 from __future__ import annotations
 
 import logging
+import secrets
 from collections.abc import Mapping
 
 import attrs
@@ -97,14 +102,15 @@ class DeviceSession:
         device_id: str,
         *,
         server_url: str = "http://127.0.0.1:8080/",
-        session_id: str = "1",
+        session_id: str | None = None,
         devinfo: Mapping[str, str] | None = None,
         nonces: Nonces = NO_NONCES,
         ui: Ui = NO_USER,
         max_msg_size: int = 16_384,
     ) -> None:
         self.device, self.state, self.account = device, state, account
-        self.device_id, self.server_url, self.session_id = device_id, server_url, session_id
+        self.device_id, self.server_url = device_id, server_url
+        self.session_id = session_id or f"{secrets.randbelow(0xFFFF) + 1:X}"
         own = {k[len(DEVINFO) :]: v for k, v in device.fixed.items() if k.startswith(DEVINFO)}
         self.devinfo = dict(devinfo or own or {"DevId": device_id, "Man": "mostate", "Mod": "sim"})
         self.nonces, self.ui, self.max_msg_size = nonces, ui, max_msg_size
@@ -189,7 +195,19 @@ class DeviceSession:
             self.refused = f"the server refused the credentials ({status.code})"
             return None
         if status.chal is not None:
-            self.client_auth = AuthType.parse(status.chal.type)
+            try:
+                asked = AuthType.parse(status.chal.type)
+            except ValueError:
+                asked = self.client_auth
+            if asked.strength < self.account.client_auth.strength:
+                self.done = True
+                self.refused = (
+                    f"the server asked for {asked.name} authentication, weaker than the "
+                    f"configured {self.account.client_auth.name}: refused"
+                )
+                log.warning("%s: %s", self.device_id, self.refused)
+                return None
+            self.client_auth = asked
             self.nonces = attrs.evolve(self.nonces, for_client=unb64(status.chal.next_nonce))
         return self.first()
 

@@ -11,26 +11,38 @@ column types of the schema differ. What each promises:
   returns: SQLite takes the write lock up front (``BEGIN IMMEDIATE``, WAL, ``synchronous=FULL``);
   PostgreSQL runs it ``SERIALIZABLE`` with ``synchronous_commit=on`` and runs it again when the
   server aborts it for a conflict with a concurrent writer (SQLSTATE 40001 or 40P01);
+- a PostgreSQL connection that the server dropped (a restart, a network cut) is opened again,
+  with backoff for up to :data:`RECONNECT_S`, and the statement or transaction run again (the
+  store's writes are upserts and compare-and-set updates, so running one twice changes
+  nothing more);
 - every failure of the database comes out as a :class:`StoreError` that names the store, never
   the password of its URL.
+
+Each :class:`Database` is one connection, used by one thread at a time; a server that must not
+wait on the store runs it on threads of its own (:mod:`.worker`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+import logging
 import random
 import sqlite3
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Protocol, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from ..errors import MostateError
 
+log = logging.getLogger(__name__)
 T = TypeVar("T")
 BUSY_TIMEOUT_S = 30.0
 RETRIES = 50
 """How often a PostgreSQL write aborted by a concurrent writer is run again before giving up."""
+RECONNECT_S = 30.0
+"""How long a lost PostgreSQL connection is tried again before the call fails."""
 _PG_SCHEMES = ("postgresql", "postgres")
 _RETRYABLE = ("40001", "40P01")  # serialization_failure, deadlock_detected
 _SCHEMA_LOCK = 0x6D6F7374617465  # "mostate": the advisory lock key of schema creation
@@ -63,7 +75,13 @@ class Database(Protocol):
 
     def write(self, work: Callable[[Cursor], T]) -> T: ...
 
-    def create(self, schema: Sequence[str]) -> None: ...
+    def schema_lock(self) -> contextlib.AbstractContextManager[None]:
+        """Held around schema work: one process at a time changes the tables."""
+        ...
+
+    def tables(self, cursor: Cursor) -> set[str]:
+        """The names of the tables the store holds, as seen by ``cursor``'s transaction."""
+        ...
 
     def close(self) -> None: ...
 
@@ -115,27 +133,13 @@ def connect(where: str) -> Database:
     raise StoreError(f"{hide_password(where)}: a store is a SQLite file or a postgresql:// URL")
 
 
-def open_with(where: str, schema: str) -> Database:
-    """The database of the store at ``where`` with the tables of ``schema`` made unless there:
-    statements separated by ``;``, column types ``{blob}`` and ``{real}`` in the database's
-    words. StoreError "cannot open the store" saying why."""
-    db = connect(where)
-    statements = schema.format(blob=db.blob, real=db.real).split(";")
-    try:
-        db.create([s for s in statements if s.strip()])
-    except StoreError as err:
-        db.close()
-        reason = str(err).removeprefix(f"{db.where}: ")
-        raise StoreError(f"{db.where}: cannot open the store: {reason}") from None
-    return db
-
-
 class SqliteDatabase:
     """One SQLite file: WAL, ``synchronous=FULL``, writers wait for each other's lock.
 
     >>> import tempfile, os
     >>> db = SqliteDatabase(os.path.join(tempfile.mkdtemp(), "t.sqlite"))
-    >>> db.create(["CREATE TABLE IF NOT EXISTS t (k TEXT PRIMARY KEY, n INTEGER)"])
+    >>> db.write(lambda c: c.execute("CREATE TABLE t (k TEXT PRIMARY KEY, n INTEGER)"))
+    []
     >>> db.write(lambda c: c.execute("INSERT INTO t VALUES (?, ?) RETURNING n", ("a", 1)))
     [(1,)]
     >>> db.read("SELECT k, n FROM t"), db.close()
@@ -147,7 +151,11 @@ class SqliteDatabase:
     def __init__(self, path: str) -> None:
         self.where = path
         try:
-            self._db = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+            # One thread uses a connection at a time (see the module docstring); the worker's
+            # threads open theirs, and it closes them from another thread once they are done.
+            self._db = sqlite3.connect(
+                path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
+            )
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
         except sqlite3.Error as err:
@@ -172,9 +180,14 @@ class SqliteDatabase:
             raise StoreError(f"{self.where}: {err}") from None
         return result
 
-    def create(self, schema: Sequence[str]) -> None:
-        """The tables, unless there: one write, so servers starting at once wait in turn."""
-        self.write(lambda db: [db.execute(statement) for statement in schema])
+    @contextlib.contextmanager
+    def schema_lock(self) -> Iterator[None]:
+        """Nothing to take: a write transaction takes SQLite's one write lock before it reads."""
+        yield
+
+    def tables(self, cursor: Cursor) -> set[str]:
+        rows = cursor.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        return {str(name) for (name,) in rows}
 
     def close(self) -> None:
         self._db.close()
@@ -199,29 +212,54 @@ class PostgresDatabase:
 
     def __init__(self, url: str) -> None:
         self.where = hide_password(url)
+        self._url = url
         self._psycopg = _driver(self.where)
         try:
-            self._db = self._psycopg.connect(url, autocommit=True)
-            self._db.execute("SET synchronous_commit = on")
+            self._db = self._connect()
         except self._psycopg.Error as err:
             raise StoreError(f"{self.where}: cannot open the store: {_first_line(err)}") from None
 
+    def _connect(self) -> Any:
+        db = self._psycopg.connect(self._url, autocommit=True)
+        db.execute("SET synchronous_commit = on")
+        return db
+
     def read(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        try:
-            return list(self._db.execute(_pg(sql), params).fetchall())
-        except self._psycopg.Error as err:
-            raise StoreError(f"{self.where}: {_first_line(err)}") from None
+        return self._again(lambda: list(self._db.execute(_pg(sql), params).fetchall()))
 
     def write(self, work: Callable[[Cursor], T]) -> T:
+        return self._again(lambda: self._serialized(work))
+
+    def _serialized(self, work: Callable[[Cursor], T]) -> T:
         for attempt in range(RETRIES):
             try:
                 return self._attempt(work)
             except self._psycopg.Error as err:
                 if err.sqlstate not in _RETRYABLE or attempt == RETRIES - 1:
-                    raise StoreError(f"{self.where}: {_first_line(err)}") from None
+                    raise
                 # Let the writer that won finish; at random, so that the losers do not meet again.
                 time.sleep(random.uniform(0, 0.002 * (attempt + 1)))
         raise AssertionError("unreachable: the last attempt returns or raises")
+
+    def _again(self, call: Callable[[], T]) -> T:
+        """``call``, with the connection opened again while the server is unreachable (up to
+        RECONNECT_S); any other failure is a StoreError."""
+        deadline = time.monotonic() + RECONNECT_S
+        pause = 0.05
+        while True:
+            try:
+                return call()
+            except self._psycopg.Error as err:
+                lost = isinstance(err, self._psycopg.OperationalError) or self._db.broken
+                if not lost or time.monotonic() > deadline:
+                    raise StoreError(f"{self.where}: {_first_line(err)}") from None
+                log.warning("%s: the connection was lost (%s); opening it again", self.where,
+                            _first_line(err))  # fmt: skip
+            time.sleep(pause)
+            pause = min(pause * 2, 2.0)
+            with contextlib.suppress(self._psycopg.Error):
+                self._db.close()
+                self._db = self._connect()
 
     def _attempt(self, work: Callable[[Cursor], T]) -> T:
         self._db.execute("BEGIN ISOLATION LEVEL SERIALIZABLE")
@@ -233,17 +271,24 @@ class PostgresDatabase:
         self._db.execute("COMMIT")  # a conflict found at commit raises here, and is retried
         return result
 
-    def create(self, schema: Sequence[str]) -> None:
-        """The tables, unless there. PostgreSQL's ``CREATE TABLE IF NOT EXISTS`` is not safe
-        against itself (two servers starting at once: a duplicate key in ``pg_type``), so the
-        creators take a transaction-level advisory lock and go one at a time."""
+    @contextlib.contextmanager
+    def schema_lock(self) -> Iterator[None]:
+        """A session-level advisory lock, taken before the schema's transaction begins: two
+        servers starting at once would otherwise both read the tables of before the other's
+        change (``CREATE TABLE IF NOT EXISTS`` is not safe against itself: a duplicate key in
+        ``pg_type``; a migration run twice would move moved tables)."""
+        self.read("SELECT pg_advisory_lock(?)", (_SCHEMA_LOCK,))
+        try:
+            yield
+        finally:
+            with contextlib.suppress(StoreError):
+                self.read("SELECT pg_advisory_unlock(?)", (_SCHEMA_LOCK,))
 
-        def work(db: Cursor) -> None:
-            db.execute("SELECT pg_advisory_xact_lock(?)", (_SCHEMA_LOCK,))
-            for statement in schema:
-                db.execute(statement)
-
-        self.write(work)
+    def tables(self, cursor: Cursor) -> set[str]:
+        rows = cursor.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()"
+        )
+        return {str(name) for (name,) in rows}
 
     def close(self) -> None:
         self._db.close()

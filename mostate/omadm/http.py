@@ -1,147 +1,54 @@
-"""OMA-DM over HTTP (OMA-TS-DM_HTTP-Binding): a DM server endpoint and a device on aiohttp.
+"""OMA-DM over HTTP (OMA-TS-DM_HTTP-Binding): what both roles share, and a device's side.
 
 aiohttp is the asyncio HTTP library with both a server and a client, long maintained by the
 aio-libs group; one event loop holds thousands of device sessions at once. It is imported only
-here (``pip install 'mostate[wire]'``): a device client that processes packages offline needs
-none of it.
+by this module and :mod:`.endpoint` (``pip install 'mostate[wire]'``): a device client that
+processes packages offline needs none of it.
 
-Each POST carries one SyncML message, XML or WBXML, named by its Content-Type; the answer goes
-back in the same encoding. Messages of one session are told apart by the device id and the
-SessionID of their header. What a finished session learned is written to the :class:`Store`
-before its last answer leaves.
+TLS comes from the standard library's :mod:`ssl`: :func:`server_tls` for ``dm serve
+--tls-cert/--tls-key``, :func:`client_tls` for a device that trusts a CA file (``--ca-file``),
+certificates and host names checked, TLS 1.2 at least.
 """
 
 from __future__ import annotations
 
-import logging
-import time
-from collections.abc import Callable, Sequence
+import ssl
+from collections.abc import Callable
+from urllib.parse import urlsplit
 
-import attrs
-from aiohttp import ClientSession, web
+from aiohttp import ClientSession
 
-from ..engine import Engine
 from ..errors import MostateError
-from ..model import DeviceState, Request
+from ..model import DeviceState
 from .auth import HMAC_HEADER, AuthType, hmac_header, verify_hmac
 from .client import DeviceSession
-from .codec import MAX_PACKAGE_BYTES, PackageError, parse_package, salvage_header
-from .device import refusal
+from .codec import PackageError, parse_package
 from .messages import Package
-from .session import MAX_MESSAGES, Account, Outcome, ServerSession
-from .store import Store
-from .tree import TreeConfig
+from .session import MAX_MESSAGES
 from .writer import write_package, write_wbxml
-
-log = logging.getLogger(__name__)
 
 XML_TYPES = ("application/vnd.syncml.dm+xml", "application/vnd.syncml+xml")
 WBXML_TYPES = ("application/vnd.syncml.dm+wbxml", "application/vnd.syncml+wbxml")
-MAX_SESSIONS = 50_000
-"""Sessions open at once; past this, the oldest idle ones are dropped."""
-IDLE_S = 300.0
-"""A session with no message for this long is dropped (its device starts again)."""
 
 
-@attrs.define
-class _Open:
-    session: ServerSession
-    seen: float
+class SessionError(MostateError):
+    """A session that could not be run: the server unreachable, or answering nonsense."""
 
 
-Plans = Callable[[str], Sequence[Request]]
-"""The requests to send a device, by its device id (its SyncHdr Source)."""
+def server_tls(cert: str, key: str) -> ssl.SSLContext:
+    """The TLS context of a server with this certificate chain and private key (PEM files);
+    OSError or ssl.SSLError when they cannot be read or do not match."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(cert, key)
+    return context
 
 
-class DmEndpoint:
-    """The server: a campaign for every device that connects: one list of requests for all,
-    or each device's own plan (``campaign plan``'s, see :mod:`.plans`).
-
-    ``on_done`` is called with each finished session's outcome, after it is stored.
-    """
-
-    def __init__(
-        self,
-        engine: Engine,
-        requests: Sequence[Request] | Plans,
-        account: Account,
-        store: Store,
-        *,
-        tree: TreeConfig | None = None,
-        on_done: Callable[[Outcome], None] | None = None,
-    ) -> None:
-        self.engine, self.account = engine, account
-        self.plans: Plans = requests if callable(requests) else _same_for_all(tuple(requests))
-        self.store, self.tree, self.on_done = store, tree, on_done
-        self.open: dict[tuple[str, str], _Open] = {}
-        self.finished = 0
-
-    async def handle(self, request: web.Request) -> web.Response:
-        kind = request.content_type
-        if kind not in XML_TYPES + WBXML_TYPES:
-            return web.Response(status=415, text=f"expected one of {XML_TYPES + WBXML_TYPES}")
-        body = await request.read()
-        try:
-            package = parse_package(body)
-        except PackageError as err:
-            log.info("refused a message: %s", err)
-            return self._send(refusal(salvage_header(body), str(err)), kind, status=400)
-        key = (package.header.source, package.header.session_id)
-        entry = self.open.get(key) or self._start(package)
-        entry.seen = time.monotonic()
-        session = entry.session
-        hmac_ok = None
-        if self.account.client_auth is AuthType.HMAC:
-            who = self.account.client
-            hmac_ok = verify_hmac(
-                request.headers.get(HMAC_HEADER), who, session.nonces.for_client, body
-            )
-        reply = session.receive(package, hmac_ok)
-        # Durable before the answer leaves: the nonces after every message, the results at the end.
-        if session.done:
-            self.store.record(session.outcome, session.nonces)
-            self.open.pop(key, None)
-            self.finished += 1
-            if self.on_done is not None:
-                self.on_done(session.outcome)
-        else:
-            self.store.save_nonces(session.device, session.nonces)
-            self.open[key] = entry
-        return self._send(reply, kind, nonce=session.nonces.for_server)
-
-    def _start(self, package: Package) -> _Open:
-        self._expire()
-        device = package.header.source
-        planned = tuple(self.plans(device))
-        requests = () if self.store.finished(device, len(planned)) else planned
-        session = ServerSession(
-            self.engine, requests, self.account, tree=self.tree, nonces=self.store.nonces(device)
-        )
-        return _Open(session, time.monotonic())
-
-    def _expire(self) -> None:
-        now = time.monotonic()
-        for key in [k for k, e in self.open.items() if now - e.seen > IDLE_S]:
-            del self.open[key]
-        while len(self.open) >= MAX_SESSIONS:
-            oldest = min(self.open, key=lambda k: self.open[k].seen)
-            del self.open[oldest]
-
-    def _send(
-        self, package: Package, kind: str, *, status: int = 200, nonce: bytes = b""
-    ) -> web.Response:
-        body = write_wbxml(package) if kind in WBXML_TYPES else write_package(package).encode()
-        headers = {}
-        if self.account.server_auth is AuthType.HMAC:
-            headers[HMAC_HEADER] = hmac_header(self.account.server, nonce, body)
-        return web.Response(status=status, body=body, content_type=kind, headers=headers)
-
-
-def _same_for_all(requests: tuple[Request, ...]) -> Plans:
-    def plan(device: str) -> tuple[Request, ...]:
-        return requests
-
-    return plan
+def client_tls(ca_file: str | None = None) -> ssl.SSLContext:
+    """The TLS context of a device: the system's CAs, or only those of ``ca_file``."""
+    context = ssl.create_default_context(cafile=ca_file)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    return context
 
 
 async def run_device(
@@ -151,12 +58,15 @@ async def run_device(
     *,
     wbxml: bool = False,
     save: Callable[[DeviceState], None] | None = None,
+    tls: ssl.SSLContext | None = None,
 ) -> DeviceSession:
     """Run one device session against the server at ``url``; ``save`` is called with each new
-    state before the answer that reports it is sent. Raises :class:`SessionError` when the
-    server cannot be talked to."""
+    state before the answer that reports it is sent. Each message goes to the RespURI the last
+    answer named (on the same origin only: never to another host, never from https to http).
+    Raises :class:`SessionError` when the server cannot be talked to."""
     kind = WBXML_TYPES[0] if wbxml else XML_TYPES[0]
     package: Package | None = session.first()
+    target = url
     for _ in range(MAX_MESSAGES):
         if package is None:
             return session
@@ -165,7 +75,7 @@ async def run_device(
         if session.client_auth is AuthType.HMAC:
             nonce = session.nonces.for_client
             headers[HMAC_HEADER] = hmac_header(session.account.client, nonce, body)
-        async with http.post(url, data=body, headers=headers) as response:
+        async with http.post(target, data=body, headers=headers, ssl=tls or True) as response:
             answer = await response.read()
             if response.status != 200:
                 raise SessionError(f"{url}: HTTP {response.status}: {answer[:200]!r}")
@@ -182,15 +92,24 @@ async def run_device(
         package = session.receive(reply)
         if save is not None and session.state != before:
             save(session.state)
+        target = next_target(url, reply.header.resp_uri) if package is not None else target
     raise SessionError(f"{url}: the session did not end after {MAX_MESSAGES} messages")
 
 
-class SessionError(MostateError):
-    """A session that could not be run: the server unreachable, or answering nonsense."""
+def next_target(url: str, resp_uri: str | None) -> str:
+    """Where the next message goes: the server's RespURI when it is on ``url``'s origin.
 
-
-def application(endpoint: DmEndpoint, path: str = "/") -> web.Application:
-    """The aiohttp application serving ``endpoint`` at ``path``."""
-    app = web.Application(client_max_size=MAX_PACKAGE_BYTES)
-    app.router.add_post(path, endpoint.handle)
-    return app
+    >>> next_target("https://dm.example/dm", "https://dm.example/dm?s=abc")
+    'https://dm.example/dm?s=abc'
+    >>> try:
+    ...     next_target("https://dm.example/dm", "http://dm.example/dm?s=abc")
+    ... except SessionError as err:
+    ...     print(err)
+    https://dm.example/dm: the server sent a RespURI on another origin: 'http://dm.example/dm?s=abc'
+    """
+    if not resp_uri:
+        return url
+    here, there = urlsplit(url), urlsplit(resp_uri)
+    if (here.scheme, here.netloc) != (there.scheme, there.netloc):
+        raise SessionError(f"{url}: the server sent a RespURI on another origin: {resp_uri!r}")
+    return resp_uri

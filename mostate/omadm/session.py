@@ -11,10 +11,24 @@ A session is the exchange a device opens (OMA-TS-DM_Protocol-V1_2, section 8):
 4. the server's package 4: Status for that header and, with no more commands, the end.
 
 :class:`ServerSession` takes each device package and gives the server's answer; what it learned
-(the device's DevInfo, a :class:`~.server.Report` per request) is in :attr:`outcome` once
+(the device's DevInfo, a :class:`~.server.Report` per campaign step) is in :attr:`outcome` once
 :attr:`done`. The CCS meaning of the commands and answers is :class:`~.server.Server`'s; this
 module adds the protocol around them. Nonces rotate with every message and are handed to the
 caller (:attr:`nonces`) to keep between sessions.
+
+**Every message is authenticated** (OMA-TS-DM_Security-V1_2, section 5: authentication and
+integrity; its body could not be read here, so the rule follows libdmclient, which sends its
+credentials until the server answers 212 and none after: ``dmcore/src/omadmclient.c``,
+``prvGetHeader``). Nothing a message carries is learnt unless the message:
+
+* starts the session with credentials over a nonce the server gave (never the empty nonce: a
+  device without one is challenged, 401 or 407 with a Chal), or
+* carries credentials over the nonce of the server's last answer (MD5 rotates it every message),
+  or
+* is *bound* to the session by the transport (``bound=True``: it came back to the unguessable
+  RespURI the server handed out, see :mod:`.http`), and
+* with HMAC, carries a MAC of its own bytes over that nonce, whatever else it carries;
+* and numbers itself after the last message accepted (a replayed message is refused).
 """
 
 from __future__ import annotations
@@ -27,7 +41,17 @@ import attrs
 
 from ..engine import Engine
 from ..model import Request
-from .auth import AuthType, Secret, challenge, credentials, new_nonce, unb64, verify
+from .accounts import DeviceAccount, SharedAccount
+from .auth import (
+    AuthType,
+    Secret,
+    challenge,
+    credentials,
+    new_nonce,
+    unb64,
+    verify,
+    verify_hmac,
+)
 from .messages import (
     Alert,
     BodyElement,
@@ -61,7 +85,8 @@ MAX_MESSAGES = 50
 
 @attrs.frozen
 class Account:
-    """What a server and its devices prove to each other (the two halves of a DMAcc AppAuth).
+    """What a server and its devices prove to each other (the two halves of a DMAcc AppAuth),
+    secrets in clear: a device's view, and a shared account's (demos, tests, a fleet secret).
 
     ``client`` is what a device must present (CLCRED), with ``client_auth``; ``server`` is what
     the server presents to the device (SRVCRED), with ``server_auth``. ``server_id`` names the
@@ -71,8 +96,14 @@ class Account:
     server_id: str = "mostate"
     client: Secret = Secret("mostate", "mostate")
     server: Secret = Secret("mostate", "mostate")
-    client_auth: AuthType = AuthType.BASIC
+    client_auth: AuthType = AuthType.MD5
     server_auth: AuthType = AuthType.MD5
+
+    def shared(self) -> SharedAccount:
+        """This account for every device id."""
+        return SharedAccount(
+            self.server_id, self.client_auth, self.client, self.server_auth, self.server
+        )
 
 
 @attrs.frozen
@@ -89,19 +120,43 @@ NO_NONCES = Nonces()
 
 
 @attrs.frozen
+class Task:
+    """One step of a campaign to send a device: step ``step`` (from 0) of campaign
+    ``campaign``'s plan for it."""
+
+    campaign: str
+    step: int
+    request: Request
+
+
+@attrs.frozen
 class Outcome:
     """What one session learned: who the device is, whether it authenticated, and a report per
-    request of the campaign (empty when it never got that far)."""
+    task (in task order; a task the device never answered has status None)."""
 
     device: str
     authenticated: bool
     devinfo: dict[str, str]
     reports: tuple[Report, ...]
     messages: int
+    tasks: tuple[Task, ...] = ()
+
+    def results(self) -> tuple[tuple[Task, Report], ...]:
+        """The tasks the device answered, with their reports: only these are results."""
+        return tuple(
+            (t, r) for t, r in zip(self.tasks, self.reports, strict=False) if r.status is not None
+        )
+
+
+Served = Account | DeviceAccount
 
 
 class ServerSession:
-    """The server's side of one session with one device, running one batch of requests.
+    """The server's side of one session with one device, running one batch of tasks.
+
+    ``accept``: the nonces a first message may use (the caller's stored and challenge
+    nonces); empty, the session's own ``nonces.for_client``. ``challenge``: the nonce a 401
+    asks for (default: a fresh random one).
 
     >>> from mostate import Engine, load_spec
     >>> session = ServerSession(Engine(load_spec()), [], Account(client_auth=AuthType.BASIC))
@@ -112,20 +167,26 @@ class ServerSession:
     def __init__(
         self,
         engine: Engine,
-        requests: Sequence[Request],
-        account: Account,
+        tasks: Sequence[Task | Request],
+        account: Served,
         *,
         tree: TreeConfig | None = None,
         nonces: Nonces = NO_NONCES,
+        accept: Sequence[bytes] = (),
+        challenge: bytes | None = None,
         max_msg_size: int = MAX_MSG_SIZE,
     ) -> None:
-        self.account, self.requests = account, tuple(requests)
+        self.account = account.shared().account("") if isinstance(account, Account) else account
+        self.tasks = tuple(
+            t if isinstance(t, Task) else Task("", k, t) for k, t in enumerate(tasks)
+        )
         self.max_msg_size = max_msg_size
-        self.nonces = nonces
-        self.server = Server(engine, tree, server_id=account.server_id)
+        self.nonces, self.accept, self.challenge_nonce = nonces, tuple(accept), challenge
+        self.server = Server(engine, tree, server_id=self.account.server_id)
         self.done = False
         self.authenticated = False
         self.device = ""
+        self.session_id: str | None = None
         self.devinfo: dict[str, str] = {}
         self._sent: tuple[Sent, ...] | None = None
         self._pending: tuple[Command, ...] = ()
@@ -133,26 +194,39 @@ class ServerSession:
         self._peer_max: int | None = None
         self._reports: tuple[Report, ...] = ()
         self._messages = 0
+        self._last_msg = 0
 
     @property
     def outcome(self) -> Outcome:
         return Outcome(
-            self.device, self.authenticated, dict(self.devinfo), self._reports, self._messages
+            self.device,
+            self.authenticated,
+            dict(self.devinfo),
+            self._reports,
+            self._messages,
+            self.tasks,
         )
 
-    def receive(self, package: Package, hmac_ok: bool | None = None) -> Package:
-        """The server's answer to one device package. ``hmac_ok`` is the transport's verdict
-        when the account uses HMAC (None: no HMAC header was checked)."""
-        self._messages += 1
+    def receive(
+        self,
+        package: Package,
+        *,
+        mac: str | None = None,
+        body: bytes | None = None,
+        bound: bool = False,
+    ) -> Package:
+        """The server's answer to one device package. ``mac`` and ``body``: the message's HMAC
+        transport header and its bytes (an HMAC account checks them on every message);
+        ``bound``: the transport vouches that the message came back to this session's RespURI.
+        """
         header = package.header
-        self.device = self.device or header.source
+        code = self._check(package, mac, body, bound)
+        if code != AUTH_ACCEPTED:
+            return self._answer(header, code, self._statuses(package, Code.NOT_EXECUTED))
+        self._messages += 1
         if self._messages > MAX_MESSAGES:
             self.done = True
             return self._answer(header, Code.COMMAND_FAILED, (), final_note="session too long")
-        if not self.authenticated:
-            code = self._authenticate(package, hmac_ok)
-            if code != AUTH_ACCEPTED:
-                return self._answer(header, code, self._statuses(package, Code.NOT_EXECUTED))
         statuses = self._statuses(package, Code.OK)
         self._learn(package)
         if not package.final:  # the device has more of this package: ask for it (1222)
@@ -165,22 +239,63 @@ class ServerSession:
             sent, self._pending = fit(head, self._pending, self._peer_max)
             return attrs.evolve(head, body=head.body + sent, final=not self._pending)
         if self._sent and not self._reports:
-            answer = Package(header, (*package.statuses()[:1], *self._answers))
-            self._reports = self.server.read(self._sent, answer)
+            self._reports = self._read(package)
         self.done = True
         return self._answer(header, AUTH_ACCEPTED, statuses)
 
-    def _authenticate(self, package: Package, hmac_ok: bool | None) -> int:
-        account, cred = self.account, package.header.cred
+    def _check(self, package: Package, mac: str | None, body: bytes | None, bound: bool) -> int:
+        """AUTH_ACCEPTED when the message is authenticated (see the module docstring), else
+        the header code to refuse it with; nothing is learnt from a refused message."""
+        header, account = package.header, self.account
+        if self.authenticated and not self._same_session(header):
+            log.info("device %s: a message outside its session refused", header.source)
+            return INVALID_CREDENTIALS
+        nonces = (self.nonces.for_client,) if self.authenticated else self._first_nonces()
         if account.client_auth is AuthType.HMAC:
-            ok = hmac_ok is True
+            ok = body is not None and any(
+                verify_hmac(mac, account.client, n, body) for n in nonces if n
+            )
+            missing = mac is None
+        elif header.cred is not None:
+            ok = any(
+                verify(header.cred, account.client_auth, account.client, n)
+                for n in nonces
+                if n or account.client_auth is AuthType.BASIC
+            )
+            missing = False
         else:
-            ok = verify(cred, account.client_auth, account.client, self.nonces.for_client)
-        if ok:
-            self.authenticated = True
-            return AUTH_ACCEPTED
-        log.info("device %s: credentials refused (%s)", package.header.source, cred)
-        return INVALID_CREDENTIALS if cred is not None or hmac_ok is False else MISSING_CREDENTIALS
+            ok, missing = self.authenticated and bound, True
+        if not ok:
+            log.info("device %s: message %s not authenticated", header.source, header.msg_id)
+            return MISSING_CREDENTIALS if missing else INVALID_CREDENTIALS
+        if not self.authenticated:
+            self.authenticated, self.device = True, header.source
+            self.session_id = header.session_id
+        self._last_msg = _number(header.msg_id) or 0
+        return AUTH_ACCEPTED
+
+    def _first_nonces(self) -> tuple[bytes, ...]:
+        return self.accept or (self.nonces.for_client,)
+
+    def _same_session(self, header: SyncHdr) -> bool:
+        number = _number(header.msg_id)
+        return (
+            header.source == self.device
+            and header.session_id == self.session_id
+            and number is not None
+            and number > self._last_msg
+        )
+
+    def _read(self, package: Package) -> tuple[Report, ...]:
+        """The report of every task; a device that refused the server's credentials ran
+        nothing, so none of its tasks has a result (each is sent again next session)."""
+        assert self._sent is not None
+        head = package.statuses()[:1]
+        if head and head[0].code in (INVALID_CREDENTIALS, MISSING_CREDENTIALS):
+            why = f"the device refused the server's credentials ({head[0].code})"
+            return tuple(Report(s.request, None, note=why) for s in self._sent)
+        answer = Package(package.header, (*head, *self._answers))
+        return self.server.read(self._sent, answer)
 
     def _statuses(self, package: Package, code: int) -> tuple[Status, ...]:
         """A Status for each command the device sent (Alerts and its DevInfo Replace)."""
@@ -210,7 +325,7 @@ class ServerSession:
         self._peer_max = max_msg_size(package.header) or self._peer_max
 
     def _campaign(self, first_id: int) -> tuple[Command, ...]:
-        built, self._sent = self.server.build(self.requests, first_id=first_id)
+        built, self._sent = self.server.build([t.request for t in self.tasks], first_id=first_id)
         return built.commands()
 
     def _answer(
@@ -224,12 +339,15 @@ class ServerSession:
     ) -> Package:
         account = self.account
         chal = None
-        if code in (INVALID_CREDENTIALS, MISSING_CREDENTIALS) or (
-            code == AUTH_ACCEPTED and account.client_auth is not AuthType.BASIC
-        ):
-            nonce = new_nonce()
-            self.nonces = attrs.evolve(self.nonces, for_client=nonce)
-            chal = challenge(account.client_auth, nonce)
+        refused = code in (INVALID_CREDENTIALS, MISSING_CREDENTIALS)
+        if refused or (code == AUTH_ACCEPTED and account.client_auth is not AuthType.BASIC):
+            fresh = self.challenge_nonce if refused and self.challenge_nonce else new_nonce()
+            if refused and not self.authenticated:
+                self.nonces = attrs.evolve(self.nonces, for_client=fresh)
+                self.accept = ()
+            elif not refused:
+                self.nonces = attrs.evolve(self.nonces, for_client=fresh)
+            chal = challenge(account.client_auth, fresh)
         items = (Item(data=final_note),) if final_note else ()
         head_status = Status(
             "1",
@@ -245,13 +363,18 @@ class ServerSession:
         cred = credentials(account.server_auth, account.server, self.nonces.for_server)
         reply = SyncHdr(
             header.session_id,
-            str(self._messages),
+            str(self._messages or 1),
             target=header.source,
             source=account.server_id,
             max_msg_size=str(self.max_msg_size),
             cred=cred,
         )
         return Package(reply, (head_status, *statuses, *commands))
+
+
+def _number(msg_id: str) -> int | None:
+    """A MsgID as a number (it is one in DM 1.2); None for anything else."""
+    return int(msg_id) if msg_id.isascii() and msg_id.isdigit() and len(msg_id) < 10 else None
 
 
 def max_msg_size(header: SyncHdr) -> int | None:

@@ -102,8 +102,8 @@ def test_report_replan_the_rest_and_the_reached_have_nothing_left(tmp_path: Path
 
 def test_report_from_a_dm_serve_store(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from mostate.omadm.server import Report
-    from mostate.omadm.session import Nonces, Outcome
-    from mostate.omadm.store import Store
+    from mostate.omadm.session import Nonces, Outcome, Task
+    from mostate.omadm.store import SessionRecord, Store
 
     inventory, plans = tmp_path / "inv.jsonl", tmp_path / "plans.jsonl"
     inventory.write_text('{"device": "a", "state": {}}\n{"device": "b", "state": {}}\n')
@@ -116,7 +116,9 @@ def test_report_from_a_dm_serve_store(tmp_path: Path, capsys: pytest.CaptureFixt
     )
     store = Store(tmp_path / "dm.sqlite")
     reports = (Report(ADD, 200), Report(ACTIVE, 215))
-    store.record(Outcome("a", True, {}, reports, 2), Nonces())
+    tasks = (Task("p", 0, ADD), Task("p", 1, ACTIVE))
+    store.begin("a", store.auth("a"), b"n")
+    store.record(SessionRecord.of(Outcome("a", True, {}, reports, 2, tasks), Nonces()))
     store.close()
     argv = ["campaign", "report", str(inventory), "--plans", str(plans)]
     assert main([*argv, "--store", str(tmp_path / "dm.sqlite"), "--format", "json"]) == 0

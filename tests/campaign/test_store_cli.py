@@ -52,7 +52,7 @@ def stored(where: str) -> dict[str, dict[str, object]]:
             p.device: {"device": p.device, "plan": json.loads(p.plan)}
             if p.plan is not None
             else {"device": p.device, "unreachable": p.unreachable}
-            for p in store.plans()
+            for p in store.plans(store.latest() or "")
         }
     finally:
         store.close()
@@ -71,7 +71,7 @@ def test_plan_store_records_every_device_and_its_state(tmp_path: Path, jobs: str
     campaign = CampaignStore(store)
     states = {json.loads(line)["device"]: json.loads(line)["state"] for line in lines}
     assert {d: json.loads(s) for d, s in campaign.inventory()} == states
-    assert campaign.goal() == CampaignGoal(GOAL_TEXT, "new", "MMS")
+    assert campaign.goal("new") == CampaignGoal(GOAL_TEXT, "new", "MMS")
     campaign.close()
 
 
@@ -153,8 +153,8 @@ def test_report_store_matches_dm_serve_steps_by_request(
 ) -> None:
     from mostate import Request
     from mostate.omadm.server import Report
-    from mostate.omadm.session import Nonces, Outcome
-    from mostate.omadm.store import Store
+    from mostate.omadm.session import Nonces, Outcome, Task
+    from mostate.omadm.store import SessionRecord, Store
 
     inventory = tmp_path / "inv.jsonl"
     inventory.write_text('{"device": "phone", "state": {}}\n', encoding="utf-8")
@@ -165,7 +165,9 @@ def test_report_store_matches_dm_serve_steps_by_request(
     query = Request.from_json({"actor": "server", "op": "get_active", "service": "MMS"})
     served = Store(store)  # the server sent a query first, then the plan's two requests
     reports = (Report(query, 200), Report(add, 200), Report(activate, 405))
-    served.record(Outcome("phone", True, {}, reports, messages=2), Nonces())
+    tasks = tuple(Task("new", k, r.request) for k, r in enumerate(reports))
+    served.begin("phone", served.auth("phone"), b"n")
+    served.record(SessionRecord.of(Outcome("phone", True, {}, reports, 2, tasks), Nonces()))
     served.close()
     capsys.readouterr()
     assert main(["campaign", "report", "--store", store, "--format", "json"]) == 0

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -15,35 +15,18 @@ import pytest
 pytest.importorskip("aiohttp", reason="the wire extra is not installed")
 
 from aiohttp import ClientSession
-from aiohttp.test_utils import TestServer
 
 from mostate import DeviceState, Engine
 from mostate.omadm import Device
 from mostate.omadm.auth import AuthType
 from mostate.omadm.client import DeviceSession
-from mostate.omadm.http import DmEndpoint, application, run_device
-from mostate.omadm.session import Account
+from mostate.omadm.endpoint import DmEndpoint
+from mostate.omadm.http import run_device
 from mostate.omadm.store import Store
+from tests.omadm.serving import line, list_campaign, serve, session
 from tests.omadm.test_session import CAMPAIGN
 
 T = TypeVar("T")
-
-
-def serve(endpoint: DmEndpoint, body: Callable[[str, ClientSession], Awaitable[T]]) -> T:
-    async def main() -> T:
-        server = TestServer(application(endpoint, "/dm"))
-        await server.start_server()
-        try:
-            async with ClientSession() as http:
-                return await body(str(server.make_url("/dm")), http)
-        finally:
-            await server.close()
-
-    return asyncio.run(main())
-
-
-def devices(engine: Engine, account: Account, n: int) -> list[DeviceSession]:
-    return [DeviceSession(Device(engine), DeviceState(), account, f"dev{i:03d}") for i in range(n)]
 
 
 @pytest.mark.parametrize("wbxml", [False, True], ids=["xml", "wbxml"])
@@ -51,18 +34,20 @@ def devices(engine: Engine, account: Account, n: int) -> list[DeviceSession]:
 def test_concurrent_devices_each_recorded_once(
     engine: Engine, store_at: str, wbxml: bool, auth: AuthType
 ) -> None:
-    account = Account(client_auth=auth, server_auth=AuthType.MD5)
-    store = Store(store_at)
-    endpoint = DmEndpoint(engine, CAMPAIGN, account, store)
-    sessions = devices(engine, account, 20)
+    accounts = [line(f"dev{i:03d}", auth) for i in range(20)]
+    sessions = [session(engine, a) for a in accounts]
+    campaign = list_campaign(store_at, CAMPAIGN)
 
-    async def body(url: str, http: ClientSession) -> list[Any]:
+    async def body(url: str, http: ClientSession, _: DmEndpoint) -> list[Any]:
         return await asyncio.gather(*(run_device(http, url, s, wbxml=wbxml) for s in sessions))
 
-    serve(endpoint, body)
+    serve(engine, store_at, [campaign], body, accounts=accounts)
+    store = Store(store_at)
     records = store.devices()
+    store.close()
     assert [d["device"] for d in records] == [f"dev{i:03d}" for i in range(20)]
     assert all([s["status"] for s in d["steps"]] == [200] * 4 for d in records)
+    assert all({s["campaign"] for s in d["steps"]} == {"c1"} for d in records)
     assert all(d["sessions"] == 1 and d["authenticated"] for d in records)
     assert all(s.state.service("MMS").instances["op"].locked for s in sessions)
 
@@ -70,26 +55,28 @@ def test_concurrent_devices_each_recorded_once(
 def test_a_restarted_server_sends_a_finished_device_nothing_more(
     engine: Engine, store_at: str
 ) -> None:
-    account = Account(client_auth=AuthType.MD5)
-    path = store_at
-    first = DmEndpoint(engine, CAMPAIGN, account, Store(path))
-    (device,) = devices(engine, account, 1)
-    serve(first, lambda url, http: run_device(http, url, device))
-    first.store.close()
+    account = line("dev000")
+    campaign = list_campaign(store_at, CAMPAIGN)
+    device = session(engine, account)
+    serve(engine, store_at, [campaign], lambda url, http, _: run_device(http, url, device),
+          accounts=[account])  # fmt: skip
     # A new server on the same store: the device's nonces and records are there.
-    second = DmEndpoint(engine, CAMPAIGN, account, Store(path))
-    again = DeviceSession(Device(engine), device.state, account, "dev000", nonces=device.nonces)
-    serve(second, lambda url, http: run_device(http, url, again))
-    (record,) = second.store.devices()
+    again = DeviceSession(
+        Device(engine), device.state, device.account, "dev000", nonces=device.nonces
+    )
+    serve(engine, store_at, [campaign], lambda url, http, _: run_device(http, url, again))
+    store = Store(store_at)
+    (record,) = store.devices()
+    store.close()
     assert record["sessions"] == 2
     assert [s["status"] for s in record["steps"]] == [200] * 4  # not run, not recorded twice
     assert again.state == device.state
 
 
 def test_bad_requests_get_a_clear_answer_and_change_nothing(engine: Engine, store_at: str) -> None:
-    endpoint = DmEndpoint(engine, CAMPAIGN, Account(), Store(store_at))
+    campaign = list_campaign(store_at, CAMPAIGN)
 
-    async def body(url: str, http: ClientSession) -> list[tuple[int, bytes]]:
+    async def body(url: str, http: ClientSession, _: DmEndpoint) -> list[tuple[int, bytes]]:
         out = []
         for kind, data in [
             ("text/plain", b"hello"),
@@ -100,17 +87,30 @@ def test_bad_requests_get_a_clear_answer_and_change_nothing(engine: Engine, stor
                 out.append((r.status, await r.read()))
         return out
 
-    answers = serve(endpoint, body)
+    answers = serve(engine, store_at, [campaign], body, accounts=[line("d")])
     assert [status for status, _ in answers] == [415, 400, 400]
     assert b"not well-formed XML" in answers[1][1]
     assert answers[2][1][:1] == b"\x02"  # a WBXML request is refused in WBXML
-    assert endpoint.store.devices() == []
+    store = Store(store_at)
+    assert store.devices() == []
+    store.close()
+
+
+def accounts_file(path: Path, devices: list[str]) -> Path:
+    """A provisioning file: each device's id and secrets, as ``dm accounts import`` reads it."""
+    lines = [
+        {"device": d, "client_secret": f"pw-{d}", "server_secret": f"srv-{d}"} for d in devices
+    ]
+    path.write_text("".join(json.dumps(x) + "\n" for x in lines))
+    path.chmod(0o600)
+    return path
 
 
 @pytest.mark.slow  # three processes: about 4 s here
 def test_the_command_line_roles_talk(tmp_path: Path) -> None:
-    """dm serve, dm device (its state saved), dm fleet and dm report, as a user runs them."""
-    import json
+    """dm accounts import, dm serve, dm device (its state saved, its secrets from the
+    environment), dm fleet (per-device secrets) and dm report, as an operator runs them."""
+    import os
     import subprocess
     import sys
 
@@ -118,24 +118,36 @@ def test_the_command_line_roles_talk(tmp_path: Path) -> None:
     campaign = tmp_path / "campaign.jsonl"
     campaign.write_text("".join(json.dumps(r.to_json()) + "\n" for r in CAMPAIGN))
     store, state = tmp_path / "dm.sqlite", tmp_path / "phone.json"
-    auth = ["--client-auth", "md5", "--client-secret", "s3", "--server-secret", "s4"]
+    fleet_ids = [f"sim-{n:06d}" for n in range(3)]
+    for name, ids in (("phone.jsonl", ["phone-1"]), ("fleet.jsonl", fleet_ids)):
+        imported = subprocess.run(
+            [*mostate, "dm", "accounts", "import", str(accounts_file(tmp_path / name, ids)),
+             "--store", str(store)],
+            capture_output=True, text=True,
+        )  # fmt: skip
+        assert imported.returncode == 0, imported.stderr
     serve = subprocess.Popen(
         [*mostate, "dm", "serve", str(campaign), "--store", str(store), "--port", "0",
-         "--sessions", "4", *auth],
+         "--sessions", "4"],
         stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
+    env = {
+        **os.environ,
+        "MOSTATE_CLIENT_SECRET": "pw-phone-1",
+        "MOSTATE_SERVER_SECRET": "srv-phone-1",
+    }
     try:
         assert serve.stderr is not None
         url = serve.stderr.readline().split("serving ", 1)[1].strip()
         device = subprocess.run(
             [*mostate, "dm", "device", "--server", url, "--state", str(state),
-             "--device-id", "phone-1", *auth],
-            capture_output=True, text=True, timeout=60,
+             "--device-id", "phone-1"],
+            capture_output=True, text=True, timeout=60, env=env,
         )  # fmt: skip
         assert device.returncode == 0, device.stderr
         fleet = subprocess.run(
-            [*mostate, "dm", "fleet", "--server", url, "--devices", "3", "--format", "json",
-             *auth],
+            [*mostate, "dm", "fleet", "--server", url, "--accounts", str(tmp_path / "fleet.jsonl"),
+             "--format", "json"],
             capture_output=True, text=True, timeout=60,
         )  # fmt: skip
         assert fleet.returncode == 0 and json.loads(fleet.stdout)["done"] == 3, fleet.stderr
@@ -147,11 +159,11 @@ def test_the_command_line_roles_talk(tmp_path: Path) -> None:
         [*mostate, "dm", "report", str(store), "--format", "json"], capture_output=True, text=True
     )
     devices = json.loads(report.stdout)
-    assert [d["device"] for d in devices] == ["phone-1", "sim-000000", "sim-000001", "sim-000002"]
+    assert [d["device"] for d in devices] == ["phone-1", *fleet_ids]
     assert devices[0]["devinfo"]["DevId"] == "phone-1"
     wrong = subprocess.run(
         [*mostate, "dm", "device", "--server", "http://127.0.0.1:9/", "--state", str(state)],
-        capture_output=True, text=True,
+        capture_output=True, text=True, env=env,
     )  # fmt: skip
     assert wrong.returncode == 2 and "Traceback" not in wrong.stderr
 
@@ -163,7 +175,6 @@ def test_two_servers_on_one_postgresql_store_survive_a_crash(
     """Two dm serve processes share one PostgreSQL store; a dm fleet of the same 20 devices runs
     against each at once; both servers are then killed (SIGKILL, no clean close). dm report
     still shows every device once, every step once with its status, and both sessions."""
-    import json
     import subprocess
     import sys
 
@@ -171,12 +182,16 @@ def test_two_servers_on_one_postgresql_store_survive_a_crash(
     mostate = [sys.executable, "-m", "mostate"]
     campaign = tmp_path / "campaign.jsonl"
     campaign.write_text("".join(json.dumps(r.to_json()) + "\n" for r in CAMPAIGN))
-    auth = ["--client-auth", "md5", "--server-auth", "md5"]
-    serve = [*mostate, "dm", "serve", str(campaign), "--store", url, "--port", "0", *auth]
+    ids = [f"sim-{i:06d}" for i in range(20)]
+    accounts = accounts_file(tmp_path / "accounts.jsonl", ids)
+    subprocess.run(
+        [*mostate, "dm", "accounts", "import", str(accounts), "--store", url], check=True
+    )
+    serve = [*mostate, "dm", "serve", str(campaign), "--store", url, "--port", "0"]
     servers = [subprocess.Popen(serve, stderr=subprocess.PIPE, text=True) for _ in range(2)]
     try:
         urls = [s.stderr.readline().split("serving ", 1)[1].strip() for s in servers if s.stderr]
-        fleet = [*mostate, "dm", "fleet", "--devices", "20", "--format", "json", *auth]
+        fleet = [*mostate, "dm", "fleet", "--accounts", str(accounts), "--format", "json"]
         fleets = [
             subprocess.Popen([*fleet, "--server", u], stdout=subprocess.PIPE, text=True)
             for u in urls
@@ -193,7 +208,7 @@ def test_two_servers_on_one_postgresql_store_survive_a_crash(
     )
     assert report.returncode == 0, report.stderr
     devices = json.loads(report.stdout)
-    assert [d["device"] for d in devices] == [f"sim-{i:06d}" for i in range(20)]
+    assert [d["device"] for d in devices] == ids
     assert all([s["status"] for s in d["steps"]] == [200] * len(CAMPAIGN) for d in devices)
     assert all([s["step"] for s in d["steps"]] == list(range(len(CAMPAIGN))) for d in devices)
     assert all(d["sessions"] == 2 and d["authenticated"] for d in devices)
@@ -220,20 +235,27 @@ def test_each_device_gets_its_own_plan_and_the_campaign_report_reads_the_store(
     plan_text = "".join(out).splitlines()
     plans = read_plans(plan_text)
     assert [len(plans[d]) for d in ("dev-0000000", "has-new", "done")] == [3, 2, 0]
-    account = Account()
-    endpoint = DmEndpoint(engine, lambda d: plans.get(d, ()), account, Store(store_at))
-    sessions = [DeviceSession(Device(engine), s, account, d) for d, s in fleet.items()]
-    stranger = DeviceSession(Device(engine), DeviceState(), account, "not-in-the-plans")
+    from mostate.omadm.campaigns import PLANS_FILE, ServedCampaign, register
 
-    async def body(url: str, http: ClientSession) -> list[Any]:
-        return await asyncio.gather(*(run_device(http, url, s) for s in [*sessions, stranger]))
+    accounts = [line(d) for d in [*fleet, "not-in-the-plans"]]
+    sessions = [session(engine, a, fleet.get(a.device)) for a in accounts]
+    where = Store(store_at)
+    where.db.write(lambda cursor: register(cursor, "p1", PLANS_FILE))
+    where.close()
+    served = ServedCampaign("p1", PLANS_FILE, plans=plans)
 
-    serve(endpoint, body)
-    stored = {d["device"]: d for d in endpoint.store.devices()}
-    for session in sessions:
-        steps = [s["status"] for s in stored[session.device_id]["steps"]]
-        assert steps == [200] * len(plans[session.device_id])
-        assert session.state.service("MMS").instances["new"].locked
+    async def body(url: str, http: ClientSession, _: DmEndpoint) -> list[Any]:
+        return await asyncio.gather(*(run_device(http, url, s) for s in sessions))
+
+    serve(engine, store_at, [served], body, accounts=accounts)
+    store = Store(store_at)
+    stored = {d["device"]: d for d in store.devices()}
+    store.close()
+    *planned_sessions, stranger = sessions
+    for one in planned_sessions:
+        steps = [s["status"] for s in stored[one.device_id]["steps"]]
+        assert steps == [200] * len(plans[one.device_id])
+        assert one.state.service("MMS").instances["new"].locked
     assert stored["not-in-the-plans"]["steps"] == []
     assert stranger.state == DeviceState()
     results = report(engine, inventory, plan_text, results_from_store(list(stored.values())))
@@ -248,8 +270,7 @@ def test_a_campaign_planned_into_the_store_is_served_from_it(
     pytest.importorskip("networkx", reason="the explore extra is not installed")
     from mostate.campaign.fleet import synthetic_fleet
     from mostate.cli import main
-    from mostate.cli.dm import _planned
-    from mostate.omadm import TreeConfig
+    from mostate.omadm.campaigns import PLANNED, PlanCache, ServedCampaign, tasks_for
 
     fleet = dict(synthetic_fleet(engine, 8, seed=5))
     fleet["has-new"] = DeviceState.from_json({"MMS": {"new": {"locked": True}}})
@@ -260,19 +281,20 @@ def test_a_campaign_planned_into_the_store_is_served_from_it(
     where = str(tmp_path / "dm.sqlite")
     goal = ["--goal", "exists(target) and active(target)", "--target", "new"]
     assert main(["campaign", "plan", str(inventory), *goal, "--store", where]) == 0
-    plan_for, campaign = _planned(where, engine, TreeConfig())
-    assert [r.op for r in plan_for("has-new")] == ["set_active"]
-    assert plan_for("nobody") == ()
-    account = Account()
-    endpoint = DmEndpoint(engine, plan_for, account, Store(where))
-    sessions = [DeviceSession(Device(engine), s, account, d) for d, s in fleet.items()]
+    served = [ServedCampaign("new", PLANNED)]
+    store = Store(where)
+    assert [t.request.op for t in tasks_for(store.db, "has-new", served, PlanCache())] == [
+        "set_active"
+    ]
+    assert tasks_for(store.db, "nobody", served, PlanCache()) == ()
+    store.close()
+    accounts = [line(d) for d in fleet]
+    sessions = [session(engine, a, fleet[a.device]) for a in accounts]
 
-    async def body(url: str, http: ClientSession) -> list[Any]:
+    async def body(url: str, http: ClientSession, _: DmEndpoint) -> list[Any]:
         return await asyncio.gather(*(run_device(http, url, s) for s in sessions))
 
-    serve(endpoint, body)
-    endpoint.store.close()
-    campaign.close()
+    serve(engine, where, served, body, accounts=accounts)
     assert all(s.state.service("MMS").instances["new"].active for s in sessions)
     capsys.readouterr()
     assert main(["campaign", "report", "--store", where, "--format", "json"]) == 0
@@ -290,6 +312,7 @@ def test_serve_planned_needs_a_planned_store(
     from mostate.cli import main
 
     Store(str(tmp_path / "empty.sqlite")).close()
-    argv = ["dm", "serve", "--planned", "--store", str(tmp_path / store), "--port", "0"]
+    argv = ["dm", "serve", "--planned", "--store", str(tmp_path / store), "--port", "0",
+            "--insecure-demo"]  # fmt: skip
     assert main(argv) == 2
     assert says in capsys.readouterr().err

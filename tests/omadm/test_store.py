@@ -15,34 +15,64 @@ import pytest
 from mostate import Request
 from mostate.cli import main
 from mostate.omadm.server import Report
-from mostate.omadm.session import Nonces, Outcome
-from mostate.omadm.store import Store, StoreError
+from mostate.omadm.session import Nonces, Outcome, Task
+from mostate.omadm.store import AuthState, SessionRecord, Store, StoreError
 
 ADD = Request.from_json({"actor": "server", "op": "add", "service": "MMS", "instance": "op"})
 
 
-def outcome(device: str, steps: int = 2, status: int = 200) -> Outcome:
+def outcome(device: str, steps: int = 2, status: int | None = 200) -> Outcome:
     reports = tuple(Report(ADD, status) for _ in range(steps))
-    return Outcome(device, True, {"DevId": device}, reports, messages=2)
+    tasks = tuple(Task("c1", k, ADD) for k in range(steps))
+    return Outcome(device, True, {"DevId": device}, reports, messages=2, tasks=tasks)
+
+
+def served_session(where: str, device: str, steps: int = 2) -> None:
+    """One authenticated session of ``device`` recorded as a server records it."""
+    store = Store(where)
+    assert store.begin(device, store.auth(device), b"n")
+    store.record(SessionRecord.of(outcome(device, steps), Nonces(b"c", b"s")))
+    store.close()
 
 
 def test_what_a_store_keeps(store_at: str) -> None:
     store = Store(store_at)
-    assert store.devices() == [] and store.nonces("a") == Nonces()
-    store.save_nonces("a", Nonces(b"\x00c", b"s\xff"))
-    assert store.nonces("a") == Nonces(b"\x00c", b"s\xff")
-    assert not store.finished("a", 2)
-    store.record(outcome("a"), Nonces(b"c2", b"s2"))
-    store.record(outcome("a"), Nonces(b"c3", b"s3"))  # the device came back
+    assert store.devices() == [] and store.auth("a") == AuthState()
+    assert store.begin("a", AuthState(), b"n1")
+    assert store.auth("a") == AuthState(Nonces(b"n1", b""), 1, True)
+    store.record(SessionRecord.of(outcome("a"), Nonces(b"c2", b"s2")))
+    assert store.begin("a", store.auth("a"), b"n2")  # the device came back
+    store.record(SessionRecord.of(outcome("a"), Nonces(b"c3", b"s3")))
     store.close()
     again = Store(store_at)  # a new server on the same store
-    assert again.finished("a", 2) and not again.finished("a", 3) and not again.finished("b", 2)
-    assert again.nonces("a") == Nonces(b"c3", b"s3")
+    assert again.auth("a") == AuthState(Nonces(b"c3", b"s3"), 2, True)
+    assert again.answered("a") == {"c1": {0, 1}} and again.answered("b") == {}
     (record,) = again.devices()
     assert record["sessions"] == 2 and record["devinfo"] == {"DevId": "a"}
     assert [s["step"] for s in record["steps"]] == [0, 1]  # once per step, not per session
     assert record["steps"][0]["request"] == ADD.to_json()
     again.close()
+
+
+def test_a_session_start_is_single_use(store_at: str) -> None:
+    """Two sessions that read the same credentials state: only the first starts (a replayed
+    first message, or the same device twice at once)."""
+    store = Store(store_at)
+    seen = store.auth("dev")
+    assert store.begin("dev", seen, b"n1") and not store.begin("dev", seen, b"n2")
+    again = store.auth("dev")
+    assert store.begin("dev", again, b"n3") and not store.begin("dev", again, b"n4")
+    assert store.auth("dev").epoch == 2 and store.auth("dev").nonces.for_client == b"n3"
+    store.close()
+
+
+def test_an_unanswered_step_is_never_a_result(store_at: str) -> None:
+    store = Store(store_at)
+    store.begin("d", AuthState(), b"n")
+    store.record(SessionRecord.of(outcome("d", steps=3, status=None), Nonces()))
+    (record,) = store.devices()
+    assert record["steps"] == [] and store.answered("d") == {}
+    store.close()
 
 
 def writers(store_at: str, threads: int, devices: int) -> None:
@@ -54,9 +84,10 @@ def writers(store_at: str, threads: int, devices: int) -> None:
         try:
             store = Store(store_at)
             for d in range(devices):
-                store.save_nonces(f"t{t}-d{d}", Nonces(b"c", b"s"))
-                store.record(outcome(f"t{t}-d{d}", steps=3), Nonces(b"c", bytes([t, d])))
-                store.record(outcome("shared", steps=3), Nonces(b"c", b"s"))
+                store.begin(f"t{t}-d{d}", AuthState(), b"c")
+                nonces = Nonces(b"c", bytes([t, d]))
+                store.record(SessionRecord.of(outcome(f"t{t}-d{d}", steps=3), nonces))
+                store.record(SessionRecord.of(outcome("shared", steps=3), Nonces(b"c", b"s")))
             store.close()
         except BaseException as err:  # reported below, in the test's own thread
             errors.append(err)
@@ -70,13 +101,16 @@ def writers(store_at: str, threads: int, devices: int) -> None:
 
 
 def test_concurrent_writers_lose_nothing(store_at: str) -> None:
+    seed = Store(store_at)
+    seed.begin("shared", AuthState(), b"c")
+    seed.close()
     writers(store_at, threads=4, devices=6)
     store = Store(store_at)
     records = {d["device"]: d for d in store.devices()}
     assert len(records) == 4 * 6 + 1
     assert records["shared"]["sessions"] == 4 * 6  # every increment, none lost to a race
     assert all(len(d["steps"]) == 3 for d in records.values())
-    assert store.nonces("t3-d5") == Nonces(b"c", bytes([3, 5]))
+    assert store.auth("t3-d5").nonces == Nonces(b"c", bytes([3, 5]))
     store.close()
 
 
@@ -111,9 +145,7 @@ def test_dm_report_reads_a_postgresql_store(
     new_database: Callable[[], str], capsys: pytest.CaptureFixture[str]
 ) -> None:
     url = new_database()
-    store = Store(url)
-    store.record(outcome("phone-1"), Nonces(b"c", b"s"))
-    store.close()
+    served_session(url, "phone-1")
     assert main(["dm", "report", url, "--format", "json"]) == 0
     (device,) = json.loads(capsys.readouterr().out)
     assert device["device"] == "phone-1" and [s["status"] for s in device["steps"]] == [200, 200]
@@ -128,5 +160,5 @@ def test_a_postgresql_store_commits_durably_whatever_the_servers_default(
     with psycopg.connect(url, autocommit=True) as admin:  # an operator's setting for speed
         admin.execute(f"ALTER DATABASE {url.rsplit('/', 1)[1]} SET synchronous_commit = off")
     store = Store(url)
-    assert store._db.read("SHOW synchronous_commit") == [("on",)]
+    assert store.db.read("SHOW synchronous_commit") == [("on",)]
     store.close()

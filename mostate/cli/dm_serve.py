@@ -1,0 +1,601 @@
+"""``mostate dm serve``, ``device`` and ``fleet``: a DM server over HTTP(S) and simulated devices.
+
+Secrets never need the command line (where ``ps`` shows them): each comes from a file
+(``--client-secret-file``) or an environment variable (``$MOSTATE_CLIENT_SECRET``). A server
+takes its devices' accounts from its store (``mostate dm accounts``); one secret shared by a
+whole fleet only by ``--fleet-secret-file``, and the well-known demo account only by
+``--insecure-demo``. Without any, ``dm serve`` refuses to start.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import ssl
+import statistics
+import sys
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from rich.table import Table
+
+from ..durable import locked, write_durably
+from ..engine import Engine
+from ..errors import RequestError
+from ..model import DeviceState, Request
+from ..omadm import Device, Server, TreeConfig
+from ..omadm.accounts import AccountError, AccountLine, SharedAccount, read_account_lines
+from ..omadm.auth import AuthType, Secret
+from ..omadm.campaigns import (
+    LIST,
+    PLANNED,
+    PLANS_FILE,
+    ServedCampaign,
+    digest_id,
+    planned,
+)
+from ..omadm.campaigns import register as register_campaign
+from ..omadm.database import is_url
+from ..omadm.plans import plan_lines, plan_requests, read_plans
+from ..omadm.session import Account, Outcome
+from ..omadm.store import Store, StoreError
+from .common import (
+    EXIT_OK,
+    EXIT_VIOLATED,
+    CliError,
+    add_format_option,
+    add_spec_option,
+    console,
+    engine_from,
+    print_json,
+    state_from,
+    trace_from,
+)
+from .dm_options import tree_from, tree_options
+
+DEMO = Account()
+"""The well-known account of ``--insecure-demo`` (``mostate``/``mostate``): tutorials only."""
+
+
+def register(family: Any) -> None:
+    """Add ``dm serve``, ``dm device`` and ``dm fleet``."""
+    _serve_parser(family)
+    _device_parser(family)
+    _fleet_parser(family)
+
+
+def secret_options(parser: argparse.ArgumentParser, *, device: bool) -> None:
+    """How a side learns the secrets: files or environment variables, never the command line."""
+    whose = "this device's" if device else "the devices'"
+    parser.add_argument("--server-id", default="mostate", help="the server's id (header Source)")
+    kinds = [k.name.lower() for k in AuthType]
+    parser.add_argument(
+        "--client-auth", choices=kinds, default="md5", help="how devices prove themselves"
+    )
+    parser.add_argument(
+        "--server-auth", choices=kinds, default="md5", help="how the server proves itself"
+    )
+    parser.add_argument("--client-name", help=f"{whose} user name (default: the device id)")
+    if device:  # a server shares one client secret only by --fleet-secret-file
+        parser.add_argument(
+            "--client-secret-file",
+            metavar="FILE",
+            help=f"{whose} secret, read from FILE (default: $MOSTATE_CLIENT_SECRET)",
+        )
+    parser.add_argument("--server-name", help="the server's user name (default: the server id)")
+    parser.add_argument(
+        "--server-secret-file",
+        metavar="FILE",
+        help="the server's secret, read from FILE (default: $MOSTATE_SERVER_SECRET)",
+    )
+    parser.add_argument(
+        "--insecure-demo",
+        action="store_true",
+        help="use the well-known demo account (mostate/mostate): for tutorials, never for devices",
+    )
+
+
+def read_secret(args: argparse.Namespace, which: str) -> str | None:
+    """The ``client`` or ``server`` secret: from its ``--*-secret-file`` or its environment
+    variable; None when neither is given."""
+    path = getattr(args, f"{which}_secret_file", None)
+    if path:
+        try:
+            with open(path, encoding="utf-8") as handle:
+                text = handle.read(4096).rstrip("\r\n")
+        except OSError as err:
+            raise CliError(f"cannot read --{which}-secret-file {path}: {err.strerror}") from None
+        if not text:
+            raise CliError(f"--{which}-secret-file {path}: the file is empty")
+        return text
+    return os.environ.get(f"MOSTATE_{which.upper()}_SECRET") or None
+
+
+def _needed(args: argparse.Namespace, which: str) -> str:
+    secret = read_secret(args, which)
+    if secret is None:
+        raise CliError(
+            f"no {which} secret: give --{which}-secret-file FILE or set "
+            f"$MOSTATE_{which.upper()}_SECRET (or --insecure-demo for a tutorial)"
+        )
+    return secret
+
+
+def shared_account(args: argparse.Namespace, name: str | None = None) -> Account:
+    """One account from the options: the demo one, or the secrets given (``name`` is the
+    client name when ``--client-name`` is not given)."""
+    if args.insecure_demo:
+        print("mostate: warning: --insecure-demo: the well-known demo account", file=sys.stderr)
+        return DEMO
+    return Account(
+        server_id=args.server_id,
+        client=Secret(args.client_name or name or "mostate", _needed(args, "client")),
+        server=Secret(args.server_name or args.server_id, _needed(args, "server")),
+        client_auth=AuthType.parse(args.client_auth),
+        server_auth=AuthType.parse(args.server_auth),
+    )
+
+
+# --- dm serve ----------------------------------------------------------------------------------
+
+
+def _serve_parser(family: Any) -> None:
+    serve = family.add_parser(
+        "serve",
+        help="a DM server over HTTP(S): run campaigns on every device that connects",
+        description=(
+            "Serve OMA-DM over HTTP or HTTPS (XML and WBXML). Every device that opens a session "
+            "and authenticates with its own account (mostate dm accounts) gets the steps of the "
+            "campaigns it has not answered, in the order they were made: CAMPAIGN.jsonl's "
+            "requests, the plans of --plans, or the plans kept in the store (--planned). Its "
+            "DevInfo and each answer go to the store before the answer that ends its session. "
+            "Needs aiohttp: pip install 'mostate[wire]'."
+        ),
+    )
+    add_spec_option(serve)
+    tree_options(serve)
+    serve.add_argument("campaign", nargs="?", metavar="CAMPAIGN.jsonl", help="requests for all")
+    serve.add_argument("--plans", metavar="PLANS.jsonl", help="each device's own plan (a file)")
+    serve.add_argument(
+        "--planned", action="store_true", help="each device's plans from the store's campaigns"
+    )
+    serve.add_argument(
+        "--campaign-id",
+        dest="campaign_ids",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="the campaign's id (default: from its content); with --planned, the campaigns to "
+        "serve (repeatable; default: all, in the order they were made)",
+    )
+    serve.add_argument(
+        "--store",
+        default="mostate-dm.sqlite",
+        metavar="STORE",
+        help="a SQLite file, or postgresql://USER@HOST[:PORT]/DB",
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    serve.add_argument("--port", type=int, default=8080, help="port (0: any free one)")
+    serve.add_argument("--path", default="/", help="URL path of the endpoint")
+    serve.add_argument("--tls-cert", metavar="PEM", help="serve HTTPS with this certificate chain")
+    serve.add_argument("--tls-key", metavar="PEM", help="the certificate's private key")
+    serve.add_argument(
+        "--fleet-secret-file",
+        metavar="FILE",
+        help="one client secret for every device without an account of its own (explicit)",
+    )
+    serve.add_argument(
+        "--sessions", type=int, metavar="N", help="stop after N finished sessions (default: never)"
+    )
+    secret_options(serve, device=False)
+    serve.set_defaults(handler=_serve)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from ..omadm.endpoint import DmEndpoint, start_site
+    from ..omadm.worker import StoreWorker
+
+    engine, tree = engine_from(args.spec), tree_from(args)
+    tls = _server_tls(args)
+    given = _given(args, engine, tree)
+    if args.planned and not is_url(args.store) and not os.path.exists(args.store):
+        raise CliError(f"{args.store}: no such store (campaign plan --store makes one)")
+    store = _open_store(args.store)
+    try:
+        campaigns = _campaigns(args, given, engine, tree, store)
+        shared = _fleet(args, store)
+        _warn_basic(args, store, shared, tls)
+        key = store.key
+    except StoreError as err:
+        raise CliError(str(err)) from None
+    finally:
+        store.close()
+    stop = asyncio.Event()
+
+    def done(outcome: Outcome) -> None:
+        print(f"mostate: {outcome.device}: session done", file=sys.stderr)
+        if args.sessions is not None and endpoint.finished >= args.sessions:
+            stop.set()
+
+    async def serve() -> None:
+        runner, url = await start_site(
+            endpoint, host=args.host, port=args.port, path=args.path, tls=tls
+        )
+        print(f"mostate: serving {url}", file=sys.stderr)
+        try:
+            await stop.wait()
+        finally:
+            await runner.cleanup()
+
+    with StoreWorker(args.store) as worker:
+        endpoint = DmEndpoint(
+            engine,
+            campaigns,
+            worker,
+            key,
+            shared=shared,
+            server_id=args.server_id,
+            tree=tree,
+            on_done=done,
+        )
+        asyncio.run(serve())
+    return EXIT_OK
+
+
+def _server_tls(args: argparse.Namespace) -> ssl.SSLContext | None:
+    if bool(args.tls_cert) != bool(args.tls_key):
+        raise CliError("give both --tls-cert and --tls-key, or neither")
+    if not args.tls_cert:
+        return None
+    from ..omadm.http import server_tls
+
+    try:
+        return server_tls(args.tls_cert, args.tls_key)
+    except (OSError, ssl.SSLError) as err:
+        raise CliError(f"cannot use --tls-cert/--tls-key: {err}") from None
+
+
+def _fleet(args: argparse.Namespace, store: Store) -> SharedAccount | None:
+    """The account every device without its own shares (explicitly), or None; refuses a
+    server that no device could authenticate to, and one given default credentials."""
+    if args.insecure_demo:
+        return shared_account(args).shared()
+    if args.fleet_secret_file:
+        args.client_secret_file = args.fleet_secret_file
+        return shared_account(args).shared()
+    args.client_secret_file = None
+    if not store.has_accounts():
+        raise CliError(
+            f"{store.where}: no device accounts: add them with `mostate dm accounts add` or "
+            "`import`, or give one secret to the whole fleet with --fleet-secret-file "
+            "(--insecure-demo: the demo account, for a tutorial)"
+        )
+    return None
+
+
+def _warn_basic(
+    args: argparse.Namespace, store: Store, shared: SharedAccount | None, tls: ssl.SSLContext | None
+) -> None:
+    basic = store.has_accounts(AuthType.BASIC) or (
+        shared is not None and shared.client_auth is AuthType.BASIC
+    )
+    if basic and tls is None:
+        print(
+            "mostate: warning: devices authenticate with Basic over plain HTTP: their secrets "
+            "cross the network in clear; serve HTTPS with --tls-cert and --tls-key",
+            file=sys.stderr,
+        )
+
+
+def _open_store(where: str) -> Store:
+    try:
+        return Store(where)
+    except StoreError as err:
+        raise CliError(str(err)) from None
+
+
+def _given(args: argparse.Namespace, engine: Engine, tree: TreeConfig) -> ServedCampaign | None:
+    """The campaign a CAMPAIGN.jsonl or a --plans file gives, read and checked before the
+    store is opened (None for --planned, whose campaigns are the store's)."""
+    given = [args.campaign is not None, args.plans is not None, args.planned]
+    if sum(given) != 1:
+        raise CliError("give one of CAMPAIGN.jsonl, --plans PLANS.jsonl and --planned")
+    if not args.planned and len(args.campaign_ids) > 1:
+        raise CliError("one --campaign-id for a CAMPAIGN.jsonl or a --plans file")
+    name = args.campaign_ids[0] if args.campaign_ids else None
+    if args.plans is not None:
+        plans, data = _plans_file(args.plans, engine, tree)
+        return ServedCampaign(name or digest_id("plans", data), PLANS_FILE, plans=plans)
+    if args.campaign is not None:
+        requests = tuple(_list_campaign(args.campaign, engine, tree))
+        text = json.dumps([r.to_json() for r in requests], sort_keys=True).encode()
+        return ServedCampaign(name or digest_id("list", text), LIST, requests)
+    return None
+
+
+def _campaigns(
+    args: argparse.Namespace,
+    given: ServedCampaign | None,
+    engine: Engine,
+    tree: TreeConfig,
+    store: Store,
+) -> list[ServedCampaign]:
+    """What ``dm serve`` runs: the campaign given, registered in the store, or the store's."""
+    if given is None:
+        return _planned(args, engine, tree, store)
+    store.db.write(
+        lambda cursor: register_campaign(cursor, given.campaign, given.kind, given.requests)
+    )
+    return [given]
+
+
+def _list_campaign(path: str, engine: Engine, tree: TreeConfig) -> list[Request]:
+    _, lines = trace_from(path, engine)
+    bad = [line.error for line in lines if line.request is None]
+    if bad:
+        raise CliError(f"{path}: {bad[0]}")
+    requests = [line.request for line in lines if line.request is not None]
+    try:
+        Server(engine, tree).build(requests)  # every request has a SyncML form
+    except RequestError as err:
+        raise CliError(f"{path}: {err}") from None
+    return requests
+
+
+def _plans_file(
+    path: str, engine: Engine, tree: TreeConfig
+) -> tuple[dict[str, tuple[Request, ...]], bytes]:
+    try:
+        plans = read_plans(plan_lines(path))
+        checked: set[tuple[Request, ...]] = set()
+        for device, plan in plans.items():  # every request has a SyncML form
+            if plan not in checked:
+                checked.add(plan)
+                try:
+                    Server(engine, tree).build(plan)
+                except RequestError as err:
+                    raise RequestError(f"device {device!r}: {err}") from None
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except OSError as err:
+        raise CliError(f"cannot read plans {path}: {err.strerror or err}") from None
+    except (ValueError, RequestError) as err:
+        raise CliError(f"{path}: {err}") from None
+    return plans, data
+
+
+def _planned(
+    args: argparse.Namespace, engine: Engine, tree: TreeConfig, store: Store
+) -> list[ServedCampaign]:
+    """The store's planned campaigns, each distinct plan given its SyncML form first, so that
+    a plan the server could not send is exit 2 before any device is served."""
+    ids = planned(store.db, args.campaign_ids)
+    if not ids:
+        raise CliError(
+            f"{store.where}: no campaign is planned in this store (campaign plan --store)"
+        )
+    checked: set[str] = set()
+    for campaign, device, text in store.plan_texts(ids):
+        if text in checked:
+            continue
+        checked.add(text)
+        try:
+            Server(engine, tree).build(plan_requests(text))
+        except (ValueError, RequestError) as err:
+            raise CliError(
+                f"{store.where}: campaign {campaign}, device {device!r}: {err}"
+            ) from None
+    return [ServedCampaign(c, PLANNED) for c in ids]
+
+
+# --- dm device and dm fleet ------------------------------------------------------------------
+
+
+def _device_parser(family: Any) -> None:
+    device = family.add_parser(
+        "device",
+        help="a simulated device: open a session with a DM server and do what it asks",
+        description=(
+            "Open an OMA-DM session with the server at --server as a device whose CCS state is "
+            "in STATE.json (created when missing), run what the server sends, and write each new "
+            "state back (atomically, under a lock) before answering. Needs aiohttp."
+        ),
+    )
+    add_spec_option(device)
+    tree_options(device)
+    device.add_argument("--server", required=True, metavar="URL", help="the server's URL")
+    device.add_argument("--state", required=True, metavar="STATE.json", help="the device's state")
+    device.add_argument("--device-id", default="mostate-device", help="the device's DevId")
+    device.add_argument("--wbxml", action="store_true", help="speak WBXML instead of XML")
+    device.add_argument("--ca-file", metavar="PEM", help="trust only these CAs for https")
+    secret_options(device, device=True)
+    device.set_defaults(handler=_device)
+
+
+def _client_tls(args: argparse.Namespace) -> ssl.SSLContext | None:
+    if not args.server.startswith("https://"):
+        if args.ca_file:
+            raise CliError("--ca-file is for an https:// server")
+        return None
+    from ..omadm.http import client_tls
+
+    try:
+        return client_tls(args.ca_file)
+    except (OSError, ssl.SSLError) as err:
+        raise CliError(f"cannot use --ca-file {args.ca_file}: {err}") from None
+
+
+def _device(args: argparse.Namespace) -> int:
+    from aiohttp import ClientError, ClientSession
+
+    from ..omadm.client import DeviceSession, standard_tree
+    from ..omadm.http import SessionError, run_device
+
+    engine, tree = engine_from(args.spec), tree_from(args)
+    account = shared_account(args, name=args.device_id)
+    tls = _client_tls(args)
+
+    def save(state: DeviceState) -> None:
+        write_durably(args.state, json.dumps(state.to_json(), indent=2) + "\n")
+
+    async def run(state: DeviceState) -> DeviceSession:
+        fixed = standard_tree(args.device_id, account, args.server)
+        session = DeviceSession(
+            Device(engine, tree, fixed=fixed),
+            state,
+            account,
+            args.device_id,
+            server_url=args.server,
+        )
+        async with ClientSession() as http:
+            return await run_device(
+                http, args.server, session, wbxml=args.wbxml, save=save, tls=tls
+            )
+
+    with locked(args.state):
+        start = state_from(args.state, engine) if os.path.exists(args.state) else DeviceState()
+        try:
+            session = asyncio.run(run(start))
+        except (SessionError, ClientError, OSError) as err:
+            raise CliError(f"{args.server}: {err}") from None
+        if session.refused:
+            raise CliError(f"{args.server}: {session.refused}")
+        save(session.state)  # what this reports is on disk, changed or not
+    print(f"mostate: session done; state in {args.state}", file=sys.stderr)
+    return EXIT_OK
+
+
+def _fleet_parser(family: Any) -> None:
+    fleet = family.add_parser(
+        "fleet",
+        help="N simulated devices at once against a DM server (a load test)",
+        description=(
+            "Run simulated devices, each with an empty CCS state, against the server at "
+            "--server, at most --concurrency at a time, and report how many sessions completed, "
+            "how fast, and each session's time (p50, p99). Each device takes its id and secrets "
+            "from --accounts (the file `dm accounts import` read), or shares one secret. "
+            "Needs aiohttp."
+        ),
+    )
+    add_spec_option(fleet)
+    tree_options(fleet)
+    fleet.add_argument("--server", required=True, metavar="URL", help="the server's URL")
+    fleet.add_argument("--devices", type=int, metavar="N", help="how many devices (default 100, "
+                       "or every device of --accounts)")  # fmt: skip
+    fleet.add_argument("--accounts", metavar="ACCOUNTS.jsonl", help="each device's id and secrets")
+    fleet.add_argument("--concurrency", type=int, default=100, metavar="K", help="sessions at once")
+    fleet.add_argument("--wbxml", action="store_true", help="speak WBXML instead of XML")
+    fleet.add_argument("--ca-file", metavar="PEM", help="trust only these CAs for https")
+    secret_options(fleet, device=True)
+    add_format_option(fleet)
+    fleet.set_defaults(handler=_fleet_run)
+
+
+def _fleet_accounts(args: argparse.Namespace) -> list[tuple[str, Account]]:
+    if args.accounts:
+        try:
+            with open(args.accounts, encoding="utf-8") as handle:
+                lines = list(read_account_lines(handle, args.server_id))
+        except OSError as err:
+            raise CliError(f"cannot read --accounts {args.accounts}: {err.strerror}") from None
+        except AccountError as err:
+            raise CliError(f"{args.accounts}: {err}") from None
+        return [(a.device, _device_view(a, args.server_id)) for a in lines[: args.devices]]
+    account = shared_account(args)
+    return [(f"sim-{n:06d}", account) for n in range(100 if args.devices is None else args.devices)]
+
+
+def _device_view(line: AccountLine, server_id: str) -> Account:
+    return Account(server_id, line.client, line.server, line.client_auth, line.server_auth)
+
+
+def _fleet_run(args: argparse.Namespace) -> int:
+    from aiohttp import ClientError, ClientSession, TCPConnector
+
+    from ..omadm.client import DeviceSession, standard_tree
+    from ..omadm.http import SessionError, run_device
+
+    if (args.devices is not None and args.devices < 0) or args.concurrency < 1:
+        raise CliError("--devices must be 0 or more and --concurrency 1 or more")
+    engine, tree = engine_from(args.spec), tree_from(args)
+    devices, tls = _fleet_accounts(args), _client_tls(args)
+    outcomes: dict[str, int] = {"done": 0, "refused": 0, "failed": 0}
+    errors: list[str] = []
+    seconds: list[float] = []
+
+    async def one(
+        http: ClientSession, gate: asyncio.Semaphore, device_id: str, account: Account
+    ) -> None:
+        fixed = standard_tree(device_id, account, args.server)
+        device = Device(engine, tree, fixed=fixed)
+        session = DeviceSession(device, DeviceState(), account, device_id, server_url=args.server)
+        async with gate:
+            began = time.perf_counter()
+            try:
+                await run_device(http, args.server, session, wbxml=args.wbxml, tls=tls)
+            except (SessionError, ClientError, OSError) as err:
+                outcomes["failed"] += 1
+                errors.append(f"{device_id}: {err}")
+                return
+            seconds.append(time.perf_counter() - began)
+        outcomes["refused" if session.refused else "done"] += 1
+        if session.refused:
+            errors.append(f"{device_id}: {session.refused}")
+
+    async def run() -> None:
+        gate = asyncio.Semaphore(args.concurrency)
+        async with ClientSession(connector=TCPConnector(limit=args.concurrency)) as http:
+            await asyncio.gather(*(one(http, gate, d, a) for d, a in devices))
+
+    started = time.perf_counter()
+    asyncio.run(run())
+    summary = _summary(len(devices), outcomes, time.perf_counter() - started, seconds, errors)
+    _show_fleet(args, summary, errors)
+    return EXIT_OK if outcomes["done"] == len(devices) else EXIT_VIOLATED
+
+
+def _summary(
+    n: int, outcomes: dict[str, int], elapsed: float, seconds: Sequence[float], errors: list[str]
+) -> dict[str, Any]:
+    ordered = sorted(seconds)
+
+    def pct(p: float) -> float | None:
+        return (
+            round(ordered[min(len(ordered) - 1, int(p * len(ordered)))] * 1000, 1)
+            if ordered
+            else None
+        )
+
+    return {
+        "devices": n,
+        **outcomes,
+        "seconds": round(elapsed, 3),
+        "sessions_per_second": round(n / elapsed, 1) if elapsed else None,
+        "p50_ms": round(statistics.median(ordered) * 1000, 1) if ordered else None,
+        "p99_ms": pct(0.99),
+        "errors": errors[:10],
+    }
+
+
+def _show_fleet(args: argparse.Namespace, summary: dict[str, Any], errors: list[str]) -> None:
+    if args.format == "json":
+        print_json(summary)
+        return
+    columns = (
+        "devices",
+        "done",
+        "refused",
+        "failed",
+        "seconds",
+        "sessions_per_second",
+        "p50_ms",
+        "p99_ms",
+    )
+    table = Table(*(c.replace("_per_second", "/s").replace("_ms", " (ms)") for c in columns))
+    table.add_row(*(str(summary[c]) for c in columns))
+    console().print(table)
+    for line in errors[:10]:
+        print(f"mostate: {line}", file=sys.stderr)
