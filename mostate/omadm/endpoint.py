@@ -313,6 +313,8 @@ async def start_site(
         application(endpoint, path),
         access_log=None,
         keepalive_timeout=endpoint.limits.keepalive_s,
+        # The rest of a body answered early is read for no longer than a body may take.
+        lingering_time=endpoint.limits.body_timeout_s,
         handler_cancellation=True,
     )
     await runner.setup()
