@@ -21,9 +21,9 @@ from mostate.omadm.device import NO_USER
 from mostate.omadm.messages import Command
 
 # The store's fixtures (a throwaway PostgreSQL server), shared by test_store and test_http.
-from tests.omadm.postgres import new_database, postgres_server, store_at
+from tests.omadm.postgres import new_database, postgres_server, restart_postgres, store_at
 
-__all__ = ["new_database", "postgres_server", "store_at"]
+__all__ = ["new_database", "postgres_server", "restart_postgres", "store_at"]
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "syncml"
 

@@ -26,6 +26,8 @@ import pytest
 
 USER = "mostate"
 _count = itertools.count()
+_RESTART: dict[str, list[str]] = {}
+"""How to restart the running server (``pg_ctl ... restart``), by its URL."""
 
 
 def _binaries() -> Path | None:
@@ -94,8 +96,10 @@ def postgres_server() -> Iterator[str]:
         text = log.read_text() if log.exists() else err.stderr.decode(errors="replace")
         shutil.rmtree(home, ignore_errors=True)
         pytest.skip(f"PostgreSQL could not be started: {text.strip()[-300:]}")
+    url = f"postgresql://{USER}@127.0.0.1:{port}/postgres"
+    _RESTART[url] = [*run, *pg_ctl, "-m", "fast", "-o", options, "restart"]
     try:
-        yield f"postgresql://{USER}@127.0.0.1:{port}/postgres"
+        yield url
     finally:
         subprocess.run([*run, *pg_ctl, "-m", "immediate", "stop"], capture_output=True)
         shutil.rmtree(home, ignore_errors=True)
@@ -113,6 +117,16 @@ def new_database(postgres_server: str) -> Callable[[], str]:
         return postgres_server.rsplit("/", 1)[0] + f"/{name}"
 
     return make
+
+
+@pytest.fixture
+def restart_postgres(postgres_server: str) -> Callable[[], None]:
+    """Restarts the throwaway server (every connection to it is dropped)."""
+
+    def restart() -> None:
+        subprocess.run(_RESTART[postgres_server], check=True, capture_output=True)
+
+    return restart
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

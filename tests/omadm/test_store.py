@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from mostate import Request
+from mostate import Engine, Request
 from mostate.cli import main
 from mostate.omadm.server import Report
 from mostate.omadm.session import Nonces, Outcome, Task
@@ -162,3 +162,37 @@ def test_a_postgresql_store_commits_durably_whatever_the_servers_default(
     store = Store(url)
     assert store.db.read("SHOW synchronous_commit") == [("on",)]
     store.close()
+
+
+def test_a_server_goes_on_after_postgresql_restarts(
+    engine: Engine, new_database: Callable[[], str], restart_postgres: Callable[[], None]
+) -> None:
+    """Before: after a PostgreSQL restart the server answered 500 forever (0/120 sessions).
+    Now its connections are opened again: sessions before and after the restart complete."""
+    pytest.importorskip("aiohttp", reason="the wire extra is not installed")
+    import asyncio
+
+    from aiohttp import ClientSession
+
+    from mostate.omadm.endpoint import DmEndpoint
+    from mostate.omadm.http import run_device
+    from tests.omadm.serving import line, list_campaign, serve, session
+    from tests.omadm.test_session import CAMPAIGN
+
+    url = new_database()
+    accounts = [line(f"dev{n}") for n in range(8)]
+    campaign = list_campaign(url, CAMPAIGN)
+
+    async def body(where: str, http: ClientSession, _: DmEndpoint) -> list[bool]:
+        before = [session(engine, a) for a in accounts[:4]]
+        await asyncio.gather(*(run_device(http, where, s) for s in before))
+        await asyncio.to_thread(restart_postgres)
+        after = [session(engine, a) for a in accounts[4:]]
+        await asyncio.gather(*(run_device(http, where, s) for s in after))
+        return [s.done and s.refused is None for s in before + after]
+
+    assert serve(engine, url, [campaign], body, accounts=accounts) == [True] * 8
+    store = Store(url)
+    devices = store.devices()
+    store.close()
+    assert len(devices) == 8 and all(len(d["steps"]) == 4 for d in devices)
