@@ -30,6 +30,7 @@ BATCH = 5_000
 def register(family: Any) -> None:
     accounts = family.add_parser(
         "accounts",
+        allow_abbrev=False,  # --client-secret must not pass for --client-secret-file
         help="the devices a DM server may talk to, each with its own secret",
         description=(
             "Add, import, list and remove device accounts in a dm serve store. The store keeps "
@@ -37,7 +38,7 @@ def register(family: Any) -> None:
         ),
     )
     verbs = accounts.add_subparsers(dest="accounts_command", metavar="VERB", required=True)
-    add = verbs.add_parser("add", help="add (or replace) one device's account")
+    add = verbs.add_parser("add", allow_abbrev=False, help="add (or replace) one device's account")
     add.add_argument("device", metavar="DEVICE", help="the device id (its SyncHdr Source)")
     _store(add)
     add.add_argument("--server-id", default="mostate", help="the server's id (header Source)")

@@ -145,6 +145,7 @@ def shared_account(args: argparse.Namespace, name: str | None = None) -> Account
 def _serve_parser(family: Any) -> None:
     serve = family.add_parser(
         "serve",
+        allow_abbrev=False,  # --client-secret must not pass for --client-secret-file
         help="a DM server over HTTP(S): run campaigns on every device that connects",
         description=(
             "Serve OMA-DM over HTTP or HTTPS (XML and WBXML). Every device that opens a session "
@@ -397,6 +398,7 @@ def _planned(
 def _device_parser(family: Any) -> None:
     device = family.add_parser(
         "device",
+        allow_abbrev=False,  # --client-secret must not pass for --client-secret-file
         help="a simulated device: open a session with a DM server and do what it asks",
         description=(
             "Open an OMA-DM session with the server at --server as a device whose CCS state is "
@@ -471,6 +473,7 @@ def _device(args: argparse.Namespace) -> int:
 def _fleet_parser(family: Any) -> None:
     fleet = family.add_parser(
         "fleet",
+        allow_abbrev=False,  # --client-secret must not pass for --client-secret-file
         help="N simulated devices at once against a DM server (a load test)",
         description=(
             "Run simulated devices, each with an empty CCS state, against the server at "

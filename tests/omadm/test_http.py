@@ -128,7 +128,7 @@ def test_the_command_line_roles_talk(tmp_path: Path) -> None:
         assert imported.returncode == 0, imported.stderr
     serve = subprocess.Popen(
         [*mostate, "dm", "serve", str(campaign), "--store", str(store), "--port", "0",
-         "--sessions", "4"],
+         "--sessions", "5"],
         stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     env = {
@@ -151,15 +151,26 @@ def test_the_command_line_roles_talk(tmp_path: Path) -> None:
             capture_output=True, text=True, timeout=60,
         )  # fmt: skip
         assert fleet.returncode == 0 and json.loads(fleet.stdout)["done"] == 3, fleet.stderr
+        # phone-1 again, its state file gone: nothing left to do, and the state file it
+        # reports is on disk (before, "state in X.json" was said of a file never written)
+        state.rename(tmp_path / "moved.json")
+        again = subprocess.run(
+            [*mostate, "dm", "device", "--server", url, "--state", str(state),
+             "--device-id", "phone-1"],
+            capture_output=True, text=True, timeout=60, env=env,
+        )  # fmt: skip
+        assert again.returncode == 0 and state.exists(), again.stderr
         assert serve.wait(timeout=30) == 0
     finally:
         serve.kill()
-    assert json.loads(state.read_text())["MMS"]["op"]["locked"] is True
+    assert json.loads((tmp_path / "moved.json").read_text())["MMS"]["op"]["locked"] is True
+    assert json.loads(state.read_text()) == {}  # the second session: an empty device, untouched
     report = subprocess.run(
         [*mostate, "dm", "report", str(store), "--format", "json"], capture_output=True, text=True
     )
     devices = json.loads(report.stdout)
     assert [d["device"] for d in devices] == ["phone-1", *fleet_ids]
+    assert devices[0]["sessions"] == 2 and len(devices[0]["steps"]) == 4
     assert devices[0]["devinfo"]["DevId"] == "phone-1"
     wrong = subprocess.run(
         [*mostate, "dm", "device", "--server", "http://127.0.0.1:9/", "--state", str(state)],
@@ -316,3 +327,54 @@ def test_serve_planned_needs_a_planned_store(
             "--insecure-demo"]  # fmt: skip
     assert main(argv) == 2
     assert says in capsys.readouterr().err
+
+
+def test_campaign_b_after_campaign_a(
+    engine: Engine, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Before: planning campaign B into the store replaced A's plans and progress (A's report
+    fell from reached to not seen), and dm serve --planned counted A's rows, decided the
+    device was done and sent it nothing of B. Now each campaign keeps its own, and a device
+    gets, in order, the steps of each campaign it has not answered."""
+    pytest.importorskip("networkx", reason="the explore extra is not installed")
+    from mostate.cli import main
+    from mostate.omadm.campaigns import PLANNED, ServedCampaign, planned
+
+    inventory = tmp_path / "fleet.jsonl"
+    inventory.write_text('{"device": "phone", "state": {"MMS": {"old": {"active": true}}}}\n')
+    where = str(tmp_path / "dm.sqlite")
+    plan = ["campaign", "plan", str(inventory), "--store", where]
+    a = ["--goal", "exists(target) and active(target)", "--target", "mms-a", "--campaign-id", "A"]
+    b = ["--goal", "exists(target) and locked(target)", "--target", "mms-b", "--campaign-id", "B"]
+    account = line("phone")
+    device = session(engine, account, DeviceState.from_json({"MMS": {"old": {"active": True}}}))
+
+    def serve_planned() -> None:
+        store = Store(where)
+        served = [ServedCampaign(c, PLANNED) for c in planned(store.db)]
+        store.close()
+        device.done = False
+        serve(engine, where, served, lambda url, http, _: run_device(http, url, device),
+              accounts=[account])  # fmt: skip
+
+    def report(campaign: str) -> dict[str, Any]:
+        capsys.readouterr()
+        argv = ["campaign", "report", "--store", where, "--campaign-id", campaign]
+        assert main([*argv, "--format", "json"]) == 0
+        return dict(json.loads(capsys.readouterr().out)["devices"])
+
+    assert main([*plan, *a]) == 0
+    serve_planned()
+    assert report("A")["reached"] == 1
+    assert main([*plan, *b]) == 0
+    assert report("A")["reached"] == 1  # A untouched by B
+    serve_planned()
+    assert report("B")["reached"] == 1
+    instances = device.state.service("MMS").instances
+    assert instances["mms-a"].active and instances["mms-b"].locked
+    store = Store(where)
+    (record,) = store.devices()
+    store.close()
+    assert [(s["campaign"], s["request"]["op"]) for s in record["steps"]] == [
+        ("A", "add"), ("A", "set_active"), ("B", "add"), ("B", "set_locked")
+    ]  # fmt: skip
