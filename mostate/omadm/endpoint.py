@@ -46,7 +46,7 @@ from .messages import Package
 from .session import SESSION_ALERTS, Outcome, ServerSession, Task
 from .store import AuthState, SessionRecord, begin_session, read_account, read_auth, record_session
 from .tree import TreeConfig
-from .worker import StoreWorker
+from .worker import StoreAccess
 from .writer import write_package, write_wbxml
 
 log = logging.getLogger(__name__)
@@ -95,7 +95,7 @@ class DmEndpoint:
         self,
         engine: Engine,
         campaigns: Sequence[ServedCampaign],
-        worker: StoreWorker,
+        worker: StoreAccess,
         key: bytes,
         *,
         shared: SharedAccount | None = None,

@@ -398,6 +398,9 @@ def fit(
     (an element larger than the limit alone would need a large object, which is not split)."""
     if limit is None:
         return elements, ()
+    whole = attrs.evolve(head, body=head.body + elements, final=False)
+    if len(write_package(whole)) <= limit:  # the common case: it all fits, measured once
+        return elements, ()
     used = len(write_package(attrs.evolve(head, final=False)))
     empty = len(write_package(Package(head.header, (), final=False)))
     taken = 0

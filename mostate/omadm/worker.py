@@ -28,7 +28,7 @@ import queue
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from .database import Cursor, Database, StoreError, connect
 
@@ -46,6 +46,14 @@ _STOP = None
 
 class StoreBusy(StoreError):
     """The store did not answer in time (locked by another process, or unreachable)."""
+
+
+class StoreAccess(Protocol):
+    """What the server needs of a store: a read and a write, awaited."""
+
+    async def read(self, query: Callable[[Database], T]) -> T: ...
+
+    async def write(self, work: Callable[[Cursor], T]) -> T: ...
 
 
 class StoreWorker:

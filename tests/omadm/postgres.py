@@ -10,6 +10,7 @@ what these tests check, and it keeps them fast.
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import importlib.util
 import itertools
@@ -70,12 +71,14 @@ def _why_not() -> str | None:
     return None
 
 
-@pytest.fixture(scope="session")
-def postgres_server() -> Iterator[str]:
-    """The URL of a running throwaway server (its ``postgres`` database), for user ``mostate``."""
+@contextlib.contextmanager
+def throwaway_server() -> Iterator[str]:
+    """A running throwaway server's URL (its ``postgres`` database, user ``mostate``), stopped
+    on exit; RuntimeError saying why when none can be started here. The tests' fixture and the
+    benchmarks both use it."""
     reason = _why_not()
     if reason:
-        pytest.skip(reason)
+        raise RuntimeError(reason)
     bin_dir = _binaries()
     assert bin_dir is not None
     owner = "postgres" if os.geteuid() == 0 else None
@@ -95,7 +98,7 @@ def postgres_server() -> Iterator[str]:
     except subprocess.CalledProcessError as err:
         text = log.read_text() if log.exists() else err.stderr.decode(errors="replace")
         shutil.rmtree(home, ignore_errors=True)
-        pytest.skip(f"PostgreSQL could not be started: {text.strip()[-300:]}")
+        raise RuntimeError(f"PostgreSQL could not be started: {text.strip()[-300:]}") from None
     url = f"postgresql://{USER}@127.0.0.1:{port}/postgres"
     _RESTART[url] = [*run, *pg_ctl, "-m", "fast", "-o", options, "restart"]
     try:
@@ -105,18 +108,34 @@ def postgres_server() -> Iterator[str]:
         shutil.rmtree(home, ignore_errors=True)
 
 
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """The URL of a running throwaway server (its ``postgres`` database), for user ``mostate``."""
+    try:
+        server = throwaway_server()
+        url = server.__enter__()
+    except RuntimeError as err:
+        pytest.skip(str(err))
+    try:
+        yield url
+    finally:
+        server.__exit__(None, None, None)
+
+
 @pytest.fixture
 def new_database(postgres_server: str) -> Callable[[], str]:
     """Makes a fresh, empty database on the throwaway server and returns its URL."""
+    return lambda: new_database_on(postgres_server)
+
+
+def new_database_on(server: str) -> str:
+    """A fresh, empty database on ``server`` (a throwaway server's URL), as a URL."""
     import psycopg
 
-    def make() -> str:
-        name = f"store_{os.getpid()}_{next(_count)}"
-        with psycopg.connect(postgres_server, autocommit=True) as admin:
-            admin.execute(f"CREATE DATABASE {name}")
-        return postgres_server.rsplit("/", 1)[0] + f"/{name}"
-
-    return make
+    name = f"store_{os.getpid()}_{next(_count)}"
+    with psycopg.connect(server, autocommit=True) as admin:
+        admin.execute(f"CREATE DATABASE {name}")
+    return server.rsplit("/", 1)[0] + f"/{name}"
 
 
 @pytest.fixture
