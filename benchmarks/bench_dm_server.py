@@ -55,8 +55,8 @@ T = TypeVar("T")
 MOSTATE = [sys.executable, "-m", "mostate"]
 CAMPAIGN = [
     {"actor": "server", "service": "MMS", "instance": "op", "op": op, **extra}
-    for op, extra in [("add", {}), ("set_active", {"value": True}), ("set_default", {"value": True}),
-                      ("set_locked", {"value": True})]
+    for op, extra in [("add", {}), ("set_active", {"value": True}),
+                      ("set_default", {"value": True}), ("set_locked", {"value": True})]
 ]  # fmt: skip
 
 
