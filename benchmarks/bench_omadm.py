@@ -1,21 +1,16 @@
-"""The OMA-DM binding's cost over the bare engine, a mutation fuzz run of the device side, and a
-fleet of simulated devices against ``mostate dm serve`` over HTTP.
+"""The OMA-DM binding's cost over the bare engine, a mutation fuzz run of the device side, and one
+large package (a DM server under a fleet is ``bench_dm_server.py``'s).
 
-    python benchmarks/bench_omadm.py [--rounds 300] [--fuzz 20000] [--seed 1] [--fleet 1000]
+    python benchmarks/bench_omadm.py [--rounds 300] [--fuzz 20000] [--seed 1]
                                      [--package 1000,2000,4000,6000] [--repeat 3]
 
-(``--rounds 0``, ``--fuzz 0``, ``--fleet 0`` or ``--package ""`` skip a part.)
+(``--rounds 0``, ``--fuzz 0`` or ``--package ""`` skip a part.)
 
 Part 1 prints packages/s for one campaign package (the normal flow's server requests: 3 Adds
 with parameters, set Active/Default/Locked, a replace and a get_active query), run four ways in
 the same process: the engine alone on the same requests (the baseline), the device on the
 package as message values, and the whole path (parse, process, write the response) in XML and
 in WBXML.
-
-Part 3 starts ``mostate dm serve`` and ``mostate dm fleet --devices N`` (two processes, HTTP on
-localhost, MD5 digest both ways) on a four-command CCS campaign (add, set_active, set_default,
-set_locked), checks that the store holds every device exactly once with four 200s, and compares
-the time with the same N sessions run in memory, without HTTP or a store (the baseline).
 
 Part 4 sends one package of N Adds (an XML SyncML message, N = 1k, 2k, 4k, 6k) to a device
 and times ``Device.process`` (parse, every Add through the engine, the response), best of
@@ -57,9 +52,6 @@ from mostate.omadm import (
     write_package,
     write_wbxml,
 )
-from mostate.omadm.auth import AuthType
-from mostate.omadm.client import DeviceSession
-from mostate.omadm.session import Account, ServerSession
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKETS = ROOT / "tests" / "data" / "syncml"
@@ -184,84 +176,6 @@ def fuzz(count: int, seed: int) -> Table:
     return table
 
 
-FLEET_CAMPAIGN = [
-    {"op": "add", "params": {"MMSC": "http://mmsc.operator"}},
-    {"op": "set_active", "value": True},
-    {"op": "set_default", "value": True},
-    {"op": "set_locked", "value": True},
-]
-
-
-def in_memory(n: int) -> float:
-    """The baseline: n sessions, server and device in one process, no HTTP, no store."""
-    engine = Engine(load_spec())
-    base = {"actor": "server", "service": "MMS", "instance": "op"}
-    requests = [Request.from_json({**base, **row}) for row in FLEET_CAMPAIGN]
-    account = Account(client_auth=AuthType.MD5, server_auth=AuthType.MD5)
-    start = time.perf_counter()
-    for i in range(n):
-        server = ServerSession(engine, requests, account)
-        device = DeviceSession(Device(engine), DeviceState(), account, f"sim-{i:06d}")
-        package = device.first()
-        while package is not None:
-            package = device.receive(server.receive(package))
-        assert [r.status for r in server.outcome.reports] == [200] * 4
-    return time.perf_counter() - start
-
-
-def fleet(n: int) -> Table:
-    import json
-    import subprocess
-    import tempfile
-
-    mostate = [sys.executable, "-m", "mostate"]
-    auth = ["--client-auth", "md5", "--server-auth", "md5"]
-    with tempfile.TemporaryDirectory() as tmp:
-        campaign = Path(tmp) / "campaign.jsonl"
-        base = {"actor": "server", "service": "MMS", "instance": "op"}
-        campaign.write_text("".join(json.dumps({**base, **r}) + "\n" for r in FLEET_CAMPAIGN))
-        store = Path(tmp) / "dm.sqlite"
-        serve = subprocess.Popen(
-            [*mostate, "dm", "serve", str(campaign), "--store", str(store), "--port", "0",
-             "--sessions", str(n), *auth],
-            stderr=subprocess.PIPE, text=True,
-        )  # fmt: skip
-        assert serve.stderr is not None
-        url = serve.stderr.readline().split("serving ", 1)[1].strip()
-        start = time.perf_counter()
-        done = subprocess.run(
-            [*mostate, "dm", "fleet", "--server", url, "--devices", str(n), "--format", "json",
-             *auth],
-            capture_output=True, text=True,
-        )  # fmt: skip
-        elapsed = time.perf_counter() - start
-        serve.wait(timeout=60)
-        summary = json.loads(done.stdout)
-        report = subprocess.run(
-            [*mostate, "dm", "report", str(store), "--format", "json"],
-            capture_output=True, text=True, check=True,
-        )  # fmt: skip
-        devices = json.loads(report.stdout)
-    right = sum(
-        1
-        for d in devices
-        if [(s["request"]["op"], s["status"]) for s in d["steps"]]
-        == [(r["op"], 200) for r in FLEET_CAMPAIGN]
-        and d["sessions"] == 1
-    )
-    baseline = in_memory(n)
-    table = Table(title=f"dm fleet: {n:,} devices against dm serve on localhost, MD5 both ways")
-    for column in ("run", "seconds", "sessions/s", "ratio to in-memory sessions"):
-        table.add_column(column)
-    table.add_row("in memory, no HTTP, no store (baseline)", f"{baseline:.2f}",
-                  f"{n / baseline:,.0f}", "1.00x")  # fmt: skip
-    table.add_row("dm fleet -> dm serve (target < 60 s)", f"{elapsed:.2f}",
-                  f"{n / elapsed:,.0f}", f"{elapsed / baseline:.2f}x")  # fmt: skip
-    table.add_row("devices done / in the store / right", "", "",
-                  f"{summary['done']} / {len(devices)} / {right}")  # fmt: skip
-    return table
-
-
 def adds(count: int) -> tuple[str, list[Request]]:
     """One SyncML package of ``count`` instance Adds (XML), and the same adds as requests."""
     commands = tuple(
@@ -328,7 +242,6 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=300)
     parser.add_argument("--fuzz", type=int, default=20_000)
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--fleet", type=int, default=1000, help="simulated devices (0: skip)")
     parser.add_argument(
         "--package", default="1000,2000,4000,6000", help="Adds per package, comma-separated"
     )
@@ -339,8 +252,6 @@ def main() -> int:
         out.print(speed(args.rounds))
     if args.fuzz:
         out.print(fuzz(args.fuzz, args.seed))
-    if args.fleet:
-        out.print(fleet(args.fleet))
     if args.package:
         sizes = [int(size) for size in args.package.split(",")]
         out.print(large_packages(sizes, max(1, args.repeat)))
