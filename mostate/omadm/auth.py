@@ -156,9 +156,12 @@ def md5(who: Proof, nonce: bytes) -> Cred:
     return Cred(AuthType.MD5.value, _digest(key_of(who), nonce))
 
 
-def credentials(kind: AuthType, who: Proof, nonce: bytes) -> Cred:
-    """The header credentials of ``kind`` (HMAC goes in the transport: Basic stands in). Basic
-    needs the secret itself; a :class:`Key` cannot make it (ValueError)."""
+def credentials(kind: AuthType, who: Proof, nonce: bytes) -> Cred | None:
+    """The header credentials of ``kind``; None for HMAC, which goes in the transport (a
+    header Cred beside it would only show more). Basic needs the secret itself; a :class:`Key`
+    cannot make it (ValueError)."""
+    if kind is AuthType.HMAC:
+        return None
     if kind is AuthType.MD5:
         return md5(who, nonce)
     if isinstance(who, Key):
@@ -185,8 +188,7 @@ def verify(cred: Cred | None, kind: AuthType, who: Proof, nonce: bytes) -> bool:
         presented = _inner(name, secret)
         same_name = hmac.compare_digest(name.encode(), key.name.encode())
         return hmac.compare_digest(presented.encode(), key.digest.encode()) and same_name
-    expected = _digest(key, nonce)
-    return hmac.compare_digest(cred.data.encode(), expected.encode())
+    return hmac.compare_digest(cred.data.encode(), _digest(key, nonce).encode())
 
 
 def _unbasic(data: str) -> str:

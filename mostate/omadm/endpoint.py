@@ -155,9 +155,11 @@ class DmEndpoint:
             reply = self._refuse(package, mac, body)  # a spent or unknown token
             return self._send(reply, kind, account=None)
         if entry is None:
-            entry, reply = await self._start(package, mac, body)
-            if entry is None:
-                return self._send(reply, kind, account=None)
+            entry, reply, found = await self._start(package, mac, body)
+            if entry is None:  # signed for a device the server knows (an HMAC server signs all)
+                known = found.account if found is not None else None
+                nonce = found.auth.nonces.for_server if found is not None else b""
+                return self._send(reply, kind, account=known, nonce=nonce)
         else:
             reply = entry.session.receive(package, mac=mac, body=body, bound=token is not None)
             if reply.statuses()[0].code in (401, 407):
@@ -199,11 +201,13 @@ class DmEndpoint:
 
     async def _start(
         self, package: Package, mac: str | None, body: bytes
-    ) -> tuple[_Open | None, Package]:
+    ) -> tuple[_Open | None, Package, _Start | None]:
+        """A session started by ``package``, or None and the refusal (with what the store said
+        of the device, when it has an account)."""
         device = package.header.source
         found = await self.worker.read(lambda db: self._start_info(db, device))
         if found.account is None:
-            return None, self._refuse(package, mac, body)
+            return None, self._refuse(package, mac, body), None
         window = int(time.time() // WINDOW_S)
         epoch = found.auth.epoch
         derived = [challenge_nonce(self.key, device, epoch, w) for w in (window, window - 1)]
@@ -218,16 +222,16 @@ class DmEndpoint:
         )
         reply = session.receive(package, mac=mac, body=body)
         if not session.authenticated:
-            return None, reply
+            return None, reply, found
         fresh = session.nonces.for_client
         won = await self.worker.write(lambda c: begin_session(c, device, found.auth, fresh))
         if not won:
             log.info("device %s: its credentials were used by another session first", device)
-            return None, self._refuse(package, mac, body)
+            return None, self._refuse(package, mac, body), found
         old = self.by_device.get(device)
         if old is not None:
             self.by_token.pop(old, None)  # a device that starts again ends its open session
-        return _Open(session, time.monotonic()), reply
+        return _Open(session, time.monotonic()), reply, found
 
     def _start_info(self, db: Database, device: str) -> _Start:
         account = read_account(db, device) if self.stored_accounts else None

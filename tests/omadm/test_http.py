@@ -378,3 +378,19 @@ def test_campaign_b_after_campaign_a(
     assert [(s["campaign"], s["request"]["op"]) for s in record["steps"]] == [
         ("A", "add"), ("A", "set_active"), ("B", "add"), ("B", "set_locked")
     ]  # fmt: skip
+
+
+@pytest.mark.parametrize("client", [AuthType.MD5, AuthType.HMAC])
+def test_hmac_both_ways_with_a_challenge_first(
+    engine: Engine, tmp_path: Path, client: AuthType
+) -> None:
+    """A server that authenticates with HMAC signs its answers, the first challenge (before the
+    device has proved anything) included, so the device can trust it and answer."""
+    where = str(tmp_path / "dm.sqlite")
+    account = line("dev", client, AuthType.HMAC)
+    campaign = list_campaign(where, CAMPAIGN)
+    device = session(engine, account)
+    serve(engine, where, [campaign], lambda url, http, _: run_device(http, url, device),
+          accounts=[account])  # fmt: skip
+    assert device.done and device.refused is None
+    assert device.state.service("MMS").instances["op"].locked
