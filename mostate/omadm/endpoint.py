@@ -265,13 +265,18 @@ class DmEndpoint:
             self.by_token.pop(token, None)
 
     def _expire(self) -> None:
-        now = time.monotonic()
-        idle = [k for k, e in self.by_token.items() if now - e.seen > self.limits.idle_s]
-        for token in idle:
-            self._drop(self.by_token[token])
-        while len(self.by_token) >= self.limits.max_sessions:
-            oldest = min(self.by_token.values(), key=lambda e: e.seen)
-            self._drop(oldest)
+        """Drop sessions idle too long, and the least recently active past the limit. Each
+        answer files its session under a new token at the end of ``by_token``, so the oldest
+        are at the front: the check stops at the first session still active (amortised
+        constant time, whatever the number of sessions)."""
+        now, limits = time.monotonic(), self.limits
+        while self.by_token:
+            token, entry = next(iter(self.by_token.items()))
+            if now - entry.seen <= limits.idle_s and len(self.by_token) < limits.max_sessions:
+                return
+            del self.by_token[token]
+            if self.by_device.get(entry.session.device) == token:
+                del self.by_device[entry.session.device]
 
     def _send(
         self,

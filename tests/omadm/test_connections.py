@@ -93,3 +93,40 @@ def test_a_client_that_hangs_up_is_one_log_line(
     assert [r for r in caplog.records if r.exc_info] == []
     assert not any("Traceback" in r.getMessage() for r in caplog.records)
     assert sum("Error handling request" in r.getMessage() for r in caplog.records) == 0
+
+
+def test_open_sessions_are_bounded_and_the_least_recent_goes_first(
+    engine: Engine, tmp_path: Any
+) -> None:
+    """Authenticated sessions left open (devices that never finish) are held up to a limit;
+    past it, the one idle longest is dropped, and a dropped session's token is refused."""
+    from mostate.omadm import write_package
+    from mostate.omadm.http import XML_TYPES
+    from tests.omadm.serving import session
+    from tests.omadm.test_attacks import until_commands
+
+    where = str(tmp_path / "dm.sqlite")
+    accounts = [line(f"d{n}") for n in range(6)]
+    campaign = list_campaign(where, CAMPAIGN)
+
+    async def body(url: str, http: ClientSession, endpoint: DmEndpoint) -> tuple[int, int, bool]:
+        replies = []
+        for account in accounts:  # each stops after the server sent its commands
+            device = session(engine, account)
+            replies.append((device, await until_commands(http, url, device)))
+        held = len(endpoint.by_token)
+        first_device, first_reply = replies[0]
+        answer = first_device.receive(first_reply)
+        assert answer is not None and first_reply.header.resp_uri
+        data = write_package(answer).encode()
+        async with http.post(first_reply.header.resp_uri, data=data,
+                             headers={"Content-Type": XML_TYPES[0]}) as r:  # fmt: skip
+            from mostate.omadm import parse_package
+
+            code = parse_package(await r.read()).statuses()[0].code
+        return held, code, "d5" in endpoint.by_device
+
+    limits = Limits(max_sessions=4)
+    held, code, last_kept = serve(engine, where, [campaign], body, accounts=accounts, limits=limits)
+    assert held == 4 and last_kept  # six opened, the four most recent kept
+    assert code in (401, 407)  # the first device's session was dropped: its token is refused
