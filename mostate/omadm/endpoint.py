@@ -165,7 +165,8 @@ class DmEndpoint:
             if reply.statuses()[0].code in (401, 407):
                 if token is not None:
                     self._drop(entry)  # its token was spent on a message that proved nothing
-                return self._send(reply, kind, account=entry.session.account)
+                nonce = entry.session.nonces.for_server
+                return self._send(reply, kind, account=entry.session.account, nonce=nonce)
             self._drop(entry)  # accepted: the next message gets a new token
         entry.seen = time.monotonic()
         session = entry.session
