@@ -18,6 +18,7 @@ before ``<?xml``, and data ending in a NUL byte (libdmclient ends its child list
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from typing import NoReturn, TypeVar
@@ -196,6 +197,12 @@ def _tolerated(data: str | bytes) -> str | bytes:
 def _local(tag: object) -> str:
     if not isinstance(tag, str):  # comments and processing instructions
         return ""
+    return _local_name(tag)
+
+
+@functools.lru_cache(maxsize=4096)
+def _local_name(tag: str) -> str:
+    """A tag's name without its namespace; packages use a few dozen tags, so it is cached."""
     return tag.rpartition("}")[2]
 
 
@@ -204,6 +211,15 @@ def _child(el: Element, name: str) -> Element | None:
         if _local(child.tag) == name:
             return child
     return None
+
+
+def _children(el: Element) -> dict[str, Element]:
+    """Each child's local name and the first child of that name, for elements read field by
+    field (one pass over the children rather than one per field)."""
+    out: dict[str, Element] = {}
+    for child in el:
+        out.setdefault(_local(child.tag), child)
+    return out
 
 
 def _required(el: Element, name: str) -> Element:
@@ -347,12 +363,14 @@ def _items(el: Element) -> tuple[Item, ...]:
 
 
 def _item(el: Element) -> Item:
+    kids = _children(el)
+    target, source = kids.get("Target"), kids.get("Source")
     return Item(
-        target=_loc_uri(el, "Target"),
-        source=_loc_uri(el, "Source"),
-        meta=_meta(_child(el, "Meta")),
-        data=_data(_child(el, "Data")),
-        more_data=_child(el, "MoreData") is not None,
+        target=None if target is None else _required_text(target, "LocURI"),
+        source=None if source is None else _required_text(source, "LocURI"),
+        meta=_meta(kids.get("Meta")),
+        data=_data(kids.get("Data")),
+        more_data="MoreData" in kids,
     )
 
 
