@@ -132,7 +132,8 @@ def _save(where: str, lines: Any, server_id: str) -> int:
     try:
         iterator = iter(lines)
         while batch := list(itertools.islice(iterator, BATCH)):
-            store.add_accounts([line.for_server(server_id) for line in batch])
+            nonces = [(line.device, line.nonce) for line in batch]
+            store.add_accounts([line.for_server(server_id) for line in batch], nonces)
             count += len(batch)
     except AccountError as err:
         raise CliError(str(err)) from None

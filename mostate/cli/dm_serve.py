@@ -40,7 +40,7 @@ from ..omadm.campaigns import (
 from ..omadm.campaigns import register as register_campaign
 from ..omadm.database import is_url
 from ..omadm.plans import plan_lines, plan_requests, read_plans
-from ..omadm.session import Account, Outcome
+from ..omadm.session import Account, Nonces, Outcome
 from ..omadm.store import Store, StoreError
 from .common import (
     EXIT_OK,
@@ -497,7 +497,7 @@ def _fleet_parser(family: Any) -> None:
     fleet.set_defaults(handler=_fleet_run)
 
 
-def _fleet_accounts(args: argparse.Namespace) -> list[tuple[str, Account]]:
+def _fleet_accounts(args: argparse.Namespace) -> list[tuple[str, Account, Nonces]]:
     if args.accounts:
         try:
             with open(args.accounts, encoding="utf-8") as handle:
@@ -506,9 +506,13 @@ def _fleet_accounts(args: argparse.Namespace) -> list[tuple[str, Account]]:
             raise CliError(f"cannot read --accounts {args.accounts}: {err.strerror}") from None
         except AccountError as err:
             raise CliError(f"{args.accounts}: {err}") from None
-        return [(a.device, _device_view(a, args.server_id)) for a in lines[: args.devices]]
+        return [
+            (a.device, _device_view(a, args.server_id), Nonces(for_client=a.nonce))
+            for a in lines[: args.devices]
+        ]
     account = shared_account(args)
-    return [(f"sim-{n:06d}", account) for n in range(100 if args.devices is None else args.devices)]
+    count = 100 if args.devices is None else args.devices
+    return [(f"sim-{n:06d}", account, Nonces()) for n in range(count)]
 
 
 def _device_view(line: AccountLine, server_id: str) -> Account:
@@ -530,11 +534,17 @@ def _fleet_run(args: argparse.Namespace) -> int:
     seconds: list[float] = []
 
     async def one(
-        http: ClientSession, gate: asyncio.Semaphore, device_id: str, account: Account
+        http: ClientSession,
+        gate: asyncio.Semaphore,
+        device_id: str,
+        account: Account,
+        nonces: Nonces,
     ) -> None:
         fixed = standard_tree(device_id, account, args.server)
         device = Device(engine, tree, fixed=fixed)
-        session = DeviceSession(device, DeviceState(), account, device_id, server_url=args.server)
+        session = DeviceSession(
+            device, DeviceState(), account, device_id, server_url=args.server, nonces=nonces
+        )
         async with gate:
             began = time.perf_counter()
             try:
@@ -551,7 +561,7 @@ def _fleet_run(args: argparse.Namespace) -> int:
     async def run() -> None:
         gate = asyncio.Semaphore(args.concurrency)
         async with ClientSession(connector=TCPConnector(limit=args.concurrency)) as http:
-            await asyncio.gather(*(one(http, gate, d, a) for d, a in devices))
+            await asyncio.gather(*(one(http, gate, d, a, n) for d, a, n in devices))
 
     started = time.perf_counter()
     asyncio.run(run())

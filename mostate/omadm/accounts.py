@@ -14,7 +14,10 @@ Import lines are JSON objects, one per device::
     {"device": "imei:3569...", "client_name": "dev1", "client_secret": "...",
      "server_secret": "...", "client_auth": "md5", "server_auth": "md5"}
 
-``server_name`` defaults to the server id, the auth types to ``md5``. The same file drives
+``server_name`` defaults to the server id, the auth types to ``md5``. ``client_nonce`` (Base64,
+optional) is the nonce the device was provisioned with (its CLCRED AAuthData, set at bootstrap):
+its first session then needs no challenge. It is kept only for a device that never started a
+session, so importing a file again never brings back a nonce already used. The same file drives
 ``mostate dm fleet --accounts`` (a simulator holds its devices' secrets).
 """
 
@@ -26,7 +29,7 @@ from typing import Any, Protocol
 
 import attrs
 
-from .auth import AuthType, Key, Proof, Secret, key_of
+from .auth import AuthType, Key, Proof, Secret, key_of, unb64
 
 MAX_DEVICE_ID = 256
 """The longest device id (a SyncHdr Source LocURI) the server accepts, in characters."""
@@ -116,6 +119,8 @@ class AccountLine:
     server: Secret
     client_auth: AuthType = AuthType.MD5
     server_auth: AuthType = AuthType.MD5
+    nonce: bytes = b""
+    """The nonce the device was provisioned with for its first credentials (empty: none)."""
 
     def for_server(self, server_id: str) -> DeviceAccount:
         if self.server_auth is AuthType.BASIC:
@@ -152,7 +157,12 @@ def _account_line(obj: Any, server_id: str) -> AccountLine:
     client = Secret(_text(obj, "client_name", device), _text(obj, "client_secret", None))
     server = Secret(_text(obj, "server_name", server_id), _text(obj, "server_secret", None))
     kinds = [AuthType.parse(_text(obj, k, "md5")) for k in ("client_auth", "server_auth")]
-    return AccountLine(device, client, server, kinds[0], kinds[1])
+    nonce = b""
+    if "client_nonce" in obj:
+        nonce = unb64(_text(obj, "client_nonce", None))
+        if len(nonce) < 8:
+            raise AccountError("'client_nonce' must be Base64 of 8 bytes or more")
+    return AccountLine(device, client, server, kinds[0], kinds[1], nonce)
 
 
 def _text(obj: dict[str, Any], key: str, default: str | None) -> str:

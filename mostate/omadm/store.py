@@ -113,6 +113,19 @@ def put_accounts(cursor: Cursor, accounts: Sequence[DeviceAccount]) -> None:
         cursor.executemany(_PUT_ACCOUNT, rows)
 
 
+def provision_nonces(cursor: Cursor, nonces: Sequence[tuple[str, bytes]]) -> None:
+    """The nonces devices were provisioned with, ``(device, nonce)``, each kept only for a
+    device that never started a session (one that has would get a used nonce back)."""
+    now = time.time()
+    rows = [(device, nonce, b"", now) for device, nonce in nonces if nonce]
+    if rows:
+        cursor.executemany(
+            "INSERT INTO devices (device, for_client, for_server, epoch, updated)"
+            " VALUES (?, ?, ?, 0, ?) ON CONFLICT (device) DO NOTHING",
+            rows,
+        )
+
+
 def remove_account(cursor: Cursor, device: str) -> bool:
     """Remove a device's account; whether it had one."""
     return bool(cursor.execute("DELETE FROM accounts WHERE device = ? RETURNING 1", (device,)))
@@ -288,9 +301,18 @@ class Store:
     def close(self) -> None:
         self.db.close()
 
-    def add_accounts(self, accounts: Iterable[DeviceAccount]) -> None:
+    def add_accounts(
+        self, accounts: Iterable[DeviceAccount], nonces: Sequence[tuple[str, bytes]] = ()
+    ) -> None:
+        """Add or replace accounts, and the nonces devices were provisioned with, in one
+        transaction."""
         rows = list(accounts)
-        self.db.write(lambda cursor: put_accounts(cursor, rows))
+
+        def work(cursor: Cursor) -> None:
+            put_accounts(cursor, rows)
+            provision_nonces(cursor, nonces)
+
+        self.db.write(work)
 
     def remove_account(self, device: str) -> bool:
         return self.db.write(lambda cursor: remove_account(cursor, device))

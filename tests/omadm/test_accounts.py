@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from mostate import Engine
 from mostate.cli import main
 from mostate.omadm.auth import AuthType, Key, Secret
 from mostate.omadm.store import Store
@@ -110,3 +111,57 @@ def test_the_default_auth_is_md5_and_basic_without_tls_is_warned_of(
     _warn_basic(None, store, None, None)  # type: ignore[arg-type]
     store.close()
     assert "Basic over plain HTTP" in capsys.readouterr().err
+
+
+def test_a_provisioned_nonce_spares_the_first_challenge_and_is_never_restored(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """A device provisioned with a nonce (its bootstrap's AAuthData) authenticates its first
+    message at once; importing the same file after that session does not bring the used nonce
+    back (its first message, replayed, stays refused)."""
+    pytest.importorskip("aiohttp", reason="the wire extra is not installed")
+    import base64
+
+    from aiohttp import ClientSession
+
+    from mostate import DeviceState
+    from mostate.omadm import Device, parse_package, write_package
+    from mostate.omadm.client import DeviceSession
+    from mostate.omadm.endpoint import DmEndpoint
+    from mostate.omadm.http import XML_TYPES
+    from mostate.omadm.session import Nonces
+    from tests.omadm.serving import list_campaign, serve, view
+    from tests.omadm.test_session import CAMPAIGN
+
+    where = str(tmp_path / "dm.sqlite")
+    nonce = b"bootstrap-nonce!"
+    line = {"device": "dev", "client_secret": "pw", "server_secret": "sp",
+            "client_nonce": base64.b64encode(nonce).decode()}  # fmt: skip
+    accounts = tmp_path / "accounts.jsonl"
+    accounts.write_text(json.dumps(line) + "\n")
+    accounts.chmod(0o600)
+    imported = ["dm", "accounts", "import", str(accounts), "--store", where]
+    assert main(imported) == 0
+    campaign = list_campaign(where, CAMPAIGN)
+    from mostate.omadm.accounts import read_account_lines
+
+    (account,) = read_account_lines([json.dumps(line)], "mostate")
+
+    async def post(http: ClientSession, url: str, data: bytes) -> int:
+        async with http.post(url, data=data, headers={"Content-Type": XML_TYPES[0]}) as r:
+            return parse_package(await r.read()).statuses()[0].code
+
+    async def first(url: str, http: ClientSession, _: DmEndpoint) -> tuple[int, bytes]:
+        device = DeviceSession(Device(engine), DeviceState(), view(account), "dev",
+                               nonces=Nonces(for_client=nonce))  # fmt: skip
+        data = write_package(device.first()).encode()
+        return await post(http, url, data), data
+
+    code, captured = serve(engine, where, [campaign], first)
+    assert code == 212  # no challenge first
+    assert main(imported) == 0  # the same provisioning file again
+
+    async def replay(url: str, http: ClientSession, _: DmEndpoint) -> int:
+        return await post(http, url, captured)
+
+    assert serve(engine, where, [campaign], replay) == 401
