@@ -25,7 +25,6 @@ from ..omadm import (
 )
 from ..omadm.database import is_url
 from ..omadm.device import unsaved
-from ..omadm.store import Store, StoreError
 from ..omadm.wbxml import is_wbxml
 from . import dm_accounts, dm_serve
 from .common import (
@@ -137,7 +136,7 @@ def register(commands: Any) -> None:
 def _report(args: argparse.Namespace) -> int:
     if not is_url(args.store) and not os.path.exists(args.store):
         raise CliError(f"{args.store}: no such store")
-    store = _open_store(args.store)
+    store = dm_serve.open_store(args.store)
     try:
         devices = store.devices()
     finally:
@@ -159,13 +158,6 @@ def _report(args: argparse.Namespace) -> int:
 
 
 _INFO = ("DevId", "Man", "Mod", "DmV")
-
-
-def _open_store(path: str) -> Store:
-    try:
-        return Store(path)
-    except StoreError as err:
-        raise CliError(str(err)) from None
 
 
 def _process(args: argparse.Namespace) -> int:

@@ -19,9 +19,9 @@ from rich.table import Table
 
 from ..omadm.accounts import AccountError, AccountLine, check_device_id, read_account_lines
 from ..omadm.auth import AuthType, Secret
-from ..omadm.store import Store, StoreError
+from ..omadm.store import StoreError
 from .common import EXIT_OK, CliError, add_format_option, console, print_json
-from .dm_serve import read_secret
+from .dm_serve import open_store, read_secret
 
 BATCH = 5_000
 """Accounts per transaction of ``dm accounts import``."""
@@ -75,13 +75,6 @@ def _store(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _open(where: str) -> Store:
-    try:
-        return Store(where)
-    except StoreError as err:
-        raise CliError(str(err)) from None
-
-
 def _add(args: argparse.Namespace) -> int:
     try:
         check_device_id(args.device)
@@ -127,7 +120,7 @@ def _import(args: argparse.Namespace) -> int:
 
 
 def _save(where: str, lines: Any, server_id: str) -> int:
-    store = _open(where)
+    store = open_store(where)
     count = 0
     try:
         iterator = iter(lines)
@@ -145,7 +138,7 @@ def _save(where: str, lines: Any, server_id: str) -> int:
 
 
 def _list(args: argparse.Namespace) -> int:
-    store = _open(args.store)
+    store = open_store(args.store)
     try:
         rows = store.accounts()
     finally:
@@ -161,7 +154,7 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _remove(args: argparse.Namespace) -> int:
-    store = _open(args.store)
+    store = open_store(args.store)
     try:
         gone = store.remove_account(args.device)
     finally:

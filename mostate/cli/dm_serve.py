@@ -204,7 +204,7 @@ def _serve(args: argparse.Namespace) -> int:
     given = _given(args, engine, tree)
     if args.planned and not is_url(args.store) and not os.path.exists(args.store):
         raise CliError(f"{args.store}: no such store (campaign plan --store makes one)")
-    store = _open_store(args.store)
+    store = open_store(args.store)
     try:
         campaigns = _campaigns(args, given, engine, tree, store)
         shared = _fleet(args, store)
@@ -291,7 +291,8 @@ def _warn_basic(
         )
 
 
-def _open_store(where: str) -> Store:
+def open_store(where: str) -> Store:
+    """The server store at ``where`` (made, or migrated, when needed); exit 2 saying why not."""
     try:
         return Store(where)
     except StoreError as err:
