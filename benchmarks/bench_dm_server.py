@@ -167,17 +167,18 @@ def baseline_server(accounts: str, cert: str, key: str, ready: Any) -> None:
 
 @contextlib.contextmanager
 def served(argv: list[str]) -> Iterator[str]:
-    """``mostate dm serve`` running; its URL."""
-    server = subprocess.Popen([*MOSTATE, "dm", "serve", *argv], stderr=subprocess.PIPE, text=True)
-    try:
-        assert server.stderr is not None
-        line = server.stderr.readline()
-        while line and "serving" not in line:
-            line = server.stderr.readline()
-        yield line.split("serving ", 1)[1].strip()
-    finally:
-        server.kill()
-        server.wait(timeout=30)
+    """``mostate dm serve`` running; its URL. Its stderr goes to a file, read for the URL."""
+    with tempfile.NamedTemporaryFile("w+", suffix=".log") as log:
+        server = subprocess.Popen([*MOSTATE, "dm", "serve", *argv], stderr=log, text=True)
+        try:
+            deadline = time.monotonic() + 60
+            while "serving " not in Path(log.name).read_text() and time.monotonic() < deadline:
+                time.sleep(0.1)
+            text = Path(log.name).read_text()
+            yield text.split("serving ", 1)[1].split()[0]
+        finally:
+            server.kill()
+            server.wait(timeout=30)
 
 
 def part1(args: argparse.Namespace, folder: Path, keys: dict[str, Path], pg: str | None) -> Table:

@@ -191,6 +191,7 @@ def _serve_parser(family: Any) -> None:
     serve.add_argument(
         "--sessions", type=int, metavar="N", help="stop after N finished sessions (default: never)"
     )
+    serve.add_argument("--verbose", "-v", action="store_true", help="a line per finished session")
     secret_options(serve, device=False)
     serve.set_defaults(handler=_serve)
 
@@ -217,7 +218,10 @@ def _serve(args: argparse.Namespace) -> int:
     stop = asyncio.Event()
 
     def done(outcome: Outcome) -> None:
-        print(f"mostate: {outcome.device}: session done", file=sys.stderr)
+        # A line per session only when asked: a server whose stderr nobody reads would
+        # otherwise stop when the pipe fills.
+        if args.verbose:
+            print(f"mostate: {outcome.device}: session done", file=sys.stderr)
         if args.sessions is not None and endpoint.finished >= args.sessions:
             stop.set()
 
