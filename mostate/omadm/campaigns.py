@@ -7,6 +7,11 @@ the store (``campaign plan --store``, then ``dm serve --planned``). Whether a de
 decided per campaign: every step of *that* campaign's plan for it has a status. So a second
 campaign never finds the first one's rows and stops early, and a device cut off mid-session gets,
 next time, exactly the steps it never answered.
+
+A planned campaign that was *created* as a run (``campaign create``: waves, a failure budget,
+retries, windows, verification; :mod:`.runs`) is decided by :func:`.dispatch.decide` instead:
+the steps not yet answered 200, when the run, the device's wave, the windows and its backoff
+allow, and a read-back after them; :func:`work_for` hands the server what to settle them by.
 """
 
 from __future__ import annotations
@@ -19,12 +24,14 @@ from collections.abc import Mapping, Sequence
 
 import attrs
 
+from ..engine import Engine
 from ..errors import RequestError
-from ..model import Request
+from ..model import DeviceState, Request
 from .database import Cursor, Database, StoreError
+from .dispatch import Dispatch, answered_steps, decide
 from .plans import plan_requests
+from .runs import run_rows
 from .session import Task
-from .store import answered
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +66,22 @@ class PlanCache:
 
     def __init__(self, limit: int = 100_000) -> None:
         self._known: dict[str, tuple[Request, ...]] = {}
+        self._states: dict[str, DeviceState | None] = {}
         self._limit = limit
+
+    def state(self, text: str) -> DeviceState | None:
+        """A planned state from its JSON text (None when it cannot be read), read once."""
+        if text in self._states:
+            return self._states[text]
+        found: DeviceState | None
+        try:
+            found = DeviceState.from_json(json.loads(text))
+        except (ValueError, RequestError):
+            found = None
+        if len(self._states) >= self._limit:
+            self._states.clear()
+        self._states[text] = found
+        return found
 
     def requests(self, campaign: str, device: str, text: str) -> tuple[Request, ...]:
         found = self._known.get(text)
@@ -75,21 +97,71 @@ class PlanCache:
         return found
 
 
+@attrs.frozen
+class Work:
+    """What a session sends a device: its tasks, and for each run campaign among them what to
+    settle the answers by."""
+
+    tasks: tuple[Task, ...] = ()
+    dispatches: tuple[Dispatch, ...] = ()
+
+
 def tasks_for(
     db: Database, device: str, campaigns: Sequence[ServedCampaign], cache: PlanCache
 ) -> tuple[Task, ...]:
-    """The steps ``device`` has not answered, campaign after campaign, in order."""
-    done = answered(db, device)
-    stored: dict[str, str | None] = {}
-    if any(c.kind == PLANNED for c in campaigns):
-        rows = db.read("SELECT campaign, plan FROM campaign_plans WHERE device = ?", (device,))
-        stored = {str(c): p for c, p in rows}
-    return tuple(
-        Task(c.campaign, k, request)
-        for c in campaigns
-        for k, request in enumerate(c.steps(device, stored, cache))
-        if k not in done.get(c.campaign, ())
+    """The steps ``device`` has not answered, campaign after campaign, in order (a run
+    campaign's: none; :func:`work_for` decides those)."""
+    return work_for(db, device, campaigns, cache).tasks
+
+
+def work_for(
+    db: Database,
+    device: str,
+    campaigns: Sequence[ServedCampaign],
+    cache: PlanCache,
+    *,
+    engine: Engine | None = None,
+    now: float = 0.0,
+    zone: str | None = None,
+) -> Work:
+    """The steps ``device`` gets now, campaign after campaign, in order: of a campaign that is
+    a run, what :func:`.dispatch.decide` says (at time ``now``, the device's time ``zone``);
+    of any other, the steps it has not answered."""
+    steps = answered_steps(
+        db.read("SELECT campaign, step, status, at FROM steps WHERE device = ?", (device,))
     )
+    progress: dict[str, set[int]] = {}
+    for campaign, step in db.read(
+        "SELECT campaign, step FROM campaign_progress WHERE device = ?", (device,)
+    ):
+        progress.setdefault(str(campaign), set()).add(int(step))
+    stored: dict[str, tuple[str | None, str]] = {}
+    if any(c.kind == PLANNED for c in campaigns):
+        rows = db.read(
+            "SELECT campaign, plan, state FROM campaign_plans WHERE device = ?", (device,)
+        )
+        stored = {str(c): (p, str(s)) for c, p, s in rows}
+    runs = run_rows(db, device) if stored else {}
+    tasks: list[Task] = []
+    dispatches: list[Dispatch] = []
+    plans = {c: p for c, (p, _) in stored.items()}
+    for c in campaigns:
+        plan = c.steps(device, plans, cache)
+        run = runs.get(c.campaign) if c.kind == PLANNED else None
+        if run is None:
+            done = set(steps.get(c.campaign, {})) | progress.get(c.campaign, set())
+            tasks += [Task(c.campaign, k, r) for k, r in enumerate(plan) if k not in done]
+            continue
+        if engine is None:
+            continue
+        state = cache.state(stored[c.campaign][1]) if c.campaign in stored else None
+        sent, dispatch = decide(
+            engine, run, plan, state, steps.get(c.campaign, {}), now=now, zone=zone
+        )
+        tasks += [Task(c.campaign, k, r) for k, r in sent]
+        if dispatch is not None:
+            dispatches.append(dispatch)
+    return Work(tuple(tasks), tuple(dispatches))
 
 
 def digest_id(prefix: str, data: bytes) -> str:

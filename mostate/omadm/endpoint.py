@@ -37,13 +37,13 @@ from aiohttp import web
 from ..engine import Engine
 from .accounts import AccountError, DeviceAccount, SharedAccount, check_device_id
 from .auth import HMAC_HEADER, AuthType, Key, challenge_nonce, hmac_header, new_nonce
-from .campaigns import PlanCache, ServedCampaign, tasks_for
+from .campaigns import PlanCache, ServedCampaign, Work, work_for
 from .codec import MAX_PACKAGE_BYTES, PackageError, parse_package, salvage_header
 from .database import Database, StoreError
 from .device import refusal
 from .http import WBXML_TYPES, XML_TYPES
-from .messages import Package
-from .session import SESSION_ALERTS, Outcome, ServerSession, Task
+from .messages import Package, Replace
+from .session import SESSION_ALERTS, Outcome, ServerSession
 from .store import AuthState, SessionRecord, begin_session, read_account, read_auth, record_session
 from .tree import TreeConfig
 from .worker import StoreAccess
@@ -73,6 +73,7 @@ class Limits:
 class _Open:
     session: ServerSession
     seen: float
+    work: Work = Work()
 
 
 @attrs.frozen
@@ -81,14 +82,15 @@ class _Start:
 
     account: DeviceAccount | None
     auth: AuthState
-    tasks: tuple[Task, ...]
+    work: Work
 
 
 class DmEndpoint:
     """The server: the ``campaigns`` for every device that connects and authenticates, its
     account looked up in the store (or ``shared`` by every device, when given).
 
-    ``on_done`` is called with each finished session's outcome, after it is stored.
+    ``on_done`` is called with each finished session's outcome, after it is stored;
+    ``clock`` tells the time run campaigns' windows and backoffs are read at.
     """
 
     def __init__(
@@ -104,11 +106,12 @@ class DmEndpoint:
         tree: TreeConfig | None = None,
         on_done: Callable[[Outcome], None] | None = None,
         limits: Limits = Limits(),
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.engine, self.campaigns, self.worker, self.key = engine, tuple(campaigns), worker, key
         self.shared, self.stored_accounts = shared, stored_accounts
         self.server_id = shared.server_id if shared is not None else server_id
-        self.tree, self.on_done, self.limits = tree, on_done, limits
+        self.tree, self.on_done, self.limits, self.clock = tree, on_done, limits, clock
         self.by_token: dict[str, _Open] = {}
         self.by_device: dict[str, str] = {}
         self.finished = 0
@@ -173,7 +176,9 @@ class DmEndpoint:
         if session.done:
             # Durable before the answer leaves: what the device answered is a result once stored.
             self._drop(entry)
-            record = SessionRecord.of(session.outcome, session.nonces)
+            record = SessionRecord.of(
+                session.outcome, session.nonces, dispatches=entry.work.dispatches
+            )
             await self.worker.write(lambda cursor: record_session(cursor, record))
             self.finished += 1
             if self.on_done is not None:
@@ -206,7 +211,9 @@ class DmEndpoint:
         """A session started by ``package``, or None and the refusal (with what the store said
         of the device, when it has an account)."""
         device = package.header.source
-        found = await self.worker.read(lambda db: self._start_info(db, device))
+        zone = _zone(package)
+        now = self.clock()
+        found = await self.worker.read(lambda db: self._start_info(db, device, now, zone))
         if found.account is None:
             return None, self._refuse(package, mac, body), None
         window = int(time.time() // WINDOW_S)
@@ -214,7 +221,7 @@ class DmEndpoint:
         derived = [challenge_nonce(self.key, device, epoch, w) for w in (window, window - 1)]
         session = ServerSession(
             self.engine,
-            found.tasks,
+            found.work.tasks,
             found.account,
             tree=self.tree,
             nonces=found.auth.nonces,
@@ -232,17 +239,18 @@ class DmEndpoint:
         old = self.by_device.get(device)
         if old is not None:
             self.by_token.pop(old, None)  # a device that starts again ends its open session
-        return _Open(session, time.monotonic()), reply, found
+        return _Open(session, time.monotonic(), found.work), reply, found
 
-    def _start_info(self, db: Database, device: str) -> _Start:
+    def _start_info(self, db: Database, device: str, now: float, zone: str | None) -> _Start:
         account = read_account(db, device) if self.stored_accounts else None
         if account is None and self.shared is not None:
             account = self.shared.account(device)
         if account is None:
-            return _Start(None, AuthState(), ())
-        return _Start(
-            account, read_auth(db, device), tasks_for(db, device, self.campaigns, self._plans)
+            return _Start(None, AuthState(), Work())
+        work = work_for(
+            db, device, self.campaigns, self._plans, engine=self.engine, now=now, zone=zone
         )
+        return _Start(account, read_auth(db, device), work)
 
     def _refuse(self, package: Package, mac: str | None, body: bytes) -> Package:
         """The answer to a message that proves nothing: 401 (or 407) with a Chal over a nonce
@@ -293,6 +301,21 @@ class DmEndpoint:
         if account is not None and account.server_auth is AuthType.HMAC:
             headers[HMAC_HEADER] = hmac_header(account.server, nonce, body)
         return web.Response(status=status, body=body, content_type=kind, headers=headers)
+
+
+ZONE_NODE = "./DevInfo/Ext/TimeZone"
+"""Where a device says its time zone (an IANA name), in the DevInfo of its first package: a
+run campaign's windows are then read in the device's local time."""
+
+
+def _zone(package: Package) -> str | None:
+    """The time zone the device says in this package's DevInfo, if any."""
+    for command in package.commands():
+        if isinstance(command, Replace):
+            for item in command.items:
+                if item.source == ZONE_NODE and item.data:
+                    return item.data[:64]
+    return None
 
 
 def _decoy(shared: SharedAccount | None, server_id: str) -> DeviceAccount:

@@ -1,7 +1,22 @@
 """The store's tables, one schema for the DM server and the campaigns, and how an older store
 is brought up to it with nothing lost.
 
-Version 2 (this one):
+Version 3 (this one) adds what a campaign run as operators run it keeps (:mod:`.runs`):
+
+- ``campaign_runs``: per planned campaign that is *run* (``campaign create``), its definition
+  (the :class:`~.rollout.Rollout` as JSON: waves, failure budget, retries, windows,
+  verification, the spec's digest), its state (``draft``, ``running``, ``paused``,
+  ``cancelled``, ``done``) and why, how many waves are open, and the failures of the open wave
+  an operator acknowledged by resuming;
+- ``campaign_devices``: per run and device, its wave, its outcome so far, failed attempts, the
+  time before which it is not retried, and for a read-back that did not match, both records;
+- ``campaign_tally``: devices per run, wave and outcome, kept in the transaction that changes
+  an outcome, so that ``campaign status`` and the server's wave and budget decisions read a few
+  rows whatever the fleet;
+- ``campaign_events``: what happened to a run, in order (started, paused and why, resumed, a
+  wave opened).
+
+Version 2 (before runs) had the tables below and no others:
 
 - ``server_keys``: the server's own random keys (the challenge-nonce key), shared by every
   server on the store;
@@ -34,7 +49,7 @@ from .database import Cursor, Database, StoreError, connect
 
 log = logging.getLogger(__name__)
 
-VERSION = 2
+VERSION = 3
 
 _TABLES = """
 CREATE TABLE IF NOT EXISTS mostate_schema (version INTEGER NOT NULL);
@@ -108,6 +123,48 @@ CREATE INDEX IF NOT EXISTS progress_by_device ON campaign_progress (device, camp
 CREATE INDEX IF NOT EXISTS steps_by_device ON steps (device, campaign)
 """
 
+_V3_TABLES = """
+CREATE TABLE IF NOT EXISTS campaign_runs (
+    campaign TEXT PRIMARY KEY,
+    definition TEXT NOT NULL,
+    state TEXT NOT NULL,
+    reason TEXT,
+    pause TEXT,
+    wave INTEGER NOT NULL DEFAULT 0,
+    acknowledged INTEGER NOT NULL DEFAULT 0,
+    started {real},
+    updated {real} NOT NULL
+);
+CREATE TABLE IF NOT EXISTS campaign_devices (
+    campaign TEXT NOT NULL,
+    device TEXT NOT NULL,
+    wave INTEGER NOT NULL,
+    outcome TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    retry_at {real} NOT NULL DEFAULT 0,
+    expected TEXT,
+    observed TEXT,
+    updated {real} NOT NULL,
+    PRIMARY KEY (campaign, device)
+);
+CREATE TABLE IF NOT EXISTS campaign_tally (
+    campaign TEXT NOT NULL,
+    wave INTEGER NOT NULL,
+    outcome TEXT NOT NULL,
+    devices INTEGER NOT NULL,
+    PRIMARY KEY (campaign, wave, outcome)
+);
+CREATE TABLE IF NOT EXISTS campaign_events (
+    campaign TEXT NOT NULL,
+    at {real} NOT NULL,
+    event TEXT NOT NULL,
+    detail TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS run_devices_by_device ON campaign_devices (device, campaign);
+CREATE INDEX IF NOT EXISTS run_devices_by_outcome ON campaign_devices (campaign, outcome, wave);
+CREATE INDEX IF NOT EXISTS events_by_campaign ON campaign_events (campaign, at)
+"""
+
 _V1_MARKERS = ("devices", "steps", "campaign_plans", "campaign_progress", "campaign_inventory")
 
 
@@ -137,13 +194,22 @@ def ensure(cursor: Cursor, db: Database) -> None:
             f"{VERSION}: upgrade mostate"
         )
     moved = _set_aside(cursor, tables) if version == 1 else set()
-    for statement in _TABLES.format(blob=db.blob, real=db.real).split(";"):
-        if statement.strip():
-            cursor.execute(statement)
+    if version < 2:
+        _create(cursor, db, _TABLES)
     if version == 1:
         migrate(cursor, moved)
+    # 2 -> 3 adds tables and changes none of version 2's: a version 2 store keeps every row.
+    _create(cursor, db, _V3_TABLES)
+    if version:
+        log.info("store migrated from schema %d to %d", version, VERSION)
     cursor.execute("DELETE FROM mostate_schema")
     cursor.execute("INSERT INTO mostate_schema (version) VALUES (?)", (VERSION,))
+
+
+def _create(cursor: Cursor, db: Database, tables: str) -> None:
+    for statement in tables.format(blob=db.blob, real=db.real).split(";"):
+        if statement.strip():
+            cursor.execute(statement)
 
 
 def _version(cursor: Cursor, tables: set[str]) -> int:
@@ -170,7 +236,8 @@ def _set_aside(cursor: Cursor, tables: set[str]) -> set[str]:
 
 
 def migrate(cursor: Cursor, moved: set[str]) -> None:
-    """Copy the version 1 tables set aside into the version 2 ones, then drop them."""
+    """Copy the version 1 tables set aside into the version 2 ones, then drop them (the
+    version 3 tables, which version 1 had nothing for, are made empty after)."""
     now = time.time()
     if "devices" in moved:
         cursor.execute(
@@ -187,7 +254,7 @@ def migrate(cursor: Cursor, moved: set[str]) -> None:
         _migrate_steps(cursor, "campaign_plans" in moved, "devices" in moved, now)
     for table in sorted(moved):
         cursor.execute(f"DROP TABLE {table}_v1")
-    log.info("store migrated to schema %d: %d planned campaign(s)", VERSION, len(goals))
+    log.info("store migrated to schema 2: %d planned campaign(s)", len(goals))
 
 
 def _migrate_plans(cursor: Cursor, now: float) -> list[tuple[str, str, str]]:

@@ -28,6 +28,7 @@ import attrs
 from .accounts import DeviceAccount
 from .auth import AuthType, Key, Secret
 from .database import Cursor, Database, StoreError
+from .dispatch import Dispatch, settle
 from .schema import open_store
 from .server import Report
 from .session import Nonces, Outcome, Task
@@ -51,17 +52,29 @@ class AuthState:
 @attrs.frozen
 class SessionRecord:
     """What one session leaves in the store: the device's DevInfo and nonces, and the steps it
-    answered. ``ended``: the session is over (its count goes up by one)."""
+    answered (and, for a run campaign, the device's new outcome: :func:`.dispatch.settle`).
+    ``ended``: the session is over (its count goes up by one)."""
 
     device: str
     devinfo: dict[str, str]
     nonces: Nonces
     results: tuple[tuple[Task, Report], ...]
     ended: bool = True
+    dispatches: tuple[Dispatch, ...] = ()
+    """For each run campaign the session sent steps of, what to settle its answers by."""
 
     @classmethod
-    def of(cls, outcome: Outcome, nonces: Nonces, *, ended: bool = True) -> SessionRecord:
-        return cls(outcome.device, outcome.devinfo, nonces, outcome.results(), ended)
+    def of(
+        cls,
+        outcome: Outcome,
+        nonces: Nonces,
+        *,
+        ended: bool = True,
+        dispatches: Sequence[Dispatch] = (),
+    ) -> SessionRecord:
+        return cls(
+            outcome.device, outcome.devinfo, nonces, outcome.results(), ended, tuple(dispatches)
+        )
 
 
 # --- the server's key and the accounts -------------------------------------------------------
@@ -228,6 +241,9 @@ def record_session(cursor: Cursor, record: SessionRecord) -> None:
     rows = [_step_row(record.device, task, report, now) for task, report in record.results]
     if rows:
         cursor.executemany(_RECORD_STEP, rows)
+    for dispatch in record.dispatches:
+        reports = {t.step: r for t, r in record.results if t.campaign == dispatch.campaign}
+        settle(cursor, record.device, dispatch, reports)
 
 
 def _step_row(device: str, task: Task, report: Report, at: float) -> tuple[Any, ...]:

@@ -1,8 +1,9 @@
 """A store made before campaigns had ids (schema version 1: the tables as the server and
-``campaign plan --store`` made them then) is moved to version 2 the first time it is opened,
-in one transaction, with nothing lost: each planned goal becomes a campaign, its plans,
+``campaign plan --store`` made them then) is moved to the current version the first time it is
+opened, in one transaction, with nothing lost: each planned goal becomes a campaign, its plans,
 progress and served steps go with it, steps no plan names are kept in an archive campaign,
-and a step that was never answered (a NULL status, not a result) is left to be sent again."""
+and a step that was never answered (a NULL status, not a result) is left to be sent again.
+A version 2 store (campaigns with ids, no runs) gains the tables of runs and keeps every row."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import pytest
 from mostate.cli import main
 from mostate.omadm.campaign_store import CampaignGoal, CampaignStore
 from mostate.omadm.database import Cursor, connect
+from mostate.omadm.schema import VERSION
 from mostate.omadm.store import Store
 
 V1 = """
@@ -73,7 +75,8 @@ def test_a_version_1_store_is_migrated_with_nothing_lost(store_at: str) -> None:
     version_1(path)
     store = Store(path)
     devices = {d["device"]: d for d in store.devices()}
-    assert store.db.read("SELECT version FROM mostate_schema") == [(2,)]
+    assert store.db.read("SELECT version FROM mostate_schema") == [(VERSION,)] == [(3,)]
+    assert store.db.read("SELECT count(*) FROM campaign_runs") == [(0,)]
     assert devices["a"]["sessions"] == 3 and devices["a"]["devinfo"] == {"DevId": "a"}
     assert [(s["campaign"], s["step"], s["status"]) for s in devices["a"]["steps"]] == [
         ("migrated-1", 0, 200)  # step 1 was never answered: it is sent again
@@ -96,7 +99,7 @@ def test_a_version_1_store_is_migrated_with_nothing_lost(store_at: str) -> None:
     assert campaigns.progress("migrated-2") == {}
     assert dict(campaigns.inventory()) == {"a": "{}", "b": "{}"}
     campaigns.close()
-    again = Store(path)  # opened again: already at version 2, nothing moves
+    again = Store(path)  # opened again: already at the current version, nothing moves
     assert len(again.devices()) == 2
     again.close()
 
@@ -109,3 +112,40 @@ def test_dm_report_reads_a_migrated_store(
     assert main(["dm", "report", path, "--format", "json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert [(d["device"], len(d["steps"])) for d in report] == [("a", 1), ("z", 1)]
+
+
+V2_ONLY = ("campaign_runs", "campaign_devices", "campaign_tally", "campaign_events")
+
+
+def version_2(where: str) -> None:
+    """A version 2 store: what this mostate makes, less the tables version 3 added."""
+    Store(where).close()
+    db = connect(where)
+
+    def back(c: Cursor) -> None:
+        for table in V2_ONLY:
+            c.execute(f"DROP TABLE {table}")
+        c.execute("UPDATE mostate_schema SET version = 2")
+        c.execute(
+            "INSERT INTO campaigns (campaign, seq, kind, goal, target, service, created)"
+            " VALUES ('c1', 1, 'planned', 'exists(target)', 'new', 'MMS', 1.0)"
+        )
+        c.execute(
+            "INSERT INTO steps (campaign, device, step, request, status, at)"
+            " VALUES ('c1', 'a', 0, ?, 200, 2.0)",
+            (ADD,),
+        )
+
+    db.write(back)
+    db.close()
+
+
+def test_a_version_2_store_gains_the_tables_of_runs_and_keeps_every_row(store_at: str) -> None:
+    version_2(store_at)
+    store = Store(store_at)
+    assert store.db.read("SELECT version FROM mostate_schema") == [(3,)]
+    assert store.answered("a") == {"c1": {0}}
+    assert store.db.read("SELECT campaign, kind FROM campaigns") == [("c1", "planned")]
+    for table in V2_ONLY:  # each new table is there, and empty
+        assert store.db.read(f"SELECT count(*) FROM {table}") == [(0,)]
+    store.close()
