@@ -22,6 +22,7 @@ from ..model import check_name, params_from_json
 from ..omadm.campaign_store import CampaignGoal
 from ..omadm.database import StoreError
 from .campaign_report import register_report
+from .campaign_run import register_run_commands
 from .campaign_store import BATCH, PlanRecorder, Tee, non_blank, open_store, register_store_commands
 from .campaign_syncml import PackageWriter
 from .common import (
@@ -51,6 +52,7 @@ def register(commands: Any) -> None:
     _register_fleet(family)
     register_report(family)
     register_store_commands(family)
+    register_run_commands(family)
 
 
 def _register_plan(family: Any) -> None:

@@ -240,3 +240,18 @@ PIPED_WIDTH = 240
 
 def print_json(obj: Any) -> None:
     print(json.dumps(obj, indent=2, sort_keys=False))
+
+
+def spec_digest(path: str | None) -> str:
+    """The SHA-256 of the spec file's bytes (the shipped spec when None): what a campaign
+    records of the spec it was planned with, and a server checks before it serves it."""
+    import hashlib
+
+    from ..spec import default_spec_path
+
+    file = shipped(path, "mutant", "mutants", ".toml")
+    where = Path(file) if file is not None else default_spec_path()
+    try:
+        return hashlib.sha256(where.read_bytes()).hexdigest()
+    except OSError as err:
+        raise CliError(f"cannot read the spec {where}: {err.strerror or err}") from None

@@ -25,7 +25,13 @@ import attrs
 
 from .campaigns import PLANNED
 from .database import Cursor, Database, StoreError
+from .dispatch import DRAFT
+from .rollout import Rollout
+from .runs import add_devices, create_run
 from .schema import open_store
+
+CREATING = "creating"
+"""A run whose devices are being recorded (``campaign create`` under way, or cut short)."""
 
 T = TypeVar("T")
 PAGE = 5_000
@@ -157,10 +163,15 @@ class CampaignStore:
         if rows:
             self._db.write(lambda db: db.executemany(_SAVE_STATE, rows))
 
-    def record_plans(self, campaign: str, plans: Sequence[PlannedDevice]) -> None:
+    def record_plans(
+        self,
+        campaign: str,
+        plans: Sequence[PlannedDevice],
+        also: Callable[[Cursor], object] | None = None,
+    ) -> None:
         """Devices' plans in ``campaign`` (made first, :meth:`create`), with the states they
-        were planned from as their inventory, in one transaction; each device's earlier
-        progress and served steps in that campaign are cleared."""
+        were planned from as their inventory, in one transaction (with ``also``); each device's
+        earlier progress and served steps in that campaign are cleared."""
         now = time.time()
         states = [(p.device, p.state, now) for p in plans]
         rows = [(campaign, p.device, p.state, p.plan, p.unreachable, now) for p in plans]
@@ -173,6 +184,8 @@ class CampaignStore:
             db.executemany(_SAVE_PLAN, rows)
             db.executemany(_CLEAR_PROGRESS, devices)
             db.executemany(_CLEAR_STEPS, devices)
+            if also is not None:
+                also(db)
 
         if plans:
             self._db.write(work)
@@ -218,6 +231,53 @@ class CampaignStore:
             statuses.extend([None] * (step + 1 - len(statuses)))
             statuses[step] = status
         return {device: tuple(statuses) for device, statuses in out.items()}
+
+    def create_run(self, rollout: Rollout) -> None:
+        """Make run ``rollout.id`` (its planned campaign made first, :meth:`create`), left in
+        ``creating`` until :meth:`finish_run`; a run left so by a crash is made anew."""
+
+        def work(db: Cursor) -> None:
+            rows = db.execute("SELECT state FROM campaign_runs WHERE campaign = ?", (rollout.id,))
+            if rows and rows[0][0] == CREATING:
+                for table in ("campaign_devices", "campaign_tally", "campaign_events"):
+                    db.execute(f"DELETE FROM {table} WHERE campaign = ?", (rollout.id,))
+                db.execute("DELETE FROM campaign_runs WHERE campaign = ?", (rollout.id,))
+            create_run(db, rollout, ())
+            db.execute(
+                "UPDATE campaign_runs SET state = ? WHERE campaign = ?", (CREATING, rollout.id)
+            )
+
+        self._db.write(work)
+
+    def record_run(
+        self,
+        campaign: str,
+        plans: Sequence[PlannedDevice],
+        devices: Sequence[tuple[str, int, str]],
+    ) -> None:
+        """Devices' plans and their rows in the run (wave, outcome), in one transaction."""
+        self.record_plans(campaign, plans, also=lambda db: add_devices(db, campaign, devices))
+
+    def finish_run(self, campaign: str) -> None:
+        """The run is made: ``draft``, ready to start."""
+        self._db.write(
+            lambda db: db.execute(
+                "UPDATE campaign_runs SET state = ? WHERE campaign = ? AND state = ?",
+                (DRAFT, campaign, CREATING),
+            )
+        )
+
+    def run_exists(self, campaign: str) -> bool:
+        """Whether a run of that id was made (and not left halfway by a crash)."""
+        rows = self._db.read("SELECT state FROM campaign_runs WHERE campaign = ?", (campaign,))
+        return bool(rows) and rows[0][0] != CREATING
+
+    def write(self, work: Callable[[Cursor], T]) -> T:
+        """``work`` in one transaction of this store (the run commands of :mod:`.runs`)."""
+        return self._db.write(work)
+
+    def read(self, query: Callable[[Database], T]) -> T:
+        return query(self._db)
 
     def counts(self) -> dict[str, int]:
         """How many rows each campaign table holds."""

@@ -107,8 +107,8 @@ def decide(
     >>> run = RunRow("c", RUNNING, 1, rollout, 1, PENDING, 0.0)
     >>> add = Request(Actor.server(), "add", "MMS", "new")
     >>> steps, dispatch = decide(Engine(load_spec()), run, [add], DeviceState(), {}, now=0.0)
-    >>> [(k, r.op) for k, r in steps], dispatch.checks[0].expected
-    ([(0, 'add'), (1, 'get')], Instance(active=False, default=False, locked=False, params=FrozenMap({})))
+    >>> [(k, r.op) for k, r in steps], dispatch.checks[0].expected.to_json()
+    ([(0, 'add'), (1, 'get')], {'active': False, 'default': False, 'locked': False, 'params': {}})
     """
     if not _eligible(run, now, zone) or not plan:
         return (), None

@@ -224,6 +224,8 @@ class Rollout:
             raise RolloutError("waves: at least one wave")
         if len({w.name for w in waves}) != len(waves):
             raise RolloutError("waves: two waves have the same name")
+        if sum(w.percent or 0 for w in waves) > 100 + 1e-9:
+            raise RolloutError("waves: the percentages add up to more than 100")
         zone = _opt_str(data, "time_zone", "")
         if zone is not None and _zone(zone) is None:
             raise RolloutError(f"time_zone: {zone!r} is not a time zone this machine knows")
