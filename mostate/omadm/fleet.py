@@ -22,14 +22,15 @@ from typing import Any
 import attrs
 from aiohttp import ClientError, ClientSession, TCPConnector
 
-from ..frozenmap import FrozenMap
-from ..model import DeviceState, Instance, Service
+from ..engine import Engine
+from ..model import DeviceState, Outcome, Request, Status
 from .client import DeviceSession, standard_tree
 from .device import NO_USER, Answer, Device, Held, Ui, answering
 from .endpoint import ZONE_NODE
 from .http import SessionError, run_device
-from .messages import Add, Code, Delete, Package, Replace, Status
+from .messages import Add, Code, Delete, Package, Replace
 from .messages import Sequence as SequenceCommand
+from .messages import Status as StatusElement
 from .session import Account, Nonces
 
 
@@ -85,9 +86,31 @@ class SimDevice:
         return fails == -1 or self.failed < fails
 
 
+class _Lying(Engine):
+    """The engine of a device that answers 200 to a flag change and keeps its flags: its
+    later reads (a read-back) show the flags as they were."""
+
+    def apply(self, state: DeviceState, request: Request) -> Outcome:
+        outcome = super().apply(state, request)
+        if request.op in _FLAG_OPS and outcome.status == Status.OK:
+            return attrs.evolve(outcome, state=state)
+        return outcome
+
+
+_FLAG_OPS = frozenset({"set_active", "set_default", "set_locked"})
+_LIARS: dict[int, _Lying] = {}
+
+
+def _lying(engine: Engine) -> _Lying:
+    """One lying engine per spec (an engine compiles its operations once)."""
+    key = id(engine.spec)
+    if key not in _LIARS:
+        _LIARS[key] = _Lying(engine.spec)
+    return _LIARS[key]
+
+
 class _Misbehaving(Device):
-    """A device that fails its changing commands, or keeps its flags as they were while
-    saying they changed (see :class:`Behaviour`)."""
+    """A device that fails its changing commands (see :class:`Behaviour`)."""
 
     def __init__(self, base: Device, sim: SimDevice) -> None:
         super().__init__(base.engine, base.tree, fixed=base.fixed, accounts=base.accounts)
@@ -106,13 +129,13 @@ class _Misbehaving(Device):
             self.sim.failed += 1
             failed = tuple(
                 attrs.evolve(e, code=int(Code.COMMAND_FAILED))
-                if isinstance(e, Status) and e.cmd in ("Add", "Replace", "Delete") and e.code == 200
+                if isinstance(e, StatusElement)
+                and e.cmd in ("Add", "Replace", "Delete")
+                and e.code == 200
                 else e
                 for e in response.body
             )
             return state, attrs.evolve(response, body=failed)
-        if self.sim.behaviour.lies:
-            after = _keep_flags(state, after)
         return after, response
 
 
@@ -120,20 +143,6 @@ def _changes(package: Package) -> bool:
     commands = list(package.commands())
     inner = [c for s in commands if isinstance(s, SequenceCommand) for c in s.commands]
     return any(isinstance(c, Add | Replace | Delete) for c in [*commands, *inner])
-
-
-def _keep_flags(before: DeviceState, after: DeviceState) -> DeviceState:
-    """``after`` with every instance's flags as they were ``before`` (none if new)."""
-    out = after
-    for name, service in after.services.items():
-        records = {}
-        for inst, record in service.instances.items():
-            was = before.instance(name, inst) or Instance()
-            records[inst] = attrs.evolve(
-                record, active=was.active, default=was.default, locked=was.locked
-            )
-        out = out.with_service(name, Service(FrozenMap(records)))
-    return out
 
 
 @attrs.frozen
@@ -215,8 +224,9 @@ def _session(base: Device, sim: SimDevice, url: str) -> DeviceSession:
     fixed = standard_tree(sim.device_id, sim.account, url)
     if behaviour.zone:
         fixed[ZONE_NODE] = behaviour.zone
-    device = Device(base.engine, base.tree, fixed=fixed)
-    if behaviour.fails or behaviour.lies:
+    engine = _lying(base.engine) if behaviour.lies else base.engine
+    device = Device(engine, base.tree, fixed=fixed)
+    if behaviour.fails:
         device = _Misbehaving(device, sim)
     ui = answering(then=Answer.DECLINE if behaviour.declines else Answer.ACCEPT)
     return DeviceSession(
