@@ -85,6 +85,8 @@ def _report(args: argparse.Namespace) -> int:
         if args.inventory is not None or args.plans is not None or not args.store:
             raise CliError("give INVENTORY and --plans, or --store alone (a campaign store)")
         summary = _report_store(args, engine)
+        if args.html and _run_page(args):
+            args.html = None  # written: the run's own page
         return _show(args, summary, args.store)
     results = _results(args)
     try:
@@ -94,6 +96,32 @@ def _report(args: argparse.Namespace) -> int:
     except (ValueError, RequestError) as err:
         raise CliError(f"{args.inventory}, {args.plans}: {err}") from None
     return _show(args, summary, args.inventory)
+
+
+def _run_page(args: argparse.Namespace) -> bool:
+    """Write the run's page (the live page's templates, without its refresh) to --html, when
+    the campaign reported is a run; whether it was one."""
+    from ..omadm.pages import render, run_page
+    from ..omadm.runs import RunError
+
+    store = open_store(args.store, existing=True)
+    try:
+        campaign = chosen_campaign(store, args.campaign_id)
+        if not store.run_exists(campaign):
+            return False
+        page = store.read(lambda db: run_page(db, campaign, refresh=None))
+    except (RunError, StoreError) as err:
+        raise CliError(str(err)) from None
+    finally:
+        store.close()
+    try:
+        html = render(page)
+    except ModuleNotFoundError as err:
+        raise CliError(
+            f"--html needs jinja2 ({err.name}): pip install 'mostate[campaign]'"
+        ) from None
+    write_durably(args.html, html)
+    return True
 
 
 def _show(args: argparse.Namespace, summary: Summary, what: str) -> int:

@@ -32,6 +32,7 @@ from ..model import DeviceState
 from ..omadm import dispatch as outcomes
 from ..omadm.campaign_store import CampaignGoal, CampaignStore, PlannedDevice
 from ..omadm.database import Cursor, StoreError
+from ..omadm.pages import LABELS, wave_counts
 from ..omadm.rollout import Rollout, RolloutError
 from ..omadm.runs import RETRYABLE, RunStatus, cancel, pause, resume, retry, run_status, start
 from .campaign_store import BATCH, open_store, plan_row
@@ -50,18 +51,7 @@ from .common import (
 )
 from .dm_options import tree_from, tree_options
 
-LABELS = {
-    outcomes.VERIFIED: "verified",
-    outcomes.APPLIED: "reached",
-    outcomes.WORKING: "stopped halfway",
-    outcomes.PENDING: "not seen",
-    outcomes.RETRYING: "retrying",
-    outcomes.FAILED: "failed",
-    outcomes.DECLINED: "declined",
-    outcomes.MISMATCH: "mismatch",
-    outcomes.UNREACHABLE: "unreachable",
-}
-"""What each outcome is called where people read it."""
+__all__ = ["register_run_commands", "rollout_from"]
 
 
 def register_run_commands(family: Any) -> None:
@@ -354,15 +344,6 @@ def _status(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def shown_counts(status: RunStatus, wave: int) -> dict[str, int]:
-    """A wave's devices by the outcome people read (not seen in a wave not yet open: waiting)."""
-    counts = status.counts.get(wave, {})
-    out = {LABELS[o]: counts.get(o, 0) for o in outcomes.OUTCOMES}
-    if wave > status.open_waves:
-        out["waiting"] = out.pop("not seen")
-    return out
-
-
 def _when(at: float | None) -> str:
     return "-" if at is None else dt.datetime.fromtimestamp(at).strftime("%Y-%m-%d %H:%M:%S")
 
@@ -378,7 +359,7 @@ def _print_status(status: RunStatus) -> None:
                "failed", "declined", "mismatch", "unreachable"]  # fmt: skip
     table = Table("wave", "name", "devices", *columns, "success", title="waves")
     for k, name in enumerate(status.waves, 1):
-        counts = shown_counts(status, k)
+        counts = wave_counts(status, k)
         total = sum(counts.values())
         ok, counted = outcomes.success(r, status.counts.get(k, {}))
         share = f"{100 * ok / counted:.0f}%" if counted else "-"

@@ -51,6 +51,7 @@ from .common import (
     console,
     engine_from,
     print_json,
+    spec_digest,
     state_from,
     trace_from,
 )
@@ -192,11 +193,23 @@ def _serve_parser(family: Any) -> None:
         "--sessions", type=int, metavar="N", help="stop after N finished sessions (default: never)"
     )
     serve.add_argument("--verbose", "-v", action="store_true", help="a line per finished session")
+    serve.add_argument(
+        "--dashboard",
+        action="store_true",
+        help="also serve each campaign's live page at /campaigns/ID (read-only)",
+    )
+    serve.add_argument(
+        "--dashboard-token-file",
+        metavar="FILE",
+        help="the token a viewer of the pages must give (Bearer, or ?token=); needed to serve "
+        "them on an address other than loopback",
+    )
     secret_options(serve, device=False)
     serve.set_defaults(handler=_serve)
 
 
 def _serve(args: argparse.Namespace) -> int:
+    from ..omadm.dashboard import Dashboard, DashboardConfig
     from ..omadm.endpoint import DmEndpoint, start_site
     from ..omadm.worker import StoreWorker
 
@@ -227,15 +240,20 @@ def _serve(args: argparse.Namespace) -> int:
 
     async def serve() -> None:
         runner, url = await start_site(
-            endpoint, host=args.host, port=args.port, path=args.path, tls=tls
+            endpoint, host=args.host, port=args.port, path=args.path, tls=tls, dashboard=pages
         )
         print(f"mostate: serving {url}", file=sys.stderr)
+        if pages is not None:
+            site = url.split("://", 1)[0] + "://" + url.split("://", 1)[1].split("/", 1)[0]
+            print(f"mostate: campaign pages at {site}{pages.config.prefix}/", file=sys.stderr)
         try:
             await stop.wait()
         finally:
             await runner.cleanup()
 
+    token = _dashboard_token(args)
     with StoreWorker(args.store) as worker:
+        pages = Dashboard(worker, DashboardConfig(token=token)) if args.dashboard else None
         endpoint = DmEndpoint(
             engine,
             campaigns,
@@ -248,6 +266,33 @@ def _serve(args: argparse.Namespace) -> int:
         )
         asyncio.run(serve())
     return EXIT_OK
+
+
+LOOPBACK = ("127.0.0.1", "::1", "localhost")
+
+
+def _dashboard_token(args: argparse.Namespace) -> str | None:
+    """The token of the pages (from its file); a dashboard on an address others can reach
+    without one is refused: its pages list device ids."""
+    if args.dashboard_token_file and not args.dashboard:
+        raise CliError("--dashboard-token-file goes with --dashboard")
+    if not args.dashboard:
+        return None
+    if args.dashboard_token_file:
+        try:
+            with open(args.dashboard_token_file, encoding="utf-8") as handle:
+                token = handle.read(4096).strip()
+        except OSError as err:
+            raise CliError(f"cannot read --dashboard-token-file: {err.strerror}") from None
+        if len(token) < 16:
+            raise CliError("--dashboard-token-file: a token of 16 characters or more")
+        return token
+    if args.host not in LOOPBACK:
+        raise CliError(
+            f"--dashboard on {args.host}: the pages list device ids; give "
+            "--dashboard-token-file FILE, or listen on 127.0.0.1"
+        )
+    return None
 
 
 def _server_tls(args: argparse.Namespace) -> ssl.SSLContext | None:
@@ -394,7 +439,20 @@ def _planned(
             raise CliError(
                 f"{store.where}: campaign {campaign}, device {device!r}: {err}"
             ) from None
+    _same_spec(args, store, ids)
     return [ServedCampaign(c, PLANNED) for c in ids]
+
+
+def _same_spec(args: argparse.Namespace, store: Store, ids: Sequence[str]) -> None:
+    """A run is served with the spec it was planned with (its digest), or not at all."""
+    digest = spec_digest(args.spec)
+    for campaign, definition in store.db.read("SELECT campaign, definition FROM campaign_runs"):
+        recorded = json.loads(definition).get("spec_digest")
+        if campaign in ids and recorded and recorded != digest:
+            raise CliError(
+                f"campaign {campaign} was planned with another spec (sha256 {recorded[:12]}; "
+                f"this one is {digest[:12]}): serve it with the spec it was planned with"
+            )
 
 
 # --- dm device and dm fleet ------------------------------------------------------------------

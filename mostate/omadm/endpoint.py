@@ -39,6 +39,7 @@ from .accounts import AccountError, DeviceAccount, SharedAccount, check_device_i
 from .auth import HMAC_HEADER, AuthType, Key, challenge_nonce, hmac_header, new_nonce
 from .campaigns import PlanCache, ServedCampaign, Work, work_for
 from .codec import MAX_PACKAGE_BYTES, PackageError, parse_package, salvage_header
+from .dashboard import Dashboard
 from .database import Database, StoreError
 from .device import refusal
 from .http import WBXML_TYPES, XML_TYPES
@@ -325,10 +326,15 @@ def _decoy(shared: SharedAccount | None, server_id: str) -> DeviceAccount:
     return DeviceAccount("", server_id, kind, key, AuthType.MD5, key)
 
 
-def application(endpoint: DmEndpoint, path: str = "/") -> web.Application:
-    """The aiohttp application serving ``endpoint`` at ``path``."""
+def application(
+    endpoint: DmEndpoint, path: str = "/", dashboard: Dashboard | None = None
+) -> web.Application:
+    """The aiohttp application serving ``endpoint`` at ``path`` (and the campaigns' pages,
+    when given a ``dashboard``)."""
     app = web.Application(client_max_size=MAX_PACKAGE_BYTES)
     app.router.add_post(path, endpoint.handle)
+    if dashboard is not None:
+        dashboard.routes(app)
     return app
 
 
@@ -339,11 +345,12 @@ async def start_site(
     port: int = 0,
     path: str = "/",
     tls: ssl.SSLContext | None = None,
+    dashboard: Dashboard | None = None,
 ) -> tuple[web.AppRunner, str]:
     """Serve ``endpoint``; the runner (``await runner.cleanup()`` to stop) and the URL it
     serves at (its port when 0 was asked for)."""
     runner = web.AppRunner(
-        application(endpoint, path),
+        application(endpoint, path, dashboard),
         access_log=None,
         keepalive_timeout=endpoint.limits.keepalive_s,
         # The rest of a body answered early is read for no longer than a body may take.

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import ssl
+import threading
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
@@ -15,8 +16,9 @@ from mostate import DeviceState, Engine, Request
 from mostate.omadm import Device
 from mostate.omadm.accounts import AccountLine, SharedAccount
 from mostate.omadm.auth import AuthType, Secret
-from mostate.omadm.campaigns import LIST, ServedCampaign, register
+from mostate.omadm.campaigns import LIST, PLANNED, ServedCampaign, register
 from mostate.omadm.client import DeviceSession
+from mostate.omadm.dashboard import Dashboard, DashboardConfig
 from mostate.omadm.endpoint import DmEndpoint, Limits, start_site
 from mostate.omadm.session import Account
 from mostate.omadm.store import Store
@@ -109,3 +111,47 @@ def shared_demo(client_auth: AuthType = AuthType.MD5) -> SharedAccount:
 
 def run_all(*coroutines: Awaitable[Any]) -> Awaitable[list[Any]]:
     return asyncio.gather(*coroutines)
+
+
+class ServerThread:
+    """``dm serve --planned`` on a store, in a thread of its own (for tests whose rounds of
+    devices run their own event loops), with the campaigns' pages when ``dashboard``."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        store: str,
+        campaigns: Sequence[str],
+        *,
+        dashboard: DashboardConfig | None = None,
+    ) -> None:
+        self.ready = threading.Event()
+        self.url = ""
+        self._stop: asyncio.Event | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        key = add_accounts(store, [])
+        served = [ServedCampaign(c, PLANNED) for c in campaigns]
+
+        async def main() -> None:
+            with StoreWorker(store) as worker:
+                endpoint = DmEndpoint(engine, served, worker, key)
+                pages = Dashboard(worker, dashboard) if dashboard is not None else None
+                runner, self.url = await start_site(endpoint, path="/dm", dashboard=pages)
+                self._loop, self._stop = asyncio.get_running_loop(), asyncio.Event()
+                self.ready.set()
+                await self._stop.wait()
+                await runner.cleanup()
+
+        self.thread = threading.Thread(target=lambda: asyncio.run(main()), daemon=True)
+        self.thread.start()
+        if not self.ready.wait(10):
+            raise RuntimeError("the server did not start in 10 s")
+
+    @property
+    def origin(self) -> str:
+        return self.url.removesuffix("/dm")
+
+    def close(self) -> None:
+        assert self._loop is not None and self._stop is not None
+        self._loop.call_soon_threadsafe(self._stop.set)
+        self.thread.join(10)

@@ -25,14 +25,11 @@ from mostate import DeviceState, Engine, Request
 from mostate.campaign import synthetic_fleet
 from mostate.cli import main
 from mostate.omadm import Device
-from mostate.omadm.campaigns import PLANNED, ServedCampaign
 from mostate.omadm.dispatch import DECLINED, DONE, FAILED, MISMATCH, PAUSED, RUNNING, VERIFIED
-from mostate.omadm.endpoint import DmEndpoint, start_site
 from mostate.omadm.fleet import Behaviour, SimDevice, connector, run_fleet
 from mostate.omadm.runs import run_status
 from mostate.omadm.store import Store
-from mostate.omadm.worker import StoreWorker
-from tests.omadm.serving import add_accounts, line, view
+from tests.omadm.serving import ServerThread, add_accounts, line, view
 
 GOAL = "exists(target) and active(target)"
 DEFINITION = """
@@ -88,38 +85,6 @@ def _round(url: str, engine: Engine, sims: list[SimDevice]) -> None:
     asyncio.run(go())
 
 
-class Server:
-    """dm serve --planned on the store, in a thread of its own, for the test's rounds."""
-
-    def __init__(self, engine: Engine, store: str, campaign: str) -> None:
-        import threading
-
-        self.ready = threading.Event()
-        self.url = ""
-        self._stop: asyncio.Event | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        key = add_accounts(store, [])
-        served = [ServedCampaign(campaign, PLANNED)]
-
-        async def main() -> None:
-            with StoreWorker(store) as worker:
-                endpoint = DmEndpoint(engine, served, worker, key)
-                runner, self.url = await start_site(endpoint, path="/dm")
-                self._loop, self._stop = asyncio.get_running_loop(), asyncio.Event()
-                self.ready.set()
-                await self._stop.wait()
-                await runner.cleanup()
-
-        self.thread = threading.Thread(target=lambda: asyncio.run(main()), daemon=True)
-        self.thread.start()
-        self.ready.wait(10)
-
-    def close(self) -> None:
-        assert self._loop is not None and self._stop is not None
-        self._loop.call_soon_threadsafe(self._stop.set)
-        self.thread.join(10)
-
-
 def _outcomes(store: str, campaign: str) -> dict[str, tuple[str, Any, Any]]:
     s = Store(store)
     try:
@@ -169,7 +134,7 @@ def rehearse(tmp_path: Path, engine: Engine, n: int) -> None:
         SimDevice(a.device, view(a), state, bad.get(a.device, Behaviour()))
         for a, (_, state) in zip(accounts, fleet, strict=True)
     ]
-    server = Server(engine, store, "mms-2027")
+    server = ServerThread(engine, store, ["mms-2027"])
     try:
         _run(server.url, engine, store, sims, waves)
     finally:
