@@ -144,7 +144,7 @@ def when(at: float | None) -> str:
     return "-" if at is None else dt.datetime.fromtimestamp(at).strftime("%Y-%m-%d %H:%M:%S")
 
 
-def bar(counts: Mapping[str, int], order: Sequence[str], width: int = 200) -> str:
+def bar(counts: Mapping[str, int], order: Sequence[str], width: int = 140) -> str:
     """A stacked bar of ``counts`` in ``order``, as inline SVG (each part titled).
 
     >>> bar({"ok": 3, "failed": 1}, ["ok", "failed"], 100).count("<rect")
