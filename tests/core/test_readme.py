@@ -91,10 +91,23 @@ def test_console_examples_print_what_they_show(block: str) -> None:
 def test_the_spec_example_is_a_spec_that_loads() -> None:
     from mostate import Engine, parse_spec
 
-    (example,) = fenced("toml")
+    example, _ = fenced("toml")
     spec = parse_spec(example, "README.md")
     assert set(spec.ops) == {"set_active"} and spec.invariants and spec.properties
     assert Engine(spec).spec is spec
+
+
+def test_the_campaign_definition_example_is_one_campaign_create_reads() -> None:
+    import tomllib
+
+    from mostate.campaign.waves import WaveAssigner
+    from mostate.omadm.rollout import Rollout
+
+    _, example = fenced("toml")
+    rollout = Rollout.from_json(tomllib.loads(example))
+    assert [w.name for w in rollout.waves] == ["canary", "wave 2"]
+    assert (rollout.budget.percent, rollout.retry.retries, len(rollout.windows)) == (5, 3, 1)
+    assert WaveAssigner(rollout).rest == 3
 
 
 @pytest.mark.slow  # about 2 s here (2 cores)
