@@ -1,12 +1,14 @@
-"""Generated modules: the source of an operation's two functions, and that source compiled.
+"""Generated modules: an operation's two functions as residual values, printed and compiled.
 
-:func:`source` writes one module per operation (a function per role, see
-:mod:`mostate.codegen.operation`); :func:`compile_operation` compiles it with ``compile()`` and
-runs it in a fresh namespace holding only :data:`~mostate.codegen.runtime.NAMESPACE` and the
-module's own constants. That is the one place mostate executes code it did not import: code it
-wrote itself from the checked AST, in which every name and literal went through ``repr`` or a
-generated name. The source is registered with :mod:`linecache`, so a traceback through generated
-code shows its lines.
+:func:`specialise` specialises one module per operation (a function per role, see
+:mod:`mostate.codegen.operation`), :func:`source` prints it (:mod:`.python`), and
+:func:`compile_operation` compiles the source with ``compile()`` and runs it in a fresh
+namespace holding only :data:`~mostate.codegen.runtime.NAMESPACE` and the module's own
+constants. That is the one place mostate executes code it did not import: code it wrote itself
+from the checked AST, in which every name and literal went through ``repr`` or a generated
+name. The source is registered with :mod:`linecache`, so a traceback through generated code
+shows its lines. A successor keeps its residual function too: the explorer runs it over arrays
+(:mod:`mostate.explore.evaluator`) and reads its locality from it (:mod:`.locality`).
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from ..rules import Operation, Spec
 from .context import Unit
 from .locality import reads_target_only
 from .operation import emit_function, fixed
+from .python import print_module
+from .residual import Function, Module
 from .runtime import NAMESPACE, Answer, Successor, interned_values
 
 
@@ -52,6 +56,9 @@ class SuccessorStep(Protocol):
     constants: Mapping[str, Any]
     """The objects the module's constants (``_k0``, ...) name."""
 
+    residual: Function
+    """The function it was printed from (:mod:`.residual`)."""
+
     def __call__(
         self, svcs: dict[str, Service], S: str, N: str | None, pre: dict[str, Instance], /
     ) -> Successor: ...
@@ -60,10 +67,26 @@ class SuccessorStep(Protocol):
 _ROLES = (Role.USER, Role.SERVER)
 
 
+def specialise(spec: Spec, op: Operation) -> Module:
+    """The module for ``op``, a function ``_user`` and a function ``_server``, as residual
+    values. Raises :class:`~mostate.codegen.values.Unsupported` when the operation cannot be
+    generated.
+
+    >>> from mostate import load_spec
+    >>> spec = load_spec()
+    >>> [f.name for f in specialise(spec, spec.ops["get"]).functions]
+    ['_user', '_server']
+    """
+    unit = Unit()
+    header = f"operation {op.name!r} of spec {spec.name!r}, written by mostate.codegen"
+    functions = tuple(emit_function(spec, op, role, unit, f"_{role.value}") for role in _ROLES)
+    return Module(header, functions, tuple(unit.namespace.values()))
+
+
 def source(spec: Spec, op: Operation) -> tuple[str, dict[str, Any]]:
-    """The module for ``op`` (a function ``_user`` and a function ``_server``) and the objects
-    its constants name. Raises :class:`~mostate.codegen.values.Unsupported` when the operation
-    cannot be generated.
+    """The module for ``op`` (a function ``_user`` and a function ``_server``) printed as
+    Python, and the objects its constants name. Raises
+    :class:`~mostate.codegen.values.Unsupported` when the operation cannot be generated.
 
     >>> from mostate import load_spec
     >>> spec = load_spec()
@@ -71,12 +94,13 @@ def source(spec: Spec, op: Operation) -> tuple[str, dict[str, Any]]:
     >>> text.count("def _user(state, request, check, valid=False):"), "_k0" in constants
     (1, True)
     """
-    unit = Unit()
-    lines = [f"# operation {op.name!r} of spec {spec.name!r}, written by mostate.codegen"]
-    for role in _ROLES:
-        lines.append("")
-        lines += emit_function(spec, op, role, unit, f"_{role.value}")
-    return "\n".join(lines) + "\n", dict(unit.namespace)
+    module = specialise(spec, op)
+    return print_module(module), _named(module)
+
+
+def _named(module: Module) -> dict[str, Any]:
+    """The objects a module's constants name, by name."""
+    return {f"_k{index}": value for index, value in enumerate(module.constants)}
 
 
 def compile_operation(spec: Spec, op: Operation) -> tuple[Step, Step]:
@@ -95,23 +119,28 @@ def compile_operation(spec: Spec, op: Operation) -> tuple[Step, Step]:
     return namespace["_user"], namespace["_server"]
 
 
-def successor_source(spec: Spec, op: Operation, request: Request) -> tuple[str, dict[str, Any]]:
+def specialise_successor(spec: Spec, op: Operation, request: Request) -> Module:
     """The module of the successor form of ``op`` for ``request``'s role, arguments and
-    answer to the confirmation (one function, ``_step``); raises
+    answer to the confirmation (one function, ``_step``), as residual values; raises
     :class:`~mostate.codegen.values.Unsupported` for an operation that cannot be generated,
     ValueError for a malformed request."""
     fixes = fixed(op, request)
     if fixes is None:
         raise ValueError(f"a malformed {op.name} request: the engine answers it")
     unit = Unit(successor=True)
-    lines = [
-        f"# operation {op.name!r} of spec {spec.name!r} for {request.actor.role.value}, "
+    header = (
+        f"operation {op.name!r} of spec {spec.name!r} for {request.actor.role.value}, "
         f"arguments {dict(fixes.args)!r}, declines: {fixes.declines}; successor form, "
-        "written by mostate.codegen",
-        "",
-    ]
-    lines += emit_function(spec, op, request.actor.role, unit, "_step", fixes)
-    return "\n".join(lines) + "\n", dict(unit.namespace)
+        "written by mostate.codegen"
+    )
+    function = emit_function(spec, op, request.actor.role, unit, "_step", fixes)
+    return Module(header, (function,), tuple(unit.namespace.values()))
+
+
+def successor_source(spec: Spec, op: Operation, request: Request) -> tuple[str, dict[str, Any]]:
+    """:func:`specialise_successor` printed as Python, and the objects its constants name."""
+    module = specialise_successor(spec, op, request)
+    return print_module(module), _named(module)
 
 
 def compile_successor(
@@ -132,7 +161,8 @@ def compile_successor(
     >>> name, record.locked, broken
     ('a', False, ())
     """
-    text, constants = successor_source(spec, op, request)
+    module = specialise_successor(spec, op, request)
+    text, constants = print_module(module), _named(module)
     key = _body_key(text, constants)
     if shared is not None and key is not None and key in shared:
         return shared[key]
@@ -143,8 +173,8 @@ def compile_successor(
         f" {sorted(fixes.args.items())!r} {fixes.declines}>"
     )
     step: SuccessorStep = _run(text, {**constants, **interned_values()}, filename)["_step"]
-    step.target_only = reads_target_only(text)
-    step.source, step.constants = text, constants
+    step.target_only = reads_target_only(module.functions[0])
+    step.source, step.constants, step.residual = text, constants, module.functions[0]
     if shared is not None and key is not None:
         shared[key] = step
     return step

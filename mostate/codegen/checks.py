@@ -1,18 +1,18 @@
 """The checks at an exit point of generated code: :meth:`Engine._check` specialised.
 
-:func:`exit_checks` writes the lines that append each broken clause to ``broken``: the spec's
-invariants on the view after the step (when an effect ran), then the transition properties of
-the operation and role, as the interpreter checks them (``Engine._check``), folded by what the
-exit point knows.
+:func:`exit_checks` builds the :class:`~.residual.Check` of each clause the step may break:
+the spec's invariants on the view after the step (when an effect ran), then the transition
+properties of the operation and role, as the interpreter checks them (``Engine._check``),
+folded by what the exit point knows.
 
-On a ``point`` view (the step changed the target alone) an invariant is written twice, under
-``if valid:`` (the caller knows the service kept every invariant before the step) and
-``else:``: ``all(i, P(i))`` with ``P`` reading ``i`` alone is checked on the target and the
-fresh name only, and ``count(i, P(i)) <= k`` is counted only when the target newly satisfies
-``P`` (otherwise the count did not grow). Any other invariant is checked whole either way,
-except, under ``if valid:``, one that reads no field the operation's effects write
-(:func:`~mostate.rules.fields_read`): it holds after the step as it held before, on a point
-view or a whole rewrite of the service alike.
+On a ``point`` view (the step changed the target alone) an invariant is written twice
+(:class:`~.residual.ValidSplit`: for a caller that knows the service kept every invariant
+before the step, and for one that does not): ``all(i, P(i))`` with ``P`` reading ``i`` alone
+is checked on the target and the fresh name only, and ``count(i, P(i)) <= k`` is counted only
+when the target newly satisfies ``P`` (otherwise the count did not grow). Any other invariant
+is checked whole either way, except, when the caller knows it kept them, one that reads no
+field the operation's effects write (:func:`~mostate.rules.fields_read`): it holds after the
+step as it held before, on a point view or a whole rewrite of the service alike.
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ from ..rules import (
 from ..simplify import fold, stutter
 from .context import Cx
 from .expr import code, conjoin, negate
+from .residual import Check, If, Stmt, ValidSplit
 from .values import BASE, Code, ViewCode
 
 
@@ -50,11 +51,11 @@ def exit_checks(
     status: Status,
     view: ViewCode,
     written: frozenset[Field],
-) -> list[str]:
-    """The check lines at an exit point: ``base`` is the operation's context before its steps,
+) -> list[Stmt]:
+    """The checks at an exit point: ``base`` is the operation's context before its steps,
     ``end`` what the path to the exit established, ``view`` the service after the step, and
     ``written`` the fields the operation's effects write."""
-    lines: list[str] = []
+    lines: list[Stmt] = []
     if not view.base:
         # CREATES_ONLY_TARGET (``_creations``) cannot break here: effects over the target's
         # service rewrite the names it held and the target, and an effect that makes its
@@ -69,13 +70,13 @@ def exit_checks(
     return lines
 
 
-def _invariants(spec: Spec, base: Cx, view: ViewCode, written: frozenset[Field]) -> list[str]:
+def _invariants(spec: Spec, base: Cx, view: ViewCode, written: frozenset[Field]) -> list[Stmt]:
     """The invariants on the view after the step; when the caller says the state before kept
     them (``valid``), only what the step can break: none that reads no field it writes, and on
     a ``point`` view, only what the target's change can break."""
     after = attrs.evolve(base, pre=view, post=view)
-    full: list[str] = []
-    quick: list[str] = []
+    full: list[Stmt] = []
+    quick: list[Stmt] = []
     shortened = False
     for inv in spec.invariants:
         clause = Clause("invariant", inv.name, inv.loc)
@@ -93,12 +94,10 @@ def _invariants(spec: Spec, base: Cx, view: ViewCode, written: frozenset[Field])
         return full
     if base.unit.successor:  # given states that keep the invariants only
         return quick
-    if not quick:  # nothing the target's change could break
-        return ["if not valid:", *_indent(full)]
-    return ["if valid:", *_indent(quick), "else:", *_indent(full)]
+    return [ValidSplit(tuple(quick), tuple(full))]
 
 
-def _quick_invariant(expr: Expr, cx: Cx, clause: Clause) -> tuple[list[str], bool]:
+def _quick_invariant(expr: Expr, cx: Cx, clause: Clause) -> tuple[list[Stmt], bool]:
     """``expr`` on a ``point`` view of a state that keeps it, and whether that is shorter than
     checking it whole."""
     match expr:
@@ -109,7 +108,8 @@ def _quick_invariant(expr: Expr, cx: Cx, clause: Clause) -> tuple[list[str], boo
             whole = check(expr, cx, clause)
             if grows.static:
                 return (whole if grows.value else []), True
-            return [f"if {grows.src}:", *_indent(whole)], True
+            assert grows.term is not None
+            return [If(grows.term, tuple(whole))], True
     return check(expr, cx, clause), False
 
 
@@ -136,26 +136,13 @@ def _grows(count: Count, cx: Cx) -> Code:
     return conjoin(now, negate(code(count.body, before)), cx)
 
 
-def check(expr: Expr, cx: Cx, clause: Clause) -> list[str]:
-    """Lines that append ``clause`` to ``broken`` when ``expr`` does not hold in ``cx`` (none
-    when it folds to true; a ``the`` that names several instances counts as broken)."""
+def check(expr: Expr, cx: Cx, clause: Clause) -> list[Stmt]:
+    """The check that ``clause`` is broken when ``expr`` does not hold in ``cx`` (none when
+    it folds to true; a ``the`` that names several instances counts as broken)."""
     holds = code(expr, cx)
     if holds.static and holds.value:
         return []
-    broken = f"broken.append({cx.unit.const(clause)})"
+    named = cx.unit.const(clause)
     if holds.static:
-        return [broken]
-    if holds.risky:
-        return [
-            "try:",
-            f"    ok = {holds.src}",
-            "except _Ambiguous:",
-            "    ok = False",
-            "if not ok:",
-            f"    {broken}",
-        ]
-    return [f"if not {holds.src}:", f"    {broken}"]
-
-
-def _indent(lines: list[str]) -> list[str]:
-    return ["    " + line for line in lines]
+        return [Check(None, named)]
+    return [Check(holds.term, named, guarded=holds.risky)]

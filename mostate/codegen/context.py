@@ -16,19 +16,20 @@ import attrs
 from ..frozenmap import FrozenMap
 from ..model import Role
 from ..rules import BoolOp, Compare, Comparison, Connective, Expr, Not
+from .residual import Const, Lit, Local, Term, constant_key
 from .values import BASE, Code, Named, Ref, ViewCode
 
 
 class Unit:
-    """One generated module: the objects its source refers to by name, and its local names.
+    """One generated module: the values its code names, and its local names.
 
-    Literals that ``repr`` writes faithfully (bools, ints, strings, ``None``) go into the source
-    through ``repr``; every other object (a clause, a status, a parameter map) is bound to a
-    generated name in the module's namespace.
+    Literals (bools, ints, strings, ``None``, finite floats) are :class:`~.residual.Lit`
+    terms; every other value (a clause, a status, a parameter map) is a
+    :class:`~.residual.Const`, given the next name of the module's namespace the first time.
 
     >>> unit = Unit()
-    >>> unit.literal("a'b"), unit.literal(3), unit.literal(Role.USER)
-    ('"a\\'b"', '3', '_k0')
+    >>> unit.literal("a'b"), unit.literal(Role.USER)
+    (Lit(value="a'b"), Const(value=<Role.USER: 'user'>))
     >>> unit.namespace["_k0"]
     <Role.USER: 'user'>
     """
@@ -44,27 +45,22 @@ class Unit:
         self._names: dict[tuple[type, Any], str] = {}
         self._counter = 0
 
-    def const(self, obj: Any) -> str:
-        """The generated name bound to ``obj`` (one name per distinct hashable value)."""
-        try:
-            key: tuple[type, Any] = (type(obj), obj)
-            hash(key)
-        except TypeError:
-            key = (type(obj), id(obj))
-        name = self._names.get(key)
-        if name is None:
+    def const(self, obj: Any) -> Const:
+        """``obj`` as a constant, named in the module (one name per distinct hashable value)."""
+        key = constant_key(obj)
+        if key not in self._names:
             name = self._names[key] = f"_k{len(self._names)}"
             self.namespace[name] = obj
-        return name
+        return Const(obj)
 
-    def literal(self, value: Any) -> str:
-        """Source that evaluates to ``value``."""
+    def literal(self, value: Any) -> Term:
+        """A term that evaluates to ``value``."""
         if value is None or isinstance(value, bool | str):
-            return repr(value)
+            return Lit(value)
         if isinstance(value, int) and not isinstance(value, bool):
-            return repr(value)
+            return Lit(value)
         if isinstance(value, float) and math.isfinite(value):
-            return repr(value)
+            return Lit(value)
         return self.const(value)
 
     def scratch(self) -> Unit:
@@ -74,14 +70,17 @@ class Unit:
         copy._counter = self._counter
         return copy
 
-    def fresh(self, prefix: str) -> str:
+    def fresh(self, prefix: str) -> Local:
         """A local name not handed out before (``prefix`` is the generator's own, e.g. ``n``)."""
         self._counter += 1
-        return f"{prefix}{self._counter}"
+        return Local(f"{prefix}{self._counter}")
 
-    def src(self, code: Code) -> str:
-        """The source of a value, static or not."""
-        return self.literal(code.value) if code.static else code.src
+    def src(self, code: Code) -> Term:
+        """The term of a value, static or not."""
+        if code.static:
+            return self.literal(code.value)
+        assert code.term is not None
+        return code.term
 
 
 @attrs.frozen

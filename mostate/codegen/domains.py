@@ -13,11 +13,31 @@ not, which matters only when a body may raise, so such bodies are left to the in
 
 from __future__ import annotations
 
+from typing import assert_never
+
 from ..concrete import FRESH
 from ..frozenmap import FrozenMap
 from ..model import EMPTY_PARAMS
-from ..rules import Domain, Field
+from ..rules import Comparison, Domain, Field
 from .context import Cx
+from .residual import (
+    SERVICE,
+    Compare,
+    FieldOf,
+    Has,
+    Known,
+    Lit,
+    Lookup,
+    Loop,
+    OverOthers,
+    OverOtherServices,
+    OverRecords,
+    RecordOf,
+    RefTo,
+    Same,
+    Term,
+    Well,
+)
 from .values import (
     Code,
     Dyn,
@@ -41,12 +61,11 @@ ABSENT_VALUES = {
 }
 """The fields of a name the view does not hold (the interpreter's ``ABSENT`` record)."""
 
-FRESH_SRC = repr(FRESH)
+FRESH_NAME = Lit(FRESH)
 _FIELDS = list(Field)
 
-Part = tuple[str | None, Ref]
-"""A ``for`` clause of a generator expression (``None`` for a single instance), and what the
-bound variable is in it."""
+Part = tuple["Loop | None", Ref]
+"""A loop (``None`` for a single instance), and what the bound variable is in it."""
 
 
 def parts(domain: Domain, cx: Cx, ordered: bool = False) -> list[Part]:
@@ -65,11 +84,6 @@ def parts(domain: Domain, cx: Cx, ordered: bool = False) -> list[Part]:
     return out
 
 
-def _in_order(items: str, ordered: bool) -> str:
-    """Source walking the dict items ``items``, in name order when ``ordered``."""
-    return f"sorted({items})" if ordered else items
-
-
 def _service_parts(cx: Cx, ordered: bool = False) -> list[Part]:
     unit = cx.unit
     if cx.changed_only and cx.target is not None:
@@ -81,7 +95,7 @@ def _service_parts(cx: Cx, ordered: bool = False) -> list[Part]:
     view = cx.post
     known = frozenset({view.records}) if view.base else frozenset()
     named = Named(name, FrozenMap({view.records: rec}), known)
-    loop = f"for {name}, {rec} in {_in_order(f'{view.records}.items()', ordered)}"
+    loop = OverRecords(name, rec, view.records, ordered)
     return [(loop, named), (None, ServiceFresh())]
 
 
@@ -111,7 +125,7 @@ def frame_parts(domain: Domain, cx: Cx) -> list[Part] | None:
         frozenset({post, pre}),
         distinct=frozenset({cx.target.name}),
     )
-    loop = f"for {name}, {rec} in {post}.items() if {name} != {cx.target.name}"
+    loop = OverRecords(name, rec, post, unless=cx.target.name)
     out: list[Part] = [(loop, others), (None, cx.target), (None, ServiceFresh())]
     if domain is not Domain.SERVICE:
         out += _other_parts(cx)
@@ -122,18 +136,25 @@ def _other_parts(cx: Cx, ordered: bool = False) -> list[Part]:
     unit = cx.unit
     svc, holder, name, rec = unit.fresh("s"), unit.fresh("v"), unit.fresh("n"), unit.fresh("r")
     fresh_svc = unit.fresh("s")
-    loop = f"for {svc}, {holder} in svcs.items() if {svc} != S"
-    loop += f" for {name}, {rec} in {_in_order(f'{holder}.instances._data.items()', ordered)}"
     return [
-        (loop, Other(svc, name, rec)),
-        (f"for {fresh_svc} in svcs if {fresh_svc} != S", OtherFresh(fresh_svc)),
+        (OverOthers(svc, holder, name, rec, ordered), Other(svc, name, rec)),
+        (OverOtherServices(fresh_svc), OtherFresh(fresh_svc)),
         (None, GlobalFresh()),
     ]
 
 
-def record_src(ref: Ref, view: ViewCode) -> str:
-    """Source of ``ref``'s record in ``view`` (the record of ``none`` has every field false)."""
-    fresh = view.fresh or "_ABSENT"
+ABSENT = Known(Well.ABSENT)
+
+
+def fresh_record(view: ViewCode) -> Term:
+    """The record of the names ``view`` does not hold."""
+    return view.fresh if view.fresh is not None else ABSENT
+
+
+def record_src(ref: Ref, view: ViewCode) -> Term:
+    """The term of ``ref``'s record in ``view`` (the record of ``none`` has every field
+    false)."""
+    fresh = fresh_record(view)
     match ref:
         case Named():
             held = ref.recs.get(view.records)
@@ -141,17 +162,19 @@ def record_src(ref: Ref, view: ViewCode) -> str:
                 return held
             if view.records in ref.absent_in:
                 return fresh
-            return f"{view.records}.get({ref.name}, {fresh})"
+            return Lookup(view.records, ref.name, fresh)
         case ServiceFresh():
             return fresh
         case Other():
             return ref.rec
         case OtherFresh() | GlobalFresh():
-            return "_ABSENT"
+            return ABSENT
         case NoneRef():
-            return "_NONE_RECORD"
+            return Known(Well.NONE_RECORD)
         case Dyn():
-            return f"_rec({ref.src}, S, svcs, {view.records}, {fresh})"
+            return RecordOf(ref.term, view.records, fresh)
+        case _:
+            assert_never(ref)
 
 
 def read(field: Field, ref: Ref, view: ViewCode) -> Code:
@@ -166,9 +189,9 @@ def read(field: Field, ref: Ref, view: ViewCode) -> Code:
         if isinstance(ref, Other) or (isinstance(ref, Named) and view.records in ref.exists_in):
             return Code.known(True)
         if isinstance(ref, Named) and view.base and view.records not in ref.recs:
-            return Code(f"({ref.name} in {view.records})")
+            return Code(Has(view.records, ref.name))
     risky = isinstance(ref, Dyn) and ref.risky
-    return Code(f"{record_src(ref, view)}.{field.value}", risky=risky)
+    return Code(FieldOf(record_src(ref, view), field), risky=risky)
 
 
 def _absent(ref: Ref, view: ViewCode) -> bool:
@@ -194,26 +217,29 @@ def unchanged(ref: Ref, cx: Cx) -> Code:
     before, after = record_src(ref, cx.pre), record_src(ref, cx.post)
     if before == after and not isinstance(ref, Dyn):
         return Code.known(True)  # one record read both before and after (``frame_parts``)
-    return Code(f"_same({before}, {after})", risky=isinstance(ref, Dyn) and ref.risky)
+    return Code(Same(before, after), risky=isinstance(ref, Dyn) and ref.risky)
 
 
-def ref_tuple(ref: Ref) -> str:
-    """Source of the interpreter's form of ``ref``: a ``(service, name)`` tuple, or ``None``."""
+def ref_tuple(ref: Ref) -> Term:
+    """The term of the interpreter's form of ``ref``: a ``(service, name)`` reference, or
+    ``None``."""
     match ref:
         case Named():
-            return f"(S, {ref.name})"
+            return RefTo(SERVICE, ref.name)
         case ServiceFresh():
-            return f"(S, {FRESH_SRC})"
+            return RefTo(SERVICE, FRESH_NAME)
         case Other():
-            return f"({ref.service}, {ref.name})"
+            return RefTo(ref.service, ref.name)
         case OtherFresh():
-            return f"({ref.service}, {FRESH_SRC})"
+            return RefTo(ref.service, FRESH_NAME)
         case GlobalFresh():
-            return f"({FRESH_SRC}, {FRESH_SRC})"
+            return RefTo(FRESH_NAME, FRESH_NAME)
         case NoneRef():
-            return "None"
+            return Lit(None)
         case Dyn():
-            return ref.src
+            return ref.term
+        case _:
+            assert_never(ref)
 
 
 def same_ref(a: Ref, b: Ref) -> Code:
@@ -222,7 +248,7 @@ def same_ref(a: Ref, b: Ref) -> Code:
     the same."""
     risky = any(isinstance(r, Dyn) and r.risky for r in (a, b))
     if isinstance(a, Dyn) or isinstance(b, Dyn):
-        return Code(f"({ref_tuple(a)} == {ref_tuple(b)})", risky=risky)
+        return Code(Compare(Comparison.EQ, ref_tuple(a), ref_tuple(b)), risky=risky)
     if type(a) is not type(b):
         return Code.known(False)
     match a, b:
@@ -231,13 +257,13 @@ def same_ref(a: Ref, b: Ref) -> Code:
                 return Code.known(True)
             if a.name in b.distinct or b.name in a.distinct:
                 return Code.known(False)
-            return Code(f"({a.name} == {b.name})")
+            return Code(Compare(Comparison.EQ, a.name, b.name))
         case Other(), Other():
             if (a.service, a.name) == (b.service, b.name):
                 return Code.known(True)
-            return Code(f"({ref_tuple(a)} == {ref_tuple(b)})")
+            return Code(Compare(Comparison.EQ, ref_tuple(a), ref_tuple(b)))
         case OtherFresh(), OtherFresh():
             if a.service == b.service:
                 return Code.known(True)
-            return Code(f"({a.service} == {b.service})")
+            return Code(Compare(Comparison.EQ, a.service, b.service))
     return Code.known(True)  # the same singleton kind: none, a service's or every fresh name

@@ -1,12 +1,12 @@
-"""The partial evaluator of spec expressions: each node either folded or written as Python source.
+"""The partial evaluator of spec expressions: each node either folded or left as a residual term.
 
 This is the third reading of :mod:`mostate.rules`, beside :mod:`mostate.concrete` (closures) and
 :mod:`mostate.symbolic.compiler` (Z3), and mirrors them helper for helper (``_compile_lit`` here,
 there and there, in the order of :data:`mostate.rules.EXPR_NODES`). What the context knows (the
 role, the status of an exit point, what the refusals already decided, which part of a domain a
-variable ranges over) is folded away; what it does not know becomes source that computes it,
-with the interpreter's evaluation order and short-circuits, so that the generated code answers
-exactly as the interpreter does.
+variable ranges over) is folded away; what it does not know becomes a residual term
+(:mod:`.residual`) that computes it, with the interpreter's evaluation order and
+short-circuits, so that the generated code answers exactly as the interpreter does.
 
 Folding never drops code marked ``risky`` (it may raise ``Ambiguous``) where the interpreter
 would run it: ``x or true`` keeps ``x`` when ``x`` evaluates a ``the``.
@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Callable
-from typing import Any
+from typing import Any, assert_never
 
 import attrs
 
@@ -46,6 +46,27 @@ from ..rules import (
 )
 from .context import Cx
 from .domains import frame_parts, frames, parts, read, ref_tuple, same_ref, unchanged
+from .residual import (
+    And,
+    Candidates,
+    Cond,
+    Const,
+    Known,
+    Loop,
+    One,
+    Or,
+    Reduce,
+    Reduction,
+    Sum,
+    Term,
+    TheOf,
+    Well,
+)
+from .residual import Compare as RCompare
+from .residual import Lit as RLit
+from .residual import Not as RNot
+from .residual import WithoutParam as RWithoutParam
+from .residual import WithParam as RWithParam
 from .values import (
     Code,
     Dyn,
@@ -95,7 +116,8 @@ def compile_expr(expr: Expr, cx: Cx) -> Value:
             return _compile_count(expr, cx)
         case The():
             return _compile_the(expr, cx)
-    raise AssertionError(f"unhandled node {expr!r}")
+        case _:
+            assert_never(expr)
 
 
 def code(expr: Expr, cx: Cx) -> Code:
@@ -153,6 +175,8 @@ def _compile_builtin(expr: Builtin, cx: Cx) -> Value:
             return Code.known(cx.declined)
         case BuiltinName.DECLINES:
             return cx.declines
+        case _:
+            assert_never(expr.name)
 
 
 def _compile_not(expr: Not, cx: Cx) -> Value:
@@ -174,13 +198,19 @@ def negate(value: Code) -> Code:
     if value.static:
         return Code.known(not value.value)
     if value.negation is not None:
-        return Code(value.negation, risky=value.risky, negation=value.src)
-    return Code(f"(not {value.src})", risky=value.risky, negation=value.src)
+        return Code(value.negation, risky=value.risky, negation=value.term)
+    assert value.term is not None
+    return Code(RNot(value.term), risky=value.risky, negation=value.term)
 
 
 def _opposite(left: Code, right: Code) -> bool:
     """Whether one side is the other's negation (pure code only): ``x or not x``."""
-    return not left.risky and not right.risky and left.negation == right.src != ""
+    return (
+        not left.risky
+        and not right.risky
+        and left.negation is not None
+        and left.negation == right.term
+    )
 
 
 def conjoin(left: Code, right: Code, cx: Cx) -> Code:
@@ -191,8 +221,8 @@ def conjoin(left: Code, right: Code, cx: Cx) -> Code:
         return _as_bool(left) if right.value else Code.known(False)
     if _opposite(left, right) or _opposite(right, left):
         return Code.known(False)
-    src = f"({left.src} and {cx.unit.src(right)})"
-    return Code(src, risky=left.risky or right.risky)
+    assert left.term is not None
+    return Code(And(left.term, cx.unit.src(right)), risky=left.risky or right.risky)
 
 
 def disjoin(left: Code, right: Code, cx: Cx) -> Code:
@@ -203,8 +233,8 @@ def disjoin(left: Code, right: Code, cx: Cx) -> Code:
         return Code.known(True) if right.value else _as_bool(left)
     if _opposite(left, right) or _opposite(right, left):
         return Code.known(True)
-    src = f"({left.src} or {cx.unit.src(right)})"
-    return Code(src, risky=left.risky or right.risky)
+    assert left.term is not None
+    return Code(Or(left.term, cx.unit.src(right)), risky=left.risky or right.risky)
 
 
 def _as_bool(value: Code) -> Code:
@@ -215,19 +245,19 @@ def _as_bool(value: Code) -> Code:
     return value
 
 
-_COMPARE: dict[Comparison, tuple[str, Callable[[Any, Any], bool]]] = {
-    Comparison.EQ: ("==", operator.eq),
-    Comparison.NE: ("!=", operator.ne),
-    Comparison.LT: ("<", operator.lt),
-    Comparison.LE: ("<=", operator.le),
-    Comparison.GT: (">", operator.gt),
-    Comparison.GE: (">=", operator.ge),
+_COMPARE: dict[Comparison, Callable[[Any, Any], bool]] = {
+    Comparison.EQ: operator.eq,
+    Comparison.NE: operator.ne,
+    Comparison.LT: operator.lt,
+    Comparison.LE: operator.le,
+    Comparison.GT: operator.gt,
+    Comparison.GE: operator.ge,
 }
 
 
 def _compile_compare(expr: Compare, cx: Cx) -> Value:
     left, right = compile_expr(expr.left, cx), compile_expr(expr.right, cx)
-    symbol, fn = _COMPARE[expr.op]
+    fn = _COMPARE[expr.op]
     if not isinstance(left, Code) or not isinstance(right, Code):
         if isinstance(left, Code) or isinstance(right, Code):
             raise Unsupported(f"an instance compared with a value at {expr.loc}")
@@ -237,11 +267,11 @@ def _compile_compare(expr: Compare, cx: Cx) -> Value:
         return same if expr.op is Comparison.EQ else negate(same)
     if left.static and right.static:
         return Code.known(fn(left.value, right.value))
-    if not left.static and left.src == right.src and not left.risky:
+    if not left.static and left.term == right.term and not left.risky:
         # Expressions are pure, so a value always equals itself.
         return Code.known(expr.op in (Comparison.EQ, Comparison.LE, Comparison.GE))
-    src = f"({cx.unit.src(left)} {symbol} {cx.unit.src(right)})"
-    return Code(src, risky=left.risky or right.risky)
+    term = RCompare(expr.op, cx.unit.src(left), cx.unit.src(right))
+    return Code(term, risky=left.risky or right.risky)
 
 
 def _compile_ite(expr: Ite, cx: Cx) -> Value:
@@ -255,13 +285,14 @@ def _compile_ite(expr: Ite, cx: Cx) -> Value:
             return cond  # ``if c then true else false`` is ``c``
         if then.value is False and orelse.value is True:
             return negate(cond)
+    assert cond.term is not None
     if isinstance(then, Code) and isinstance(orelse, Code):
-        src = f"({cx.unit.src(then)} if {cond.src} else {cx.unit.src(orelse)})"
-        return Code(src, risky=cond.risky or then.risky or orelse.risky)
+        term = Cond(cond.term, cx.unit.src(then), cx.unit.src(orelse))
+        return Code(term, risky=cond.risky or then.risky or orelse.risky)
     if isinstance(then, Code) or isinstance(orelse, Code):
         raise Unsupported(f"branches of different kinds at {expr.loc}")
     risky = cond.risky or any(isinstance(r, Dyn) and r.risky for r in (then, orelse))
-    return Dyn(f"({ref_tuple(then)} if {cond.src} else {ref_tuple(orelse)})", risky)
+    return Dyn(Cond(cond.term, ref_tuple(then), ref_tuple(orelse)), risky)
 
 
 def _compile_read(expr: Read, cx: Cx) -> Value:
@@ -276,25 +307,19 @@ def _compile_withparam(expr: WithParam, cx: Cx) -> Value:
     params, key, value = code(expr.params, cx), code(expr.key, cx), code(expr.value, cx)
     if params.static and key.static and value.static:
         return Code.known(params.value.set(key.value, value.value))
-    if cx.unit.successor:
-        src = f"_with_param({cx.unit.src(params)}, {cx.unit.src(key)}, {cx.unit.src(value)})"
-    else:
-        src = f"{cx.unit.src(params)}.set({cx.unit.src(key)}, {cx.unit.src(value)})"
-    return Code(src, risky=params.risky or key.risky or value.risky)
+    term = RWithParam(cx.unit.src(params), cx.unit.src(key), cx.unit.src(value))
+    return Code(term, risky=params.risky or key.risky or value.risky)
 
 
 def _compile_withoutparam(expr: WithoutParam, cx: Cx) -> Value:
     params, key = code(expr.params, cx), code(expr.key, cx)
     if params.static and key.static:
         return Code.known(params.value.remove(key.value))
-    if cx.unit.successor:
-        src = f"_without_param({cx.unit.src(params)}, {cx.unit.src(key)})"
-    else:
-        src = f"{cx.unit.src(params)}.remove({cx.unit.src(key)})"
-    return Code(src, risky=params.risky or key.risky)
+    term = RWithoutParam(cx.unit.src(params), cx.unit.src(key))
+    return Code(term, risky=params.risky or key.risky)
 
 
-Body = tuple[str | None, Ref, Code]
+Body = tuple["Loop | None", Ref, Code]
 
 
 def _bodies(var: str, domain: Domain, body: Expr, cx: Cx) -> list[Body]:
@@ -344,16 +369,15 @@ def _compile_quant(expr: Quant, cx: Cx) -> Value:
         if loop is None:
             part = body
         else:
-            part = Code(
-                f"{'all' if every else 'any'}({cx.unit.src(body)} {loop})", risky=body.risky
-            )
+            kind = Reduction.ALL if every else Reduction.ANY
+            part = Code(Reduce(kind, cx.unit.src(body), loop), risky=body.risky)
         combined = conjoin(combined, part, cx) if every else disjoin(combined, part, cx)
     return combined
 
 
 def _compile_count(expr: Count, cx: Cx) -> Value:
     total: Any = 0
-    terms: list[str] = []
+    terms: list[Term] = []
     risky = False
     for loop, bound, body in _bodies(expr.var, expr.domain, expr.body, cx):
         if body.static and not body.value:
@@ -364,31 +388,36 @@ def _compile_count(expr: Count, cx: Cx) -> Value:
             if body.static:
                 total += float("inf")
             else:
-                terms.append(f"(_INF if {body.src} else 0)")
+                assert body.term is not None
+                terms.append(Cond(body.term, _INF, RLit(0)))
         elif many:
-            terms.append(f"(_INF if any({cx.unit.src(body)} {loop}) else 0)")
+            terms.append(Cond(Reduce(Reduction.ANY, cx.unit.src(body), loop), _INF, RLit(0)))
         else:
-            terms.append(f"sum(1 {loop} if {cx.unit.src(body)})")
+            terms.append(Reduce(Reduction.COUNT, cx.unit.src(body), loop))
     if not terms:
         return Code.known(total)
     if total:
         terms.append(cx.unit.literal(total))
-    return Code(f"({' + '.join(terms)})", risky=risky)
+    return Code(Sum(tuple(terms)), risky=risky)
+
+
+_INF = Known(Well.INF)
 
 
 def _compile_the(expr: The, cx: Cx) -> Value:
-    lists: list[str] = []
+    lists: list[Candidates | One] = []
     for loop, bound, body in _bodies(expr.var, expr.domain, expr.body, cx):
         if body.risky:
             raise Unsupported(f"a the() inside the() at {expr.loc} (evaluation order)")
         if body.static and not body.value:
             continue
         one = ref_tuple(bound)
+        where = None if body.static else body.term
         if loop is None:
-            lists.append(f"[{one}]" if body.static else f"([{one}] if {body.src} else [])")
+            lists.append(One(one, where))
         else:
-            where = "" if body.static else f" if {body.src}"
-            lists.append(f"[{one} {loop}{where}]")
+            lists.append(Candidates(one, loop, where))
     if not lists:
         return NoneRef()
-    return Dyn(f"_the({cx.unit.const(expr)}, {' + '.join(lists)})", risky=True)
+    node: Const = cx.unit.const(expr)
+    return Dyn(TheOf(node, tuple(lists)), risky=True)

@@ -1,74 +1,89 @@
-"""What a generated successor function reads of the state: the target's record alone, or more.
+"""What a successor function reads of the state: the target's record alone, or more.
 
 A successor (:func:`~mostate.codegen.build.compile_successor`) is given ``(svcs, S, N, pre)``.
-When its code touches the state only as ``N in pre``, ``pre[N]`` and ``pre.get(N, ...)``, and
-uses ``N`` for nothing else than those reads and the name in a ``(N, record)`` answer, then its
-answer is a function of the target's record alone (absent or not): two states that give the
-target the same record get the same answer, whatever the other instances and services hold.
-The explorer then computes such a request once per record, not once per state
-(:mod:`mostate.explore.frontier`).
+When its residual function (:mod:`.residual`) touches the state only as ``N in pre``,
+``pre[N]`` and ``pre.get(N, ...)``, and uses ``N`` for nothing else than those reads and the
+name in the answer of a step on the target alone, then its answer is a function of the
+target's record alone (absent or not): two states that give the target the same record get
+the same answer, whatever the other instances and services hold. The explorer then computes
+such a request once per record, not once per state (:mod:`mostate.explore.frontier`).
 
-The check reads the generated source, not the rules: it is about what the emitter wrote, after
-every fold, and it answers ``False`` for anything it does not recognise.
+The check reads the residual function, after every fold and every dead copy dropped, not the
+rules: it is about what the specialiser left, and it answers ``False`` for anything else.
 """
 
 from __future__ import annotations
 
-import ast
+from .residual import (
+    PRE,
+    SERVICE,
+    SERVICES,
+    TARGET,
+    At,
+    Exit,
+    Function,
+    Has,
+    Local,
+    Lookup,
+    RecordOf,
+    Term,
+    statements,
+    stmt_terms,
+    term_children,
+)
 
-_STATE = frozenset({"svcs", "S"})
-"""Parameters a target-only successor never reads."""
+_STATE = frozenset({SERVICES, SERVICE, TARGET, PRE})
+"""The parameters: read bare, the state is read beyond the target's record."""
 
 
-def reads_target_only(source: str, function: str = "_step") -> bool:
-    """Whether ``function`` in the generated module ``source`` reads the state only through
-    the target's record (see the module's docstring).
+def reads_target_only(function: Function) -> bool:
+    """Whether the successor ``function`` reads the state only through the target's record
+    (see the module's docstring).
 
-    >>> reads_target_only("def _step(svcs, S, N, pre):\\n    return (N, pre[N]), ()\\n")
-    True
-    >>> reads_target_only("def _step(svcs, S, N, pre):\\n    return dict(pre), ()\\n")
-    False
+    >>> from mostate.codegen.residual import Exit, Function, Local
+    >>> from mostate.model import Clause, Status
+    >>> def answer(records):
+    ...     return Function("_step", True, (Exit(Status.OK, Clause("k", "c"),
+    ...         records, True, Local("x1"), None, None, ()),))
+    >>> reads_target_only(answer(Local("c1"))), reads_target_only(answer(None))
+    (True, True)
     """
-    tree = ast.parse(source)
-    found = [
-        node for node in tree.body if isinstance(node, ast.FunctionDef) and node.name == function
-    ]
-    if len(found) != 1:
+    if not function.successor:
         return False
-    allowed = _target_reads(found[0])
-    for node in ast.walk(found[0]):
-        if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Store):
-            if node.id in _STATE:
+    for stmt in statements(function.body):
+        if isinstance(stmt, Exit):
+            if not _answer_local(stmt):
                 return False
-            if node.id in ("pre", "N") and id(node) not in allowed:
-                return False
-        elif isinstance(node, ast.Name) and node.id in ("svcs", "S", "N", "pre"):
-            return False  # a parameter rebound: the reads above would not mean what they say
+            continue
+        if not all(_local(term) for term in stmt_terms(stmt, True)):
+            return False
     return True
 
 
-def _target_reads(function: ast.FunctionDef) -> set[int]:
-    """The ids of the ``pre`` and ``N`` name nodes in the forms a target-only read takes
-    (``pre[N] = ...`` or ``del pre[N]`` writes the caller's dict: not one of them)."""
-    allowed: set[int] = set()
-    for node in ast.walk(function):
-        match node:
-            case ast.Subscript(
-                value=ast.Name(id="pre") as pre, slice=ast.Name(id="N") as n, ctx=ast.Load()
-            ):
-                allowed |= {id(pre), id(n)}
-            case ast.Compare(
-                left=ast.Name(id="N") as n,
-                ops=[ast.In() | ast.NotIn()],
-                comparators=[ast.Name(id="pre") as pre],
-            ):
-                allowed |= {id(pre), id(n)}
-            case ast.Call(
-                func=ast.Attribute(value=ast.Name(id="pre") as pre, attr="get"),
-                args=[ast.Name(id="N") as n, *_],
-                keywords=[],
-            ):
-                allowed |= {id(pre), id(n)}
-            case ast.Return(value=ast.Tuple(elts=[ast.Tuple(elts=[ast.Name(id="N") as n, _]), _])):
-                allowed.add(id(n))
-    return allowed
+def _answer_local(stmt: Exit) -> bool:
+    """Whether an exit reads the target's record alone: the name in a point answer is the
+    target's, its record the one the function built."""
+    if stmt.fresh is not None and not _local(stmt.fresh):
+        return False
+    if stmt.records is None:
+        return True
+    if not stmt.point:
+        return _local(stmt.records)
+    return stmt.held is not None and _local(stmt.held)
+
+
+def _local(term: Term) -> bool:
+    """Whether ``term`` reads the state through the target's record alone."""
+    match term:
+        case Has(records=records, key=key) | At(records=records, key=key) if (records, key) == (
+            PRE,
+            TARGET,
+        ):
+            return True
+        case Lookup(records=records, key=key, default=default) if (records, key) == (PRE, TARGET):
+            return default is None or _local(default)
+        case Local():
+            return term not in _STATE
+        case RecordOf():
+            return False  # a reference computed at run time: any name, any service
+    return all(_local(child) for child in term_children(term))

@@ -1,14 +1,15 @@
-"""Python source for one operation and one role: :meth:`Engine._step` specialised.
+"""One operation and one role specialised: :meth:`Engine._step` as a residual function.
 
-The function written here takes ``(state, request, check, valid)`` and returns the outcome and the
-clauses the step breaks, as the interpreter's ``Engine._step`` does (``_prepare``, then
-``_run_steps``, the query's result, ``normalise`` and ``_check``), with everything the operation
-and the role fix folded in. Each refusal, the confirmation point and the end of the steps is an
-*exit point*; at each one the status, the clause, whether any effect ran, and what the earlier
-refusals decided are known, and the invariants and properties are specialised to them (most
-fold to ``true``). Effects over the request's service are written out; an operation with an
-effect over other services, or a spec with an invariant that reads other services, is left to
-the interpreter (:class:`~mostate.codegen.values.Unsupported`).
+The function built here (:class:`~.residual.Function`; :mod:`.python` prints it) takes ``(state,
+request, check, valid)`` and returns the outcome and the clauses the step breaks, as the
+interpreter's ``Engine._step`` does (``_prepare``, then ``_run_steps``, the query's result,
+``normalise`` and ``_check``), with everything the operation and the role fix folded in. Each
+refusal, the confirmation point and the end of the steps is an *exit point*; at each one the
+status, the clause, whether any effect ran, and what the earlier refusals decided are known, and
+the invariants and properties are specialised to them (most fold to ``true``). Effects over the
+request's service are written out; an operation with an effect over other services, or a spec
+with an invariant that reads other services, is left to the interpreter
+(:class:`~mostate.codegen.values.Unsupported`).
 
 *Frame reasoning* keeps a step's work in proportion to what it changes, not to the size of the
 service. An effect whose every update folds, for an instance known not to be the target, to that
@@ -22,9 +23,9 @@ invariants before the step (``valid``), ``all(i, P(i))`` is checked on the targe
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import assert_never
 
 import attrs
 
@@ -50,35 +51,62 @@ from ..rules import (
 )
 from .checks import exit_checks
 from .context import Cx, Unit
-from .domains import read, ref_tuple
+from .domains import fresh_record, read, ref_tuple
 from .expr import code, compile_expr
-from .runtime import reason
+from .residual import (
+    TARGET,
+    AddedTo,
+    ArgCheck,
+    At,
+    Copied,
+    Exit,
+    ForEach,
+    Function,
+    Guard,
+    Has,
+    If,
+    Let,
+    Local,
+    NoRecords,
+    Not,
+    OverRecords,
+    Prologue,
+    Rebuilt,
+    Record,
+    Result,
+    Stmt,
+    Store,
+    Term,
+)
+from .unused import without_unused_copies
 from .values import BASE, Code, Dyn, Named, Ref, ServiceFresh, Unsupported, ViewCode
 
 _TARGET_EXISTS = Read(Field.EXISTS, Builtin(BuiltinName.TARGET, Type.INSTANCE), False)
 """``exists(target)``: when a refusal has decided it, an effect need not consider a new target."""
-_NOT_N = frozenset({"N"})
+_NOT_N = frozenset({TARGET})
 """What an instance of a loop over the others is known not to be: the target."""
 
 
 class _Writer:
-    """Lines of source with their indentation."""
+    """The statements of a function, block by block."""
 
     def __init__(self) -> None:
-        self.lines: list[str] = []
-        self._depth = 0
+        self.blocks: list[list[Stmt]] = [[]]
 
-    def __call__(self, text: str) -> None:
-        self.lines.append("    " * self._depth + text)
+    def __call__(self, stmt: Stmt) -> None:
+        self.blocks[-1].append(stmt)
 
     @contextmanager
-    def block(self, header: str) -> Iterator[None]:
-        self(header)
-        self._depth += 1
+    def block(self) -> Iterator[list[Stmt]]:
+        """Collect the statements written inside into a block of their own."""
+        self.blocks.append([])
         try:
-            yield
+            yield self.blocks[-1]
         finally:
-            self._depth -= 1
+            self.blocks.pop()
+
+    def body(self) -> tuple[Stmt, ...]:
+        return tuple(self.blocks[0])
 
 
 @attrs.frozen
@@ -128,10 +156,10 @@ def emit_function(
     unit: Unit,
     name: str,
     successor: Fixed | None = None,
-) -> list[str]:
-    """The source lines of ``name(state, request, check, valid=False)`` for ``op`` and ``role``.
+) -> Function:
+    """The function ``name(state, request, check, valid=False)`` for ``op`` and ``role``.
 
-    With ``successor``: of ``name(svcs, S, N, pre)``, the explorer's lighter form
+    With ``successor``: ``name(svcs, S, N, pre)``, the explorer's lighter form
     (:class:`~mostate.codegen.build.SuccessorStep`), specialised to one concrete request (its
     arguments and its answer to the confirmation folded in as constants; the caller sends it
     only requests that fix the same) and to states that keep the invariants. It returns the
@@ -148,22 +176,22 @@ def emit_function(
 
 
 class _Function:
-    """The writer of one function (internal: one instance per (operation, role))."""
+    """The builder of one function (internal: one instance per (operation, role))."""
 
     def __init__(
         self, spec: Spec, op: Operation, role: Role, unit: Unit, successor: Fixed | None = None
     ) -> None:
         self.spec, self.op, self.role, self.unit = spec, op, role, unit
         self.successor = successor
-        self._target_held: dict[str, tuple[str, tuple[Code, ...]]] = {}
+        self._target_held: dict[Local, tuple[Local, tuple[Code, ...]]] = {}
         """The local holding the target's record in a view written by a point effect, and
         the code of each of its fields (in :class:`Field` order)."""
         self.out = _Writer()
         if successor is None:
-            args = FrozenMap((d.name, Code(f"a{index}")) for index, d in enumerate(op.args))
+            args = FrozenMap((d.name, Code(Local(f"a{index}"))) for index, d in enumerate(op.args))
         else:
             args = FrozenMap((k, Code.known(v)) for k, v in successor.args.items())
-        target = Named("N") if op.has_target else None
+        target = Named(TARGET) if op.has_target else None
         self.cx = Cx(unit, role, args, target)
         self.properties = [
             p for p in spec.properties if role in p.roles and (p.ops is None or op.name in p.ops)
@@ -173,65 +201,37 @@ class _Function:
         )
         """The fields the operation's effects write."""
 
-    def emit(self, name: str) -> list[str]:
-        header = "(state, request, check, valid=False)"
-        if self.successor is not None:
-            header = "(svcs, S, N, pre)"
-        with self.out.block(f"def {name}{header}:"):
-            self._prologue()
-            risky = any(has_the(e) for e in step_exprs(self.op)) or (
-                self.op.result is not None and has_the(self.op.result)
-            )
-            if risky:
-                with self.out.block("try:"):
-                    self._steps()
-                with self.out.block("except _Ambiguous as err:"):
-                    self.out(self._fail("_ambiguous(state, err)"))
-            else:
+    def emit(self, name: str) -> Function:
+        self._prologue()
+        risky = any(has_the(e) for e in step_exprs(self.op)) or (
+            self.op.result is not None and has_the(self.op.result)
+        )
+        if risky:
+            with self.out.block() as body:
                 self._steps()
-        return _without_unused_copies(self.out.lines)
+            self.out(Guard(tuple(body)))
+        else:
+            self._steps()
+        successor = self.successor is not None
+        return Function(name, successor, without_unused_copies(self.out.body(), successor))
 
     # -- the request's shape (Engine._prepare) ----------------------------------------------
 
     def _prologue(self) -> None:
-        out, lit, op = self.out, self.unit.literal, self.op
+        op = self.op
         if self.successor is not None:  # the caller hands the request's service over
             return
-        out("S = request.service")
-        with out.block("if S is None:"):
-            out(self._fail(f"_bad(state, {lit(_missing(op, 'service'))})"))
-        if op.has_target:
-            out("N = request.instance")
-            with out.block("if N is None:"):
-                out(self._fail(f"_bad(state, {lit(_missing(op, 'instance'))})"))
-        if op.args:
-            out("args = request.args._data")
+        checks = []
         for index, decl in enumerate(op.args):
-            local, what = f"a{index}", f"{op.name}: {decl.name!r}"
             kind = ARG_TYPES.get(decl.type)
             if kind is None:
                 raise Unsupported(f"argument type {decl.type.value!r}")
-            out(f"{local} = args.get({lit(decl.name)})")
-            with out.block(f"if {local} is None:"):
-                if decl.optional:
-                    out(f"{local} = _EMPTY_PARAMS")
-                else:
-                    out(self._fail(f"_bad(state, {lit(f'{what} is missing')})"))
-            with out.block(f"elif not isinstance({local}, {self.unit.const(kind)}):"):
-                out(self._fail(f"_bad(state, {lit(f'{what} must be {decl.type.value}')})"))
-            if decl.is_name:
-                with out.block(f"elif (why := _name_error({local}, {lit(what)})) is not None:"):
-                    out(self._fail("_bad(state, why)"))
-        out("svcs = state.services._data")
-        out("sv = svcs.get(S)")
-        out("pre = sv.instances._data if sv is not None else _EMPTY")
-        if self.role is Role.SERVER:
-            out(f"dec = request.confirm is {self.unit.const(Confirm.DECLINE)}")
-
-    def _fail(self, answer: str) -> str:
-        """The line that returns ``answer`` (an outcome the runtime builds), or, in the
-        successor form, that hands the request back to the engine."""
-        return "return _FALLBACK" if self.successor is not None else f"return {answer}"
+            local, named = Local(f"a{index}"), self.unit.const(kind)
+            checks.append(
+                ArgCheck(local, decl.name, decl.type.value, named, decl.optional, decl.is_name)
+            )
+        decline = self.unit.const(Confirm.DECLINE) if self.role is Role.SERVER else None
+        self.out(Prologue(op.name, op.has_target, tuple(checks), decline))
 
     # -- the steps (Engine._run_steps) --------------------------------------------------------
 
@@ -239,7 +239,7 @@ class _Function:
         if self.successor is not None:
             declines = Code.known(self.successor.declines)
         else:
-            declines = Code("dec") if self.role is Role.SERVER else Code.known(False)
+            declines = Code(Local("dec")) if self.role is Role.SERVER else Code.known(False)
         cx = attrs.evolve(self.cx, declines=declines)
         view, count = BASE, 0
         for step in self.op.steps:
@@ -256,8 +256,10 @@ class _Function:
                     if when.static:
                         self._exit(_Exit(step.status, clause, fired), view)
                         return
-                    with self.out.block(f"if {when.src}:"):
+                    assert when.term is not None
+                    with self.out.block() as body:
                         self._exit(_Exit(step.status, clause, fired), view)
+                    self.out(If(when.term, tuple(body)))
                     if view.base:
                         cx = self._hold_target(cx.assume(step.when, False))
                 case Confirmation():
@@ -268,8 +270,9 @@ class _Function:
                     if cx.declines.static:  # a concrete request that declines
                         self._exit(_Exit(Status.NOT_EXECUTED, clause, asked), view)
                         return
-                    with self.out.block("if dec:"):
+                    with self.out.block() as body:
                         self._exit(_Exit(Status.NOT_EXECUTED, clause, asked), view)
+                    self.out(If(Local("dec"), tuple(body)))
                     cx = attrs.evolve(cx, declines=Code.known(False))
                 case Effect():
                     count += 1
@@ -279,6 +282,8 @@ class _Function:
                         local, fields = held
                         target = _holding(cx.target, view.records, local, fields)
                         cx = attrs.evolve(cx, target=target)
+                case _:
+                    assert_never(step)
         self._success(cx, view)
 
     def _hold_target(self, cx: Cx) -> Cx:
@@ -292,7 +297,7 @@ class _Function:
         ):
             return cx
         local = self.unit.fresh("r")
-        self.out(f"{local} = {BASE.records}[N]")
+        self.out(Let(local, At(BASE.records, TARGET)))
         return attrs.evolve(cx, target=_holding(target, BASE.records, local))
 
     def _success(self, cx: Cx, view: ViewCode) -> None:
@@ -304,29 +309,30 @@ class _Function:
         if isinstance(result, Code):
             raise Unsupported("a query result that is not an instance")
         if not isinstance(result, Named):
-            self.out(f"res = {ref_tuple(result)}")
-            result = Dyn("res")
+            res = Local("res")
+            self.out(Let(res, ref_tuple(result)))
+            result = Dyn(res)
         self._exit(_Exit(Status.OK, clause, attrs.evolve(cx, result=result)), view)
 
     # -- effects (_apply_effect, _next_record) -------------------------------------------------
 
     def _effect(self, step: Effect, cx: Cx, count: int) -> ViewCode:
         if self._is_point(step, cx):
-            return self._point_effect(step, cx, f"c{count}")
+            return self._point_effect(step, cx, Local(f"c{count}"))
         out, view = self.out, cx.pre
-        records = f"c{count}"
-        out(f"{records} = {{}}")
+        records = Local(f"c{count}")
+        out(Let(records, NoRecords()))
         name, rec = self.unit.fresh("n"), self.unit.fresh("r")
-        with out.block(f"for {name}, {rec} in {view.records}.items():"):
+        with out.block() as body:
             known = frozenset({view.records}) if view.base else frozenset()
             named = Named(name, FrozenMap({view.records: rec}), known)
-            self._next_record(step, cx.bind("i", named), rec, f"{records}[{name}]")
+            self._next_record(step, cx.bind("i", named), rec, (records, name))
+        out(ForEach(OverRecords(name, rec, view.records), tuple(body)))
         if self.op.has_target and cx.facts.get(_TARGET_EXISTS) is not True:
-            with out.block(f"if N not in {view.records}:"):
+            with out.block() as body:
                 self._point_absent(step, cx, records, records)
-        new_fresh, _ = self._next_record(
-            step, cx.bind("i", ServiceFresh()), view.fresh or "_ABSENT"
-        )
+            out(If(Not(Has(view.records, TARGET)), tuple(body)))
+        new_fresh, _ = self._next_record(step, cx.bind("i", ServiceFresh()), fresh_record(view))
         return ViewCode(records, new_fresh, False)
 
     def _is_point(self, step: Effect, cx: Cx) -> bool:
@@ -337,7 +343,10 @@ class _Function:
         if not self.op.has_target or not (view.base or view.point):
             return False
         other = Named(
-            "n0", FrozenMap({view.records: "r0"}), frozenset({view.records}), distinct=_NOT_N
+            Local("n0"),
+            FrozenMap({view.records: Local("r0")}),
+            frozenset({view.records}),
+            distinct=_NOT_N,
         )
         probe = attrs.evolve(cx, unit=self.unit.scratch()).bind("i", other)
         try:
@@ -345,224 +354,141 @@ class _Function:
         except Unsupported:
             return False
 
-    def _point_effect(self, step: Effect, cx: Cx, records: str) -> ViewCode:
+    def _point_effect(self, step: Effect, cx: Cx, records: Local) -> ViewCode:
         """The effect written for the target alone: the other records are copied as they are
         (one dict copy, in C), and a new target is added at the end."""
         out, view = self.out, cx.pre
         present = True if view.point else cx.facts.get(_TARGET_EXISTS)
         if present is None:
-            with out.block(f"if N in {view.records}:"):
+            with out.block() as body:
                 self._point_present(step, cx, records)
-            with out.block("else:"):
+            with out.block() as orelse:
                 self._point_absent(step, cx, records, view.records)
+            out(If(Has(view.records, TARGET), tuple(body), tuple(orelse)))
             self._target_held.pop(records, None)  # held on each branch in its own local
         elif present:
             self._point_present(step, cx, records)
         else:
             self._point_absent(step, cx, records, view.records)
-        new_fresh, _ = self._next_record(
-            step, cx.bind("i", ServiceFresh()), view.fresh or "_ABSENT"
-        )
+        new_fresh, _ = self._next_record(step, cx.bind("i", ServiceFresh()), fresh_record(view))
         return ViewCode(records, new_fresh, False, point=True)
 
-    def _point_present(self, step: Effect, cx: Cx, records: str) -> None:
+    def _point_present(self, step: Effect, cx: Cx, records: Local) -> None:
         view = cx.pre
         rec = cx.target.recs.get(view.records) if isinstance(cx.target, Named) else None
         if rec is None:
             rec = self.unit.fresh("r")
-            self.out(f"{rec} = {view.records}[N]")
+            self.out(Let(rec, At(view.records, TARGET)))
         known = frozenset({view.records}) if view.base else frozenset()
-        target = Named("N", FrozenMap({view.records: rec}), known)
+        target = Named(TARGET, FrozenMap({view.records: rec}), known)
         new, fields = self._next_record(step, cx.bind("i", target), rec, self.unit.fresh("x"))
-        self.out(f"{records} = dict({view.records})")
-        self.out(f"{records}[N] = {new}")
-        if new is not None:
-            self._target_held[records] = (new, fields)
+        assert new is not None  # written into a local of its own
+        self.out(Let(records, Copied(view.records)))
+        self.out(Store(records, TARGET, new))
+        self._target_held[records] = (new, fields)
 
-    def _point_absent(self, step: Effect, cx: Cx, records: str, source: str) -> None:
+    def _point_absent(self, step: Effect, cx: Cx, records: Local, source: Local) -> None:
         """``records`` becomes ``source`` with the absent target's next record added at the
         end (the record it would have if the effect made it exist)."""
         view = cx.pre
-        fresh = view.fresh or "_ABSENT"
+        fresh = fresh_record(view)
         if view.fresh is None:
-            target = Named("N", absent_in=frozenset({view.records}))
+            target = Named(TARGET, absent_in=frozenset({view.records}))
         else:
-            target = Named("N", FrozenMap({view.records: fresh}))
+            target = Named(TARGET, FrozenMap({view.records: view.fresh}))
         new, fields = self._next_record(step, cx.bind("i", target), fresh, self.unit.fresh("x"))
-        self.out(f"{records} = _add({source}, N, {new})")
-        if new is not None:
-            self._target_held[records] = (new, fields)
+        assert new is not None  # written into a local of its own
+        self.out(Let(records, AddedTo(source, TARGET, new)))
+        self._target_held[records] = (new, fields)
 
     def _next_record(
-        self, step: Effect, cx: Cx, old: str, into: str | None = None
-    ) -> tuple[str | None, tuple[Code, ...]]:
-        """Write the next record of ``i`` into ``into`` (or a new local); returns the local
-        holding it, or ``None`` when it is the absent record, known statically, and the code
-        of each of its fields."""
+        self, step: Effect, cx: Cx, old: Term, into: Local | tuple[Local, Local] | None = None
+    ) -> tuple[Local | None, tuple[Code, ...]]:
+        """Write the next record of ``i`` into ``into`` (a local, a name of records this
+        function builds, or a new local); returns the local holding it (``None`` when it is
+        the absent record, known statically, or stored into records), and the code of each of
+        its fields."""
         bound = cx.vars["i"]
         values = [read(field, bound, cx.pre) for field in Field]
         before = list(values)
-        differs: list[str] = []
+        differs: list[tuple[Term, Term]] = []
         changed = False
         for field, expr in step.updates:
             index = list(Field).index(field)
             value = code(expr, cx)
             if not value.static:
                 local = self.unit.fresh("x")
-                self.out(f"{local} = {value.src}")
+                assert value.term is not None
+                self.out(Let(local, value.term))
                 value = Code(local)
             if value.static and before[index].static:
                 changed = changed or value.value != before[index].value
             else:
-                differs.append(f"{self.unit.src(value)} != {self.unit.src(before[index])}")
+                differs.append((self.unit.src(value), self.unit.src(before[index])))
             values[index] = value
         target = into if into is not None else self.unit.fresh("cf")
         # Either way the record's fields are ``values``: the old record is kept only when
         # every one of them equals its own.
         if changed:
-            self.out(f"{target} = {self._record(values)}")
+            record: Term = self._record(values)
         elif differs:
-            self.out(f"{target} = {self._record(values)} if {' or '.join(differs)} else {old}")
-        elif into is None and old == "_ABSENT":
+            record = Rebuilt(self._record(values), old, tuple(differs))
+        elif into is None and old == fresh_record(BASE):
             return None, tuple(values)
         else:
-            self.out(f"{target} = {old}")
+            record = old
+        if isinstance(target, tuple):
+            self.out(Store(*target, record))
+            return None, tuple(values)
+        self.out(Let(target, record))
         return target, tuple(values)
 
-    def _record(self, values: list[Code]) -> str:
-        exists, *fields = values
-        srcs = ", ".join(self.unit.src(v) for v in fields)
-        if exists.static:
-            return f"_Instance({srcs})" if exists.value else f"_Raw(False, {srcs})"
-        return f"(_Instance({srcs}) if {exists.src} else _Raw(False, {srcs}))"
+    def _record(self, values: list[Code]) -> Record:
+        return Record(tuple(self.unit.src(v) for v in values))
 
     # -- exit points (the outcome, then Engine._check) ------------------------------------------
 
     def _exit(self, end: _Exit, view: ViewCode) -> None:
-        if self.successor is not None:
-            self._successor_exit(end, view)
-            return
-        out, unit = self.out, self.unit
-        if view.base:
-            out("after = state")
-        else:
-            if view.fresh is not None:
-                with out.block(f"if {view.fresh}.exists:"):
-                    out(f"return _unbounded(state, {unit.const(end.clause)}, S)")
-            if view.point:
-                out(f"after = _rewrite_point(state, S, {view.records}, N)")
-            else:
-                out(f"after = _rewrite(state, S, {view.records})")
-        rendered = self._render(end.cx.result, view)
-        why = unit.literal(reason(end.status, end.clause))
-        out(
-            f"out = _Outcome({unit.const(end.status)}, after, {unit.const(end.clause)},"
-            f" {rendered}, {why})"
-        )
+        unit = self.unit
+        if self.successor is None:
+            # The operation form names the clause and status: in this order, as it always has.
+            if not view.base and view.fresh is not None:
+                unit.const(end.clause)
+            unit.const(end.status)
+            unit.const(end.clause)
         base = attrs.evolve(self.cx, target=end.cx.target)  # with the locals it holds
         checks = exit_checks(
             self.spec, self.properties, base, end.cx, end.status, view, self.written
         )
-        if checks:
-            with out.block("if check:"):
-                out("broken = []")
-                for line in checks:
-                    out(line)
-                with out.block("if broken:"):
-                    out("return out, tuple(dict.fromkeys(broken))")
-        out("return out, ()")
-
-    def _successor_exit(self, end: _Exit, view: ViewCode) -> None:
-        """An exit point of the successor form: the service's records (raw: a record may be
-        one an effect made not exist), the target's name and record alone after an effect on
-        it alone (a ``point`` view), or ``None`` for an unchanged state; and what breaks."""
-        out = self.out
-        if view.base:
-            records = "None"
-        else:
-            if view.fresh is not None:
-                with out.block(f"if {view.fresh}.exists:"):
-                    out(self._fail(""))
-            records = view.records
-            if view.point:
-                held = self._target_held.get(records)
-                records = f"(N, {held[0] if held is not None else f'{records}[N]'})"
-        base = attrs.evolve(self.cx, target=end.cx.target)  # with the locals it holds
-        checks = exit_checks(
-            self.spec, self.properties, base, end.cx, end.status, view, self.written
-        )
-        if checks:
-            out("broken = []")
-            for line in checks:
-                out(line)
-            with out.block("if broken:"):
-                out(f"return {records}, tuple(dict.fromkeys(broken))")
-        out(f"return {records}, ()")
-
-    def _render(self, result: Ref | None, view: ViewCode) -> str:
-        if result is None:
-            return "None"
-        if self.op.result_type is Type.INSTANCE:
-            if isinstance(result, Named) and view.base:
-                return f"{view.records}.get({result.name})"
-            return f"_instance_of(after, {ref_tuple(result)})"
-        if isinstance(result, Named):
-            return result.name
-        return f"_name_of({ref_tuple(result)})"
-
-
-_COPY = re.compile(r"\s*(c\d+)(?: = (?:dict|_add)\(.*\)|\[N\] = \w+)")
-"""A line that builds a view's records (``c1 = dict(pre)``, ``c1[N] = x2``, ``c1 = _add(pre,
-N, x1)``): the generator's own names only."""
-
-
-def _without_unused_copies(lines: list[str]) -> list[str]:
-    """``lines`` without the records of a view that nothing reads: a point effect copies the
-    service's dict, which goes unread where every check on it folded away and the answer is
-    the target's record alone. The copy is dropped, and the function reads no more of the
-    state than the target's record (:mod:`.locality`)."""
-    while True:
-        built = {m.group(1): m for m in map(_COPY.fullmatch, lines) if m is not None}
-        unused = {
-            name
-            for name in built
-            if not any(
-                re.search(rf"\b{name}\b", line)
-                for line in lines
-                if (m := _COPY.fullmatch(line)) is None or m.group(1) != name
+        records = None if view.base else view.records
+        held = self._target_held.get(view.records) if view.point else None
+        self.out(
+            Exit(
+                end.status,
+                end.clause,
+                records,
+                view.point,
+                held[0] if held is not None else None,
+                None if view.base else view.fresh,
+                self._result(end.cx.result),
+                tuple(checks),
             )
-        }
-        if not unused:
-            return _filled(lines)
-        kept = (m is None or m.group(1) not in unused for m in map(_COPY.fullmatch, lines))
-        lines = [line for line, keep in zip(lines, kept, strict=True) if keep]
+        )
 
-
-def _filled(lines: list[str]) -> list[str]:
-    """``lines`` with ``pass`` in a block left empty."""
-    out: list[str] = []
-    for at, line in enumerate(lines):
-        out.append(line)
-        if line.endswith(":"):
-            depth = len(line) - len(line.lstrip())
-            after = lines[at + 1] if at + 1 < len(lines) else ""
-            if len(after) - len(after.lstrip()) <= depth:
-                out.append(" " * (depth + 4) + "pass")
-    return out
+    def _result(self, result: Ref | None) -> Result | None:
+        if result is None or self.op.result_type is None:
+            return None
+        name = result.name if isinstance(result, Named) else None
+        return Result(ref_tuple(result), name, self.op.result_type)
 
 
 def _holding(
-    target: Named, records: str, local: str, fields: tuple[Code, ...] | None = None
+    target: Named, records: Local, local: Local, fields: tuple[Code, ...] | None = None
 ) -> Named:
     """The target, its record in the view ``records`` held by the local ``local`` (whose
     fields' code is ``fields``, when known)."""
     known = target.fields if fields is None else target.fields.set(records, fields)
     return attrs.evolve(target, recs=target.recs.set(records, local), fields=known)
-
-
-def _missing(op: Operation, what: str) -> str:
-    """``_prepare``'s words for a request without its service or instance."""
-    return f"{op.name}: {what!r} is missing"
 
 
 def _in_view(cx: Cx, view: ViewCode) -> Cx:

@@ -152,25 +152,53 @@ def test_an_invariant_the_step_cannot_touch_is_not_checked_on_a_valid_state() ->
 
 
 def test_a_copy_nothing_reads_is_dropped_and_its_block_kept_whole() -> None:
-    from mostate.codegen.operation import _without_unused_copies
+    from mostate.codegen.python import print_module
+    from mostate.codegen.residual import (
+        PRE,
+        TARGET,
+        AddedTo,
+        Copied,
+        Exit,
+        Function,
+        Has,
+        If,
+        Let,
+        Local,
+        Module,
+        Stmt,
+        Store,
+    )
+    from mostate.codegen.unused import without_unused_copies
+    from mostate.model import Clause, Status
 
-    lines = [
+    c1, c2, c3, x2, x3 = map(Local, ("c1", "c2", "c3", "x2", "x3"))
+
+    def printed(*body: Stmt) -> list[str]:
+        module = Module("m", (Function("_step", True, body),), ())
+        return print_module(module).splitlines()[2:]
+
+    def end(records: Local, point: bool) -> Exit:
+        return Exit(Status.OK, Clause("effect", "e"), records, point, x3, None, None, ())
+
+    copies = (
+        If(Has(PRE, TARGET), (Let(c1, Copied(PRE)), Store(c1, TARGET, x2))),
+        Let(c2, AddedTo(PRE, TARGET, x3)),
+        Let(c3, Copied(c2)),
+    )
+    out = without_unused_copies((*copies, end(c2, True)), True)
+    assert printed(*out) == [
         "def _step(svcs, S, N, pre):",
-        "    if N in pre:",
-        "        c1 = dict(pre)",
-        "        c1[N] = x2",
-        "    c2 = _add(pre, N, x3)",
-        "    c3 = dict(c2)",
-        "    return (N, x3), ()",
-    ]
-    out = _without_unused_copies(lines)
-    assert out == [
-        "def _step(svcs, S, N, pre):",
-        "    if N in pre:",
+        "    if (N in pre):",
         "        pass",
         "    return (N, x3), ()",
     ]
-    compile("\n".join(out), "<test>", "exec")
-    kept = [*lines[:-1], "    return c3, ()"]  # c3 is read, and so c2, which it copies
-    emptied = [*lines[:1], "    if N in pre:", "        pass"]
-    assert _without_unused_copies(kept) == [*emptied, *kept[4:]]
+    compile("\n".join(printed(*out)), "<test>", "exec")
+    kept = without_unused_copies((*copies, end(c3, False)), True)  # c3 is read, so is c2
+    assert printed(*kept) == [
+        "def _step(svcs, S, N, pre):",
+        "    if (N in pre):",
+        "        pass",
+        "    c2 = _add(pre, N, x3)",
+        "    c3 = dict(c2)",
+        "    return c3, ()",
+    ]
