@@ -1,36 +1,77 @@
-"""A generated successor's code evaluated over arrays, one row per (orbit, target).
+"""A successor's residual function evaluated over arrays, one row per (orbit, target).
 
-Each construct :mod:`mostate.codegen` writes in a successor has the meaning here that it has
-for each row: ``any(... for n, r in pre.items())`` reduces over the columns the dict holds,
-``x if c else y`` is a ``where``, ``return`` ends the rows still running where its test holds,
-``_the`` over several candidates hands the row back (the successor's ``except _Ambiguous``).
-Both sides of a test are computed for every row (nothing here can fail on a row Python would
-not evaluate: look-ups at no name give no record), and only the rows Python would evaluate
-count. A construct not listed raises :class:`~.arrays.Unsupported`.
+Each node of :mod:`mostate.codegen.residual` has the meaning here that it has for each row,
+in the order of :data:`~mostate.codegen.residual.TERM_NODES` and
+:data:`~mostate.codegen.residual.STMT_NODES`: a reduction over a loop reduces the axis the loop
+adds, a conditional is a ``where``, an exit ends the rows still running, a ``the`` with several
+candidates hands its row back (the successor's :data:`~mostate.codegen.runtime.FALLBACK`) or,
+inside a check, breaks it. Both sides of a test are computed for every row (nothing here can
+fail on a row Python would not evaluate: look-ups at no name give no record), and only the rows
+Python would evaluate count: a ``the`` counts where the interpreter reaches it, in name order
+for a loop that stops at the first instance that decides it.
 """
 
 from __future__ import annotations
 
-import ast
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, assert_never
 
 import numpy as np
 
+from ..codegen.residual import (
+    AddedTo,
+    And,
+    At,
+    Candidates,
+    Compare,
+    Cond,
+    Const,
+    Copied,
+    FieldOf,
+    Has,
+    Known,
+    Lit,
+    Local,
+    Lookup,
+    Loop,
+    NoRecords,
+    Not,
+    One,
+    Or,
+    OverOthers,
+    OverOtherServices,
+    OverRecords,
+    Rebuilt,
+    Record,
+    RecordOf,
+    Reduce,
+    Reduction,
+    RefTo,
+    Same,
+    Sum,
+    Term,
+    TheOf,
+    Well,
+    WithoutParam,
+    WithParam,
+    term_children,
+    terms,
+)
+from ..concrete import FRESH
 from ..frozenmap import FrozenMap
-from ..model import Clause
+from ..rules import Comparison
 from .arrays import (
     COMPARE,
-    FIELDS,
+    NONE,
     Book,
     Bools,
-    Broken,
     Ints,
     Map,
     Names,
     Params,
     Rec,
     Ref,
+    Svc,
     Unsupported,
     Value,
     choose,
@@ -38,480 +79,417 @@ from .arrays import (
     take,
 )
 
-RUNNING, KEEP, NEXT, BROKEN, HANDED_BACK = 0, 1, 2, 3, 4
-"""What a row's run ended with: still running, the state kept, a next state, something
-broken, the request handed back."""
 
-
-class Run:
-    """One run of a successor's code over ``codes`` (rows, columns: the service's codes), a
-    row's target at ``target`` (rows, 1)."""
+class Terms:
+    """The terms of one run: ``codes`` (rows, every slot of the scope: service by service, a
+    name a column), the request's service at position ``service``, ``names`` the scope's
+    names, and ``depth`` the deepest nesting of loops in the function."""
 
     def __init__(
-        self,
-        book: Book,
-        codes: Ints,
-        target: Ints,
-        names: Sequence[str],
-        constants: Mapping[str, Any],
-        service: str,
+        self, book: Book, codes: Ints, service: int, names: Sequence[str], depth: int
     ) -> None:
-        rows, width = codes.shape
-        self.book, self.names, self.constants = book, names, constants
-        self.alive: Bools = np.ones((rows, 1), dtype=np.bool_)
-        self.ended = np.zeros(rows, dtype=np.int8)
-        self.out = codes.copy()
-        self.returned: list[tuple[Broken | tuple[Clause, ...], Bools]] = []
-        self.guarded = False
-        self.looping = False
-        self.column = np.arange(width, dtype=np.int64)[None, :]
-        self.env: dict[str, Value] = {
-            "pre": Map(codes, codes != 0),
-            "N": Names(target),
-            "S": service,
-            "svcs": _SVCS,
-            "_ABSENT": Rec(np.zeros((1, 1), dtype=np.int64)),
-            "_NONE_RECORD": Rec(np.full((1, 1), book.none, dtype=np.int64)),
-        }
+        self.book, self.names, self.service = book, names, service
+        self.width = len(names)
+        self.services = codes.shape[1] // self.width
+        self.codes = codes
+        self.ndim = 1 + max(1, depth)
+        self.axis = 0
+        """The axis of the innermost loop being run (0: none)."""
+        self.env: dict[str, Value] = {}
+        self.order = np.argsort(np.array(names, dtype=object), kind="stable").astype(np.int64)
+        """The positions of the names in name order (a ``sorted`` walk of the records)."""
+        self.dry = False
+        """Whether ``the`` counts nowhere (a body run once to see where a loop stops)."""
+        self.caught: list[Bools] = []
+        """The rows of the checks being run where a ``the`` had several candidates."""
+        self.handed: Bools = np.zeros((codes.shape[0],), dtype=np.bool_)
 
-    # -- statements -------------------------------------------------------------------------
+    def at_row(self, values: Any) -> Any:
+        """Values of one cell a row (a name, a record) as a column of a row's records: the
+        cell of the name ``values`` names, for a name."""
+        flat = np.broadcast_to(values, (values.shape[0], *values.shape[1:])).reshape(-1, 1)
+        if flat.shape[0] != values.shape[0]:
+            raise Unsupported("a row's name or record that varies over a loop")
+        return flat
 
-    def block(self, body: Sequence[ast.stmt]) -> None:
-        for statement in body:
-            self.statement(statement)
+    def column_of(self, at: Ints) -> Bools:
+        """Each row's cells of the names ``at`` (one a row)."""
+        column: Bools = np.arange(self.width)[None, :] == self.at_row(at)
+        return column
 
-    def statement(self, node: ast.stmt) -> None:
-        match node:
-            case ast.Assign(targets=[ast.Name(id=name)], value=value):
-                if name in _BOUND:
-                    raise Unsupported(f"{name} rebound")
-                self.bind(name, self.assigned(value))
-            case ast.Assign(targets=[ast.Subscript(value=ast.Name(id=d), slice=key)], value=value):
-                found, at, stored = (
-                    self.env.get(d),
-                    self.key(key, self.alive),
-                    self.expr(value, self.alive),
-                )
-                if not (
-                    isinstance(found, Map) and isinstance(at, Names) and isinstance(stored, Rec)
-                ):
-                    raise Unsupported("a store into something else than a dict of records")
-                found.put((self.column == at.at) & self.alive, stored.code)
-            case ast.If(test=test, body=body, orelse=orelse):
-                before = self.alive
-                holds = self.truth(self.expr(test, before)) & self.alive
-                rest = self.alive & ~holds
-                self.alive = holds
-                self.block(body)
-                after, self.alive = self.alive, rest
-                self.block(orelse)
-                self.alive = self.alive | after
-            case ast.Return(value=value):
-                self.answer(value)
-            case ast.Expr(
-                value=ast.Call(
-                    func=ast.Attribute(value=ast.Name(id=lst), attr="append"), args=[ast.Name(id=k)]
-                )
-            ):
-                target = self.env.get(lst)
-                if not isinstance(target, Broken) or not isinstance(self.env_const(k), Clause):
-                    raise Unsupported("append to something else than the broken list")
-                target.appended.append((self.env_const(k), self.alive.reshape(-1).copy()))
-            case ast.For(
-                target=ast.Tuple(elts=[ast.Name(id=n), ast.Name(id=r)]),
-                iter=ast.Call(func=ast.Attribute(value=source, attr="items"), args=[]),
-                body=body,
-                orelse=[],
-            ):
-                self.loop(n, r, self.mapping(source), body)
-            case ast.Try(body=body, handlers=[handler], orelse=[], finalbody=[]):
-                if not (
-                    isinstance(handler.type, ast.Name)
-                    and handler.type.id == "_Ambiguous"
-                    and len(handler.body) == 1
-                    and isinstance(handler.body[0], ast.Return)
-                    and isinstance(handler.body[0].value, ast.Name)
-                    and handler.body[0].value.id == "_FALLBACK"
-                ):
-                    raise Unsupported("a handler other than the fallback")
-                self.guarded, was = True, self.guarded
-                self.block(body)
-                self.guarded = was
-            case _:
-                raise Unsupported(f"statement {type(node).__name__}")
+    def scalar(self, value: Any, dtype: Any = None) -> Any:
+        """``value`` as an array of the run's number of axes."""
+        return np.full((1,) * self.ndim, value, dtype=dtype)
 
-    def bind(self, name: str, value: Value) -> None:
-        """``name = value`` on the rows still running; the other rows keep what ``name``
-        held (an assignment in one branch of an ``if``)."""
-        old = self.env.get(name, _UNBOUND)
-        if old is _UNBOUND or self.alive.all():
-            self.env[name] = value
-            return
-        if isinstance(value, Map) and isinstance(old, Map):
-            self.env[name] = Map(
-                np.where(self.alive, value.codes, old.codes),
-                np.where(self.alive, value.held, old.held),
-            )
-            return
-        self.env[name] = choose(self.alive, value, old)
+    def lift(self, values: Any, axis: int) -> Any:
+        """Values with a row per row and a column per step of a loop, on the loop's axis."""
+        shape = [values.shape[0]] + [1] * (self.ndim - 1)
+        shape[axis] = values.shape[1]
+        return values.reshape(shape)
 
-    def assigned(self, node: ast.expr) -> Value:
-        match node:
-            case ast.List(elts=[]):
-                return Broken()
-            case ast.Dict(keys=[], values=[]):
-                return Map(np.zeros_like(self.out), np.zeros(self.out.shape, dtype=np.bool_))
-            case ast.Call(func=ast.Name(id="dict"), args=[source], keywords=[]):
-                found = self.mapping(source)
+    # -- terms ------------------------------------------------------------------------------
+
+    def term(self, term: Term, where: Bools) -> Value:
+        """The value of ``term`` at each cell; ``where`` holds the cells where the interpreter
+        evaluates it (only there may a ``the`` count)."""
+        match term:
+            case Lit():
+                return term.value
+            case Const():
+                return self._const(term.value)
+            case Local():
+                if term.name not in self.env:
+                    raise Unsupported(f"{term.name} read before it is bound")
+                return self.env[term.name]
+            case Known():
+                return self._known(term.which)
+            case Not():
+                return ~self.boolean(self.term(term.operand, where))
+            case And():
+                left = self.boolean(self.term(term.left, where))
+                return left & self.boolean(self.term(term.right, where & left))
+            case Or():
+                left = self.boolean(self.term(term.left, where))
+                return left | self.boolean(self.term(term.right, where & ~left))
+            case Compare():
+                return self._compare(term, where)
+            case Cond():
+                holds = self.boolean(self.term(term.test, where))
+                then = self.term(term.then, where & holds)
+                return choose(holds, then, self.term(term.orelse, where & ~holds))
+            case FieldOf():
+                return self.book.field(term.field, self.record(term.record, where))
+            case Has():
+                found, at = self.mapping(term.records, where), self.key(term.key, where)
+                return take(found.held, at, False)
+            case Lookup():
+                return self._lookup(term, where)
+            case At():
+                found, at = self.mapping(term.records, where), self.key(term.key, where)
+                return Rec(take(found.codes, at))
+            case RecordOf():
+                return self._record_of(term, where)
+            case Same():
+                before, after = self.record(term.before, where), self.record(term.after, where)
+                return before == after
+            case RefTo():
+                return self._ref_to(term, where)
+            case Record():
+                values = [self.term(f, where) for f in term.fields]
+                fields = [self.boolean(v) for v in values[:-1]]
+                return Rec(self.book.build([*fields, self.params(values[-1]).code]))
+            case Rebuilt():
+                return self._rebuilt(term, where)
+            case Copied():
+                found = self.mapping(term.records, where)
                 return Map(found.codes, found.held)
-            case ast.Call(func=ast.Name(id="_add"), args=[source, key, value], keywords=[]):
-                found, at, stored = (
-                    self.mapping(source),
-                    self.key(key, self.alive),
-                    self.expr(value, self.alive),
-                )
-                if not (isinstance(at, Names) and isinstance(stored, Rec)):
-                    raise Unsupported("_add of something else than a record")
-                out = Map(found.codes, found.held)
-                out.put(self.column == at.at, stored.code)
-                return out
-        return self.expr(node, self.alive)
+            case AddedTo():
+                found, at = self.mapping(term.records, where), self.key(term.key, where)
+                stored = self.record(term.record, where)
+                return found.put(self.column_of(at), self.at_row(stored))
+            case NoRecords():
+                empty = np.zeros((self.codes.shape[0], self.width), dtype=np.int64)
+                return Map(empty, empty != 0)
+            case WithParam():
+                key, value = self.text(term.key, where), self.text(term.value, where)
+                params = self.params(self.term(term.params, where))
+                return Params(self.book.edited(params.code, lambda m: m.set(key, value)))
+            case WithoutParam():
+                key = self.text(term.key, where)
+                params = self.params(self.term(term.params, where))
+                return Params(self.book.edited(params.code, lambda m: m.remove(key)))
+            case Sum():
+                return sum((self.number(self.term(t, where)) for t in term.terms), self.scalar(0))
+            case Reduce():
+                return self._reduce(term, where)
+            case Candidates() | One():
+                raise Unsupported("candidates outside a the()")
+            case TheOf():
+                return self._the(term, where)
+            case _:
+                assert_never(term)
 
-    def loop(self, n: str, r: str, source: Map, body: Sequence[ast.stmt]) -> None:
-        """``for n, r in source.items():`` whose body binds names and stores ``d[n] = ...``."""
-        outer = dict(self.env)
-        self.env[n], self.env[r] = Names(self.column), Rec(source.codes)
-        present = source.held & self.alive
-        self.looping = True
-        for statement in body:
-            match statement:
-                case ast.Assign(targets=[ast.Name(id=name)], value=value):
-                    if name in outer:
-                        raise Unsupported(f"{name} bound outside the loop")
-                    self.env[name] = self.expr(value, present)
-                case ast.Assign(
-                    targets=[ast.Subscript(value=ast.Name(id=d), slice=ast.Name(id=key))],
-                    value=value,
-                ) if key == n and isinstance(outer.get(d), Map):
-                    stored = self.expr(value, present)
-                    if not isinstance(stored, Rec):
-                        raise Unsupported("a dict of something else than records")
-                    target: Map = outer[d]
-                    target.put(present, stored.code)
-                case _:
-                    raise Unsupported(f"loop statement {type(statement).__name__}")
-        self.looping = False
+    def _const(self, value: Any) -> Value:
+        if isinstance(value, FrozenMap):
+            return Params(self.scalar(self.book.map_code(value), np.int64))
+        return value
+
+    def _known(self, which: Well) -> Value:
+        match which:
+            case Well.ABSENT:
+                return Rec(self.scalar(0, np.int64))
+            case Well.NONE_RECORD:
+                return Rec(self.scalar(self.book.none, np.int64))
+            case Well.INF:
+                return self.scalar(np.inf)
+            case Well.EMPTY_PARAMS:
+                return self._const(FrozenMap())
+            case _:
+                assert_never(which)
+
+    def _compare(self, term: Compare, where: Bools) -> Bools:
+        a, b = self.term(term.left, where), self.term(term.right, where)
+        if term.op not in (Comparison.EQ, Comparison.NE):
+            found: Bools = COMPARE[term.op](self.number(a), self.number(b))
+            return found
+        same = self.same(a, b)
+        return same if term.op is Comparison.EQ else ~same
+
+    def same(self, a: Value, b: Value) -> Bools:
+        """``a == b`` as Python compares the values the arrays stand for."""
+        if isinstance(a, str) and isinstance(b, Names):
+            a, b = b, a
+        if isinstance(b, str) and isinstance(a, Names):
+            return a.at == self.position(b)  # type: ignore[no-any-return]
+        if b is None and isinstance(a, Ref):
+            a, b = b, a
+        if a is None and isinstance(b, Ref):
+            return b.at == NONE  # type: ignore[no-any-return]
+        for kind in (Names, Svc):
+            if isinstance(a, kind) and isinstance(b, kind):
+                return a.at == b.at  # type: ignore[no-any-return]
+        if isinstance(a, Ref) and isinstance(b, Ref):
+            return (a.svc == b.svc) & (a.at == b.at)  # type: ignore[no-any-return]
+        if isinstance(a, Params) and isinstance(b, Params):
+            return a.code == b.code  # type: ignore[no-any-return]
+        if isinstance(a, Rec | Map | Names | Svc | Ref | Params) or isinstance(
+            b, Rec | Map | Names | Svc | Ref | Params
+        ):
+            raise Unsupported(f"{type(a).__name__} compared with {type(b).__name__}")
+        equal: Bools = np.equal(plain(a), plain(b))
+        return equal
+
+    def _lookup(self, term: Lookup, where: Bools) -> Rec:
+        if term.default is None:
+            raise Unsupported("a look-up without a default (a query's result)")
+        found, at = self.mapping(term.records, where), self.key(term.key, where)
+        other = self.record(term.default, where)
+        return Rec(np.where(take(found.held, at, False), take(found.codes, at), other))
+
+    def _record_of(self, term: RecordOf, where: Bools) -> Rec:
+        """The record of a reference: of the request's service in ``records`` (``fresh`` for
+        a name they do not hold), of another service in the state, of none none's."""
+        ref = self.term(term.ref, where)
+        if not isinstance(ref, Ref):
+            raise Unsupported("the record of something else than a reference")
+        found, fresh = self.mapping(term.records, where), self.record(term.fresh, where)
+        here = np.where(take(found.held, ref.at, False), take(found.codes, ref.at), fresh)
+        slot = np.where(ref.at < self.width, ref.svc * self.width + ref.at, -1)
+        elsewhere = take(self.codes, np.where(ref.svc >= 0, slot, -1))
+        code = np.where(ref.svc == self.service, here, elsewhere)
+        return Rec(np.where(ref.at == NONE, self.book.none, code))
+
+    def _ref_to(self, term: RefTo, where: Bools) -> Ref:
+        service, name = self.term(term.service, where), self.term(term.name, where)
+        if name == FRESH:
+            at = self.scalar(self.width, np.int64)
+        elif isinstance(name, Names):
+            at = name.at
+        else:
+            raise Unsupported("a reference to something else than a name")
+        if service == FRESH:
+            return Ref(self.scalar(self.services, np.int64), at)
+        if not isinstance(service, Svc):
+            raise Unsupported("a reference into something else than a service")
+        return Ref(service.at, at)
+
+    def _rebuilt(self, term: Rebuilt, where: Bools) -> Rec:
+        """The record, where one of its fields differs from the old record's; the old one
+        itself where none does."""
+        differs = self.scalar(False)
+        for a, b in term.differs:
+            differs = differs | ~self.same(self.term(a, where), self.term(b, where))
+        old = self.record(term.old, where & ~differs)
+        return Rec(np.where(differs, self.record(term.record, where & differs), old))
+
+    # -- loops and reductions ---------------------------------------------------------------
+
+    def enter(self, loop: Loop, where: Bools) -> Bools:
+        """Bind the loop's variables on a new axis; the cells it runs for."""
+        self.axis += 1
+        if self.axis >= self.ndim:
+            raise Unsupported("loops nested deeper than the function says")
+        axis, width = self.axis, self.width
+        match loop:
+            case OverRecords():
+                found = self.mapping(loop.records, where)
+                self.env[loop.name.name] = Names(self.lift(np.arange(width)[None, :], axis))
+                self.env[loop.rec.name] = Rec(self.lift(found.codes, axis))
+                present = self.lift(found.held, axis) & where
+                if loop.unless is not None:
+                    unless = self.term(loop.unless, where)
+                    present = present & ~self.same(self.env[loop.name.name], unless)
+                runs: Bools = present
+                return runs
+            case OverOthers():
+                slots = np.arange(self.codes.shape[1])[None, :]
+                service = Svc(self.lift(slots // width, axis))
+                self.env[loop.service.name] = service
+                self.env[loop.name.name] = Names(self.lift(slots % width, axis))
+                self.env[loop.rec.name] = Rec(self.lift(self.codes, axis))
+                held = self.lift(self.codes != 0, axis)
+                others: Bools = held & (service.at != self.service) & where
+                return others
+            case OverOtherServices():
+                positions = np.arange(self.services)
+                held = self.codes.reshape(len(self.codes), self.services, width).any(axis=2)
+                service = Svc(self.lift(positions[None, :], axis))
+                self.env[loop.service.name] = service
+                holding: Bools = self.lift(held, axis) & (service.at != self.service) & where
+                return holding
+            case _:
+                assert_never(loop)
+
+    def leave(self, outer: dict[str, Value]) -> None:
+        self.axis -= 1
         self.env = outer
 
-    def answer(self, node: ast.expr | None) -> None:
-        """``return records, broken``: the rows still running end here."""
-        rows = self.alive.reshape(-1)
-        match node:
-            case ast.Name(id="_FALLBACK"):
-                self.ended[rows] = HANDED_BACK
-            case ast.Tuple(elts=[records, broken]):
-                said = self.clauses(broken)
-                answered = self.records(records)
-                if said is None:
-                    broke = np.zeros_like(rows)
-                elif isinstance(said, Broken):
-                    broke = np.zeros_like(rows)
-                    for _, appended in said.appended:
-                        broke |= appended
-                    broke &= rows
-                    self.returned.append((said, broke))
-                else:
-                    broke = rows.copy()
-                    self.returned.append((said, broke))
-                fine = rows & ~broke
-                self.ended[broke] = BROKEN
-                if answered is None:
-                    self.ended[fine] = KEEP
-                else:
-                    self.ended[fine] = NEXT
-                    self.out[fine] = np.broadcast_to(answered, self.out.shape)[fine]
+    def _reduce(self, term: Reduce, where: Bools) -> Value:
+        outer, axis = dict(self.env), self.axis + 1
+        present = self.enter(term.loop, where)
+        try:
+            reached = present
+            if term.kind is not Reduction.COUNT and _risky(term.body):
+                reached = self._reached(term, present)
+            body = self.boolean(self.term(term.body, reached))
+        finally:
+            self.leave(outer)
+        match term.kind:
+            case Reduction.ALL:
+                return (body | ~present).all(axis=axis, keepdims=True)
+            case Reduction.ANY:
+                return (body & present).any(axis=axis, keepdims=True)
+            case Reduction.COUNT:
+                return (body & present).sum(axis=axis, keepdims=True, dtype=np.int64)
             case _:
-                raise Unsupported("a return of another form")
-        self.alive = np.zeros_like(self.alive)
+                assert_never(term.kind)
 
-    def records(self, node: ast.expr) -> Ints | None:
-        """The service's codes a ``return`` hands back (``None``: the state is kept)."""
-        match node:
-            case ast.Constant(value=None):
-                return None
-            case ast.Tuple(elts=[name, record]):
-                at, rec = self.expr(name, self.alive), self.expr(record, self.alive)
-                if not isinstance(at, Names) or not isinstance(rec, Rec):
-                    raise Unsupported("a pair of something else than a name and a record")
-                return np.where(self.column == at.at, rec.code, self.out)
-        found = self.expr(node, self.alive)
-        if not isinstance(found, Map):
-            raise Unsupported("records handed back as something else than a dict")
-        return found.codes
+    def _reached(self, term: Reduce, present: Bools) -> Bools:
+        """The cells an ``all`` or ``any`` whose body may raise evaluates its body at: in name
+        order, up to the first that decides it."""
+        if not isinstance(term.loop, OverRecords) or not term.loop.ordered:
+            raise Unsupported("a body that may raise over a walk in no fixed order")
+        self.dry, was = True, self.dry
+        try:
+            body = self.boolean(self.term(term.body, present))
+        finally:
+            self.dry = was
+        decides = present & (~body if term.kind is Reduction.ALL else body)
+        decides = np.broadcast_to(decides, np.broadcast_shapes(decides.shape, present.shape))
+        ordered = np.take(decides, self.order, axis=self.axis)
+        before = (np.cumsum(ordered, axis=self.axis) - ordered) > 0
+        earlier = np.take(before, np.argsort(self.order), axis=self.axis)
+        reached: Bools = present & ~earlier
+        return reached
 
-    def clauses(self, node: ast.expr) -> Broken | tuple[Clause, ...] | None:
-        """What a ``return`` says is broken: nothing (``None``), the list, or clauses."""
-        match node:
-            case ast.Tuple(elts=[]):
-                return None
-            case ast.Call(
-                func=ast.Name(id="tuple"),
-                args=[
-                    ast.Call(
-                        func=ast.Attribute(value=ast.Name(id="dict"), attr="fromkeys"),
-                        args=[ast.Name(id=name)],
-                    )
-                ],
-            ) if isinstance(self.env.get(name), Broken):
-                found: Broken = self.env[name]
-                return found
-            case ast.Tuple(elts=elts) if all(isinstance(e, ast.Name) for e in elts):
-                said = tuple(self.env_const(e.id) for e in elts if isinstance(e, ast.Name))
-                if all(isinstance(c, Clause) for c in said):
-                    return said
-        raise Unsupported("broken clauses of another form")
+    def _the(self, term: TheOf, where: Bools) -> Ref:
+        """The one candidate of the lists, none for none; several: the row is handed back
+        (or, in a check, the check fails) where the interpreter evaluates the ``the``."""
+        count = self.scalar(0, np.int64)
+        svc, at = self.scalar(NONE, np.int64), self.scalar(NONE, np.int64)
+        for part in term.lists:
+            found, ref = self._candidates(part, where)
+            one = found == 1
+            svc, at = np.where(one, ref.svc, svc), np.where(one, ref.at, at)
+            count = count + found
+        several = (count > 1) & where
+        if several.any() and not self.dry:
+            rows = several.reshape(len(several), -1).any(axis=1)
+            if self.caught:
+                self.caught[-1] = self.caught[-1] | rows
+            else:
+                self.handed = self.handed | rows
+        single = count == 1
+        return Ref(np.where(single, svc, NONE), np.where(single, at, NONE))
 
-    # -- expressions ------------------------------------------------------------------------
+    def _candidates(self, part: Candidates | One, where: Bools) -> tuple[Ints, Ref]:
+        """How many candidates a list holds at each cell, and the first of them."""
+        if isinstance(part, One):
+            holds = self.scalar(True) if part.when is None else self.term(part.when, where)
+            item = self.term(part.item, where)
+            if not isinstance(item, Ref):
+                raise Unsupported("a candidate that is not a reference")
+            return self.boolean(holds).astype(np.int64), item
+        outer, axis = dict(self.env), self.axis + 1
+        present = self.enter(part.loop, where)
+        try:
+            if part.where is not None:
+                present = present & self.boolean(self.term(part.where, present))
+            item = self.term(part.item, present)
+        finally:
+            self.leave(outer)
+        if not isinstance(item, Ref):
+            raise Unsupported("a candidate that is not a reference")
+        shape = np.broadcast_shapes(present.shape, item.at.shape, item.svc.shape)
+        present = np.broadcast_to(present, shape)
+        first = np.expand_dims(present.argmax(axis=axis), axis)
+        pick_svc = np.take_along_axis(np.broadcast_to(item.svc, shape), first, axis)
+        pick_at = np.take_along_axis(np.broadcast_to(item.at, shape), first, axis)
+        return present.sum(axis=axis, keepdims=True, dtype=np.int64), Ref(pick_svc, pick_at)
 
-    def env_const(self, name: str) -> Any:
-        if name in self.env:
-            return self.env[name]
-        if name in self.constants:
-            return self.constants[name]
-        raise Unsupported(f"name {name}")
-
-    def truth(self, value: Value) -> Bools:
-        """The test of an ``if`` at each row: a bool, or the broken list being non-empty."""
-        if isinstance(value, Broken):
-            out = np.zeros_like(self.alive)
-            for _, rows in value.appended:
-                out = out | rows[:, None]
-            return out
-        return self.boolean(value)
-
-    def mapping(self, node: ast.expr) -> Map:
-        found = self.expr(node, self.alive)
-        if not isinstance(found, Map):
-            raise Unsupported("items() of something else than a dict")
-        return found
-
-    def expr(self, node: ast.expr, where: Bools) -> Value:
-        """The value of ``node`` at each cell; ``where`` holds the cells where Python would
-        evaluate it (only there may ``_the`` hand a row back)."""
-        match node:
-            case ast.Constant(value=value) if value is None or isinstance(value, bool | int | str):
-                return value
-            case ast.Name(id=name):
-                found = self.env_const(name)
-                if found is _SVCS:
-                    raise Unsupported("the other services read")
-                return found
-            case ast.Attribute(value=inner, attr=attr) if attr in (*FIELDS, "params"):
-                rec = self.expr(inner, where)
-                if not isinstance(rec, Rec):
-                    raise Unsupported(f".{attr} of something else than a record")
-                return Params(rec.code) if attr == "params" else self.book.field(attr, rec.code)
-            case ast.UnaryOp(op=ast.Not(), operand=operand):
-                return ~self.boolean(self.expr(operand, where))
-            case ast.BoolOp(op=op, values=values):
-                return self.boolop(isinstance(op, ast.And), values, where)
-            case ast.Compare(left=left, ops=[op], comparators=[right]):
-                return self.compare(op, left, right, where)
-            case ast.IfExp(test=test, body=body, orelse=orelse):
-                holds = self.boolean(self.expr(test, where))
-                return choose(
-                    holds, self.expr(body, where & holds), self.expr(orelse, where & ~holds)
-                )
-            case ast.BinOp(left=left, op=ast.Add() | ast.Sub() | ast.Mult() as op, right=right):
-                a, b = self.number(self.expr(left, where)), self.number(self.expr(right, where))
-                return (
-                    a + b
-                    if isinstance(op, ast.Add)
-                    else a - b
-                    if isinstance(op, ast.Sub)
-                    else a * b
-                )
-            case ast.Subscript(value=inner, slice=key):
-                found, at = self.expr(inner, where), self.key(key, where)
-                if not isinstance(found, Map) or not isinstance(at, Names):
-                    raise Unsupported("a subscript of something else than a dict of records")
-                return Rec(take(found.codes, at.at))
-            case ast.Call(func=ast.Attribute(value=inner, attr="get"), args=[key, fresh]):
-                found, at, other = (
-                    self.expr(inner, where),
-                    self.key(key, where),
-                    self.expr(fresh, where),
-                )
-                if not (
-                    isinstance(found, Map) and isinstance(at, Names) and isinstance(other, Rec)
-                ):
-                    raise Unsupported("get() of something else than a dict of records")
-                held = take(found.held, at.at)
-                return Rec(np.where(held, take(found.codes, at.at), other.code))
-            case ast.Call(func=ast.Name(id=fn), args=args, keywords=[]):
-                return self.call(fn, args, where)
-        raise Unsupported(f"expression {ast.dump(node)[:60]}")
+    # -- values of a kind -------------------------------------------------------------------
 
     def boolean(self, value: Value) -> Bools:
         if isinstance(value, bool):
-            return np.full((1, 1), value)
+            return self.scalar(value)  # type: ignore[no-any-return]
         if isinstance(value, np.ndarray) and value.dtype == np.bool_:
             return value
-        raise Unsupported("a bool expected")
+        raise Unsupported(f"a bool expected, not {type(value).__name__}")
 
-    def number(self, value: Value) -> Ints:
-        if isinstance(value, int) and not isinstance(value, bool):
-            return np.full((1, 1), value, dtype=np.int64)
-        if isinstance(value, np.ndarray) and value.dtype == np.int64:
+    def number(self, value: Value) -> Any:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return self.scalar(value)
+        if isinstance(value, np.ndarray) and value.dtype.kind in "if":
             return value
-        raise Unsupported("an int expected")
+        raise Unsupported(f"a number expected, not {type(value).__name__}")
 
-    def boolop(self, conj: bool, values: Sequence[ast.expr], where: Bools) -> Bools:
-        """``and``/``or`` over bools: each operand is evaluated where the ones before did not
-        decide."""
-        out = self.boolean(self.expr(values[0], where))
-        for value in values[1:]:
-            undecided = where & (out if conj else ~out)
-            this = self.boolean(self.expr(value, undecided))
-            out = (out & this) if conj else (out | this)
-        return out
+    def record(self, term: Term, where: Bools) -> Ints:
+        found = self.term(term, where)
+        if not isinstance(found, Rec):
+            raise Unsupported(f"a record expected, not {type(found).__name__}")
+        return found.code
 
-    def compare(self, op: ast.cmpop, left: ast.expr, right: ast.expr, where: Bools) -> Bools:
-        if isinstance(op, ast.In | ast.NotIn):
-            a, b = self.key(left, where), self.expr(right, where)
-            if not (isinstance(a, Names) and isinstance(b, Map)):
-                raise Unsupported("in of something else than a name in a dict")
-            held: Bools = take(b.held, a.at)
-            return held if isinstance(op, ast.In) else ~held
-        a, b = self.expr(left, where), self.expr(right, where)
-        if isinstance(a, Names) or isinstance(b, Names):
-            same = self.same_name(a, b)
-            if isinstance(op, ast.Eq):
-                return same
-            if isinstance(op, ast.NotEq):
-                return ~same
-            raise Unsupported("names compared by order")
-        x, y = plain(a), plain(b)
-        found = COMPARE.get(type(op))
-        if found is None:
-            raise Unsupported(f"comparison {type(op).__name__}")
-        return found(x, y)  # type: ignore[no-any-return]
+    def params(self, value: Value) -> Params:
+        if isinstance(value, FrozenMap):
+            return self._const(value)  # type: ignore[no-any-return]
+        if not isinstance(value, Params):
+            raise Unsupported(f"parameters expected, not {type(value).__name__}")
+        return value
 
-    def key(self, node: ast.expr, where: Bools) -> Value:
-        """A dict's key: a name, or a string naming one (a name outside the scope is at
-        position -2, which no dict holds)."""
-        found = self.expr(node, where)
-        if isinstance(found, str):
-            at = self.names.index(found) if found in self.names else -2
-            return Names(np.full((1, 1), at, dtype=np.int64))
+    def text(self, term: Term, where: Bools) -> str:
+        found = self.term(term, where)
+        if not isinstance(found, str):
+            raise Unsupported("a parameter's key or value that is not known")
         return found
 
-    def same_name(self, a: Value, b: Value) -> Bools:
-        """``a == b`` where one side is a name (or a reference ``(S, name)``): equal
-        positions, ``None`` being position -1; a name outside the scope equals none of the
-        service's."""
-        if isinstance(b, Names) and not isinstance(a, Names):
-            a, b = b, a
-        if b is None:
-            none: Bools = a.at < 0
-            return none
-        if isinstance(a, Ref) != isinstance(b, Ref):
-            raise Unsupported("a reference compared with a name")
-        if isinstance(b, Names):
-            return a.at == b.at  # type: ignore[no-any-return]
-        if isinstance(b, str) and not isinstance(a, Ref):
-            at = self.names.index(b) if b in self.names else -2
-            return a.at == at  # type: ignore[no-any-return]
-        raise Unsupported("a name compared with something else")
+    def mapping(self, term: Term, where: Bools) -> Map:
+        found = self.term(term, where)
+        if not isinstance(found, Map):
+            raise Unsupported(f"records expected, not {type(found).__name__}")
+        return found
 
-    def call(self, fn: str, args: list[ast.expr], where: Bools) -> Value:
-        match fn, args:
-            case (("any" | "all" | "sum"), [ast.GeneratorExp(elt=elt, generators=[gen])]):
-                values, present = self.comprehension(elt, gen, where)
-                if fn == "any":
-                    return (self.boolean(values) & present).any(axis=1, keepdims=True)
-                if fn == "all":
-                    return (self.boolean(values) | ~present).all(axis=1, keepdims=True)
-                total = np.where(present, self.number(values), 0)
-                return total.sum(axis=1, keepdims=True, dtype=np.int64)
-            case "_the", [_, ast.ListComp(elt=ast.Tuple(elts=[s, n]), generators=[gen])]:
-                return self.the(s, n, gen, where)
-            case "_rec", [ref, ast.Name(id="S"), ast.Name(id="svcs"), records, fresh]:
-                return self.rec(ref, records, fresh, where)
-            case "_same", [before, after]:
-                a, b = self.expr(before, where), self.expr(after, where)
-                if not (isinstance(a, Rec) and isinstance(b, Rec)):
-                    raise Unsupported("_same of something else than records")
-                return a.code == b.code
-            case "_Instance", [active, default, locked, params]:
-                a, d, lk = (self.boolean(self.expr(x, where)) for x in (active, default, locked))
-                p = self.expr(params, where)
-                if isinstance(p, FrozenMap):  # a constant: the parameters of a record holding it
-                    p = Params(np.full((1, 1), self.book.hold(p), dtype=np.int64))
-                if not isinstance(p, Params):
-                    raise Unsupported("parameters built anew")
-                return Rec(self.book.build(a, d, lk, p.code))
-        raise Unsupported(f"call of {fn}")
+    def key(self, term: Term, where: Bools) -> Ints:
+        """A name's position (a string naming one: its position, or none for a name outside
+        the scope)."""
+        found = self.term(term, where)
+        if isinstance(found, str):
+            return self.scalar(self.position(found), np.int64)  # type: ignore[no-any-return]
+        if not isinstance(found, Names):
+            raise Unsupported(f"a name expected, not {type(found).__name__}")
+        return found.at
 
-    def comprehension(
-        self, elt: ast.expr, gen: ast.comprehension, where: Bools
-    ) -> tuple[Value, Bools]:
-        """``elt for n, r in d.items() if ...``: its value at each column and the columns it
-        runs for (those holding a record)."""
-        match gen:
-            case ast.comprehension(
-                target=ast.Tuple(elts=[ast.Name(id=n), ast.Name(id=r)]),
-                iter=ast.Call(func=ast.Attribute(value=source, attr="items"), args=[]),
-                ifs=ifs,
-                is_async=0,
-            ):
-                pass
-            case _:
-                raise Unsupported("a comprehension of another form")
-        if self.looping:
-            raise Unsupported("a comprehension within a loop")
-        found = self.mapping(source)
-        outer = dict(self.env)
-        self.env[n], self.env[r] = Names(self.column), Rec(found.codes)
-        self.looping = True
-        try:
-            present = found.held & where
-            for test in ifs:
-                present = present & self.boolean(self.expr(test, present))
-            return self.expr(elt, present), present
-        finally:
-            self.looping = False
-            self.env = outer
-
-    def the(self, s: ast.expr, n: ast.expr, gen: ast.comprehension, where: Bools) -> Ref:
-        """``_the(k, [(S, n) for n, r in d.items() if ...])``: the one name, ``None`` for
-        none; several hand the row back (the successor's ``except _Ambiguous``)."""
-        if not (isinstance(s, ast.Name) and s.id == "S" and isinstance(n, ast.Name)):
-            raise Unsupported("_the of something else than names of the service")
-        if not isinstance(gen.target, ast.Tuple) or not isinstance(gen.target.elts[0], ast.Name):
-            raise Unsupported("_the over another loop")
-        if gen.target.elts[0].id != n.id:
-            raise Unsupported("_the of another name")
-        _, present = self.comprehension(ast.Constant(True), gen, where)
-        count = present.sum(axis=1, keepdims=True)
-        several = (count > 1) & where.any(axis=1, keepdims=True) & self.alive
-        if several.any():
-            if not self.guarded:
-                raise Unsupported("_the with several candidates outside the fallback")
-            self.ended[several.reshape(-1)] = HANDED_BACK
-            self.alive = self.alive & ~several
-        return Ref(np.where(count == 1, present.argmax(axis=1)[:, None], -1))
-
-    def rec(self, ref: ast.expr, records: ast.expr, fresh: ast.expr, where: Bools) -> Rec:
-        """``_rec(ref, S, svcs, d, fresh)`` for a reference into the request's service."""
-        at, found, other = self.expr(ref, where), self.expr(records, where), self.expr(fresh, where)
-        if not (isinstance(at, Ref) and isinstance(found, Map) and isinstance(other, Rec)):
-            raise Unsupported("_rec of another form")
-        code = np.where(take(found.held, at.at), take(found.codes, at.at), other.code)
-        return Rec(np.where(at.at < 0, self.book.none, code))
+    def position(self, name: str) -> int:
+        """A name's position among the scope's (-2 for one outside it, which no records
+        hold and no name equals)."""
+        return self.names.index(name) if name in self.names else -2
 
 
-_UNBOUND = object()
-_SVCS = object()
-"""What ``svcs`` stands for: reading it (other services) is not supported."""
-_BOUND = frozenset({"pre", "N", "S", "svcs"})
+def _risky(term: Term) -> bool:
+    """Whether evaluating ``term`` may find a ``the`` ambiguous."""
+    return any(isinstance(t, TheOf) for t in terms(term))
+
+
+def depth(term: Term) -> int:
+    """How deeply loops nest in ``term``."""
+    inner = max((depth(child) for child in term_children(term)), default=0)
+    return inner + 1 if isinstance(term, Reduce | Candidates) else inner

@@ -48,10 +48,24 @@ Progress = Callable[[int, int], None]
 """Called now and then with (states expanded, states found)."""
 
 _Parent = tuple[DeviceState, Request] | None
-Route = tuple[Request, int, tuple[int, ...], SuccessorStep | None, str, int, int]
-"""How the search sends a request: the request, its target's position and the same request to
-each name, its successor function (``None``: the engine answers it) and service, and the mask
-that clears its target's slot in a key with that slot's shift (see :func:`.search._routes`)."""
+
+
+@attrs.frozen
+class Route:
+    """How the search sends a request (see :func:`.search._routes`)."""
+
+    request: Request
+    target: int
+    """Its target's position among the scope's names (-1: none, or a name outside them)."""
+    others: tuple[int, ...]
+    """The index of the same request sent to each name in turn."""
+    successor: SuccessorStep | None
+    """Its successor function (``None``: the engine answers it)."""
+    service: str
+    clear: int
+    """The mask that clears its target's slot in a state's int."""
+    shift: int
+    """That slot's shift."""
 
 
 @attrs.frozen

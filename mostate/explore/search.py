@@ -317,9 +317,10 @@ def _expand(
         if twin >= 0:
             results[r] = results[twin]
             continue
-        request, target, others, successor, service, clear, shift = routes[r]
+        route = routes[r]
+        request, target, successor = route.request, route.target, route.successor
         if target >= 0 and holders[target] != target:
-            nxt, broken = results[others[holders[target]]]
+            nxt, broken = results[route.others[holders[target]]]
             # With symmetry only the next state's orbit matters, and the swap keeps it (and
             # keeps ``canon``: the two names hold the same records), so it is left out.
             if nxt >= 0 and not run.symmetry:
@@ -330,9 +331,9 @@ def _expand(
             continue
         if successor is not None:
             if not one:
-                held = svcs.get(service)
+                held = svcs.get(route.service)
                 pre = held.instances._data if held is not None else {}
-            answer = successor(svcs, service, request.instance, pre)
+            answer = successor(svcs, route.service, request.instance, pre)
             if answer is not FALLBACK:
                 records, broken = answer
                 if broken:
@@ -343,9 +344,9 @@ def _expand(
                     code = by_id.get(id(records[1]))  # inlined: a record met before
                     if code is None:
                         code = codec.record_code(records[1])
-                    nxt = (canon & clear) | (code << shift)  # Codec.encode_record, inlined
+                    nxt = (canon & route.clear) | (code << route.shift)  # encode_record, inlined
                 else:
-                    nxt = codec.encode_records(canon, service, records)
+                    nxt = codec.encode_records(canon, route.service, records)
                 results[r] = (nxt, broken)
                 continue
         outcome, violations = step(state, request)
@@ -385,13 +386,13 @@ def _routes(run: Exploration, retarget: list[tuple[int, tuple[int, ...]]]) -> li
             service = request.service or ""  # a successor's request names one
             if successor is not None and request.instance is not None:  # else no point answers
                 clear, shift = run.codec.slot(service, request.instance)
-            found.append((request, target, others, successor, service, clear, shift))
+            found.append(Route(request, target, others, successor, service, clear, shift))
         # Requests whose successors are one function (the same code: Engine.successor shares
         # it) on the same instance have the same answer: the first one's stands for the rest.
         first: dict[tuple[int, str, str | None], int] = {}
-        for r, (request, _, _, successor, service, _, _) in enumerate(found):
-            key = (id(successor), service, request.instance)
-            twin = first.setdefault(key, r) if successor is not None else r
+        for r, route in enumerate(found):
+            key = (id(route.successor), route.service, route.request.instance)
+            twin = first.setdefault(key, r) if route.successor is not None else r
             run.twins.append(twin if twin != r else -1)
     return found
 

@@ -43,11 +43,11 @@ class Tables:
         self.slot = np.zeros(len(routes), dtype=np.intp)
         self.local = np.zeros(len(routes), dtype=np.bool_)
         for r, route in enumerate(routes):
-            request, target, _, successor, service, _, _ = route
-            if successor is None or target < 0 or not successor.target_only:
+            successor, service = route.successor, route.service
+            if successor is None or route.target < 0 or not successor.target_only:
                 continue
             try:
-                slot = codec.position(service, str(request.instance))
+                slot = codec.position(service, str(route.request.instance))
             except KeyError:  # a request outside the scope's slots: the engine answers it
                 continue
             key = (id(successor), service)
@@ -89,7 +89,7 @@ class Tables:
 
     def _entry(self, t: int, route: Route, code: int) -> tuple[int, int] | None:
         """The next code and kind of template ``t`` at ``code``, or ``None`` (handed back)."""
-        request, _, _, successor, service, _, _ = route
+        request, successor, service = route.request, route.successor, route.service
         assert successor is not None and request.instance is not None
         record = self.codec.record(code)
         name = request.instance

@@ -1,38 +1,35 @@
-"""Steps over a whole block of orbits at once: a generated successor's own code run over arrays.
+"""Steps over a whole block of orbits at once: a successor's residual function run over arrays.
 
 A request that reads more of the state than its target's record (a switch that clears the
 other instances' Active flag, a query over the service) cannot be read from :mod:`.tables`;
-the search state by state runs its successor once per orbit. Here the successor's code (the
-Python :mod:`mostate.codegen` wrote from the spec's AST, read back with :mod:`ast`) is
-evaluated over numpy arrays instead: a row per (orbit, target name), a column per name of the
-service, each record as its code (:mod:`.encoding`) and each field as a look-up in an array
-over the codes. Each construct the generator writes has one array meaning, the same as its
-meaning per row: ``any(... for n, r in pre.items())`` reduces over the columns holding a
-record, ``x if c else y`` is a ``where``, ``return`` answers for the rows still running where
-its test holds, ``_the`` over several candidates hands the row back (the successor's
-:data:`~mostate.codegen.runtime.FALLBACK`). A construct not listed here makes the function
-:class:`Unsupported`, and its requests go through the engine as before.
+the search state by state runs its successor once per orbit. Here the successor's residual
+function (what :mod:`mostate.codegen` specialised from the spec's AST, the very value its
+Python source is printed from) is run over numpy arrays instead (:mod:`.run`,
+:mod:`.evaluator`): a row per (orbit, target name), each record as its code
+(:mod:`.encoding`) and each field as a look-up in an array over the codes. A row whose ``the``
+has several candidates, or whose step makes the service's unnamed instances exist, is handed
+back (the successor's :data:`~mostate.codegen.runtime.FALLBACK`), and its requests go through
+the engine for those states.
 
-No rule is written here: the arrays follow the generated code node by node, and
+No rule is written here: the arrays follow the residual function node by node, and
 ``tests/explore/test_vectors.py`` holds every answer to the successor's own, on every state of
-the shipped spec and the mutants.
+the shipped spec, the mutants and the soundness cases.
 """
 
 from __future__ import annotations
 
-import ast
 import logging
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 import numpy as np
 import numpy.typing as npt
 
+from ..codegen.residual import Function
 from ..model import Clause
-from .arrays import Book, Bools, Broken, Unsupported
+from .arrays import Book, Bools, Unsupported
 from .encoding import Codec
-from .evaluator import BROKEN, HANDED_BACK, NEXT, RUNNING, Run
 from .explorer import Route
+from .run import BROKEN, HANDED_BACK, NEXT, RUNNING, Run
 from .tables import BREAKS, EDGE
 
 log = logging.getLogger(__name__)
@@ -42,8 +39,8 @@ class Template:
     """One successor function on one service, and the requests (with their targets'
     positions, -1 for none) it answers."""
 
-    def __init__(self, function: ast.FunctionDef, constants: Mapping[str, Any], service: str):
-        self.function, self.constants, self.service = function, constants, service
+    def __init__(self, function: Function, service: str) -> None:
+        self.function, self.service = function, service
         self.requests: list[tuple[int, int]] = []
 
 
@@ -53,31 +50,27 @@ filled in break: (state, request, clauses)."""
 
 
 class Vectors:
-    """The requests of one search answered by running their successors' code over arrays.
-    ``bulk[r]`` says request ``r`` is (until its code turns out :class:`Unsupported`);
+    """The requests of one search answered by running their successors over arrays.
+    ``bulk[r]`` says request ``r`` is (until its function turns out :class:`Unsupported`);
     ``skip`` marks the requests answered otherwise (from :mod:`.tables`)."""
 
     def __init__(self, codec: Codec, routes: Sequence[Route], skip: Bools) -> None:
         self.codec = codec
         self.templates: list[Template] = []
         self.bulk = np.zeros(len(routes), dtype=np.bool_)
-        found: dict[tuple[int, str], Template | None] = {}
-        for r, (request, target, _, successor, service, _, _) in enumerate(routes):
+        found: dict[tuple[int, str], Template] = {}
+        for r, route in enumerate(routes):
+            successor, service = route.successor, route.service
             if successor is None or skip[r] or service not in codec.services:
                 continue
-            if request.instance is not None and target < 0:
+            if route.request.instance is not None and route.target < 0:
                 continue  # a name outside the scope: the engine answers
             key = (id(successor), service)
             if key not in found:
-                function = _function(getattr(successor, "source", ""))
-                constants = getattr(successor, "constants", {})
-                found[key] = None if function is None else Template(function, constants, service)
-                if found[key] is not None:
-                    self.templates.append(found[key])  # type: ignore[arg-type]  # just set
-            template = found[key]
-            if template is not None:
-                template.requests.append((r, target))
-                self.bulk[r] = True
+                found[key] = Template(successor.residual, service)
+                self.templates.append(found[key])
+            found[key].requests.append((r, route.target))
+            self.bulk[r] = True
 
     def fill(
         self,
@@ -122,18 +115,16 @@ class Vectors:
         columns = slice(s * width, (s + 1) * width)
         positions = sorted({p for _, p in template.requests})
         count, many = len(rows), len(positions)
-        codes = np.repeat(rows[:, columns].astype(np.int64), many, axis=0)
+        codes = np.repeat(rows.astype(np.int64), many, axis=0)
         target = np.tile(np.array(positions, dtype=np.int64), count)[:, None]
-        book = Book(codec)
-        run = Run(book, codes, target, codec.names, template.constants, template.service)
+        run = Run(Book(codec), codes, s, target, codec.names, template.function)
         run.block(template.function.body)
         if (run.ended == RUNNING).any():
             raise Unsupported("a row runs off the end")
         if (run.ended == HANDED_BACK).any():
             return False
         nexts = run.ended == NEXT
-        run.out[nexts] = book.coded(run.out[nexts])
-        clauses = _clauses(run)
+        run.out[nexts] = run.terms.book.coded(run.out[nexts])
         for r, p in template.requests:
             j = positions.index(p)
             at = slice(j, None, many)
@@ -143,40 +134,5 @@ class Vectors:
             moved = np.flatnonzero(ended == NEXT)
             succ[moved, r, columns] = run.out[at][moved]
             for i in np.flatnonzero(ended == BROKEN).tolist():
-                broken.append((i, r, clauses[i * many + j]))
+                broken.append((i, r, run.said[i * many + j]))
         return True
-
-
-def _clauses(run: Run) -> dict[int, tuple[Clause, ...]]:
-    """What each row that ended broken says it breaks, in the order the code appended it."""
-    out: dict[int, tuple[Clause, ...]] = {}
-    for said, rows in run.returned:
-        at = np.flatnonzero(rows & (run.ended == BROKEN))
-        if not len(at):
-            continue
-        if not isinstance(said, Broken):
-            out.update(dict.fromkeys(at.tolist(), said))
-            continue
-        names = [c for c, _ in said.appended]
-        marks = np.stack([m[at] for _, m in said.appended], axis=1)
-        patterns, which = np.unique(marks, axis=0, return_inverse=True)
-        found = [
-            tuple(dict.fromkeys(c for c, m in zip(names, p, strict=True) if m))
-            for p in patterns.tolist()
-        ]
-        for row, w in zip(at.tolist(), which.reshape(-1).tolist(), strict=True):
-            out[row] = found[w]
-    return out
-
-
-def _function(source: str) -> ast.FunctionDef | None:
-    """The ``_step`` function of a successor's module (``None`` if it has none)."""
-    try:
-        tree = ast.parse(source)
-    except SyntaxError:
-        return None
-    for node in tree.body:
-        if isinstance(node, ast.FunctionDef) and node.name == "_step":
-            names = [a.arg for a in node.args.args]
-            return node if names == ["svcs", "S", "N", "pre"] else None
-    return None

@@ -42,7 +42,7 @@ def _routes(codec: Codec, *steps: Any) -> list[Route]:
                 {"actor": "server", "op": step.__name__, "service": "MMS", "instance": name}
             )
             clear, shift = codec.slot("MMS", name)
-            out.append((request, j, (), step, "MMS", clear, shift))
+            out.append(Route(request, j, (), step, "MMS", clear, shift))
     return out
 
 
