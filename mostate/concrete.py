@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import operator
 from collections.abc import Callable, Iterator
-from typing import Any, TypeAlias
+from typing import Any, TypeAlias, assert_never
 
 import attrs
 
@@ -249,7 +249,8 @@ def compile_expr(expr: Expr) -> Compiled:
             return _compile_count(expr)
         case The():
             return _compile_the(expr)
-    raise AssertionError(f"unhandled node {expr!r}")
+        case _:
+            assert_never(expr)
 
 
 HANDLED_NODES = EXPR_NODES

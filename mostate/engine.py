@@ -18,12 +18,12 @@ from __future__ import annotations
 import itertools
 import logging
 from collections.abc import Hashable, Iterator
-from typing import Any
+from typing import Any, assert_never
 
 import attrs
 
 from .codegen import Step, SuccessorStep, Unsupported, compile_operation, compile_successor
-from .codegen.operation import Fixed, fixed
+from .codegen.operation import Fixed, fixed, success_clause
 from .codegen.runtime import Violations, reason
 from .concrete import (
     ABSENT,
@@ -69,6 +69,7 @@ from .rules import (
     has_the,
     reads_other_services,
 )
+from .rules import Step as SpecStep
 from .simplify import fold, is_true, local_frame, stutter
 
 log = logging.getLogger(__name__)
@@ -88,14 +89,33 @@ class Transition:
 
 
 @attrs.frozen
-class _CompiledStep:
-    kind: str
+class _Refuse:
+    """A refusal, its condition compiled (:class:`~mostate.rules.Refusal`)."""
+
     clause: Clause
-    roles: frozenset[Role] = frozenset()
-    status: Status = Status.OK
-    when: Compiled | None = None
-    over: Domain = Domain.SERVICE
-    updates: tuple[tuple[int, Compiled], ...] = ()
+    roles: frozenset[Role]
+    status: Status
+    when: Compiled
+
+
+@attrs.frozen
+class _Confirm:
+    """The confirmation point (:class:`~mostate.rules.Confirmation`)."""
+
+    clause: Clause
+
+
+@attrs.frozen
+class _Effect:
+    """An effect, its updates compiled (:class:`~mostate.rules.Effect`): each field's index in
+    a record's values, and the expression that gives its next value."""
+
+    clause: Clause
+    over: Domain
+    updates: tuple[tuple[int, Compiled], ...]
+
+
+_CompiledStep = _Refuse | _Confirm | _Effect
 
 
 @attrs.frozen
@@ -174,28 +194,8 @@ class Engine:
         self._ops: dict[str, _CompiledOp] = {}
 
     def _compile_op(self, op: Operation) -> _CompiledOp:
-        steps = []
-        for step in op.steps:
-            match step:
-                case Refusal():
-                    clause = Clause("refusal", step.name, step.loc)
-                    steps.append(
-                        _CompiledStep(
-                            "refuse", clause, step.roles, step.status, compile_expr(step.when)
-                        )
-                    )
-                case Confirmation():
-                    steps.append(
-                        _CompiledStep("confirm", Clause("confirmation", step.name, step.loc))
-                    )
-                case Effect():
-                    updates = tuple((_FIELD_INDEX[f], compile_expr(e)) for f, e in step.updates)
-                    clause = Clause("effect", step.name, step.loc)
-                    steps.append(_CompiledStep("effect", clause, over=step.over, updates=updates))
-        effects = [s.clause for s in steps if s.kind == "effect"]
-        success = Clause("query" if op.is_query else "operation", op.name, op.loc)
-        if effects and not op.is_query:
-            success = effects[-1]
+        steps = tuple(_compile_step(step) for step in op.steps)
+        success = success_clause(op)
         local = self.optimise and all(
             s.over is Domain.SERVICE for s in op.steps if isinstance(s, Effect)
         )
@@ -219,7 +219,7 @@ class Engine:
                 for props in properties
             )
         result = compile_expr(op.result) if op.result is not None else None
-        return _CompiledOp(op, tuple(steps), result, success, properties, stutters)
+        return _CompiledOp(op, steps, result, success, properties, stutters)
 
     # -- the public entry points -------------------------------------------------------------
 
@@ -389,17 +389,19 @@ class Engine:
         declined = request.actor.role is Role.SERVER and request.confirm is Confirm.DECLINE
         env.declines = declined  # the user's "no", asked for or not: what `declines` reads
         for step in cop.steps:
-            if step.kind == "refuse":
-                assert step.when is not None
-                if env.role in step.roles and step.when(env):
-                    return step.status, step.clause, view
-            elif step.kind == "confirm":
-                if declined:
-                    env.declined = True  # asked, and declined: what a property's `declined` reads
-                    return Status.NOT_EXECUTED, step.clause, view
-            else:
-                view = _apply_effect(step, env, view)
-                env.reset(view, None, env.service)
+            match step:
+                case _Refuse():
+                    if env.role in step.roles and step.when(env):
+                        return step.status, step.clause, view
+                case _Confirm():
+                    if declined:
+                        env.declined = True  # asked, and declined: what `declined` reads
+                        return Status.NOT_EXECUTED, step.clause, view
+                case _Effect():
+                    view = _apply_effect(step, env, view)
+                    env.reset(view, None, env.service)
+                case _:
+                    assert_never(step)
         return Status.OK, cop.success, view
 
     def _render(self, cop: _CompiledOp, result: Ref | None, after: DeviceState) -> Any:
@@ -566,7 +568,22 @@ def _touched(view: View) -> Iterator[str]:
         yield FRESH
 
 
-def _apply_effect(step: _CompiledStep, env: Env, view: View) -> View:
+def _compile_step(step: SpecStep) -> _CompiledStep:
+    """One step of an operation with its expressions compiled (:mod:`mostate.concrete`)."""
+    match step:
+        case Refusal():
+            clause = Clause("refusal", step.name, step.loc)
+            return _Refuse(clause, step.roles, step.status, compile_expr(step.when))
+        case Confirmation():
+            return _Confirm(Clause("confirmation", step.name, step.loc))
+        case Effect():
+            updates = tuple((_FIELD_INDEX[f], compile_expr(e)) for f, e in step.updates)
+            return _Effect(Clause("effect", step.name, step.loc), step.over, updates)
+        case _:
+            assert_never(step)
+
+
+def _apply_effect(step: _Effect, env: Env, view: View) -> View:
     """Give every instance of the effect's domain the next value of the fields it lists."""
     services = (
         [env.service] if step.over is Domain.SERVICE else sorted(view.services() | {env.service})
@@ -586,7 +603,7 @@ def _apply_effect(step: _CompiledStep, env: Env, view: View) -> View:
     return View(view.base, changed, fresh_elsewhere)
 
 
-def _next_record(step: _CompiledStep, env: Env, view: View, ref: Ref) -> Record:
+def _next_record(step: _Effect, env: Env, view: View, ref: Ref) -> Record:
     old = view.rec(*ref)
     values: list[Any] = [
         not isinstance(old, Raw) or old.exists,

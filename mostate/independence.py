@@ -9,17 +9,32 @@ one instance. The Z3 side (:mod:`mostate.symbolic`) makes the same comparison sy
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from .model import Clause, DeviceState, Instance, Outcome, Request, Role, Service
-from .rules import Effect, Field, Operation, Read, Refusal, Unchanged, walk
+from .rules import Effect, Field, Operation, Read, Refusal, Spec, Unchanged, walk
 
-if TYPE_CHECKING:  # the engine calls in here; importing it at run time would be a cycle
-    from .engine import Engine
+
+class Steps(Protocol):
+    """What the two runs need of an engine (:class:`~mostate.engine.Engine` is one): the spec,
+    the raw step, and the invariants a state breaks. The engine calls in here, so this module
+    names no engine."""
+
+    @property
+    def spec(self) -> Spec: ...
+
+    def evaluate(self, state: DeviceState, request: Request) -> _Step: ...
+
+    def state_violations(self, state: DeviceState) -> tuple[Clause, ...]: ...
+
+
+class _Step(Protocol):
+    @property
+    def outcome(self) -> Outcome: ...
 
 
 def independence_violations(
-    engine: Engine, state: DeviceState, request: Request, first: Outcome | None = None
+    engine: Steps, state: DeviceState, request: Request, first: Outcome | None = None
 ) -> tuple[Clause, ...]:
     """The independence properties ``request`` breaks from ``state``, found by flipping the
     field on each instance of the target's service in turn and comparing the two steps.

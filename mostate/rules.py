@@ -322,6 +322,10 @@ class Effect:
 
 Step: TypeAlias = "Refusal | Confirmation | Effect"
 
+STEP_NODES: tuple[type, ...] = (Refusal, Confirmation, Effect)
+"""Every step class, in the order the interpreter, the Z3 compiler and the specialiser handle
+them."""
+
 
 @attrs.frozen
 class Operation:
@@ -463,7 +467,8 @@ def children(expr: Expr) -> tuple[Expr, ...]:
             return (c, a, b)
         case Quant(body=b) | Count(body=b) | The(body=b):
             return (b,)
-    raise AssertionError(f"unknown expression node {expr!r}")
+        case _:
+            assert_never(expr)
 
 
 def map_children(expr: Expr, fn: Callable[[Expr], Expr]) -> Expr:
@@ -518,10 +523,12 @@ def step_exprs(op: Operation) -> list[Expr]:
         match step:
             case Refusal():
                 out.append(step.when)
-            case Effect():
-                out.extend(expr for _, expr in step.updates)
             case Confirmation():
                 pass
+            case Effect():
+                out.extend(expr for _, expr in step.updates)
+            case _:
+                assert_never(step)
     return out
 
 

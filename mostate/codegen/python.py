@@ -146,8 +146,7 @@ class _Printer:
             case Or():
                 return f"({self.term(term.left)} or {self.term(term.right)})"
             case Compare():
-                op = _COMPARE[term.op]
-                return f"({self.term(term.left)} {op} {self.term(term.right)})"
+                return self._compare(term)
             case Cond():
                 return self._cond(term)
             case FieldOf():
@@ -159,8 +158,7 @@ class _Printer:
             case At():
                 return f"{self.term(term.records)}[{self.term(term.key)}]"
             case RecordOf():
-                ref, records, fresh = map(self.term, (term.ref, term.records, term.fresh))
-                return f"_rec({ref}, S, svcs, {records}, {fresh})"
+                return self._record_of(term)
             case Same():
                 return f"_same({self.term(term.before)}, {self.term(term.after)})"
             case RefTo():
@@ -172,8 +170,7 @@ class _Printer:
             case Copied():
                 return f"dict({self.term(term.records)})"
             case AddedTo():
-                records, key, record = map(self.term, (term.records, term.key, term.record))
-                return f"_add({records}, {key}, {record})"
+                return self._added(term)
             case NoRecords():
                 return "{}"
             case WithParam():
@@ -185,16 +182,35 @@ class _Printer:
             case Reduce():
                 return self._reduce(term)
             case Candidates():
-                where = "" if term.where is None else f" if {self.term(term.where)}"
-                return f"[{self.term(term.item)} {self.loop(term.loop)}{where}]"
+                return self._candidates(term)
             case One():
-                one = f"[{self.term(term.item)}]"
-                return one if term.when is None else f"({one} if {self.term(term.when)} else [])"
+                return self._one(term)
             case TheOf():
-                lists = " + ".join(map(self.term, term.lists))
-                return f"_the({self.term(term.node)}, {lists})"
+                return self._the(term)
             case _:
                 assert_never(term)
+
+    def _compare(self, term: Compare) -> str:
+        return f"({self.term(term.left)} {_COMPARE[term.op]} {self.term(term.right)})"
+
+    def _record_of(self, term: RecordOf) -> str:
+        ref, records, fresh = map(self.term, (term.ref, term.records, term.fresh))
+        return f"_rec({ref}, S, svcs, {records}, {fresh})"
+
+    def _added(self, term: AddedTo) -> str:
+        records, key, record = map(self.term, (term.records, term.key, term.record))
+        return f"_add({records}, {key}, {record})"
+
+    def _candidates(self, term: Candidates) -> str:
+        where = "" if term.where is None else f" if {self.term(term.where)}"
+        return f"[{self.term(term.item)} {self.loop(term.loop)}{where}]"
+
+    def _one(self, term: One) -> str:
+        one = f"[{self.term(term.item)}]"
+        return one if term.when is None else f"({one} if {self.term(term.when)} else [])"
+
+    def _the(self, term: TheOf) -> str:
+        return f"_the({self.term(term.node)}, {' + '.join(map(self.term, term.lists))})"
 
     def _cond(self, term: Cond) -> str:
         then, test, orelse = map(self.term, (term.then, term.test, term.orelse))

@@ -114,12 +114,14 @@ class Run:
                 self.block(stmt.body)
             case Check():
                 self._check(stmt)
-            case ValidSplit() | Prologue():
+            case ValidSplit():
                 raise Unsupported("a statement of the operation form")
             case Exit():
                 self._exit(stmt)
             case Fallback():
                 self._end(self.rows(), HANDED_BACK)
+            case Prologue():
+                raise Unsupported("a statement of the operation form")
             case _:
                 assert_never(stmt)
         self._settle()

@@ -16,7 +16,7 @@ enumerated names and ``count`` is a sum.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeAlias
+from typing import Any, TypeAlias, assert_never
 
 from ..model import Role
 from ..rules import (
@@ -107,7 +107,8 @@ def compile_expr(expr: Expr) -> Compiled:
             return _compile_count(expr)
         case The():
             return _compile_the(expr)
-    raise AssertionError(f"unhandled node {expr!r}")
+        case _:
+            assert_never(expr)
 
 
 HANDLED_NODES = EXPR_NODES

@@ -10,6 +10,8 @@ two halves of ``Engine._check``. Every expression is compiled once, by
 
 from __future__ import annotations
 
+from typing import assert_never
+
 import attrs
 
 from ..model import Confirm, Role, Status
@@ -214,6 +216,8 @@ class CompiledSpec:
                             raise NeedsBound(f"{step.name}: the(...) in an effect is not supported")
                     updates = tuple((f, compile_expr(e)) for f, e in step.updates)
                     steps.append((step, None, updates))
+                case _:
+                    assert_never(step)
         result = compile_expr(op.result) if op.result is not None else None
         return _Op(op, tuple(steps), result)
 
@@ -239,23 +243,30 @@ class CompiledSpec:
             if stopped:
                 fired.append((step, z.false))
                 continue
-            if isinstance(step, Refusal) and role in step.roles:
-                assert when is not None
-                live = z.not_(done)
-                fires = z.and_(live, when(attrs.evolve(env, pre=state, guard=(live,))))
-                status = Int(z.ite(fires, z.int_val(int(step.status)), status))
-                done = z.or_(done, fires)
-                fired.append((step, fires))
-            elif isinstance(step, Confirmation) and declined:
-                status = Int(z.ite(done, status, z.int_val(int(Status.NOT_EXECUTED))))
-                stopped = True
-                was_declined = z.not_(done)
-                fired.append((step, z.not_(done)))
-            elif isinstance(step, Effect):
-                fired.append((step, z.not_(done)))
-                state = apply_effect(z, step, updates, attrs.evolve(env, pre=state), done)
-            else:
-                fired.append((step, z.false))
+            match step:
+                case Refusal():
+                    if role not in step.roles:
+                        fired.append((step, z.false))
+                        continue
+                    assert when is not None
+                    live = z.not_(done)
+                    fires = z.and_(live, when(attrs.evolve(env, pre=state, guard=(live,))))
+                    status = Int(z.ite(fires, z.int_val(int(step.status)), status))
+                    done = z.or_(done, fires)
+                    fired.append((step, fires))
+                case Confirmation():
+                    if not declined:
+                        fired.append((step, z.false))
+                        continue
+                    status = Int(z.ite(done, status, z.int_val(int(Status.NOT_EXECUTED))))
+                    stopped = True
+                    was_declined = z.not_(done)
+                    fired.append((step, z.not_(done)))
+                case Effect():
+                    fired.append((step, z.not_(done)))
+                    state = apply_effect(z, step, updates, attrs.evolve(env, pre=state), done)
+                case _:
+                    assert_never(step)
         ok = z.eq(status, z.int_val(int(Status.OK)))
         result = none_ref(z)
         if cop.result is not None and not stopped:

@@ -32,7 +32,9 @@ def test_the_dispatchers_list_the_nodes_in_the_same_order() -> None:
     def cases(fn: object) -> list[str]:
         source = inspect.getsource(fn)  # type: ignore[arg-type]
         return [
-            line.split("case ")[1].split("(")[0] for line in source.splitlines() if "case " in line
+            line.split("case ")[1].split("(")[0]
+            for line in source.splitlines()
+            if "case " in line and "case _:" not in line  # the closing assert_never
         ]
 
     assert cases(compiler.compile_expr) == [node.__name__ for node in EXPR_NODES]
@@ -74,3 +76,48 @@ def test_only_the_wrapper_module_imports_z3() -> None:
         source = inspect.getsource(getattr(symbolic, module))
         assert "import z3" not in source, module
     assert "import z3" in inspect.getsource(symbolic._z3)
+
+
+def _step_cases(fn: object) -> list[str]:
+    """The step classes a function's ``match`` names, in order (the engine's compiled steps
+    by the rule they compile: ``_Refuse`` is a Refusal's), and whether it ends in
+    ``case _: assert_never(...)``."""
+    import ast
+    import textwrap
+
+    tree = ast.parse(textwrap.dedent(inspect.getsource(fn)))  # type: ignore[arg-type]
+    compiled = {"_Refuse": "Refusal", "_Confirm": "Confirmation", "_Effect": "Effect"}
+    found: list[str] = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Match):
+            continue
+        names = [
+            compiled.get(c.pattern.cls.id, c.pattern.cls.id)  # type: ignore[attr-defined]
+            for c in node.cases
+            if isinstance(c.pattern, ast.MatchClass) and isinstance(c.pattern.cls, ast.Name)
+        ]
+        if set(names) & {"Refusal", "Confirmation", "Effect"}:
+            last = node.cases[-1]
+            ends = isinstance(last.pattern, ast.MatchAs) and last.pattern.pattern is None
+            never = ends and "assert_never" in ast.unparse(last)
+            found += [*names, "assert_never" if never else "falls through"]
+    return found
+
+
+def test_the_step_level_is_mirrored_in_the_same_order() -> None:
+    import mostate.codegen.operation as specialiser
+    import mostate.engine as engine
+    import mostate.rules as rules
+    import mostate.symbolic.transition as transition
+
+    expected = [node.__name__ for node in rules.STEP_NODES] + ["assert_never"]
+    dispatchers = {
+        "engine._compile_step": engine._compile_step,
+        "engine.Engine._run_steps": engine.Engine._run_steps,
+        "transition.CompiledSpec._compile_op": transition.CompiledSpec._compile_op,
+        "transition.CompiledSpec.run_step": transition.CompiledSpec.run_step,
+        "specialiser._Function._steps": specialiser._Function._steps,
+        "rules.step_exprs": rules.step_exprs,
+    }
+    for name, fn in dispatchers.items():
+        assert _step_cases(fn) == expected, name
