@@ -53,7 +53,7 @@ def one(instances: int, values: int, symmetry: bool, reference: bool) -> dict[st
     """Explore once in this process and describe the run."""
     from mostate import Engine, load_spec
     from mostate.explore import ExploreScope, explore
-    from mostate.explore.reference import explore_reference
+    from tests.explore.reference import explore_reference
 
     engine = Engine(load_spec())
     search = explore_reference if reference else explore

@@ -22,8 +22,8 @@ trace from the empty device is rebuilt on the real names, replayed and confirmed
 (:meth:`Trace.confirm <mostate.trace.Trace.confirm>`) before it is reported. The exploration
 does not go on from a step that breaks something: ``Engine.apply`` refuses such a step, so its
 state is none a device can reach, and (as in every proof) checks start from states that keep
-the invariants. :mod:`.reference` keeps the earlier explorer, which tests and benchmarks hold
-this one to.
+the invariants. ``tests/explore/reference.py`` keeps the earlier explorer, which tests and
+benchmarks hold this one to.
 """
 
 from __future__ import annotations

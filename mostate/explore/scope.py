@@ -1,40 +1,24 @@
 """The scope of an exploration: which requests the explorer sends, derived from the spec.
 
-Nothing here knows an operation by name. Every operation of the spec is sent, by both actors, to
-every service of the scope, and (when it names a target) to every instance name ``i1..iN``. Each
-declared argument ranges over a small domain chosen by its type and by how the spec uses it:
-
-* ``bool``: both values;
-* ``str`` used as the key of ``with(m, key, value)`` somewhere in the operation: the parameter
-  names ``p``, ``q``... (``keys`` of them; one by default);
-* any other ``str``: the values ``v1..vK``;
-* ``params`` (optional or not): the empty map, left out of the request when optional.
-
-So a changed spec changes the scope: a new operation or argument is explored without any code
-here changing. A server request carrying ``confirm = "decline"`` is added (``declines``) for
-operations that have a confirmation point.
+An :class:`ExploreScope` names a small world (services, instance names ``i1..iN``, parameter
+names ``p``, ``q``... and values ``v1..vK``); the requests are the one alphabet every checker
+enumerates (:mod:`mostate.alphabet`): every operation of the spec, by both actors, to every
+service and name, each argument over a small domain chosen by its type and its use. So a
+changed spec changes the scope: a new operation or argument is explored without any code here
+changing. A server request carrying ``confirm = "decline"`` is added (``declines``).
 """
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Iterator
 
 import attrs
 
-from ..frozenmap import FrozenMap
-from ..model import EMPTY_PARAMS, Actor, ArgValue, Confirm, Request, check_name
-from ..rules import (
-    Arg,
-    ArgDecl,
-    Operation,
-    Spec,
-    Type,
-    WithoutParam,
-    WithParam,
-    step_exprs,
-    walk,
-)
+from ..alphabet import Alphabet
+from ..alphabet import op_requests as _op_requests
+from ..alphabet import requests as _requests
+from ..model import Request, check_name
+from ..rules import Operation, Spec
 
 
 def _positive(instance: object, attribute: attrs.Attribute[int], value: int) -> None:
@@ -100,6 +84,11 @@ class ExploreScope:
     def key_domain(self) -> tuple[str, ...]:
         return tuple("pqrstuvwxyz"[n] if n < 11 else f"p{n}" for n in range(self.keys))
 
+    def alphabet(self) -> Alphabet:
+        """The world of this scope, as every checker enumerates requests in it."""
+        world = Alphabet(self.services, self.names, self.key_domain, self.value_domain)
+        return world.declining() if self.declines else world
+
     def describe(self) -> dict[str, object]:
         return {
             "services": list(self.services),
@@ -118,61 +107,9 @@ def scope_requests(spec: Spec, scope: ExploreScope) -> tuple[Request, ...]:
     >>> sorted({r.op for r in reqs})[:3], len(reqs)
     (['add', 'delete', 'delete_param'], 28)
     """
-    out: list[Request] = []
-    for op in spec.ops.values():
-        out.extend(_op_requests(op, scope, scope.names))
-    return tuple(out)
+    return _requests(spec, scope.alphabet())
 
 
 def op_requests(op: Operation, scope: ExploreScope, names: tuple[str, ...]) -> Iterator[Request]:
     """The requests of one operation over the given instance names (used by plans too)."""
-    return _op_requests(op, scope, names)
-
-
-def _op_requests(op: Operation, scope: ExploreScope, names: tuple[str, ...]) -> Iterator[Request]:
-    targets: tuple[str | None, ...] = names if op.has_target else (None,)
-    argsets = list(_argsets(op, scope))
-    confirms: list[Confirm | None] = [None]
-    if scope.declines:  # to every operation: one that forgot to ask must show it
-        confirms.append(Confirm.DECLINE)
-    for actor in (Actor.user(), Actor.server()):
-        for service, target, args, confirm in itertools.product(
-            scope.services, targets, argsets, confirms
-        ):
-            if confirm is not None and actor.role.value != "server":
-                continue
-            yield Request(actor, op.name, service, target, args, confirm)
-
-
-def _argsets(op: Operation, scope: ExploreScope) -> Iterator[FrozenMap[str, ArgValue]]:
-    keys = _key_args(op)
-    domains: list[tuple[tuple[str, ArgValue], ...]] = []
-    for decl in op.args:
-        values = _domain(decl, decl.name in keys, scope)
-        domains.append(tuple((decl.name, v) for v in values))
-    for combo in itertools.product(*domains):
-        yield FrozenMap((name, value) for name, value in combo if value is not _OMIT)
-
-
-_OMIT = FrozenMap[str, str]({"": ""})  # a sentinel: an optional argument left out
-
-
-def _domain(decl: ArgDecl, is_key: bool, scope: ExploreScope) -> tuple[ArgValue, ...]:
-    match decl.type:
-        case Type.BOOL:
-            return (False, True)
-        case Type.STR:
-            return scope.key_domain if is_key else scope.value_domain
-        case Type.PARAMS:
-            return (_OMIT,) if decl.optional else (EMPTY_PARAMS,)
-    raise ValueError(f"argument {decl.name!r} of type {decl.type.value} cannot be explored")
-
-
-def _key_args(op: Operation) -> frozenset[str]:
-    """The arguments the operation uses as a parameter name (the key of ``with``)."""
-    keys = set()
-    for expr in step_exprs(op):
-        for node in walk(expr):
-            if isinstance(node, WithParam | WithoutParam) and isinstance(node.key, Arg):
-                keys.add(node.key.name)
-    return frozenset(keys)
+    return _op_requests(op, attrs.evolve(scope.alphabet(), names=names))

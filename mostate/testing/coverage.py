@@ -1,13 +1,14 @@
 """The small scope the conformance kit tests exhaustively, and coverage of a random run.
 
 A :class:`Universe` is what a small :class:`Scope` (one service, two instance names by default)
-can reach from the empty device, found breadth-first through the engine with one request
-alphabet derived from the spec (:func:`scope_requests`: every operation, both actors, declined
-confirmations, one malformed request per operation). It holds a shortest request sequence to
-each state and which requests of the alphabet leave each state unchanged, so that
-:meth:`Universe.suite` can list an *edge-complete* suite: every request of the alphabet sent in
-every state of the scope, each after a shortest path to that state. A device that differs from
-the spec on a single transition of the scope fails that suite, whatever the seed.
+can reach from the empty device, found breadth-first through the engine with the request
+alphabet every checker uses (:mod:`mostate.alphabet`, through :func:`scope_requests`: every
+operation, both actors, declined confirmations, one malformed request per operation and actor).
+It holds a shortest request sequence to each state and which requests of the alphabet leave each
+state unchanged, so that :meth:`Universe.suite` can list an *edge-complete* suite: every request
+of the alphabet sent in every state of the scope, each after a shortest path to that state. A
+device that differs from the spec on a single transition of the scope fails that suite, whatever
+the seed.
 
 A :class:`Coverage` records every step of a run; :meth:`Universe.report` says what of the scope
 a run visited and what it missed.
@@ -18,27 +19,22 @@ the scope here is a small breadth-first walk of its own.
 
 from __future__ import annotations
 
-import itertools
 from collections import deque
-from collections.abc import Iterator
 from typing import Any, TypeAlias
 
 import attrs
 
+from ..alphabet import Alphabet, requests
 from ..engine import Engine
 from ..frozenmap import FrozenMap
 from ..model import (
-    EMPTY_PARAMS,
-    Actor,
-    ArgValue,
-    Confirm,
     DeviceState,
     Request,
     Role,
     Service,
     Status,
 )
-from ..rules import ArgDecl, Operation, Spec, Type
+from ..rules import Spec
 
 Triple: TypeAlias = tuple[str, str, int]
 """(operation, actor role, status) of one step."""
@@ -78,6 +74,12 @@ class Scope:
     value: str = "x"
     max_states: int = 20_000
 
+    def alphabet(self) -> Alphabet:
+        """The world of this scope: its one parameter name and value, declined confirmations
+        and malformed requests included."""
+        world = Alphabet(self.services, self.instances, (self.param,), (self.value,))
+        return attrs.evolve(world, declines=True, malformed=True)
+
     def project(self, state: DeviceState) -> DeviceState:
         """The part of a state the scope can see: its services and instance names only.
 
@@ -96,29 +98,6 @@ DEFAULT_SCOPE = Scope()
 """The scope the conformance kit's edge-complete suite covers unless told otherwise."""
 
 
-def _arg_choices(decl: ArgDecl, scope: Scope) -> list[ArgValue | None]:
-    if decl.type is Type.BOOL:
-        return [True, False]
-    if decl.type is Type.STR:
-        return [scope.param if decl.is_name else scope.value]
-    # An optional params map is left out; a required one is the empty map.
-    return [None] if decl.optional else [EMPTY_PARAMS]
-
-
-def _op_requests(op: Operation, scope: Scope) -> Iterator[Request]:
-    targets: list[str | None] = list(scope.instances) if op.has_target else [None]
-    # A declined request goes to every operation: one that forgot to ask must show it.
-    confirms: list[Confirm | None] = [None, Confirm.DECLINE]
-    arg_lists = [_arg_choices(d, scope) for d in op.args]
-    for service, target, values in itertools.product(
-        scope.services, targets, itertools.product(*arg_lists)
-    ):
-        args = FrozenMap((d.name, v) for d, v in zip(op.args, values, strict=True) if v is not None)
-        yield Request(Actor.user(), op.name, service, target, args)
-        for answer in confirms:
-            yield Request(Actor.server(), op.name, service, target, args, answer)
-
-
 def scope_requests(spec: Spec, scope: Scope = Scope()) -> tuple[Request, ...]:
     """Every request of the scope: each operation of the spec for both actors, each target and
     argument choice, declined confirmations, and one malformed request per operation and actor.
@@ -128,12 +107,7 @@ def scope_requests(spec: Spec, scope: Scope = Scope()) -> tuple[Request, ...]:
     >>> {r.op for r in reqs} == set(load_spec().ops)
     True
     """
-    out: list[Request] = []
-    for _, op in sorted(spec.ops.items()):
-        out.extend(_op_requests(op, scope))
-        for actor in (Actor.user(), Actor.server()):
-            out.append(Request(actor, op.name))  # no service: malformed, 400
-    return tuple(out)
+    return requests(spec, scope.alphabet())
 
 
 class Universe:

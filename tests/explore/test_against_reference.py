@@ -14,8 +14,8 @@ import pytest
 
 from mostate import Engine, load_spec
 from mostate.explore import Exploration, ExploreScope, explore
-from mostate.explore.reference import ReferenceExploration, explore_reference
 from tests.conftest import CCS, MUTANTS
+from tests.explore.reference import ReferenceExploration, explore_reference
 
 MANIFEST = tomllib.loads((MUTANTS / "manifest.toml").read_text(encoding="utf-8"))
 SPECS = {"ccs": CCS} | {name: MUTANTS / entry["file"] for name, entry in MANIFEST.items()}

@@ -10,11 +10,11 @@ import pytest
 MODULES = [
     "mostate.explore.scope",
     "mostate.explore.symmetry",
-    "mostate.explore.cache",
+    "tests.explore.cache",
     "mostate.explore.explorer",
     "mostate.explore.encoding",
     "mostate.explore.search",
-    "mostate.explore.reference",
+    "tests.explore.reference",
     "mostate.explore.plan",
     "mostate.explore.export",
     "mostate.explore.graphio",

@@ -37,14 +37,14 @@ from collections.abc import Iterator
 import attrs
 import networkx as nx
 
-from ..engine import Engine, Transition
-from ..model import Clause, DeviceState, Request
-from ..trace import Trace
-from .cache import CachingEngine
-from .explorer import Progress, Stats, Violation, replay_path
-from .scope import ExploreScope, scope_requests
-from .search import Limits, Stop
-from .symmetry import canonical, orbit_size
+from mostate.engine import Engine, Transition
+from mostate.explore.explorer import Progress, Stats, Violation, replay_path
+from mostate.explore.scope import ExploreScope, scope_requests
+from mostate.explore.search import Limits, Stop
+from mostate.explore.symmetry import canonical, orbit_size
+from mostate.model import Clause, DeviceState, Request
+from mostate.trace import Trace
+from tests.explore.cache import CachingEngine
 
 _Parent = tuple[DeviceState, Request] | None
 

@@ -17,10 +17,10 @@ needed within two depths, and the memory stays proportional to the BFS frontier.
 
 from __future__ import annotations
 
-from ..engine import Engine, Transition
-from ..model import Clause, DeviceState, Outcome, Request
-from ..rules import Spec
-from .symmetry import Form, canonical_step, form, inverse, rename_state
+from mostate.engine import Engine, Transition
+from mostate.explore.symmetry import Form, canonical_step, form, inverse, rename_state
+from mostate.model import Clause, DeviceState, Outcome, Request
+from mostate.rules import Spec
 
 
 class _Entry:
