@@ -28,19 +28,14 @@ already have stopped.)
 
 from __future__ import annotations
 
-from collections import deque
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 
 import attrs
 
+from .. import bfs
 from ..engine import Engine
 from ..errors import Location
-from ..explore.plan import (
-    Goal,
-    _path,  # the plans' own path rebuilding, not a copy
-    plan,
-)
-from ..explore.plan import _requests as plan_requests  # the one request alphabet of plans
+from ..explore.plan import Goal, plan, plan_requests
 from ..explore.symmetry import canonical, rename_request, rename_state
 from ..frozenmap import FrozenMap
 from ..model import DeviceState, Instance, Request, Role, Service, Status
@@ -272,24 +267,26 @@ def shortest(
     requests = alphabet
     if requests is None:
         requests = plan_requests(engine, start, goal, frozenset({Role.SERVER}), campaign.values)
-    parents: dict[DeviceState, tuple[DeviceState, Request] | None] = {start: None}
-    queue = deque([start])
     # Every state here keeps the invariants (``start`` is valid, and a step that would break
     # one leaves the state as it was, as Engine.apply does), so a monitored step is checked on
     # what it changed (Engine.evaluate_valid) and gives what apply gives.
     monitored = engine.monitor
-    while queue and len(parents) <= campaign.max_states:
-        state = queue.popleft()
-        for request in requests:
+
+    def successors(_: int, state: DeviceState) -> Iterator[tuple[int, DeviceState]]:
+        for r, request in enumerate(requests):
             if monitored:
                 outcome, broken = engine.evaluate_valid(state, request)
-                nxt = state if broken else outcome.state
+                yield r, state if broken else outcome.state
             else:
-                nxt = engine.apply(state, request).state
-            if nxt in parents:
-                continue
-            parents[nxt] = (state, request)
-            if goal.holds(nxt):
-                return _path(parents, nxt)
-            queue.append(nxt)
-    return None
+                yield r, engine.apply(state, request).state
+
+    def bounded(found: int) -> None:
+        if found > campaign.max_states:
+            raise bfs.Stop("max states")
+
+    search = bfs.Search([start])
+    try:
+        reached = bfs.walk(search, successors, goal=goal.holds, check=bounded)
+    except bfs.Stop:
+        return None
+    return None if reached is None else tuple(requests[r] for r in search.path(reached))

@@ -28,13 +28,13 @@ benchmarks hold this one to.
 
 from __future__ import annotations
 
-from array import array
 from collections.abc import Callable, Iterator
 from functools import cached_property
 
 import attrs
 import networkx as nx
 
+from ..bfs import Search
 from ..codegen import SuccessorStep
 from ..engine import Engine, Transition
 from ..independence import reads_field
@@ -52,7 +52,7 @@ _Parent = tuple[DeviceState, Request] | None
 
 @attrs.frozen
 class Route:
-    """How the search sends a request (see :func:`.search._routes`)."""
+    """How the search sends a request (see :func:`.steps.routes`)."""
 
     request: Request
     target: int
@@ -105,28 +105,22 @@ class Stats:
         return self.states / self.seconds if self.seconds > 0 else float("inf")
 
 
-class Exploration:
+class Exploration(Search[int]):
     """One run of the explorer: the states found (as ints), the BFS tree and what was found.
 
+    A :class:`~mostate.bfs.Search` of ints (:attr:`keys`: the states in BFS order, index 0 the
+    empty device; :attr:`via`: the index in :attr:`requests` of the request that reached each).
     Not a value: it owns the (large, mutable) visited set. :attr:`graph`, :attr:`depths` and
     :attr:`parents` are built from it on first use.
     """
 
     def __init__(self, engine: Engine, scope: ExploreScope, symmetry: bool) -> None:
+        super().__init__()
         self.engine = engine
         self.scope = scope
         self.symmetry = symmetry
         self.requests = scope_requests(engine.spec, scope)
         self.codec = Codec(scope.services, scope.names)
-        self.keys: list[int] = []
-        """The states found, as ints, in BFS order (index 0: the empty device)."""
-        self.visited: set[int] = set()
-        self.parent = array("i")
-        """Each state's parent index (-1 for the empty device)."""
-        self.via = array("i")
-        """The index in :attr:`requests` of the request that reached each state."""
-        self.depth = array("i")
-        self._positions: dict[int, int] = {}
         self.valid_states = False
         """Whether every state stored keeps every invariant (the empty device does, and a
         state is stored only when the checked step to it broke nothing): set by the search
@@ -137,8 +131,6 @@ class Exploration:
         self.twins: list[int] = []
         """For each request, an earlier one with the same successor, service and target,
         whose answer it shares (-1 for none), worked out with :attr:`routes`."""
-        self.expanded = 0
-        """How many states (the first ones) had every request sent from them."""
         self.edges = 0
         self.violations: dict[str, Violation] = {}
         self.stats = Stats(0, 0, 0, 0.0, 0)
@@ -146,6 +138,15 @@ class Exploration:
         """Why the search ended early, if it did: ``interrupted`` (Ctrl-C, with
         ``explore(..., interruptible=True)``), ``max states`` or ``max memory``. The graph, the
         statistics and the violations are those found so far; "no violation" means none *yet*."""
+
+    @property
+    def keys(self) -> list[int]:
+        """The states found, as ints, in BFS order (index 0: the empty device)."""
+        return self.states
+
+    @property
+    def visited(self) -> set[int]:
+        return self.seen
 
     @property
     def interrupted(self) -> bool:
@@ -162,14 +163,6 @@ class Exploration:
         """The int the search stores for ``state``."""
         key = self.codec.encode(state)
         return self.codec.canonical(key) if self.symmetry else key
-
-    def position(self, key: int) -> int:
-        """The index of the state stored as ``key`` (KeyError if none is). The search needs no
-        such map (a set is smaller than a dict), so it is built here, on first use."""
-        positions, keys = self._positions, self.keys
-        for i in range(len(positions), len(keys)):
-            positions[keys[i]] = i
-        return positions[key]
 
     def state(self, index: int) -> DeviceState:
         """The state found at ``index``."""
@@ -232,12 +225,20 @@ class Exploration:
 
     def path_of(self, index: int) -> list[tuple[DeviceState, Request]]:
         """The BFS tree's steps from the empty device to the state found at ``index``."""
-        steps: list[tuple[DeviceState, Request]] = []
-        while self.parent[index] >= 0:
-            steps.append((self.state(self.parent[index]), self.requests[self.via[index]]))
-            index = self.parent[index]
-        steps.reverse()
-        return steps
+        return [(self.state(i), self.requests[r]) for i, r in self.steps(index)]
+
+    def record(self, index: int, request: Request, broken: tuple[Clause, ...]) -> None:
+        """Keep, for each clause not found broken before, the trace of ``request`` from the
+        state at ``index``: rebuilt on the real names, replayed and confirmed by the engine."""
+        for clause in broken:
+            if clause.name in self.violations:
+                continue
+            steps = self.path_of(index)
+            steps.append((self.state(index), request))
+            trace = Trace(DeviceState(), tuple(t.request for t in self.replay(steps)), clause.name)
+            last = trace.confirm(self.engine)
+            status = int(last.outcome.status)
+            self.violations[clause.name] = Violation(clause.kind, clause.name, trace, status)
 
     def replay(self, steps: list[tuple[DeviceState, Request]]) -> Iterator[Transition]:
         """The real steps for a path of graph steps (:func:`replay_path`)."""

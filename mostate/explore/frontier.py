@@ -1,15 +1,15 @@
 """The breadth-first search of :mod:`.search`, a chunk of states at a time, over numpy arrays.
 
-A request whose answer depends on its target's record alone is read from :mod:`.tables` for a
-whole block's orbits at once; the others have their successors' code run over the block's
-orbits as arrays (:mod:`.vectors`), and the engine runs what neither covers once per orbit and
-request (the ``expand`` it is given). What this module does in bulk is the rest of the
-search: putting each state in canonical form, renaming its orbit's steps back to its own names
-(with symmetry reduction: putting the next states in canonical form instead), packing the next
-states into 64-bit keys, testing them against the states found so far and storing the new ones
-in breadth-first order. It is data movement only: every next state and every verdict comes from
-``expand``, from a table of the successors' own answers or from their own code, so no rule is
-written here.
+The next states come from three providers, asked in turn: a request whose answer depends on its
+target's record alone is read from :mod:`.tables` for a whole block's orbits at once; the others
+have their successors' residual functions run over the block's orbits as arrays
+(:mod:`.vectors`); and :mod:`.steps` answers what neither covers once per orbit and request.
+What this module does in bulk is the rest of the search: putting each state in canonical form,
+renaming its orbit's steps back to its own names (with symmetry reduction: putting the next
+states in canonical form instead), packing the next states into 64-bit keys, testing them
+against the states found so far and storing the new ones in breadth-first order. It is data
+movement only: every next state and every verdict comes from a provider, so no rule is written
+here.
 
 A state is a row of codes (:mod:`.encoding`), one per (service, name) slot in the codec's
 order. Rows are packed ``64 // slots`` bits a code, so the search runs here only while every
@@ -22,13 +22,15 @@ the networkx explorer).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
 
-from ..model import Clause, Request
+from ..model import Clause
 from .encoding import Codec
-from .explorer import Exploration, Progress, Route
+from .explorer import Exploration, Progress
+from .steps import PerState
 from .tables import BREAKS, EDGE, Tables
 from .vectors import Vectors
 
@@ -39,13 +41,23 @@ BLOCK_BYTES = 8 << 20
 states' codes): the orbits of a block have their steps worked out together, so that each
 bulk operation runs over as many of them as this allows."""
 
-Result = tuple[int, tuple[Clause, ...]]
-"""A request's step from a canonical state: the next state's int (-1: none) and what it
-breaks (see :mod:`.search`)."""
-Expand = Callable[[Exploration, int, Sequence[int]], list[Result]]
-"""The requests listed (indices, ascending) from a canonical state (its int), one result per
-request of the scope (placeholders for those not listed): the search's engine part."""
-Record = Callable[[Exploration, int, Request, tuple[Clause, ...]], None]
+Broken = list[tuple[int, int, tuple[Clause, ...]]]
+"""What the steps a provider filled in break: (state, request, clauses)."""
+
+
+class Provider(Protocol):
+    """A provider of next states for a block of canonical states at once: ``covers[r]``
+    says it answers request ``r``; :meth:`fill` fills in those requests' next states and
+    kinds (:data:`.tables.EDGE`, :data:`.tables.BREAKS`), and says which it handed back (to
+    :mod:`.steps`, for these states) and what the steps break."""
+
+    @property
+    def covers(self) -> npt.NDArray[np.bool_]: ...
+
+    def fill(
+        self, rows: Codes, succ: Codes, kind: npt.NDArray[np.uint8]
+    ) -> tuple[list[int], Broken]: ...
+
 
 Codes = npt.NDArray[np.uint16]
 Keys = npt.NDArray[np.uint64]
@@ -89,13 +101,9 @@ class Frontier:
     expanded, the packed keys of the states found, the orbits' steps of this level and the
     tables of the requests that read their target's record alone."""
 
-    def __init__(
-        self,
-        run: Exploration,
-        retarget: Sequence[tuple[int, tuple[int, ...]]],
-        routes: Sequence[Route],
-    ) -> None:
-        self.run = run
+    def __init__(self, run: Exploration, steps: PerState) -> None:
+        self.run, self.steps = run, steps
+        retarget = steps.retarget
         codec = run.codec
         self.width = len(codec.names)
         self.slots = _slots(codec)
@@ -120,9 +128,11 @@ class Frontier:
         being expanded: every member of such an orbit is found already (all members of an
         orbit have one depth, and the levels up to it are done), so a step into one needs no
         renaming."""
-        self.results: dict[int, list[Result]] = {}
-        self.tables = Tables(run.codec, routes)
-        self.vectors = Vectors(run.codec, routes, self.tables.local)
+        self.broken: dict[int, dict[int, tuple[Clause, ...]]] = {}
+        """What the requests from each orbit met in this level break, by request."""
+        self.tables = Tables(run.codec, steps.routes)
+        self.vectors = Vectors(run.codec, steps.routes, self.tables.local)
+        self.providers: tuple[Provider, ...] = (self.vectors, self.tables)
 
     def block(self) -> int:
         """How many states of a level have their orbits' steps worked out together (a
@@ -185,18 +195,12 @@ class Frontier:
 
 
 def bfs(
-    run: Exploration,
-    retarget: Sequence[tuple[int, tuple[int, ...]]],
-    routes: Sequence[Route],
-    expand: Expand,
-    record: Record,
-    check: Callable[[int], None],
-    progress: Progress | None,
+    run: Exploration, steps: PerState, check: Callable[[int], None], progress: Progress | None
 ) -> None:
     """Expand every state found, level by level, in chunks of :data:`CHUNK`. ``run`` holds
     the empty device, found and not expanded; ``check`` is given the count of states found
     after each chunk (it raises to stop the search)."""
-    front = Frontier(run, retarget, routes)
+    front = Frontier(run, steps)
     front.refresh_ranks()
     level = front.rows(run.keys[run.expanded :])
     while len(level):
@@ -211,9 +215,9 @@ def bfs(
         for start in range(0, len(level), CHUNK):
             if start % block == 0:
                 ahead = slice(start, start + block)
-                _prepare(front, canon[ahead], packed[ahead], expand)
+                _prepare(front, canon[ahead], packed[ahead])
             part = slice(start, start + CHUNK)
-            found.append(_chunk(front, names[part], packed[part], record))
+            found.append(_chunk(front, names[part], packed[part]))
             check(len(run.keys))
             if progress is not None:
                 progress(run.expanded, len(run.keys))
@@ -223,21 +227,21 @@ def bfs(
         )
         front.level_seen = np.zeros(0, dtype=np.uint64)
         front.memo.clear()
-        front.results.clear()
+        front.broken.clear()
         level = np.concatenate(found) if found else level[:0]
 
 
-def _prepare(front: Frontier, canon: Codes, packed: Keys, expand: Expand) -> None:
+def _prepare(front: Frontier, canon: Codes, packed: Keys) -> None:
     """Work out the steps of the orbits (canonical forms ``canon``, packed: ``packed``) not
     met before in this level, all at once."""
     keys, first = np.unique(packed, return_index=True)
     listed = keys.tolist()
     unknown = [o for o, k in enumerate(listed) if k not in front.memo]
     if unknown:
-        _steps(front, canon[first[unknown]], [listed[o] for o in unknown], expand)
+        _steps(front, canon[first[unknown]], [listed[o] for o in unknown])
 
 
-def _chunk(front: Frontier, names: Ints, packed: Keys, record: Record) -> Codes:
+def _chunk(front: Frontier, names: Ints, packed: Keys) -> Codes:
     """Expand the next states in BFS order, given as their packed canonical forms ``packed``
     (whose orbits' steps :func:`_prepare` worked out) and the names (:meth:`Frontier.order`)
     that make them so; store the states they reach for the first time, and return those
@@ -252,7 +256,7 @@ def _chunk(front: Frontier, names: Ints, packed: Keys, record: Record) -> Codes:
     where = np.argsort(names, axis=-1)  # name j has the column of canonical name where[j]
     breaks = np.array([e.breaks for e in entries], dtype=np.bool_)[which]
     if breaks.any():
-        _violations(front, listed, entries, which, where, np.flatnonzero(breaks), base, record)
+        _violations(front, listed, entries, which, where, np.flatnonzero(breaks), base)
     # Only the steps that lead to another orbit than those found are renamed and packed (a
     # step that keeps the state, a refusal say, leads to a state found already): each
     # state's moving requests, on its own names, in BFS order.
@@ -284,38 +288,30 @@ def _chunk(front: Frontier, names: Ints, packed: Keys, record: Record) -> Codes:
     return found
 
 
-def _steps(front: Frontier, rows: Codes, new: list[int], expand: Expand) -> None:
-    """Send every request from the canonical states ``rows`` (packed: ``new``): those whose
-    answer depends on the target's record alone are read from :mod:`.tables` for all of them
-    at once, those whose successor runs over arrays run for all of them at once
-    (:mod:`.vectors`), the others (and those the arrays hand back) go through ``expand`` one
-    state at a time; keep their next states as codes."""
-    run, tables, vectors = front.run, front.tables, front.vectors
-    tables.grow()
+def _steps(front: Frontier, rows: Codes, new: list[int]) -> None:
+    """Send every request from the canonical states ``rows`` (packed: ``new``): each provider
+    (the arrays, the tables) fills in the requests it covers for all of them at once, and
+    :mod:`.steps` the others (and those the arrays hand back) one state at a time; keep their
+    next states as codes."""
+    run = front.run
+    front.tables.grow()
     count, requests = len(new), len(run.requests)
     succ = np.zeros((count, requests, front.slots), dtype=np.uint16)
     kind = np.zeros((count, requests), dtype=np.uint8)
-    handed, broken = vectors.fill(rows, succ, kind)
-    sent = np.union1d(np.flatnonzero(~tables.local & ~vectors.bulk), handed).astype(np.intp)
-    only = sent.tolist()
-    if only:
-        nxt: list[int] = []
-        kinds: list[int] = []
-        for k, key in zip(new, front.ints(rows), strict=True):
-            results = front.results[k] = expand(run, key, only)
-            for n, b in map(results.__getitem__, only):
-                nxt.append(n if n >= 0 else 0)
-                kinds.append((EDGE if n >= 0 else 0) | (BREAKS if b else 0))
-        succ[:, sent] = front.rows(nxt).reshape(count, len(sent), front.slots)
-        kind[:, sent] = np.array(kinds, dtype=np.uint8).reshape(count, len(sent))
-    else:
-        for k in new:
-            front.results[k] = [(0, ())] * requests
+    covered = np.zeros(requests, dtype=np.bool_)
+    handed: list[int] = []
+    broken: Broken = []
+    for provider in front.providers:
+        gave, broke = provider.fill(rows, succ, kind)
+        covered |= provider.covers
+        handed += gave
+        broken += broke
+    sent = np.union1d(np.flatnonzero(~covered), handed).astype(np.intp)
+    broken += _per_state(front, rows, sent, succ, kind)
+    for k in new:
+        front.broken[k] = {}
     for i, r, clauses in broken:
-        front.results[new[i]][r] = (-1, clauses)
-    local = np.flatnonzero(tables.local)
-    if len(local):
-        _from_tables(front, new, rows, local, succ, kind)
+        front.broken[new[i]][r] = clauses
     front.refresh_ranks()  # the steps may have met new records
     # A step that reaches an orbit found before this level (its own included) finds nothing;
     # a step that keeps the state, a refusal say, is one of those.
@@ -331,6 +327,31 @@ def _steps(front: Frontier, rows: Codes, new: list[int], expand: Expand) -> None
         front.memo[k] = Steps(row, requests_, codes)
 
 
+def _per_state(
+    front: Frontier, rows: Codes, sent: Ints, succ: Codes, kind: npt.NDArray[np.uint8]
+) -> Broken:
+    """Fill in the steps of the requests ``sent`` from the states ``rows``, state by state
+    (:class:`.steps.PerState`); what they break."""
+    only = sent.tolist()
+    if not only:
+        return []
+    nxt: list[int] = []
+    kinds: list[int] = []
+    broken: Broken = []
+    for i, key in enumerate(front.ints(rows)):
+        results = front.steps.results(key, only)
+        for r in only:
+            n, b = results[r]
+            nxt.append(n if n >= 0 else 0)
+            kinds.append((EDGE if n >= 0 else 0) | (BREAKS if b else 0))
+            if b:
+                broken.append((i, r, b))
+    count = len(rows)
+    succ[:, sent] = front.rows(nxt).reshape(count, len(sent), front.slots)
+    kind[:, sent] = np.array(kinds, dtype=np.uint8).reshape(count, len(sent))
+    return broken
+
+
 def _moving(entries: list[Steps], which: Ints) -> tuple[Ints, Ints, Codes]:
     """For each state (its orbit ``which``, an index into ``entries``), each of its orbit's
     moving requests: the state, the request (on canonical names), the next state's codes."""
@@ -343,27 +364,6 @@ def _moving(entries: list[Steps], which: Ints) -> tuple[Ints, Ints, Codes]:
     requests = np.concatenate([e.moving for e in entries])[index]
     succ = np.concatenate([e.succ for e in entries])[index]
     return state, requests, succ
-
-
-def _from_tables(
-    front: Frontier,
-    new: list[int],
-    rows: Codes,
-    local: Ints,
-    succ: Codes,
-    kind: npt.NDArray[np.uint8],
-) -> None:
-    """Fill in the steps of the requests ``local`` (read from the tables) from the states
-    ``rows``: each such step rewrites its target's slot alone."""
-    tables = front.tables
-    slot, template = tables.slot[local], tables.template[local]
-    codes = rows[:, slot]  # (states, local requests): each request's target's code
-    succ[:, local, :] = rows[:, None, :]
-    succ[:, local, slot] = tables.next[template, codes]
-    kind[:, local] = tables.kind[template, codes]
-    for i, q in zip(*np.nonzero(kind[:, local] & BREAKS), strict=True):
-        r = int(local[q])
-        front.results[new[i]][r] = (-1, tables.clauses(r, int(codes[i, q])))
 
 
 def _among(keys: Keys, sorted_keys: Keys) -> npt.NDArray[np.bool_]:
@@ -383,7 +383,6 @@ def _violations(
     where: Ints,
     states: Ints,
     base: int,
-    record: Record,
 ) -> None:
     """Record what the steps of this chunk from ``states`` (those whose orbit breaks
     something) break, in BFS order, as the search state by state does (the first step to
@@ -394,6 +393,6 @@ def _violations(
     sent = front.retarget[np.arange(requests), where[states][:, front.target]]
     kinds = np.stack([e.kind for e in entries])[which[states][:, None], sent]
     for i, r in zip(*np.nonzero(kinds & BREAKS), strict=True):
-        clauses = front.results[listed[which[states[i]]]][sent[i, r]][1]
+        clauses = front.broken[listed[which[states[i]]]][int(sent[i, r])]
         if any(c.name not in run.violations for c in clauses):
-            record(run, base + int(states[i]), run.requests[int(r)], clauses)
+            run.record(base + int(states[i]), run.requests[int(r)], clauses)

@@ -3,17 +3,19 @@
 A goal is a boolean expression of the spec language, parsed by :func:`mostate.syntax.parse_expr`
 in a scope with no arguments and no primed state (``target`` only when the plan names one, as
 the instance a campaign is about) and compiled by :func:`mostate.concrete.compile_expr`: it reads
-a state the way an invariant does, for the plan's service. The search is breadth-first over the
-real names of the start state (no symmetry: those names mean something to the campaign), each
-request answered by :meth:`Engine.apply <mostate.engine.Engine.apply>` as a device would.
+a state the way an invariant does, for the plan's service. The search is the breadth-first
+kernel (:func:`mostate.bfs.walk`) over the real names of the start state (no symmetry: those
+names mean something to the campaign), each request answered by :meth:`Engine.apply
+<mostate.engine.Engine.apply>` as a device would, the goal tested as states are found.
 """
 
 from __future__ import annotations
 
-from collections import deque
+from collections.abc import Iterator
 
 import attrs
 
+from ..bfs import Search, Stop, walk
 from ..concrete import Compiled, Env, View, compile_expr
 from ..engine import Engine
 from ..errors import Location
@@ -84,35 +86,39 @@ def plan(
     >>> [r.op for r in plan(Engine(load_spec()), start, goal).trace.requests]
     ['add', 'set_active', 'set_locked']
     """
-    requests = _requests(engine, start, goal, roles, values)
-    parents: dict[DeviceState, tuple[DeviceState, Request] | None] = {start: None}
-    queue = deque([start])
-    while queue:
-        state = queue.popleft()
-        if goal.holds(state):
-            return Plan(Trace(start, _path(parents, state)), len(parents))
-        for request in requests:
-            nxt = engine.apply(state, request).state
-            if nxt not in parents:
-                parents[nxt] = (state, request)
-                queue.append(nxt)
-        if len(parents) > max_states:
-            why = f"stopped after {len(parents)} states (--max-states {max_states})"
-            return Plan(None, len(parents), why, bounded=True)
+    requests = plan_requests(engine, start, goal, roles, values)
+    search = Search([start])
+
+    def successors(_: int, state: DeviceState) -> Iterator[tuple[int, DeviceState]]:
+        return ((r, engine.apply(state, request).state) for r, request in enumerate(requests))
+
+    def bounded(found: int) -> None:
+        if found > max_states:
+            raise Stop(f"stopped after {found} states (--max-states {max_states})")
+
+    try:
+        reached = walk(search, successors, goal=goal.holds, check=bounded)
+    except Stop as stop:
+        return Plan(None, len(search.states), str(stop), bounded=True)
+    if reached is not None:
+        trace = Trace(start, tuple(requests[r] for r in search.path(reached)))
+        return Plan(trace, len(search.states))
     why = (
-        f"none of the {len(parents)} states reachable from the start with "
+        f"none of the {len(search.states)} states reachable from the start with "
         f"{len(requests)} kinds of request by {_names(roles)} satisfies the goal"
     )
-    return Plan(None, len(parents), why)
+    return Plan(None, len(search.states), why)
 
 
 def _names(roles: frozenset[Role]) -> str:
     return " or ".join(sorted(r.value for r in roles))
 
 
-def _requests(
+def plan_requests(
     engine: Engine, start: DeviceState, goal: Goal, roles: frozenset[Role], values: int
 ) -> tuple[Request, ...]:
+    """The requests a plan from ``start`` sends: the one alphabet (:mod:`mostate.alphabet`)
+    over the names of the start and the goal's target, by ``roles``."""
     services = sorted(set(start.services) | {goal.service})
     names = {n for s in start.services.values() for n in s.instances}
     if goal.target is not None:
@@ -125,14 +131,3 @@ def _requests(
         for r in op_requests(op, scope, ordered)
         if r.actor.role in roles
     )
-
-
-def _path(
-    parents: dict[DeviceState, tuple[DeviceState, Request] | None], state: DeviceState
-) -> tuple[Request, ...]:
-    out: list[Request] = []
-    parent = parents[state]
-    while parent is not None:
-        out.append(parent[1])
-        parent = parents[parent[0]]
-    return tuple(reversed(out))

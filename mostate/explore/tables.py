@@ -110,6 +110,35 @@ class Tables:
         self._dropped.add(t)
         self.local &= self.template != t
 
+    @property
+    def covers(self) -> npt.NDArray[np.bool_]:
+        """The requests read from the tables."""
+        return self.local
+
+    def fill(
+        self,
+        rows: npt.NDArray[np.uint16],
+        succ: npt.NDArray[np.uint16],
+        kind: npt.NDArray[np.uint8],
+    ) -> tuple[list[int], list[tuple[int, int, tuple[Clause, ...]]]]:
+        """Fill in the steps of the requests read from the tables from the states ``rows``
+        (see :func:`.frontier._steps`): each rewrites its target's slot alone. Nothing is
+        handed back (a template that would hand a record back left the tables in
+        :meth:`grow`); what the steps break, by (state, request)."""
+        local = np.flatnonzero(self.local)
+        if not len(local):
+            return [], []
+        slot, template = self.slot[local], self.template[local]
+        codes = rows[:, slot]  # (states, local requests): each request's target's code
+        succ[:, local, :] = rows[:, None, :]
+        succ[:, local, slot] = self.next[template, codes]
+        kind[:, local] = self.kind[template, codes]
+        breaks = np.nonzero(kind[:, local] & BREAKS)
+        return [], [
+            (int(i), int(local[q]), self.clauses(int(local[q]), int(codes[i, q])))
+            for i, q in zip(*breaks, strict=True)
+        ]
+
     def clauses(self, r: int, code: int) -> tuple[Clause, ...]:
         """What request ``r`` breaks from a state whose target's code is ``code``."""
         return self.broken[int(self.template[r])].get(code, ())

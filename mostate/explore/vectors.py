@@ -72,6 +72,11 @@ class Vectors:
             found[key].requests.append((r, route.target))
             self.bulk[r] = True
 
+    @property
+    def covers(self) -> npt.NDArray[np.bool_]:
+        """The requests run over arrays (until their function turns out unsupported)."""
+        return self.bulk
+
     def fill(
         self,
         rows: npt.NDArray[np.uint16],

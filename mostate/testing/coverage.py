@@ -19,11 +19,12 @@ the scope here is a small breadth-first walk of its own.
 
 from __future__ import annotations
 
-from collections import deque
+from collections.abc import Iterator
 from typing import Any, TypeAlias
 
 import attrs
 
+from .. import bfs
 from ..alphabet import Alphabet, requests
 from ..engine import Engine
 from ..frozenmap import FrozenMap
@@ -138,23 +139,34 @@ class Universe:
         self.complete = self._walk(engine, self.alphabet)
 
     def _walk(self, engine: Engine, alphabet: tuple[Request, ...]) -> bool:
-        queue = deque([DeviceState()])
-        while queue:
-            state = queue.popleft()
-            path = self.states[state]
+        """Walk the scope breadth-first (:func:`mostate.bfs.walk`), each state's requests in
+        alphabet order: whether it was walked whole (within ``max_states``)."""
+        search = bfs.Search([DeviceState()])
+
+        def successors(index: int, state: DeviceState) -> Iterator[tuple[int, DeviceState]]:
+            path = tuple(alphabet[r] for r in search.path(index))
             stays: list[Request] = []
             moves: list[Request] = []
-            for request in alphabet:
+            for r, request in enumerate(alphabet):
                 out = engine.apply(state, request)
                 triple = (request.op, request.actor.role.value, int(out.status))
                 self.triples.setdefault(triple, (*path, request))
                 (stays if out.state == state else moves).append(request)
-                if out.state not in self.states:
-                    if len(self.states) >= self.scope.max_states:
-                        return False
-                    self.states[out.state] = (*path, request)
-                    queue.append(out.state)
+                yield r, out.state
             self.stays[state], self.moves[state] = tuple(stays), tuple(moves)
+
+        def bounded(found: int) -> None:
+            if found > self.scope.max_states:
+                raise bfs.Stop("max states")
+
+        try:
+            bfs.walk(search, successors, check=bounded)
+        except bfs.Stop:
+            return False
+        finally:
+            self.states = {
+                s: tuple(alphabet[r] for r in search.path(i)) for i, s in enumerate(search.states)
+            }
         return True
 
     def suite(self) -> tuple[tuple[Request, ...], ...]:

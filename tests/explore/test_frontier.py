@@ -18,6 +18,7 @@ from mostate.explore import ExploreScope, explore, search
 from mostate.explore import frontier as bulk
 from mostate.explore.encoding import Codec
 from mostate.explore.explorer import Exploration
+from mostate.explore.steps import PerState
 from tests.conftest import CCS, MUTANTS
 from tests.symbolic.test_soundness import CASES as SOUNDNESS
 
@@ -80,13 +81,13 @@ def test_requests_that_read_the_target_alone_are_read_from_tables(
     They run over arrays (:mod:`mostate.explore.vectors`), so none reaches the engine; with
     the arrays turned off, those 12 do."""
     sent: list[int] = []
-    real = search._expand
+    real = PerState.results
 
-    def counted(run: Exploration, canon: int, retarget: object, only: object = None) -> object:
+    def counted(self: PerState, canon: int, only: object = None) -> object:
         sent.append(len(only))  # type: ignore[arg-type]
-        return real(run, canon, retarget, only)  # type: ignore[arg-type]
+        return real(self, canon, only)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(search, "_expand", counted)
+    monkeypatch.setattr(PerState, "results", counted)
     engine = Engine(load_spec(CCS))
     run = explore(engine, ExploreScope(2, 2), symmetry=False)
     assert not sent and run.stats.states > 100

@@ -34,7 +34,7 @@ from mostate.codegen.residual import (
     terms,
 )
 from mostate.codegen.runtime import FALLBACK, NAMESPACE, interned_values
-from mostate.explore import ExploreScope, explore, search
+from mostate.explore import ExploreScope, explore, steps
 from mostate.explore.arrays import Book
 from mostate.explore.encoding import Codec
 from mostate.explore.explorer import Route
@@ -93,7 +93,7 @@ EVERY = [
 def test_arrays_answer_as_the_successor_on_every_state(spec: object, scope: ExploreScope) -> None:
     engine = Engine(spec if isinstance(spec, Spec) else load_spec(spec))  # type: ignore[arg-type]
     run = explore(engine, scope, symmetry=False)
-    routes = search._routes(run, search._retargets(run))
+    routes = steps.routes(run, steps.retargets(run))
     codec, keys = run.codec, list(run.keys)
     local = Tables(codec, routes).local
     vectors, succ, kind, handed, broken = _fill(codec, routes, keys, local)

@@ -1,0 +1,125 @@
+"""The one breadth-first search: states found in order, behind a successor function.
+
+A :class:`Search` holds what every breadth-first walk of mostate keeps: the states found, in the
+order found (index 0 first), each one's parent, the index of the action that reached it (into
+the caller's alphabet) and its depth, compactly (arrays of ints beside one list and one set).
+:func:`walk` expands them in order, asking a successor function for each state's next states;
+it knows nothing else of the language. The explorer (whose states are the ints of
+:mod:`mostate.explore.encoding`, whose successors come from tables, arrays or the engine),
+plans, campaigns and the conformance kit's scope walk all run here.
+
+Like the engine, this module imports nothing beyond the standard library.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections.abc import Callable, Hashable, Iterable
+from typing import Generic, TypeVar
+
+S = TypeVar("S", bound=Hashable)
+
+Successors = Callable[[int, S], Iterable[tuple[int, S]]]
+"""The next states of the state at an index, each with the index of the action that reaches it,
+in the order they should be found."""
+
+
+class Stop(Exception):
+    """A walk stopped before it was done; the message says why (``max states``...)."""
+
+
+class Search(Generic[S]):
+    """The states one breadth-first walk has found (not a value: it grows).
+
+    >>> search = Search(["a"])
+    >>> walk(search, lambda i, s: [(0, s + "b"), (1, s + "c")] if len(s) < 2 else [])
+    >>> search.states, list(search.depth), search.path(2)
+    (['a', 'ab', 'ac'], [0, 1, 1], [1])
+    """
+
+    def __init__(self, starts: Iterable[S] = ()) -> None:
+        self.states: list[S] = []
+        self.seen: set[S] = set()
+        self.parent = array("i")
+        """Each state's parent index (-1 for a start)."""
+        self.via = array("i")
+        """The index of the action that reached each state (-1 for a start)."""
+        self.depth = array("i")
+        self.expanded = 0
+        """How many states (the first ones) had their successors asked."""
+        self._positions: dict[S, int] = {}
+        for start in starts:
+            self.add(start, -1, -1)
+
+    def add(self, state: S, parent: int, via: int) -> bool:
+        """Keep ``state``, reached from the state at ``parent`` by action ``via``, unless it
+        was found before; whether it is new."""
+        if state in self.seen:
+            return False
+        self.seen.add(state)
+        self.states.append(state)
+        self.parent.append(parent)
+        self.via.append(via)
+        self.depth.append(self.depth[parent] + 1 if parent >= 0 else 0)
+        return True
+
+    def position(self, state: S) -> int:
+        """The index of a state found (KeyError if none): built on first use, as a walk needs
+        no such map (a set is smaller than a dict)."""
+        positions, states = self._positions, self.states
+        for i in range(len(positions), len(states)):
+            positions[states[i]] = i
+        return positions[state]
+
+    def path(self, index: int) -> list[int]:
+        """The actions from a start to the state at ``index``."""
+        out: list[int] = []
+        while self.parent[index] >= 0:
+            out.append(self.via[index])
+            index = self.parent[index]
+        out.reverse()
+        return out
+
+    def steps(self, index: int) -> list[tuple[int, int]]:
+        """The (state index, action) pairs from a start to the state at ``index``."""
+        out: list[tuple[int, int]] = []
+        while self.parent[index] >= 0:
+            out.append((self.parent[index], self.via[index]))
+            index = self.parent[index]
+        out.reverse()
+        return out
+
+
+def walk(
+    search: Search[S],
+    successors: Successors[S],
+    *,
+    goal: Callable[[S], bool] | None = None,
+    check: Callable[[int], None] | None = None,
+    every: int = 1,
+) -> int | None:
+    """Expand the states of ``search`` not yet expanded, in the order found, keeping each next
+    state found for the first time. ``goal``: the index of the first state found (a start
+    included) that satisfies it, when one is; ``check``: called with the number of states found
+    after every ``every`` expansions (it raises :class:`Stop` to end the walk, which leaves
+    ``search`` whole).
+
+    >>> search = Search([1])
+    >>> walk(search, lambda i, n: [(0, n + 1), (1, 2 * n)], goal=lambda n: n == 6)
+    4
+    >>> search.states[4], search.path(4)
+    (6, [0, 1])
+    """
+    if goal is not None:
+        for index in range(search.expanded, len(search.states)):
+            if goal(search.states[index]):
+                return index
+    while search.expanded < len(search.states):
+        index = search.expanded
+        for via, state in successors(index, search.states[index]):
+            if search.add(state, index, via) and goal is not None and goal(state):
+                return len(search.states) - 1  # the state at ``index`` is expanded in part
+        search.expanded += 1
+        if check is not None and search.expanded % every == 0:
+            check(len(search.states))
+    return None
