@@ -9,10 +9,10 @@ one instance. The Z3 side (:mod:`mostate.symbolic`) makes the same comparison sy
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Protocol
+from typing import Protocol, assert_never
 
 from .model import Clause, DeviceState, Instance, Outcome, Request, Role, Service
-from .rules import Effect, Field, Operation, Read, Refusal, Spec, Unchanged, walk
+from .rules import Confirmation, Effect, Field, Operation, Read, Refusal, Spec, Unchanged, walk
 
 
 class Steps(Protocol):
@@ -83,10 +83,15 @@ def reads_field(op: Operation, role: Role, field: Field) -> bool:
     """
     exprs = [] if op.result is None else [op.result]
     for step in op.steps:
-        if isinstance(step, Refusal) and role in step.roles:
-            exprs.append(step.when)
-        elif isinstance(step, Effect):
-            exprs.extend(expr for updated, expr in step.updates if updated is not field)
+        match step:
+            case Refusal():
+                exprs += [step.when] if role in step.roles else []
+            case Confirmation():
+                pass  # it reads no flag
+            case Effect():
+                exprs.extend(expr for updated, expr in step.updates if updated is not field)
+            case _:
+                assert_never(step)
     return any(
         isinstance(node, Unchanged) or (isinstance(node, Read) and node.field is field)
         for expr in exprs

@@ -563,6 +563,8 @@ def reads_only(expr: Expr, var: str) -> bool:
                 return False
             case Read(of=of) if not isinstance(of, Var):
                 return False
+            case _:
+                pass
     return True
 
 
@@ -584,6 +586,8 @@ def fields_read(expr: Expr) -> frozenset[Field]:
                 out.update(Field)
             case Quant() | Count() | The():
                 out.add(Field.EXISTS)
+            case _:
+                pass
     return frozenset(out)
 
 

@@ -37,6 +37,7 @@ from .rules import (
     Var,
     WithoutParam,
     WithParam,
+    map_children,
 )
 
 Rewrite: TypeAlias = Callable[[Expr], Expr]
@@ -68,8 +69,9 @@ def stutter(expr: Expr) -> Expr:
             | Count()
             | The()
         ):
-            return _map_children(expr, stutter)
-    return expr
+            return map_children(expr, stutter)
+        case _:
+            return expr
 
 
 def local_frame(expr: Expr) -> Expr:
@@ -82,7 +84,8 @@ def local_frame(expr: Expr) -> Expr:
     match expr:
         case Quant(domain=Domain.OTHERS) | Count(domain=Domain.OTHERS) | The(domain=Domain.OTHERS):
             return attrs.evolve(expr, body=_settle(expr.body, expr.var))
-    return _map_children(expr, local_frame)
+        case _:
+            return map_children(expr, local_frame)
 
 
 def _settle(expr: Expr, var: str) -> Expr:
@@ -92,30 +95,8 @@ def _settle(expr: Expr, var: str) -> Expr:
             return Lit(True, Type.BOOL, expr.loc)
         case Read(primed=True, of=Var(name=name)) if name == var:
             return attrs.evolve(expr, primed=False)
-    return _map_children(expr, lambda child: _settle(child, var))
-
-
-def _map_children(expr: Expr, fn: Rewrite) -> Expr:
-    match expr:
-        case Read() | Unchanged():
-            return attrs.evolve(expr, of=fn(expr.of))
-        case Not():
-            return attrs.evolve(expr, operand=fn(expr.operand))
-        case BoolOp() | Compare():
-            return attrs.evolve(expr, left=fn(expr.left), right=fn(expr.right))
-        case Ite():
-            return attrs.evolve(
-                expr, cond=fn(expr.cond), then=fn(expr.then), orelse=fn(expr.orelse)
-            )
-        case WithParam():
-            return attrs.evolve(
-                expr, params=fn(expr.params), key=fn(expr.key), value=fn(expr.value)
-            )
-        case WithoutParam():
-            return attrs.evolve(expr, params=fn(expr.params), key=fn(expr.key))
-        case Quant() | Count() | The():
-            return attrs.evolve(expr, body=fn(expr.body))
-    return expr
+        case _:
+            return map_children(expr, lambda child: _settle(child, var))
 
 
 def _bool(expr: Expr) -> bool | None:
@@ -126,7 +107,7 @@ def _bool(expr: Expr) -> bool | None:
 
 def fold(expr: Expr) -> Expr:
     """Fold constants bottom-up: ``not true``, ``x -> true``, ``all(i, true)``, ``1 <= 2``..."""
-    expr = _map_children(expr, fold)
+    expr = map_children(expr, fold)
     match expr:
         case Not():
             value = _bool(expr.operand)
@@ -145,7 +126,8 @@ def fold(expr: Expr) -> Expr:
             # Every domain holds at least the fresh name, so all/any of a constant is that constant.
             body = _bool(expr.body)
             return expr if body is None else Lit(body, Type.BOOL, expr.loc)
-    return expr
+        case _:
+            return expr
 
 
 def _fold_boolop(expr: BoolOp) -> Expr:

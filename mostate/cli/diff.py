@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from typing import Any
+from typing import Any, assert_never
 
 from rich.table import Table
 
@@ -103,6 +103,8 @@ def _label(verdict: Equivalent | Different | Undecided) -> str:
             return "DIFFERENT"
         case Undecided():
             return "UNKNOWN"
+        case _:
+            assert_never(verdict)
 
 
 def _why(verdict: Equivalent | Different | Undecided) -> str:
@@ -115,6 +117,8 @@ def _why(verdict: Equivalent | Different | Undecided) -> str:
             return verdict.reason if witness is None else " and ".join(witness.differs)
         case Undecided():
             return verdict.reason
+        case _:
+            assert_never(verdict)
 
 
 def _print_text(name_a: str, name_b: str, rows: list[OpDiff], seconds: float) -> None:

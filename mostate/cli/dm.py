@@ -52,6 +52,14 @@ def register(commands: Any) -> None:
         description="The OMA-DM binding: a device's and a server's side of SyncML DM 1.2.",
     )
     family = dm.add_subparsers(dest="dm_command", metavar="DM_COMMAND", required=True)
+    _register_process(family)
+    _register_build(family)
+    dm_serve.register(family)
+    dm_accounts.register(family)
+    _register_report(family)
+
+
+def _register_process(family: Any) -> None:
     process = family.add_parser(
         "process",
         help="run a server package on a device state; print the response package",
@@ -99,6 +107,8 @@ def register(commands: Any) -> None:
     )
     process.set_defaults(handler=_process)
 
+
+def _register_build(family: Any) -> None:
     build = family.add_parser(
         "build",
         help="print the server package for the server requests of a trace",
@@ -119,8 +129,9 @@ def register(commands: Any) -> None:
         help="write WBXML (application/vnd.syncml.dm+wbxml) instead of XML",
     )
     build.set_defaults(handler=_build)
-    dm_serve.register(family)
-    dm_accounts.register(family)
+
+
+def _register_report(family: Any) -> None:
     report = family.add_parser(
         "report",
         help="what a DM server's store holds, device by device",

@@ -20,7 +20,7 @@ import time
 import types
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, assert_never
 
 import attrs
 from rich.table import Table
@@ -292,6 +292,8 @@ def _label(verdict: Proved | Violated | Undecided) -> str:
             return "VIOLATED"
         case Undecided():
             return "UNKNOWN"
+        case _:
+            assert_never(verdict)
 
 
 def _print_text(
@@ -432,6 +434,8 @@ def _rule_label(row: Liveness) -> str:
             return "VACUOUS" if premise else "DEAD"
         case Undecided():
             return "UNKNOWN"
+        case _:
+            assert_never(row.verdict)
 
 
 def _witness_cell(row: Liveness) -> str:

@@ -110,7 +110,8 @@ def _quick_invariant(expr: Expr, cx: Cx, clause: Clause) -> tuple[list[Stmt], bo
                 return (whole if grows.value else []), True
             assert grows.term is not None
             return [If(grows.term, tuple(whole))], True
-    return check(expr, cx, clause), False
+        case _:
+            return check(expr, cx, clause), False
 
 
 def _count_bound(expr: Compare) -> Count | None:

@@ -132,6 +132,8 @@ def _with_fact(facts: FrozenMap[Expr, bool], expr: Expr, value: bool) -> FrozenM
             for op, holds in ((Comparison.EQ, same), (Comparison.NE, not same)):
                 for left, right in ((expr.left, expr.right), (expr.right, expr.left)):
                     out = _bound(out, Compare(op, left, right), holds)
+        case _:
+            pass  # nothing else follows from it at once
     return out
 
 

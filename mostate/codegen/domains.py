@@ -203,7 +203,10 @@ def _absent(ref: Ref, view: ViewCode) -> bool:
             return view.fresh is None
         case Named():
             return view.records in ref.absent_in and view.fresh is None
-    return False
+        case Other() | NoneRef() | Dyn():
+            return False
+        case _:
+            assert_never(ref)
 
 
 def unchanged(ref: Ref, cx: Cx) -> Code:
@@ -266,4 +269,5 @@ def same_ref(a: Ref, b: Ref) -> Code:
             if a.service == b.service:
                 return Code.known(True)
             return Code(Compare(Comparison.EQ, a.service, b.service))
-    return Code.known(True)  # the same singleton kind: none, a service's or every fresh name
+        case _:
+            return Code.known(True)  # the same singleton kind: none, a service's or every fresh

@@ -86,4 +86,5 @@ def _local(term: Term) -> bool:
             return term not in _STATE
         case RecordOf():
             return False  # a reference computed at run time: any name, any service
-    return all(_local(child) for child in term_children(term))
+        case _:
+            return all(_local(child) for child in term_children(term))

@@ -44,7 +44,8 @@ def copy_of(stmt: Stmt) -> str | None:
             return name
         case Store(records=Local(name=name), key=key, value=Local()) if key == TARGET:
             return name if _VIEW.fullmatch(name) else None
-    return None
+        case _:
+            return None
 
 
 def without_unused_copies(body: tuple[Stmt, ...], successor: bool) -> tuple[Stmt, ...]:

@@ -130,7 +130,6 @@ def draw_states(
     says so); ``font_size`` is the labels' size in points."""
     try:
         import matplotlib.pyplot as plt
-        from matplotlib.lines import Line2D
     except ImportError as err:  # pragma: no cover - depends on the environment
         raise ImportError("drawing needs matplotlib: pip install matplotlib") from err
     graph = step_graph(run, flags_only=flags_only)
@@ -141,62 +140,17 @@ def draw_states(
     names = sorted(run.scope.names)
     colour_of = {name: _PALETTE[i % len(_PALETTE)] for i, name in enumerate(names)}
     colours = [colour_of.get(in_use(run, s, service) or "", _NONE_COLOUR) for s in graph]
-    handles: list[Any] = []
-    for roles, (colour, style, label) in _EDGE_STYLES.items():
-        edges = [(u, v) for u, v, r in graph.edges(data="roles") if r == roles]
-        if not edges:  # the legend lists only what the picture shows
-            continue
-        nx.draw_networkx_edges(
-            graph,
-            pos,
-            edgelist=edges,
-            ax=ax,
-            edge_color=colour,
-            style=style,
-            alpha=0.6,
-            arrowsize=8,
-            node_size=120,
-        )
-        handles.append(Line2D([0], [0], color=colour, linestyle=style, label=label))  # type: ignore[arg-type]  # style is one of matplotlib's literals
-    steps = [(u, v) for u, v in itertools.pairwise(path) if graph.has_edge(u, v)]
-    if steps:
-        nx.draw_networkx_edges(
-            graph, pos, edgelist=steps, ax=ax, edge_color=PATH_COLOUR, width=2.8, arrowsize=14,
-            node_size=220,
-        )  # fmt: skip
-        handles.append(Line2D([0], [0], color=PATH_COLOUR, linewidth=2.8, label=highlight_label))
+    handles = _draw_edges(ax, graph, pos)
+    handles += _draw_path(ax, graph, pos, path, highlight_label)
     nx.draw_networkx_nodes(
         graph, pos, ax=ax, node_color=colours, node_size=120, linewidths=0.5, edgecolors="#404040"
     )
-    on_path = [s for s in path if s in graph]
-    if on_path:
-        nx.draw_networkx_nodes(
-            graph, pos, nodelist=on_path, ax=ax, node_size=220, node_color="none",
-            linewidths=2.2, edgecolors=PATH_COLOUR,
-        )  # fmt: skip
+    _ring_path(ax, graph, pos, path)
     if labels:
-        above = {s: (x, y + 0.045) for s, (x, y) in pos.items()}
-        nx.draw_networkx_labels(
-            graph,
-            above,
-            ax=ax,
-            font_size=font_size,
-            labels={s: _label(s, service) for s in graph},
-            bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.85},
-        )
+        _draw_labels(ax, graph, pos, service, font_size)
     _number_columns(ax, graph, pos)
-    for name in names:
-        handles.append(
-            Line2D(
-                [0], [0], marker="o", linestyle="", color=colour_of[name], label=f"{name} in use"
-            )
-        )
-    handles.append(
-        Line2D([0], [0], marker="o", linestyle="", color=_NONE_COLOUR, label="none in use")
-    )
-    if labels:
-        handles.append(Line2D([], [], linestyle="", label=FLAG_KEY))
-    ax.legend(handles=handles, loc="lower left", fontsize=font_size, frameon=False)
+    key = _colour_key(colour_of, labels)
+    ax.legend(handles=handles + key, loc="lower left", fontsize=font_size, frameon=False)
     what = "flag states" if flags_only else "states"
     ax.set_title(
         f"{len(graph)} {what} of {service}; each column is the number of requests from the "
@@ -212,6 +166,87 @@ FLAG_KEY = (
     "(i1:AD = i1 is Active and Default;\n i2 = i2 exists, no flag)"
 )
 """The legend's key to the labels' letters."""
+
+
+def _draw_edges(ax: Axes, graph: nx.DiGraph[DeviceState], pos: dict[Any, Any]) -> list[Any]:
+    """The steps, styled by who may take them; the legend's entries for the styles shown."""
+    from matplotlib.lines import Line2D
+
+    handles: list[Any] = []
+    for roles, (colour, style, label) in _EDGE_STYLES.items():
+        edges = [(u, v) for u, v, r in graph.edges(data="roles") if r == roles]
+        if not edges:  # the legend lists only what the picture shows
+            continue
+        nx.draw_networkx_edges(
+            graph, pos, edgelist=edges, ax=ax, edge_color=colour, style=style, alpha=0.6,
+            arrowsize=8, node_size=120,
+        )  # fmt: skip
+        handles.append(Line2D([0], [0], color=colour, linestyle=style, label=label))  # type: ignore[arg-type]  # style is one of matplotlib's literals
+    return handles
+
+
+def _draw_path(
+    ax: Axes,
+    graph: nx.DiGraph[DeviceState],
+    pos: dict[Any, Any],
+    path: list[DeviceState],
+    label: str,
+) -> list[Any]:
+    """The highlighted path's steps, drawn over the rest; its legend entry, if it has any."""
+    from matplotlib.lines import Line2D
+
+    steps = [(u, v) for u, v in itertools.pairwise(path) if graph.has_edge(u, v)]
+    if not steps:
+        return []
+    nx.draw_networkx_edges(
+        graph, pos, edgelist=steps, ax=ax, edge_color=PATH_COLOUR, width=2.8, arrowsize=14,
+        node_size=220,
+    )  # fmt: skip
+    return [Line2D([0], [0], color=PATH_COLOUR, linewidth=2.8, label=label)]
+
+
+def _ring_path(
+    ax: Axes, graph: nx.DiGraph[DeviceState], pos: dict[Any, Any], path: list[DeviceState]
+) -> None:
+    """A ring around each state of the highlighted path."""
+    on_path = [s for s in path if s in graph]
+    if on_path:
+        nx.draw_networkx_nodes(
+            graph, pos, nodelist=on_path, ax=ax, node_size=220, node_color="none",
+            linewidths=2.2, edgecolors=PATH_COLOUR,
+        )  # fmt: skip
+
+
+def _draw_labels(
+    ax: Axes, graph: nx.DiGraph[DeviceState], pos: dict[Any, Any], service: str, size: float
+) -> None:
+    """Each state's flags, just above it, ``size`` points high."""
+    above = {s: (x, y + 0.045) for s, (x, y) in pos.items()}
+    nx.draw_networkx_labels(
+        graph,
+        above,
+        ax=ax,
+        font_size=size,
+        labels={s: _label(s, service) for s in graph},
+        bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.85},
+    )
+
+
+def _colour_key(colour_of: dict[str, str], labels: bool) -> list[Any]:
+    """The legend's entries for the colour of each instance in use, and of none; with
+    ``labels``, the key to the labels' letters."""
+    from matplotlib.lines import Line2D
+
+    handles: list[Any] = [
+        Line2D([0], [0], marker="o", linestyle="", color=c, label=f"{name} in use")
+        for name, c in colour_of.items()
+    ]
+    handles.append(
+        Line2D([0], [0], marker="o", linestyle="", color=_NONE_COLOUR, label="none in use")
+    )
+    if labels:
+        handles.append(Line2D([], [], linestyle="", label=FLAG_KEY))
+    return handles
 
 
 def _number_columns(ax: Axes, graph: nx.DiGraph[DeviceState], pos: dict[Any, Any]) -> None:

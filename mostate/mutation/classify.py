@@ -18,7 +18,7 @@ differently, both outcomes replayed) that no property notices. Anything the solv
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, assert_never
 
 import attrs
 
@@ -81,6 +81,8 @@ def label(verdict: Verdict) -> str:
             return "survived"
         case Unknown():
             return "unknown"
+        case _:
+            assert_never(verdict)
 
 
 @attrs.frozen

@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Iterator
+from typing import assert_never
 
 import attrs
 
@@ -46,6 +47,7 @@ from ..errors import Location
 from ..model import Role, Status
 from ..printer import brief
 from ..rules import (
+    Arg,
     BoolOp,
     Builtin,
     BuiltinName,
@@ -68,7 +70,10 @@ from ..rules import (
     Step,
     The,
     Type,
+    Unchanged,
     Var,
+    WithoutParam,
+    WithParam,
     children,
     map_children,
 )
@@ -117,7 +122,13 @@ def _child_contexts(expr: Expr, ctx: Context) -> list[Context]:
             return [cond, plain, plain]
         case Quant() | Count() | The():
             return [attrs.evolve(cond, bound=(*ctx.bound, expr.var))]
-    return [plain] * len(children(expr))
+        case (
+            Lit() | Var() | Arg() | Builtin() | Compare() | Read() | Unchanged() | WithParam()
+            | WithoutParam()
+        ):  # fmt: skip
+            return [plain] * len(children(expr))
+        case _:
+            assert_never(expr)
 
 
 def _replace_child(expr: Expr, index: int, new: Expr) -> Expr:
@@ -152,22 +163,19 @@ def _slots(op: Operation) -> Iterator[tuple[str, Expr, Context, Put]]:
     base = Context(has_target=op.has_target)
     short = _short(op.name)
     for index, step in enumerate(op.steps):
-        if isinstance(step, Refusal):
-            yield (
-                short(step.name),
-                step.when,
-                attrs.evolve(base, condition=True),
-                _put_when(op, index),
-            )
-        elif isinstance(step, Effect):
-            for position, (field, value) in enumerate(step.updates):
-                label = f"{short(step.name)}.{field.value}"
-                yield (
-                    label,
-                    value,
-                    attrs.evolve(base, bound=("i",)),
-                    _put_update(op, index, position),
-                )
+        match step:
+            case Refusal():
+                condition = attrs.evolve(base, condition=True)
+                yield short(step.name), step.when, condition, _put_when(op, index)
+            case Confirmation():
+                pass  # no expression of its own
+            case Effect():
+                for position, (field, value) in enumerate(step.updates):
+                    label = f"{short(step.name)}.{field.value}"
+                    bound = attrs.evolve(base, bound=("i",))
+                    yield label, value, bound, _put_update(op, index, position)
+            case _:
+                assert_never(step)
     if op.result is not None:
         yield f"{op.name}/result", op.result, base, lambda new: attrs.evolve(op, result=new)
 
@@ -450,4 +458,5 @@ def _scoped(expr: Expr, bound: tuple[str, ...], has_target: bool) -> bool:
             return has_target
         case Quant() | Count() | The():
             return _scoped(expr.body, (*bound, expr.var), has_target)
-    return all(_scoped(child, bound, has_target) for child in children(expr))
+        case _:
+            return all(_scoped(child, bound, has_target) for child in children(expr))

@@ -332,6 +332,8 @@ def render(
             if value is None:
                 return 406, (), f"{node.path} has no {ask.detail} property"
             return 200, (_one(ask.uri, _CHR, value),), None
+        case _:
+            assert_never(ask.render)
 
 
 def _one(uri: str, meta: Meta, data: str) -> Item:

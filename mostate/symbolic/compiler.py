@@ -243,6 +243,8 @@ def _count_vs_literal(count: SCount, op: Comparison, k: int) -> Bool:
             return z.and_(at_least(k), z.not_(at_least(k + 1)))
         case Comparison.NE:
             return z.not_(z.and_(at_least(k), z.not_(at_least(k + 1))))
+        case _:
+            assert_never(op)
 
 
 def _compile_ite(expr: Ite) -> Compiled:

@@ -32,6 +32,7 @@ dead and able to break a property.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import assert_never
 
 import attrs
 
@@ -141,6 +142,8 @@ def targets(spec: Spec) -> list[_Target]:
                 case Effect():
                     roles = frozenset(Role)
                     kind = "effect"
+                case _:
+                    assert_never(step)
             candidates = tuple(
                 (op.name, branch)
                 for branch in branches(op)
@@ -322,6 +325,8 @@ def _fires(spec: Spec, target: _Target, last: Transition) -> bool:
         case Effect():
             earlier = {_clause(s) for s in op.steps[: target.index] if not isinstance(s, Effect)}
             return outcome.clause.kind != "request" and outcome.clause not in earlier
+        case _:
+            assert_never(step)
 
 
 def _clause(step: Refusal | Confirmation | Effect) -> Clause:
@@ -333,6 +338,8 @@ def _clause(step: Refusal | Confirmation | Effect) -> Clause:
             return Clause("confirmation", step.name, step.loc)
         case Effect():
             return Clause("effect", step.name, step.loc)
+        case _:
+            assert_never(step)
 
 
 def _premise_engine(spec: Spec) -> Engine:

@@ -107,6 +107,8 @@ def _step_cases(fn: object) -> list[str]:
 def test_the_step_level_is_mirrored_in_the_same_order() -> None:
     import mostate.codegen.operation as specialiser
     import mostate.engine as engine
+    import mostate.independence as independence
+    import mostate.mutation.operators as operators
     import mostate.rules as rules
     import mostate.symbolic.transition as transition
 
@@ -118,6 +120,8 @@ def test_the_step_level_is_mirrored_in_the_same_order() -> None:
         "transition.CompiledSpec.run_step": transition.CompiledSpec.run_step,
         "specialiser._Function._steps": specialiser._Function._steps,
         "rules.step_exprs": rules.step_exprs,
+        "independence.reads_field": independence.reads_field,
+        "operators._slots": operators._slots,
     }
     for name, fn in dispatchers.items():
         assert _step_cases(fn) == expected, name
