@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 import operator
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TypeAlias, assert_never
 
 import attrs
@@ -86,11 +86,15 @@ Record: TypeAlias = "Instance | Raw"
 _FIELDS = tuple(f.value for f in Field)
 
 
-def record_values(record: Record) -> tuple[bool, bool, bool, bool, Params]:
-    """The five fields of a record, whichever class holds it."""
-    if isinstance(record, Instance):
-        return (True, record.active, record.default, record.locked, record.params)
-    return (record.exists, record.active, record.default, record.locked, record.params)
+def raw(values: Iterable[Any]) -> Raw:
+    """The raw record with these fields, in :class:`~mostate.rules.Field` order."""
+    named: dict[str, Any] = dict(zip(_FIELDS, values, strict=True))
+    return Raw(**named)
+
+
+record_values: Callable[[Record], tuple[Any, ...]] = operator.attrgetter(*_FIELDS)
+"""Every field of a record, whichever class holds it, in :class:`~mostate.rules.Field` order
+(an :class:`Instance` exists)."""
 
 
 class View:

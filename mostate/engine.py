@@ -36,11 +36,13 @@ from .concrete import (
     Ref,
     View,
     compile_expr,
+    record_values,
 )
 from .errors import InvalidState, Location, RequestError
 from .frozenmap import FrozenMap
 from .independence import independence_violations
 from .model import (
+    FLAGS,
     Clause,
     Confirm,
     DeviceState,
@@ -50,6 +52,7 @@ from .model import (
     Role,
     Service,
     Status,
+    flag_values,
 )
 from .rules import (
     CREATES_ONLY_TARGET,
@@ -510,7 +513,7 @@ def _describe_service(state: DeviceState, service: str) -> str:
         return " on a service with no instance"
     shown = []
     for name, inst in itertools.islice(held.instances.items(), _SHOWN):
-        flags = [f for f in ("active", "default", "locked") if getattr(inst, f)]
+        flags = [f for f, on in zip(FLAGS, flag_values(inst), strict=True) if on]
         shown.append(f"{name} ({', '.join(flags)})" if flags else name)
     more = len(held.instances) - len(shown)
     return f" on service {service}: " + ", ".join(shown) + (f" and {more} more" if more else "")
@@ -605,13 +608,7 @@ def _apply_effect(step: _Effect, env: Env, view: View) -> View:
 
 def _next_record(step: _Effect, env: Env, view: View, ref: Ref) -> Record:
     old = view.rec(*ref)
-    values: list[Any] = [
-        not isinstance(old, Raw) or old.exists,
-        old.active,
-        old.default,
-        old.locked,
-        old.params,
-    ]
+    values: list[Any] = list(record_values(old))
     env.vars["i"] = ref
     changed = False
     for index, fn in step.updates:
@@ -635,9 +632,7 @@ def normalise(view: View) -> DeviceState:
         if fresh.exists:
             raise ValueError(f"an effect makes every instance of service {service!r} exist")
         instances = {
-            name: rec
-            if isinstance(rec, Instance)
-            else Instance(rec.active, rec.default, rec.locked, rec.params)
+            name: rec if isinstance(rec, Instance) else Instance(*record_values(rec)[1:])
             for name, rec in records.items()
             if rec.exists
         }

@@ -9,7 +9,9 @@ one instance. The Z3 side (:mod:`mostate.symbolic`) makes the same comparison sy
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Protocol, assert_never
+from typing import Any, Protocol, assert_never
+
+import attrs
 
 from .model import Clause, DeviceState, Instance, Outcome, Request, Role, Service
 from .rules import Confirmation, Effect, Field, Operation, Read, Refusal, Spec, Unchanged, walk
@@ -134,11 +136,12 @@ def _alike(a: Instance, b: Instance, field: Field) -> bool:
     return all(getattr(a, attr) == getattr(b, attr) for attr in _OTHERS[field])
 
 
-_FIELDS = (Field.ACTIVE, Field.DEFAULT, Field.LOCKED, Field.PARAMS)
-_OTHERS = {field: tuple(f.value for f in _FIELDS if f is not field) for field in Field}
+_OTHERS = {
+    field: tuple(f.name for f in attrs.fields(Instance) if f.name != field.value) for field in Field
+}
+"""The fields of an instance the two runs compare, with each field blanked."""
 
 
 def _with_flag(inst: Instance, field: Field, value: bool) -> Instance:
-    flags = {"active": inst.active, "default": inst.default, "locked": inst.locked}
-    flags[field.value] = value
-    return Instance(flags["active"], flags["default"], flags["locked"], inst.params)
+    changed: dict[str, Any] = {field.value: value}
+    return attrs.evolve(inst, **changed)

@@ -9,7 +9,8 @@ of mostate (trace lines and state documents); converting from JSON validates the
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+import operator
+from collections.abc import Callable, Iterable, Mapping
 from html import escape
 from typing import Any, TypeAlias
 
@@ -73,7 +74,13 @@ class Actor:
 
 @attrs.frozen(cache_hash=True)
 class Instance:
-    """One MO instance: its three Configuration Context Status flags and its parameters."""
+    """One MO instance: its Configuration Context Status flags and its parameters.
+
+    The one declaration of an instance's fields: :data:`FLAGS` lists the flags as declared
+    here, and every other form of a record derives from it (the spec language's fields,
+    :class:`mostate.rules.Field`, whose test pins the two together; the records generated code
+    builds; the Z3 state; the explorer's integer codes; the JSON and OMA-DM forms).
+    """
 
     active: bool = False
     default: bool = False
@@ -87,12 +94,26 @@ class Instance:
         return True
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "active": self.active,
-            "default": self.default,
-            "locked": self.locked,
-            "params": self.params.to_dict(),
-        }
+        out: dict[str, Any] = dict(zip(FLAGS, flag_values(self), strict=True))
+        out["params"] = self.params.to_dict()
+        return out
+
+
+FLAGS: tuple[str, ...] = tuple(f.name for f in attrs.fields(Instance) if f.name != "params")
+"""The flags of an instance, in the order :class:`Instance` declares them."""
+flag_values: Callable[[Any], tuple[bool, ...]] = operator.attrgetter(*FLAGS)
+"""The flags of a record (an :class:`Instance`, or a raw record an effect computed), in the
+order of :data:`FLAGS`."""
+
+
+def instance(flags: Iterable[bool], params: Params = EMPTY_PARAMS) -> Instance:
+    """The instance with these flags (in the order of :data:`FLAGS`) and parameters.
+
+    >>> instance([True, False, True]) == Instance(active=True, locked=True)
+    True
+    """
+    named: dict[str, Any] = dict(zip(FLAGS, flags, strict=True))
+    return Instance(**named, params=params)
 
 
 @attrs.frozen(cache_hash=True)
@@ -136,13 +157,13 @@ class DeviceState:
 
     def _repr_html_(self) -> str:
         """A table of every instance, for notebooks."""
-        head = "<tr><th>service</th><th>instance</th><th>Active</th><th>Default</th>"
-        head += "<th>Locked</th><th>parameters</th></tr>"
+        flags = "".join(f"<th>{flag.capitalize()}</th>" for flag in FLAGS)
+        head = f"<tr><th>service</th><th>instance</th>{flags}<th>parameters</th></tr>"
         rows = [
             _html_row(s, n, i) for s, svc in self.services.items() for n, i in svc.instances.items()
         ]
         if not rows:
-            rows = ['<tr><td colspan="6"><i>no instances</i></td></tr>']
+            rows = [f'<tr><td colspan="{len(FLAGS) + 3}"><i>no instances</i></td></tr>']
         return f"<table>{head}{''.join(rows)}</table>"
 
     @classmethod
@@ -166,20 +187,18 @@ _EMPTY_SERVICE = Service()
 
 
 def _html_row(service: str, name: str, inst: Instance) -> str:
-    flags = "".join(
-        "<td>✔</td>" if flag else "<td></td>" for flag in (inst.active, inst.default, inst.locked)
-    )
+    flags = "".join("<td>✔</td>" if flag else "<td></td>" for flag in flag_values(inst))
     params = escape(", ".join(f"{k}={v}" for k, v in inst.params.items()))
     return f"<tr><td>{escape(service)}</td><td>{escape(name)}</td>{flags}<td>{params}</td></tr>"
 
 
 def _instance_from_json(obj: object, where: str) -> Instance:
     fields = _expect_object(obj, f"instance {where!r}")
-    unknown = set(fields) - {"active", "default", "locked", "params"}
+    unknown = set(fields) - {*FLAGS, "params"}
     if unknown:
         raise RequestError(f"instance {where!r}: unknown field {sorted(unknown)[0]!r}")
     flags = {}
-    for flag in ("active", "default", "locked"):
+    for flag in FLAGS:
         value = fields.get(flag, False)
         if not isinstance(value, bool):
             raise RequestError(f"instance {where!r}: {flag!r} must be true or false")

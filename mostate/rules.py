@@ -32,6 +32,7 @@ import attrs
 from .errors import Location, RequestError
 from .frozenmap import FrozenMap
 from .model import EMPTY_PARAMS, ArgValue, Request, Role, Status, check_name
+from .model import FLAGS as INSTANCE_FLAGS
 
 
 class Type(enum.Enum):
@@ -55,7 +56,9 @@ class Domain(enum.Enum):
 
 
 class Field(enum.Enum):
-    """The per-instance state an effect can change and a predicate can read."""
+    """The per-instance state an effect can change and a predicate can read: whether the
+    instance exists, its flags (:data:`mostate.model.FLAGS`, in that order) and its
+    parameters. ``tests/core/test_schema.py`` holds it to :class:`~mostate.model.Instance`."""
 
     EXISTS = "exists"
     ACTIVE = "active"
@@ -64,7 +67,10 @@ class Field(enum.Enum):
     PARAMS = "params"
 
 
-FLAGS = (Field.EXISTS, Field.ACTIVE, Field.DEFAULT, Field.LOCKED)
+FLAGS = tuple(f for f in Field if f is not Field.PARAMS)
+"""The boolean fields of a record: whether it exists, and its flags."""
+STATUS = tuple(Field(name) for name in INSTANCE_FLAGS)
+"""The flags of an instance (:data:`mostate.model.FLAGS`)."""
 
 NOWHERE = Location("<built in code>", 0, 0)
 _loc: Location = attrs.field(eq=False, repr=False, default=NOWHERE)

@@ -17,7 +17,7 @@ from typing import Any
 
 from .errors import Location, SpecError, SpecErrors
 from .frozenmap import FrozenMap
-from .model import Role, Status
+from .model import FLAGS, Role, Status
 from .rules import (
     ArgDecl,
     Confirmation,
@@ -473,8 +473,9 @@ class _Loader:
     def independence(self, name: str, body: object, path: KeyPath) -> Independence:
         table = self.table(body, path, frozenset({"field", "actors", "doc"}))
         field_name = self.string(table, "field", path)
-        if field_name not in ("active", "default", "locked"):
-            raise self.fail("'field' must be active, default or locked", (*path, "field"))
+        if field_name not in FLAGS:
+            flags = ", ".join(FLAGS[:-1]) + f" or {FLAGS[-1]}"
+            raise self.fail(f"'field' must be {flags}", (*path, "field"))
         return Independence(
             name,
             Field(field_name),

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 from typing import assert_never
 
+from ..concrete import ABSENT as ABSENT_RECORD
 from ..concrete import FRESH
 from ..frozenmap import FrozenMap
-from ..model import EMPTY_PARAMS
 from ..rules import Comparison, Domain, Field
 from .context import Cx
 from .residual import (
@@ -52,13 +52,7 @@ from .values import (
     ViewCode,
 )
 
-ABSENT_VALUES = {
-    Field.EXISTS: False,
-    Field.ACTIVE: False,
-    Field.DEFAULT: False,
-    Field.LOCKED: False,
-    Field.PARAMS: EMPTY_PARAMS,
-}
+ABSENT_VALUES = {field: getattr(ABSENT_RECORD, field.value) for field in Field}
 """The fields of a name the view does not hold (the interpreter's ``ABSENT`` record)."""
 
 FRESH_NAME = Lit(FRESH)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import enum
 import functools
 import math
+from collections.abc import Callable
 from typing import Any
 
 import attrs
@@ -19,6 +20,7 @@ from ..errors import RequestError
 from ..frozenmap import FrozenMap
 from ..model import (
     EMPTY_PARAMS,
+    FLAGS,
     Clause,
     DeviceState,
     Instance,
@@ -27,10 +29,10 @@ from ..model import (
     Status,
     check_name,
 )
-from ..rules import CREATES_ONLY_TARGET, UNIQUE_THE
+from ..rules import CREATES_ONLY_TARGET, UNIQUE_THE, Field
 
 MALFORMED = Clause("request", "malformed")
-NONE_RECORD: Any = Raw(False, False, False, False, False)  # type: ignore[arg-type]
+NONE_RECORD: Any = Raw(*(False for _ in Field))  # type: ignore[arg-type]
 """What the interpreter reads through ``none``: every field false, the parameters included."""
 
 Violations = tuple[Clause, ...]
@@ -137,9 +139,9 @@ def _slot_setters(cls: type, names: tuple[str, ...]) -> tuple[Any, ...]:
 
 _new = object.__new__
 _HASH = "_attrs_cached_hash"
-_I_ACTIVE, _I_DEFAULT, _I_LOCKED, _I_PARAMS = _slot_setters(
-    Instance, ("active", "default", "locked", "params")
-)
+_INSTANCE = (*FLAGS, "params")
+"""The fields of an :class:`Instance`, in order."""
+_I_SETTERS = _slot_setters(Instance, _INSTANCE)
 _I_HASH = Instance.__dict__[_HASH].__set__
 (_S_INSTANCES,) = _slot_setters(Service, ("instances",))
 _S_HASH = Service.__dict__[_HASH].__set__
@@ -150,15 +152,22 @@ _O_STATUS, _O_STATE, _O_CLAUSE, _O_RESULT, _O_REASON = _slot_setters(
 )
 
 
-def new_instance(active: bool, default: bool, locked: bool, params: Any) -> Instance:
-    """``Instance(active, default, locked, params)``, without attrs' frozen ``__init__``."""
-    inst: Instance = _new(Instance)
-    _I_ACTIVE(inst, active)
-    _I_DEFAULT(inst, default)
-    _I_LOCKED(inst, locked)
-    _I_PARAMS(inst, params)
-    _I_HASH(inst, None)
-    return inst
+def _constructor() -> Callable[..., Instance]:
+    """``new_instance``, written for the fields :class:`Instance` declares: one setter call
+    each, as attrs writes ``__init__``, without a loop on the hot path (the names are the
+    class's own field names, which are identifiers)."""
+    setters = {f"_set_{name}": setter for name, setter in zip(_INSTANCE, _I_SETTERS, strict=True)}
+    lines = [f"def new_instance({', '.join(_INSTANCE)}):", "    inst = _new(_Instance)"]
+    lines += [f"    _set_{name}(inst, {name})" for name in _INSTANCE]
+    lines += ["    _hash(inst, None)", "    return inst"]
+    namespace: dict[str, Any] = {**setters, "_new": _new, "_Instance": Instance, "_hash": _I_HASH}
+    exec(compile("\n".join(lines), "<mostate.codegen.runtime new_instance>", "exec"), namespace)
+    made: Callable[..., Instance] = namespace["new_instance"]
+    made.__doc__ = "``Instance(*fields)``, without attrs' frozen ``__init__``."
+    return made
+
+
+new_instance = _constructor()
 
 
 def new_outcome(
@@ -181,7 +190,7 @@ def rewrite(state: DeviceState, service: str, records: dict[str, Record]) -> Dev
         if type(r) is Instance:
             instances[name] = r
         elif r.exists:
-            instances[name] = new_instance(r.active, r.default, r.locked, r.params)
+            instances[name] = new_instance(*record_values(r)[1:])
     return _with_instances(state, service, instances)
 
 
@@ -195,7 +204,7 @@ def rewrite_point(
         return _with_instances(state, service, records)  # type: ignore[arg-type]
     instances = dict(records)
     if r.exists:
-        instances[target] = new_instance(r.active, r.default, r.locked, r.params)
+        instances[target] = new_instance(*record_values(r)[1:])
     else:
         del instances[target]
     return _with_instances(state, service, instances)  # type: ignore[arg-type]
@@ -270,7 +279,7 @@ def interned_values(limit: int = 4096) -> dict[str, Any]:
     True
     """
     maps: dict[tuple[int, Any, Any], tuple[FrozenMap[str, str], FrozenMap[str, str]]] = {}
-    records: dict[tuple[bool, bool, bool, int], Instance] = {}
+    records: dict[tuple[Any, ...], Instance] = {}
 
     def edited(params: FrozenMap[str, str], key: str, value: Any) -> FrozenMap[str, str]:
         """``params`` with ``key`` set to ``value`` (removed for :data:`_GONE`), shared."""
@@ -290,14 +299,14 @@ def interned_values(limit: int = 4096) -> dict[str, Any]:
     def without_param(params: FrozenMap[str, str], key: str) -> FrozenMap[str, str]:
         return edited(params, key, _GONE)
 
-    def instance(active: bool, default: bool, locked: bool, params: Any) -> Instance:
-        asked = (active, default, locked, id(params))
+    def instance(*fields: Any) -> Instance:
+        asked = (*fields[:-1], id(fields[-1]))
         found = records.get(asked)
-        if found is not None and found.params is params:
+        if found is not None and found.params is fields[-1]:
             return found
         if len(records) >= limit:
             records.clear()
-        out = records[asked] = new_instance(active, default, locked, params)
+        out = records[asked] = new_instance(*fields)
         return out
 
     return {"_with_param": with_param, "_without_param": without_param, "_Instance": instance}

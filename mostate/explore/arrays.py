@@ -18,7 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..codegen.runtime import NONE_RECORD, new_instance
-from ..concrete import ABSENT, Raw, Record
+from ..concrete import ABSENT, Record, raw
 from ..frozenmap import FrozenMap
 from ..model import EMPTY_PARAMS, Instance
 from ..rules import FLAGS, Comparison, Field
@@ -173,12 +173,12 @@ class Book:
         return codes
 
     def _code(self, key: int, flags: int) -> int:
-        exists, active, default, locked = (bool(key >> bit & 1) for bit in range(flags))
+        exists, *values = (bool(key >> bit & 1) for bit in range(flags))
         params = self.maps[key >> flags]
         if exists:
-            record: Record = new_instance(active, default, locked, params)
+            record: Record = new_instance(*values, params)
         else:
-            record = Raw(False, active, default, locked, params)
+            record = raw((False, *values, params))
         found = self.codec.find(record) if isinstance(record, Instance) else None
         if found is not None:
             return found

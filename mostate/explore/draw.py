@@ -15,7 +15,7 @@ import attrs
 import networkx as nx
 
 from ..frozenmap import FrozenMap
-from ..model import EMPTY_PARAMS, DeviceState, Request, Role, Service, Status
+from ..model import EMPTY_PARAMS, FLAGS, DeviceState, Request, Role, Service, Status, flag_values
 from .explorer import Exploration
 from .plan import Goal
 
@@ -262,8 +262,6 @@ def _number_columns(ax: Axes, graph: nx.DiGraph[DeviceState], pos: dict[Any, Any
 def _label(state: DeviceState, service: str) -> str:
     parts = []
     for name, inst in state.service(service).instances.items():
-        flags = "".join(
-            f for f, on in (("A", inst.active), ("D", inst.default), ("L", inst.locked)) if on
-        )
+        flags = "".join(f[0].upper() for f, on in zip(FLAGS, flag_values(inst), strict=True) if on)
         parts.append(f"{name}{':' + flags if flags else ''}")
     return " ".join(parts) or "empty"

@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterable, Mapping
 
 from ..concrete import Record
 from ..frozenmap import FrozenMap
-from ..model import DeviceState, Instance, Service
+from ..model import DeviceState, Instance, Service, flag_values, instance
 
 _BITS = 16
 _MASK = (1 << _BITS) - 1
@@ -77,7 +77,7 @@ class Codec:
         # The codes of existing records by their flags and the identity of their parameters,
         # for parameter maps some record of ``_records`` holds (so each id is of a live map):
         # an effect that changes a flag keeps the map, and is encoded without hashing it.
-        self._by_flags: dict[tuple[bool, bool, bool, int], int] = {}
+        self._by_flags: dict[tuple[object, ...], int] = {}
         self._params: dict[int, object] = {}
         self._aliases: list[Record] = []  # records equal to one of ``_records``, by id too
 
@@ -98,10 +98,8 @@ class Codec:
             self._by_id[id(inst)] = found
             params = self._params.setdefault(id(inst.params), inst.params)
             if params is inst.params:
-                self._by_flags[(inst.active, inst.default, inst.locked, id(params))] = found
-            self._order.append(
-                (0, inst.active, inst.default, inst.locked, tuple(inst.params.items()))
-            )
+                self._by_flags[(*flag_values(inst), id(params))] = found
+            self._order.append((0, *flag_values(inst), tuple(inst.params.items())))
         return found
 
     def find(self, record: Instance) -> int | None:
@@ -221,11 +219,11 @@ class Codec:
             return 0
         params = record.params
         if self._params.get(id(params)) is params:
-            code = self._by_flags.get((record.active, record.default, record.locked, id(params)))
+            code = self._by_flags.get((*flag_values(record), id(params)))
         if code is None:
             value = record
             if type(value) is not Instance:
-                value = Instance(record.active, record.default, record.locked, params)
+                value = instance(flag_values(record), params)
             code = self.code(value)
         if len(self._aliases) < _ALIASES:
             # Met again (generated code for the explorer hands back the same objects): known

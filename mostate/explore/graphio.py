@@ -13,7 +13,7 @@ from pathlib import Path
 
 import networkx as nx
 
-from ..model import DeviceState, Request
+from ..model import FLAGS, DeviceState, Request, flag_values
 from .explorer import Exploration
 
 FORMATS = (".dot", ".graphml", ".json")
@@ -40,9 +40,7 @@ def _label(state: DeviceState) -> str:
     for sname, service in state.services.items():
         for name, inst in service.instances.items():
             flags = "".join(
-                f
-                for f, on in zip("ADL", (inst.active, inst.default, inst.locked), strict=True)
-                if on
+                f[0].upper() for f, on in zip(FLAGS, flag_values(inst), strict=True) if on
             )
             params = ",".join(f"{k}={v}" for k, v in inst.params.items())
             parts.append(f"{sname}/{name}:{flags or '-'}{' ' + params if params else ''}")

@@ -23,7 +23,7 @@ from collections.abc import Mapping
 import attrs
 
 from ..frozenmap import FrozenMap
-from ..model import DeviceState, Instance, Request, Service
+from ..model import DeviceState, Instance, Request, Service, flag_values
 
 Renaming = Mapping[str, str]
 _Key = tuple[object, ...]
@@ -33,7 +33,7 @@ _ABSENT: tuple[int] = (1,)
 def _record_key(inst: Instance | None) -> _Key:
     if inst is None:
         return _ABSENT
-    return (0, inst.active, inst.default, inst.locked, tuple(inst.params.items()))
+    return (0, *flag_values(inst), tuple(inst.params.items()))
 
 
 def _contents(state: DeviceState, names: tuple[str, ...]) -> list[tuple[_Key, str]]:

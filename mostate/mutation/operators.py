@@ -47,6 +47,7 @@ from ..errors import Location
 from ..model import Role, Status
 from ..printer import brief
 from ..rules import (
+    STATUS,
     Arg,
     BoolOp,
     Builtin,
@@ -59,7 +60,6 @@ from ..rules import (
     Domain,
     Effect,
     Expr,
-    Field,
     Ite,
     Lit,
     Not,
@@ -268,7 +268,7 @@ def _swap_instance(expr: Expr, ctx: Context) -> Iterator[tuple[Expr, str]]:
         yield Var(ctx.bound[-1], expr.loc), f"'target' -> '{ctx.bound[-1]}'"
 
 
-_FLAGS = (Field.ACTIVE, Field.DEFAULT, Field.LOCKED)
+_FLAGS = STATUS
 
 
 def _swap_flag(expr: Expr, ctx: Context) -> Iterator[tuple[Expr, str]]:

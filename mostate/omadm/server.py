@@ -34,7 +34,7 @@ import attrs
 from ..engine import Engine
 from ..errors import RequestError
 from ..frozenmap import FrozenMap
-from ..model import Actor, DeviceState, Instance, Request, Result, Role, Service
+from ..model import Actor, DeviceState, Instance, Request, Result, Role, Service, instance
 from .codec import parse_package
 from .messages import (
     Add,
@@ -199,15 +199,14 @@ class Server:
         code = next((s.code for s in statuses if s.code != 200), 200)
         if request.op != "get" or code != 200:
             return Report(request, code, note=_unsupported(request, statuses))
-        flags = [_flag(items.get(uri)) for uri in sent.uris[:3]]
-        prefix = sent.uris[3] + "/"
+        flags = [_flag(items.get(uri)) for uri in sent.uris[: len(FLAGS)]]
+        prefix = sent.uris[len(FLAGS)] + "/"
         params = {
             uri.removeprefix(prefix): item.data or ""
             for uri, item in items.items()
             if uri.startswith(prefix) and "/" not in uri.removeprefix(prefix) and not _node(item)
         }
-        active, default, locked = (f is True for f in flags)
-        return Report(request, 200, Instance(active, default, locked, FrozenMap(params)))
+        return Report(request, 200, instance((f is True for f in flags), FrozenMap(params)))
 
     def _query(self, sent: Sent, statuses: list[Status], items: dict[str, Item]) -> Report:
         request, root = sent.request, sent.uris[0]

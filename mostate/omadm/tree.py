@@ -21,10 +21,12 @@ from collections.abc import Iterable
 import attrs
 
 from ..errors import MostateError
+from ..model import FLAGS as INSTANCE_FLAGS
 from .acl import AclTable
 
-FLAGS = ("Active", "Default", "Locked")
-"""The change request's flags as DM names them; the engine's fields are their lower-case forms."""
+FLAGS = tuple(flag.capitalize() for flag in INSTANCE_FLAGS)
+"""The change request's flags as DM names them (``Active``...): the instance's flags
+(:data:`mostate.model.FLAGS`) capitalised; the engine's fields are their lower-case forms."""
 STANDARD_PROPERTIES = ("ACL", "Format", "Name", "Size", "Type")
 LIST_QUERIES = ("Struct", "StructData")
 

@@ -12,8 +12,17 @@ from __future__ import annotations
 
 from ..engine import Engine, Transition
 from ..frozenmap import FrozenMap
-from ..model import Actor, ArgValue, DeviceState, Instance, Params, Request, Role, Service
-from ..rules import Type
+from ..model import (
+    Actor,
+    ArgValue,
+    DeviceState,
+    Params,
+    Request,
+    Role,
+    Service,
+    instance,
+)
+from ..rules import STATUS, Type
 from ..trace import Trace
 from ._z3 import Bool, Model, Session, Term
 from .transition import SRequest
@@ -76,12 +85,8 @@ def decode_state(names: Names, state: SState) -> DeviceState:
         for inst in model.universe(z.inst, z.inst_values()):
             if not model.bool(Bool(state.exists(svc, inst))):
                 continue
-            instances[names.instance(inst)] = Instance(
-                model.bool(Bool(state.active(svc, inst))),
-                model.bool(Bool(state.default(svc, inst))),
-                model.bool(Bool(state.locked(svc, inst))),
-                names.params(state.params(svc, inst)),
-            )
+            flags = (model.bool(Bool(state.field(f)(svc, inst))) for f in STATUS)
+            instances[names.instance(inst)] = instance(flags, names.params(state.params(svc, inst)))
         if instances:
             services[names.service(svc)] = Service(FrozenMap(instances))
     return DeviceState(FrozenMap(services))

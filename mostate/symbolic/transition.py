@@ -16,6 +16,7 @@ import attrs
 
 from ..model import Confirm, Role, Status
 from ..rules import (
+    STATUS,
     Compare,
     Confirmation,
     Domain,
@@ -93,7 +94,7 @@ def fresh_state(z: Session, tag: str = "") -> SState:
         z.func(f"{f.value}{tag}", [z.svc, z.inst], z.bool) for f in Field if f.value != "params"
     ]
     params = z.func(f"params{tag}", [z.svc, z.inst], z.params)
-    return SState(flags[0], flags[1], flags[2], flags[3], params)
+    return SState((*flags, params))
 
 
 def well_formed(z: Session, state: SState) -> Bool:
@@ -101,9 +102,7 @@ def well_formed(z: Session, state: SState) -> Bool:
     and every parameter map is finite."""
     s, i = z.const("ws", z.svc), z.const("wi", z.inst)
     blank = z.and_(
-        z.not_(Bool(state.active(s, i))),
-        z.not_(Bool(state.default(s, i))),
-        z.not_(Bool(state.locked(s, i))),
+        *(z.not_(Bool(state.field(flag)(s, i))) for flag in STATUS),
         z.eq(state.params(s, i), z.empty_params()),
     )
     body = z.and_(z.implies(z.not_(Bool(state.exists(s, i))), blank), z.finite(state.params(s, i)))
@@ -155,7 +154,7 @@ def normalise(z: Session, raw: SState) -> SState:
     def params(s: Term, i: Term) -> Term:
         return z.ite(Bool(raw.exists(s, i)), raw.params(s, i), z.empty_params())
 
-    return SState(raw.exists, flag(raw.active), flag(raw.default), flag(raw.locked), params)
+    return SState((raw.exists, *(flag(raw.field(f)) for f in STATUS), params))
 
 
 @attrs.frozen(eq=False)
@@ -337,7 +336,7 @@ def apply_effect(
     fields = {f: old.field(f) for f in Field}
     for field, fn in updates:
         fields[field] = _updated(z, effect.over, fields[field], fn, env, done)
-    return SState(*(fields[f] for f in Field))
+    return SState(tuple(fields[f] for f in Field))
 
 
 def _updated(

@@ -23,17 +23,29 @@ FieldFn: TypeAlias = Callable[[Term, Term], Term]
 
 @attrs.frozen(eq=False)
 class SState:
-    """A symbolic device state: each field as a function of (service term, instance term)."""
+    """A symbolic device state: each field (in :class:`~mostate.rules.Field` order) as a
+    function of (service term, instance term)."""
 
-    exists: FieldFn
-    active: FieldFn
-    default: FieldFn
-    locked: FieldFn
-    params: FieldFn
+    fields: tuple[FieldFn, ...] = attrs.field(validator=lambda _, __, v: _complete(v))
 
     def field(self, field: Field) -> FieldFn:
-        fn: FieldFn = getattr(self, field.value)
-        return fn
+        return self.fields[_INDEX[field]]
+
+    @property
+    def exists(self) -> FieldFn:
+        return self.fields[_INDEX[Field.EXISTS]]
+
+    @property
+    def params(self) -> FieldFn:
+        return self.fields[_INDEX[Field.PARAMS]]
+
+
+_INDEX = {field: index for index, field in enumerate(Field)}
+
+
+def _complete(fields: tuple[FieldFn, ...]) -> None:
+    if len(fields) != len(_INDEX):
+        raise ValueError(f"a state has {len(_INDEX)} fields, not {len(fields)}")
 
 
 @attrs.frozen(eq=False)
@@ -156,7 +168,7 @@ def ref_eq(z: Session, a: SRef, b: SRef) -> Bool:
 def empty_state(z: Session) -> SState:
     """The empty device: nothing exists, no flags, no parameters."""
     no: FieldFn = lambda s, i: z.false  # noqa: E731 - five fields share one constant function
-    return SState(no, no, no, no, lambda s, i: z.empty_params())
+    return SState((*(no for f in Field if f is not Field.PARAMS), lambda s, i: z.empty_params()))
 
 
 def none_ref(z: Session) -> SRef:

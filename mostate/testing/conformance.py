@@ -48,7 +48,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, run_state_machine_as_test
 
 from ..engine import Engine
-from ..model import DeviceState, Outcome, Request
+from ..model import FLAGS, DeviceState, Outcome, Request
 from ..rules import Spec
 from ..trace import Trace
 from .coverage import DEFAULT_SCOPE, Coverage, Scope, Universe
@@ -56,7 +56,7 @@ from .reach import path_to
 from .stateful import as_spec, ident, send_rules
 from .strategies import DEFAULT_POOLS, Pools, aim, drawn_states
 
-_FIELDS = frozenset({"active", "default", "locked", "params"})
+_FIELDS = frozenset({*FLAGS, "params"})
 
 FIND = (Phase.explicit, Phase.reuse, Phase.generate)
 """The Hypothesis phases the kit runs by default: no shrink phase. Hypothesis's shrinker can

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 
 from ..engine import Engine
 from ..frozenmap import FrozenMap
-from ..model import EMPTY_PARAMS, Actor, ArgValue, DeviceState, Request, Status
+from ..model import EMPTY_PARAMS, FLAGS, Actor, ArgValue, DeviceState, Request, Status
 from ..rules import ArgDecl, Type
 
 
@@ -28,10 +28,7 @@ def _score(state: DeviceState, target: DeviceState) -> int:
             have = state.instance(sname, iname)
             if have is None:
                 continue
-            score += 1 + sum(
-                getattr(have, flag) == getattr(want, flag)
-                for flag in ("active", "default", "locked")
-            )
+            score += 1 + sum(getattr(have, flag) == getattr(want, flag) for flag in FLAGS)
             score += sum(have.params.get(k) == v for k, v in want.params.items())
             score -= sum(k not in want.params for k in have.params)
     extra = sum(
