@@ -29,19 +29,28 @@ from .model import Confirm, DeviceState, Outcome, Request, Role
 from .patch import state_changes
 from .printer import show
 from .rules import (
+    Arg,
     BoolOp,
+    Builtin,
     Compare,
     Confirmation,
     Count,
     Effect,
     Expr,
     Ite,
+    Lit,
     Not,
     Operation,
     Quant,
     Quantifier,
+    Read,
     Refusal,
     Spec,
+    The,
+    Unchanged,
+    Var,
+    WithoutParam,
+    WithParam,
 )
 
 DEPTH = 4
@@ -267,8 +276,13 @@ def _parts(expr: Expr) -> tuple[Expr, ...]:
             return () if _plain(expr.operand) else (expr.operand,)
         case Ite():
             return (expr.cond, expr.then, expr.orelse)
-        case _:
+        case (
+            Lit() | Var() | Arg() | Builtin() | Read() | Unchanged() | WithParam() | WithoutParam()
+            | Quant() | Count() | The()
+        ):  # fmt: skip
             return ()
+        case _:
+            assert_never(expr)
 
 
 def _plain(expr: Expr) -> bool:

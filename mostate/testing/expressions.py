@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from typing import assert_never
 
 from hypothesis import strategies as st
 
@@ -115,7 +116,8 @@ def _leaves(typ: Type, bound: tuple[str, ...]) -> st.SearchStrategy[Expr]:
                     Builtin(BuiltinName.ACTOR, Type.ACTOR),
                 ]
             )
-    raise AssertionError(typ)
+        case _:
+            assert_never(typ)
 
 
 def _inner(typ: Type, depth: int, bound: tuple[str, ...]) -> st.SearchStrategy[Expr]:

@@ -20,7 +20,7 @@ def test_the_fields_are_declared_once_and_agree() -> None:
     assert [f.value for f in Field] == ["exists", *FLAGS, "params"]
     assert [f.name for f in attrs.fields(Raw)] == [f.value for f in Field]
     assert [f.value for f in STATUS] == list(FLAGS)
-    assert RECORD_FLAGS == (Field.EXISTS, *STATUS)
+    assert (Field.EXISTS, *STATUS) == RECORD_FLAGS
 
 
 def test_every_form_of_a_record_follows_the_declaration() -> None:
@@ -32,7 +32,7 @@ def test_every_form_of_a_record_follows_the_declaration() -> None:
     assert list(inst.to_json()) == [*FLAGS, "params"]
     state = DeviceState.from_json({"S": {"a": inst.to_json()}})
     assert state.instance("S", "a") == inst
-    assert DM_FLAGS == tuple(flag.capitalize() for flag in FLAGS)
+    assert tuple(flag.capitalize() for flag in FLAGS) == DM_FLAGS
 
 
 def test_the_z3_state_has_a_function_per_field() -> None:
