@@ -21,6 +21,7 @@ from ..explore import Goal
 from ..model import check_name, params_from_json
 from ..omadm.campaign_store import CampaignGoal
 from ..omadm.database import StoreError
+from . import options
 from .campaign_report import register_report
 from .campaign_run import register_run_commands
 from .campaign_store import BATCH, PlanRecorder, Tee, non_blank, open_store, register_store_commands
@@ -30,13 +31,12 @@ from .common import (
     EXIT_USAGE,
     EXIT_VIOLATED,
     CliError,
-    add_spec_option,
     check_writable,
     console,
     engine_from,
     shipped,
 )
-from .dm_options import tree_from, tree_options  # both read a tree alike
+from .dm_options import tree_from  # both read a tree alike
 from .progress import meter
 
 
@@ -58,6 +58,7 @@ def register(commands: Any) -> None:
 def _register_plan(family: Any) -> None:
     plan = family.add_parser(
         "plan",
+        parents=[options.SPEC(), options.TREE()],
         help="the shortest server requests to the goal, for every device of an inventory",
         description=(
             'Read INVENTORY (JSON lines {"device": ID, "state": STATE}, or a .parquet file '
@@ -71,7 +72,6 @@ def _register_plan(family: Any) -> None:
             "bad, 1 if any device cannot reach the goal, else 0."
         ),
     )
-    add_spec_option(plan)
     plan.add_argument("inventory", metavar="INVENTORY.jsonl", help="the fleet (- for stdin)")
     plan.add_argument("--goal", required=True, metavar="EXPR", help="the condition to reach")
     plan.add_argument("--target", required=True, metavar="NAME", help="the instance `target` is")
@@ -113,20 +113,19 @@ def _register_plan(family: Any) -> None:
     plan.add_argument("--out-dir", metavar="DIR", help="where --format syncml writes packages")
     plan.add_argument("--server-id", default="mostate", help="SyncML header Source (mostate)")
     plan.add_argument("--wbxml", action="store_true", help="write WBXML packages, not XML")
-    tree_options(plan)
     plan.set_defaults(handler=_plan)
 
 
 def _register_fleet(family: Any) -> None:
     fleet = family.add_parser(
         "fleet",
+        parents=[options.SPEC()],
         help="write a synthetic fleet inventory (for trials and benchmarks)",
         description=(
             "Write N devices as inventory JSON lines: 1 to 4 MMS instances each, some Active, "
             "Default or Locked, each with an MMSC parameter; the same seed gives the same fleet."
         ),
     )
-    add_spec_option(fleet)
     fleet.add_argument("--devices", "-n", type=int, default=1000, metavar="N", help="how many")
     fleet.add_argument("--seed", type=int, default=0, help="the random seed (default 0)")
     fleet.add_argument("--service", default="MMS", help="the service (default MMS)")

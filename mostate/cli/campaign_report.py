@@ -28,12 +28,11 @@ from ..errors import RequestError
 from ..model import Request
 from ..omadm.campaign_store import CampaignStore
 from ..omadm.database import StoreError, is_url
+from . import options
 from .campaign_store import BATCH, chosen_campaign, open_store
 from .common import (
     EXIT_OK,
     CliError,
-    add_format_option,
-    add_spec_option,
     check_writable,
     console,
     engine_from,
@@ -45,6 +44,7 @@ def register_report(family: Any) -> None:
     """Add ``campaign report`` to the ``campaign`` family."""
     rep = family.add_parser(
         "report",
+        parents=[options.SPEC(), options.FORMAT()],
         help="what came of a campaign: reached, declined, failed, unreachable, not seen",
         description=(
             "Read INVENTORY, the PLANS campaign plan wrote for it, and the devices' results "
@@ -56,7 +56,6 @@ def register_report(family: Any) -> None:
             "dm serve steps, matched by request), and the store's inventory is brought up to date."
         ),
     )
-    add_spec_option(rep)
     rep.add_argument(
         "inventory", nargs="?", metavar="INVENTORY.jsonl", help="the inventory planned"
     )
@@ -72,7 +71,6 @@ def register_report(family: Any) -> None:
     rep.add_argument("--updated", metavar="FILE", help="write the updated inventory here")
     rep.add_argument("--chart", metavar="FILE", help="write the chart here (PNG)")
     rep.add_argument("--html", metavar="FILE", help="write a page with the summary and chart")
-    add_format_option(rep)
     rep.set_defaults(handler=_report)
 
 

@@ -45,33 +45,13 @@ class SpecFailure(CliError):
         self.error = error
 
 
-def add_spec_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--spec", metavar="SPEC", help="spec file (default: the shipped ccs.toml)")
-
-
-def add_spec_argument(parser: argparse.ArgumentParser) -> None:
-    """``SPEC`` or ``--spec SPEC``, for commands that take no other positional argument."""
-    parser.add_argument(
-        "spec_file", metavar="SPEC", nargs="?", help="spec file (default: the shipped ccs.toml)"
-    )
-    add_spec_option(parser)
-
-
 def chosen_spec(args: argparse.Namespace) -> str | None:
-    """The spec a command given :func:`add_spec_argument` was asked for (None: the shipped one)."""
+    """The spec a command given :data:`.options.SPEC_ARGUMENT` was asked for (None: the shipped
+    one)."""
     if args.spec_file and args.spec:
         raise CliError("give the spec once (SPEC or --spec)")
     path: str | None = args.spec_file or args.spec
     return path
-
-
-def add_format_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--format",
-        choices=("text", "json"),
-        default="text",
-        help="text for people, json for machines",
-    )
 
 
 def spec_from(path: str | None) -> Spec:

@@ -17,13 +17,15 @@ from ..codegen import Unsupported, source
 from ..codegen.build import successor_source
 from ..rules import Spec
 from ..suggest import closest, did_you_mean
-from .common import CliError, add_spec_argument, chosen_spec, spec_from
+from . import options
+from .common import CliError, chosen_spec, spec_from
 
 
 def register(commands: Any) -> None:
     """Add ``mostate compile`` to the parser."""
     compile_ = commands.add_parser(
         "compile",
+        parents=[options.SPEC_ARGUMENT()],
         help="print the code the engine generates for a spec's operations",
         description=(
             "Print the Python source the engine generates for each operation of SPEC (a "
@@ -31,7 +33,6 @@ def register(commands: Any) -> None:
             "debugging: the engine generates it itself. Exit 0, or 2 for a usage or spec error."
         ),
     )
-    add_spec_argument(compile_)
     compile_.add_argument(
         "--emit",
         choices=("python", "successor"),

@@ -11,12 +11,11 @@ from typing import Any
 from rich.table import Table
 
 from ..durable import write_durably
+from . import options
 from .common import (
     EXIT_OK,
     EXIT_VIOLATED,
     CliError,
-    add_format_option,
-    add_spec_option,
     check_writable,
     console,
     engine_from,
@@ -28,6 +27,7 @@ def register(commands: Any) -> None:
     """Add ``mostate conform`` to the `mostate` parser."""
     conform = commands.add_parser(
         "conform",
+        parents=[options.SPEC(), options.FORMAT()],
         help="drive an implementation with the spec's requests and compare it with the spec",
         description=(
             "Load the adapter factory MODULE:FACTORY (a dotted module, or a path to a .py file), "
@@ -40,8 +40,6 @@ def register(commands: Any) -> None:
             "(`mostate check` replays it). Exit 1 on a divergence."
         ),
     )
-    add_spec_option(conform)
-    add_format_option(conform)
     conform.add_argument(
         "factory",
         metavar="MODULE:FACTORY",

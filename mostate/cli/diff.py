@@ -20,23 +20,23 @@ from rich.table import Table
 from ..errors import ReplayError
 from ..model import Outcome
 from ..symbolic import Budget, Different, Equivalent, OpDiff, Undecided, diff_specs
+from . import options
 from .common import (
     EXIT_OK,
     EXIT_UNKNOWN,
     EXIT_VIOLATED,
     CliError,
-    add_format_option,
     console,
     print_json,
     spec_from,
 )
-from .verify import _positive, _seconds
 
 
 def register(commands: Any) -> None:
     """Add ``mostate diff`` to the parser."""
     diff = commands.add_parser(
         "diff",
+        parents=[options.TIMEOUT(), options.RLIMIT(), options.FORMAT()],
         help="compare two specs: which operations behave differently, with a witness",
         description=(
             "Compare what every operation of spec A and spec B does, for each actor and "
@@ -55,13 +55,6 @@ def register(commands: Any) -> None:
         metavar="NAME",
         help="compare only this operation (repeatable; default: every operation)",
     )
-    diff.add_argument(
-        "--timeout", type=_seconds, default=10.0, metavar="S", help="seconds per solver check"
-    )
-    diff.add_argument(
-        "--rlimit", type=_positive, default=Budget().rlimit, help="Z3 resource limit per check"
-    )
-    add_format_option(diff)
     diff.set_defaults(handler=_diff)
 
 

@@ -26,13 +26,11 @@ from ..omadm import (
 from ..omadm.database import is_url
 from ..omadm.device import unsaved
 from ..omadm.wbxml import is_wbxml
-from . import dm_accounts, dm_serve
+from . import dm_accounts, dm_serve, options
 from .common import (
     EXIT_OK,
     EXIT_USAGE,
     CliError,
-    add_format_option,
-    add_spec_option,
     console,
     engine_from,
     print_json,
@@ -40,7 +38,7 @@ from .common import (
     state_from,
     trace_from,
 )
-from .dm_options import tree_from, tree_options
+from .dm_options import tree_from
 
 
 def register(commands: Any) -> None:
@@ -62,6 +60,7 @@ def register(commands: Any) -> None:
 def _register_process(family: Any) -> None:
     process = family.add_parser(
         "process",
+        parents=[options.SPEC(), options.TREE()],
         help="run a server package on a device state; print the response package",
         description=(
             "Run PACKAGE.xml on the state in STATE.json, print the device's response package and "
@@ -70,8 +69,6 @@ def _register_process(family: Any) -> None:
             "is 2."
         ),
     )
-    add_spec_option(process)
-    tree_options(process)
     process.add_argument(
         "package",
         metavar="PACKAGE.xml",
@@ -111,14 +108,13 @@ def _register_process(family: Any) -> None:
 def _register_build(family: Any) -> None:
     build = family.add_parser(
         "build",
+        parents=[options.SPEC(), options.TREE()],
         help="print the server package for the server requests of a trace",
         description=(
             "Print the SyncML DM package a server sends for the server requests of TRACE.jsonl "
             "(user requests are local to the device and are left out, with a note on stderr)."
         ),
     )
-    add_spec_option(build)
-    tree_options(build)
     build.add_argument("trace", metavar="TRACE.jsonl", help="the server requests to send")
     build.add_argument("--server-id", help="header Source (default: the trace's, else mostate)")
     build.add_argument("--client", default="device", help="header Target (default: device)")
@@ -134,13 +130,13 @@ def _register_build(family: Any) -> None:
 def _register_report(family: Any) -> None:
     report = family.add_parser(
         "report",
+        parents=[options.FORMAT()],
         help="what a DM server's store holds, device by device",
         description="Print every device in the store: its DevInfo and each campaign step.",
     )
     report.add_argument(
         "store", metavar="STORE", help="a dm serve store: a SQLite file or a postgresql:// URL"
     )
-    add_format_option(report)
     report.set_defaults(handler=_report)
 
 

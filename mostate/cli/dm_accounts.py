@@ -20,7 +20,8 @@ from rich.table import Table
 from ..omadm.accounts import AccountError, AccountLine, check_device_id, read_account_lines
 from ..omadm.auth import AuthType, Secret
 from ..omadm.store import StoreError
-from .common import EXIT_OK, CliError, add_format_option, console, print_json
+from . import options
+from .common import EXIT_OK, CliError, console, print_json
 from .dm_serve import open_store, read_secret
 
 BATCH = 5_000
@@ -59,9 +60,10 @@ def register(family: Any) -> None:
     _store(load)
     load.add_argument("--server-id", default="mostate", help="the server id for every account")
     load.set_defaults(handler=_import)
-    listing = verbs.add_parser("list", help="the accounts, without their secrets")
+    listing = verbs.add_parser(
+        "list", parents=[options.FORMAT()], help="the accounts, without their secrets"
+    )
     _store(listing)
-    add_format_option(listing)
     listing.set_defaults(handler=_list)
     remove = verbs.add_parser("remove", help="remove one device's account")
     remove.add_argument("device", metavar="DEVICE", help="the device id")

@@ -42,12 +42,11 @@ from ..omadm.database import is_url
 from ..omadm.plans import plan_lines, plan_requests, read_plans
 from ..omadm.session import Account, Nonces, Outcome
 from ..omadm.store import Store, StoreError
+from . import options
 from .common import (
     EXIT_OK,
     EXIT_VIOLATED,
     CliError,
-    add_format_option,
-    add_spec_option,
     console,
     engine_from,
     print_json,
@@ -55,7 +54,7 @@ from .common import (
     state_from,
     trace_from,
 )
-from .dm_options import tree_from, tree_options
+from .dm_options import tree_from
 
 DEMO = Account()
 """The well-known account of ``--insecure-demo`` (``mostate``/``mostate``): tutorials only."""
@@ -146,6 +145,7 @@ def shared_account(args: argparse.Namespace, name: str | None = None) -> Account
 def _serve_parser(family: Any) -> None:
     serve = family.add_parser(
         "serve",
+        parents=[options.SPEC(), options.TREE()],
         allow_abbrev=False,  # --client-secret must not pass for --client-secret-file
         help="a DM server over HTTP(S): run campaigns on every device that connects",
         description=(
@@ -157,8 +157,6 @@ def _serve_parser(family: Any) -> None:
             "Needs aiohttp: pip install 'mostate[wire]'."
         ),
     )
-    add_spec_option(serve)
-    tree_options(serve)
     serve.add_argument("campaign", nargs="?", metavar="CAMPAIGN.jsonl", help="requests for all")
     serve.add_argument("--plans", metavar="PLANS.jsonl", help="each device's own plan (a file)")
     serve.add_argument(
@@ -461,6 +459,7 @@ def _same_spec(args: argparse.Namespace, store: Store, ids: Sequence[str]) -> No
 def _device_parser(family: Any) -> None:
     device = family.add_parser(
         "device",
+        parents=[options.SPEC(), options.TREE(), options.CONNECTION()],
         allow_abbrev=False,  # --client-secret must not pass for --client-secret-file
         help="a simulated device: open a session with a DM server and do what it asks",
         description=(
@@ -469,13 +468,9 @@ def _device_parser(family: Any) -> None:
             "state back (atomically, under a lock) before answering. Needs aiohttp."
         ),
     )
-    add_spec_option(device)
-    tree_options(device)
     device.add_argument("--server", required=True, metavar="URL", help="the server's URL")
     device.add_argument("--state", required=True, metavar="STATE.json", help="the device's state")
     device.add_argument("--device-id", default="mostate-device", help="the device's DevId")
-    device.add_argument("--wbxml", action="store_true", help="speak WBXML instead of XML")
-    device.add_argument("--ca-file", metavar="PEM", help="trust only these CAs for https")
     secret_options(device, device=True)
     device.set_defaults(handler=_device)
 
@@ -536,6 +531,7 @@ def _device(args: argparse.Namespace) -> int:
 def _fleet_parser(family: Any) -> None:
     fleet = family.add_parser(
         "fleet",
+        parents=[options.SPEC(), options.TREE(), options.CONNECTION(), options.FORMAT()],
         allow_abbrev=False,  # --client-secret must not pass for --client-secret-file
         help="N simulated devices at once against a DM server (a load test)",
         description=(
@@ -546,17 +542,12 @@ def _fleet_parser(family: Any) -> None:
             "Needs aiohttp."
         ),
     )
-    add_spec_option(fleet)
-    tree_options(fleet)
     fleet.add_argument("--server", required=True, metavar="URL", help="the server's URL")
     fleet.add_argument("--devices", type=int, metavar="N", help="how many devices (default 100, "
                        "or every device of --accounts)")  # fmt: skip
     fleet.add_argument("--accounts", metavar="ACCOUNTS.jsonl", help="each device's id and secrets")
     fleet.add_argument("--concurrency", type=int, default=100, metavar="K", help="sessions at once")
-    fleet.add_argument("--wbxml", action="store_true", help="speak WBXML instead of XML")
-    fleet.add_argument("--ca-file", metavar="PEM", help="trust only these CAs for https")
     secret_options(fleet, device=True)
-    add_format_option(fleet)
     fleet.set_defaults(handler=_fleet_run)
 
 

@@ -12,12 +12,11 @@ from ..errors import ReplayError, RequestError
 from ..explain import explain
 from ..model import DeviceState, Request
 from ..trace import TraceLine, read_lines, run_lines
+from . import options
 from .common import (
     EXIT_OK,
     EXIT_UNKNOWN,
     CliError,
-    add_format_option,
-    add_spec_option,
     print_json,
     read_text_lines,
     spec_from,
@@ -29,6 +28,7 @@ def register(commands: Any) -> None:
     """Add ``mostate explain`` to the parser."""
     sub = commands.add_parser(
         "explain",
+        parents=[options.SPEC(), options.FORMAT()],
         help="show why a request gets its answer: each step, each condition's value",
         description=(
             "For one request and a state, print every step of the request's operation in "
@@ -39,14 +39,12 @@ def register(commands: Any) -> None:
             "lines before it have run. Exit 0, 2 for a usage or spec error."
         ),
     )
-    add_spec_option(sub)
     sub.add_argument(
         "--state", metavar="STATE.json", help="the state before the request (default: empty)"
     )
     sub.add_argument(
         "--line", type=int, metavar="N", help="in a trace file, explain line N (default: last)"
     )
-    add_format_option(sub)
     sub.add_argument("request", metavar="REQUEST", help="a JSON request, or a trace file")
     sub.set_defaults(handler=_explain)
 

@@ -16,14 +16,13 @@ from ..errors import RequestError, SpecError
 from ..explore import Exploration, ExploreScope, Goal, explore, export_traces, plan
 from ..explore.graphio import FORMATS, graph_text
 from ..model import Role, check_name
+from . import options
 from .common import (
     EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_UNKNOWN,
     EXIT_VIOLATED,
     CliError,
-    add_format_option,
-    add_spec_argument,
     check_writable,
     chosen_spec,
     console,
@@ -38,6 +37,7 @@ def register(commands: Any) -> None:
     """Add ``explore`` and ``plan`` to the ``mostate`` parser."""
     run = commands.add_parser(
         "explore",
+        parents=[options.SPEC_ARGUMENT(), options.FORMAT()],
         help="explore every state reachable in a small scope and check every step",
         description=(
             "Breadth-first from the empty device, send every request of the scope (every "
@@ -46,7 +46,6 @@ def register(commands: Any) -> None:
             "on every step; report each violation with a shortest trace. Exit 1 if any."
         ),
     )
-    add_spec_argument(run)
     run.add_argument(
         "--instances",
         "-n",
@@ -89,7 +88,6 @@ def register(commands: Any) -> None:
         help="stop when the process has used MB MiB, with the statistics so far (exit 3; "
         "default: half this machine's memory)",
     )
-    add_format_option(run)
     run.set_defaults(handler=_explore)
     _register_plan(commands)
 
@@ -97,6 +95,7 @@ def register(commands: Any) -> None:
 def _register_plan(commands: Any) -> None:
     goal = commands.add_parser(
         "plan",
+        parents=[options.SPEC_ARGUMENT(), options.FORMAT()],
         help="the shortest sequence of requests from a state to a goal",
         description=(
             "Breadth-first from STATE.json, find the shortest sequence of requests after which "
@@ -104,7 +103,6 @@ def _register_plan(commands: Any) -> None:
             "holds. Prints it as trace JSON lines; exit 1 if the goal is unreachable."
         ),
     )
-    add_spec_argument(goal)
     goal.add_argument("--state", metavar="STATE.json", help="where the device is (default: empty)")
     goal.add_argument(
         "--goal",
@@ -137,7 +135,6 @@ def _register_plan(commands: Any) -> None:
         metavar="M",
         help="give up after visiting M states (default 200000)",
     )
-    add_format_option(goal)
     goal.set_defaults(handler=_plan)
 
 

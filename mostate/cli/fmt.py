@@ -13,13 +13,13 @@ from typing import Any
 
 from ..errors import SpecError
 from ..fmt import FormatError, Formatted, format_text
+from . import options
 from .common import (
     EXIT_OK,
     EXIT_USAGE,
     EXIT_VIOLATED,
     CliError,
     SpecFailure,
-    add_format_option,
     print_json,
 )
 
@@ -28,6 +28,7 @@ def register(commands: Any) -> None:
     """Add ``mostate fmt`` to the parser."""
     fmt = commands.add_parser(
         "fmt",
+        parents=[options.FORMAT()],
         help="rewrite spec files in the canonical layout (comments kept)",
         description=(
             "Rewrite each spec file (each *.toml under a folder) in one canonical layout: "
@@ -49,7 +50,6 @@ def register(commands: Any) -> None:
         "--check", action="store_true", help="write nothing; exit 1 if some file would change"
     )
     fmt.add_argument("--diff", action="store_true", help="print what would change as a diff")
-    add_format_option(fmt)
     fmt.set_defaults(handler=_fmt)
 
 

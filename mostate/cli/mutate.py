@@ -28,20 +28,18 @@ from ..mutation import (
 from ..mutation.report import analyse, default_jobs
 from ..rules import Spec
 from ..symbolic import Budget
+from . import options
 from .common import (
     EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_VIOLATED,
     CliError,
-    add_format_option,
-    add_spec_argument,
     chosen_spec,
     console,
     print_json,
     spec_from,
 )
 from .progress import meter
-from .verify import _positive, _seconds
 
 
 def _percent(text: str) -> float:
@@ -58,6 +56,7 @@ def register(commands: Any) -> None:
     """Add ``mostate mutate`` to the parser."""
     mutate = commands.add_parser(
         "mutate",
+        parents=[options.SPEC_ARGUMENT(), options.TIMEOUT(), options.FORMAT()],
         help="seed mistakes into the spec's operations and check that its properties catch them",
         description=(
             "Generate mutants of SPEC's operations (refusal conditions, steps, effects, query "
@@ -72,7 +71,6 @@ def register(commands: Any) -> None:
             "1 below it, 2 usage or spec error."
         ),
     )
-    add_spec_argument(mutate)
     mutate.add_argument(
         "--operator",
         action="append",
@@ -88,11 +86,8 @@ def register(commands: Any) -> None:
         help="exit 1 when the score is below PCT (default 100)",
     )
     mutate.add_argument(
-        "--timeout", type=_seconds, default=10.0, metavar="S", help="seconds per solver check"
-    )
-    mutate.add_argument(
         "--jobs",
-        type=_positive,
+        type=options.positive,
         default=None,
         metavar="N",
         help="worker processes (default: one per core)",
@@ -102,7 +97,6 @@ def register(commands: Any) -> None:
         action="store_true",
         help="name every property that kills a mutant, not only the first (slower)",
     )
-    add_format_option(mutate)
     mutate.set_defaults(handler=_mutate)
 
 

@@ -16,13 +16,12 @@ from ..engine import Engine
 from ..model import DeviceState, Outcome, Status
 from ..patch import state_changes
 from ..trace import TraceLine, run_lines
+from . import options
 from .common import (
     EXIT_OK,
     EXIT_USAGE,
     EXIT_VIOLATED,
     CliError,
-    add_format_option,
-    add_spec_option,
     console,
     engine_from,
     print_json,
@@ -35,6 +34,7 @@ from .common import (
 def register(commands: Any) -> None:
     run = commands.add_parser(
         "run",
+        parents=[options.SPEC()],
         help="apply a trace of requests (JSON lines) and print each outcome",
         description=(
             "Apply each request of TRACE.jsonl ('-': standard input) in turn and print one JSON "
@@ -47,7 +47,6 @@ def register(commands: Any) -> None:
             "start state does not read or breaks an invariant)."
         ),
     )
-    add_spec_option(run)
     run.add_argument(
         "--state", metavar="STATE.json", help="the state to start from (default: empty)"
     )
@@ -65,6 +64,7 @@ def register(commands: Any) -> None:
 
     check = commands.add_parser(
         "check",
+        parents=[options.SPEC(), options.FORMAT()],
         help="compare a device log (requests with expected answers) with the spec",
         description=(
             'Each line of TRACE.jsonl may carry "expect": {"status": N, "state"?: STATE}, what a '
@@ -72,11 +72,9 @@ def register(commands: Any) -> None:
             "exit 1 if there is any."
         ),
     )
-    add_spec_option(check)
     check.add_argument(
         "--state", metavar="STATE.json", help="the state to start from (default: empty)"
     )
-    add_format_option(check)
     check.add_argument(
         "trace", metavar="TRACE.jsonl", help='the device log: requests with "expect" answers'
     )
@@ -84,11 +82,10 @@ def register(commands: Any) -> None:
 
     scenario = commands.add_parser(
         "scenario",
+        parents=[options.SPEC(), options.FORMAT()],
         help="run scenario files (traces with expected answers) and summarise",
         description="Run each scenario file like `mostate check` and print a summary table.",
     )
-    add_spec_option(scenario)
-    add_format_option(scenario)
     scenario.add_argument("files", metavar="FILE", nargs="+", help="scenario files (JSON lines)")
     scenario.set_defaults(handler=_scenario)
 

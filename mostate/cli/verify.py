@@ -38,14 +38,13 @@ from ..symbolic import (
     Violated,
     check_liveness,
 )
+from . import options
 from .common import (
     EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_UNKNOWN,
     EXIT_VIOLATED,
     CliError,
-    add_format_option,
-    add_spec_argument,
     check_writable,
     chosen_spec,
     console,
@@ -56,34 +55,15 @@ from .interrupts import in_finaliser
 from .progress import meter
 
 
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} must be at least 1")
-    return value
-
-
 def _depth(text: str) -> int:
-    return 0 if text == "0" else _positive(text)
-
-
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError("the timeout must be positive")
-    return value
+    return 0 if text == "0" else options.positive(text)
 
 
 def register(commands: Any) -> None:
     """Add ``mostate verify`` to the parser."""
     verify = commands.add_parser(
         "verify",
+        parents=[options.SPEC_ARGUMENT(), options.TIMEOUT(), options.RLIMIT(), options.FORMAT()],
         help="prove the spec's invariants and properties with Z3 (any number of instances)",
         description=(
             "Prove every invariant, transition property and independence of SPEC for every "
@@ -94,20 +74,15 @@ def register(commands: Any) -> None:
             "2 usage or spec error, 3 unknown."
         ),
     )
-    add_spec_argument(verify)
-    verify.add_argument("--bound", type=_positive, metavar="N", help="exactly N instance names")
+    verify.add_argument(
+        "--bound", type=options.positive, metavar="N", help="exactly N instance names"
+    )
     verify.add_argument(
         "--depth", type=_depth, default=4, metavar="K", help="trace search depth (default 4)"
     )
     verify.add_argument(
-        "--timeout", type=_seconds, default=10.0, metavar="S", help="seconds per solver check"
-    )
-    verify.add_argument(
-        "--rlimit", type=_positive, default=Budget().rlimit, help="Z3 resource limit per check"
-    )
-    verify.add_argument(
         "--time-limit",
-        type=_seconds,
+        type=options.seconds,
         default=1800.0,
         metavar="S",
         help="seconds for the whole run, building the queries included (default 1800); what is "
@@ -124,7 +99,6 @@ def register(commands: Any) -> None:
         help="write the first counterexample there, a trace `mostate run` replays (from the "
         "empty device when one was found within --depth, else from the state before the step)",
     )
-    add_format_option(verify)
     verify.set_defaults(handler=_verify)
 
 
