@@ -166,6 +166,20 @@ def _plan(args: argparse.Namespace) -> int:
     if args.out:
         check_writable(args.out, "--out")
     packages = _packages(args, engine)
+    counts, recorder = _planned(args, campaign, packages)
+    if packages is not None:
+        packages.close()
+    _summarise(args, counts, recorder, packages)
+    if counts.errors:
+        return EXIT_USAGE
+    return EXIT_VIOLATED if counts.unreachable else EXIT_OK
+
+
+def _planned(
+    args: argparse.Namespace, campaign: Campaign, packages: PackageWriter | None
+) -> tuple[Counts, PlanRecorder | None]:
+    """Plan every device of the inventory, writing each plan where it goes (``--out``, the
+    store, the packages); the counts, and the store's recorder if any."""
     lines = inventory_lines(args.inventory)
     shown = args.format != "json"
     pooled = args.jobs > 1 and _plain_file(args.inventory)
@@ -193,12 +207,7 @@ def _plan(args: argparse.Namespace) -> int:
             counts = plan_file(campaign, args.inventory, write, executor, progress=progress)
         else:
             counts = plan_inventory(campaign, lines, write, executor=executor, progress=progress)
-    if packages is not None:
-        packages.close()
-    _summarise(args, counts, recorder, packages)
-    if counts.errors:
-        return EXIT_USAGE
-    return EXIT_VIOLATED if counts.unreachable else EXIT_OK
+    return counts, recorder
 
 
 def _plain_file(path: str) -> bool:

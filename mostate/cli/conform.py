@@ -71,9 +71,8 @@ def register(commands: Any) -> None:
 
 def _conform(args: argparse.Namespace) -> int:
     # Hypothesis is imported here, not when the CLI starts: other commands stay quick.
-    from ..testing import Coverage, Universe, load_factory
-    from ..testing.conformance import run_suite
-    from ..testing.run import fresh_seed, run_conformance
+    from ..testing import load_factory
+    from ..testing.run import conform
 
     if args.examples < 1:
         raise CliError("--examples must be at least 1")
@@ -85,27 +84,11 @@ def _conform(args: argparse.Namespace) -> int:
     except ValueError as err:
         raise CliError(str(err)) from None
     logging.getLogger("mostate").setLevel(logging.ERROR)
-    universe = Universe(engine)
-    runs: dict[str, Coverage] = {}
-    report: dict[str, Any] = {"factory": args.factory, "examples": args.examples, "suite": None}
-    found = None
-    if not args.no_suite:
-        sequences = universe.suite()
-        report["suite"] = {
-            "states": len(universe.stays),
-            "requests": len(universe.alphabet),
-            "sequences": len(sequences),
-        }
-        runs["suite"] = Coverage()
-        found = run_suite(engine, factory, sequences, runs["suite"])
-    if found is None:
-        runs["random"] = Coverage()
-        seed = args.seed if args.seed is not None else fresh_seed()
-        report["seed"] = seed
-        found = run_conformance(engine, factory, args.examples, seed, runs["random"], scope=None)
-    report["found_by"] = None if found is None else list(runs)[-1]
-    if args.cover:
-        report["coverage"] = {label: universe.report(c).to_json() for label, c in runs.items()}
+    found: Any
+    report, found = conform(
+        engine, factory, args.examples, args.seed, suite=not args.no_suite, cover=args.cover
+    )
+    report = {"factory": args.factory, **report}
     if found is not None and args.out:
         write_durably(args.out, found.jsonl)
     _print(args, report, found)

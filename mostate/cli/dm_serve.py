@@ -39,7 +39,7 @@ from ..omadm.campaigns import (
 )
 from ..omadm.campaigns import register as register_campaign
 from ..omadm.database import is_url
-from ..omadm.plans import plan_lines, plan_requests, read_plans
+from ..omadm.plans import check_sendable, plan_requests, read_sendable_plans
 from ..omadm.session import Account, Nonces, Outcome
 from ..omadm.store import Store, StoreError
 from . import options
@@ -398,17 +398,7 @@ def _plans_file(
     path: str, engine: Engine, tree: TreeConfig
 ) -> tuple[dict[str, tuple[Request, ...]], bytes]:
     try:
-        plans = read_plans(plan_lines(path))
-        checked: set[tuple[Request, ...]] = set()
-        for device, plan in plans.items():  # every request has a SyncML form
-            if plan not in checked:
-                checked.add(plan)
-                try:
-                    Server(engine, tree).build(plan)
-                except RequestError as err:
-                    raise RequestError(f"device {device!r}: {err}") from None
-        with open(path, "rb") as handle:
-            data = handle.read()
+        plans, data = read_sendable_plans(path, engine, tree)
     except OSError as err:
         raise CliError(f"cannot read plans {path}: {err.strerror or err}") from None
     except (ValueError, RequestError) as err:
@@ -426,17 +416,14 @@ def _planned(
         raise CliError(
             f"{store.where}: no campaign is planned in this store (campaign plan --store)"
         )
-    checked: set[str] = set()
+    texts: dict[str, tuple[str, str]] = {}
     for campaign, device, text in store.plan_texts(ids):
-        if text in checked:
-            continue
-        checked.add(text)
+        texts.setdefault(text, (campaign, device))
+    for text, (campaign, device) in texts.items():
         try:
-            Server(engine, tree).build(plan_requests(text))
+            check_sendable(engine, tree, [(device, plan_requests(text))])
         except (ValueError, RequestError) as err:
-            raise CliError(
-                f"{store.where}: campaign {campaign}, device {device!r}: {err}"
-            ) from None
+            raise CliError(f"{store.where}: campaign {campaign}, {err}") from None
     _same_spec(args, store, ids)
     return [ServedCampaign(c, PLANNED) for c in ids]
 

@@ -11,10 +11,13 @@ device the file does not name.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 
+from ..engine import Engine
 from ..errors import RequestError
 from ..model import Request
+from .server import Server
+from .tree import TreeConfig
 
 MAX_PLAN = 1_000
 """The most requests one plan line may hold (a plan is a few steps; this bounds a bad file)."""
@@ -112,3 +115,39 @@ def _requests(plan: list[object]) -> tuple[Request, ...]:
     if len(plan) > MAX_PLAN:
         raise ValueError(f"a plan of more than {MAX_PLAN} requests")
     return tuple(Request.from_json(r) for r in plan)
+
+
+def check_sendable(
+    engine: Engine, tree: TreeConfig, plans: Iterable[tuple[str, Sequence[Request]]]
+) -> None:
+    """RequestError naming the first device whose plan a server could not send (a request
+    with no SyncML form); each distinct plan is given its form once, before any device is
+    served, so a bad plan is refused up front rather than mid-campaign.
+
+    >>> from mostate import load_spec
+    >>> request = Request.from_json({"actor": "server", "op": "get_active", "service": "MMS"})
+    >>> check_sendable(Engine(load_spec()), TreeConfig(), [("d1", (request,))])
+    """
+    checked: set[tuple[Request, ...]] = set()
+    server = Server(engine, tree)
+    for device, plan in plans:
+        requests = tuple(plan)
+        if requests in checked:
+            continue
+        checked.add(requests)
+        try:
+            server.build(requests)
+        except RequestError as err:
+            raise RequestError(f"device {device!r}: {err}") from None
+
+
+def read_sendable_plans(
+    path: str, engine: Engine, tree: TreeConfig
+) -> tuple[dict[str, tuple[Request, ...]], bytes]:
+    """A plan file's plans, each checked sendable (:func:`check_sendable`), and the file's
+    bytes (a campaign's id is their digest); OSError, ValueError or RequestError saying what
+    is wrong."""
+    plans = read_plans(plan_lines(path))
+    check_sendable(engine, tree, plans.items())
+    with open(path, "rb") as handle:
+        return plans, handle.read()

@@ -69,3 +69,39 @@ def run_conformance(
     except Divergence as err:
         return minimise(engine, factory, err)
     return None
+
+
+def conform(
+    engine: Engine,
+    factory: AdapterFactory,
+    examples: int,
+    seed: int | None = None,
+    *,
+    suite: bool = True,
+    cover: bool = False,
+) -> tuple[dict[str, object], Divergence | None]:
+    """What ``mostate conform`` reports: the edge-complete suite (unless ``suite`` is false),
+    then ``examples`` random sequences if it found nothing, and the divergence found, if any.
+    The report names the factory's run, the suite's size, the seed (chosen here when not
+    given), what found the divergence, and with ``cover`` what each part visited."""
+    universe = Universe(engine)
+    runs: dict[str, Coverage] = {}
+    report: dict[str, object] = {"examples": examples, "suite": None}
+    found = None
+    if suite:
+        sequences = universe.suite()
+        report["suite"] = {
+            "states": len(universe.stays),
+            "requests": len(universe.alphabet),
+            "sequences": len(sequences),
+        }
+        runs["suite"] = Coverage()
+        found = run_suite(engine, factory, sequences, runs["suite"])
+    if found is None:
+        runs["random"] = Coverage()
+        report["seed"] = seed = seed if seed is not None else fresh_seed()
+        found = run_conformance(engine, factory, examples, seed, runs["random"], scope=None)
+    report["found_by"] = None if found is None else list(runs)[-1]
+    if cover:
+        report["coverage"] = {label: universe.report(c).to_json() for label, c in runs.items()}
+    return report, found

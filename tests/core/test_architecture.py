@@ -166,3 +166,72 @@ def test_the_closing_rule(source: str, why: str | None) -> None:
     assert isinstance(match, ast.Match)
     found = _closed(match)
     assert (found is None) if why is None else (found is not None and why in found)
+
+
+CLI = {name: tree for name, tree in TREES.items() if name.startswith("mostate.cli")}
+
+
+def _handlers() -> Iterator[tuple[str, ast.FunctionDef]]:
+    """Each function a command runs (``set_defaults(handler=...)``), with its module."""
+    for name, tree in CLI.items():
+        named = {
+            kw.value.id
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "set_defaults"
+            for kw in node.keywords
+            if kw.arg == "handler" and isinstance(kw.value, ast.Name)
+        }
+        for node in ast.walk(tree):
+            if isinstance(node, ast.FunctionDef) and node.name in named:
+                yield name, node
+
+
+def test_every_command_handler_is_under_40_lines() -> None:
+    found = list(_handlers())
+    assert len(found) > 20, "the handlers are found"
+    long = [
+        f"{name}.{fn.name} ({fn.end_lineno - fn.lineno + 1} lines)"  # type: ignore[operator]
+        for name, fn in found
+        if fn.end_lineno - fn.lineno + 1 > 40  # type: ignore[operator]
+    ]
+    assert long == []
+
+
+def _options_added(tree: ast.AST) -> Iterator[str]:
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "add_argument"
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+        ):
+            yield str(node.args[0].value)
+
+
+OWN = {("mostate.cli.campaign", "--format"): "campaign plan's has a third choice, syncml"}
+"""Commands whose option of a shared name means something else, and what."""
+
+
+def test_shared_options_are_declared_once_as_option_groups() -> None:
+    shared = ("--spec", "--format", "--timeout", "--rlimit", "--flags-as", "--root")
+    where: dict[str, list[str]] = {option: [] for option in shared}
+    for name, tree in CLI.items():
+        for option in _options_added(tree):
+            if option in where and (name, option) not in OWN:
+                where[option].append(name)
+    assert all(len(modules) == 1 for modules in where.values()), where
+
+
+def test_no_command_module_imports_anothers_private_names() -> None:
+    private = [
+        f"{name}: {node.module}.{alias.name}"
+        for name, tree in CLI.items()
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and node.level and node.module
+        for alias in node.names
+        if alias.name.startswith("_")
+    ]
+    assert private == []
