@@ -108,7 +108,7 @@ def walk(
     >>> walk(search, lambda i, n: [(0, n + 1), (1, 2 * n)], goal=lambda n: n == 6)
     4
     >>> search.states[4], search.path(4)
-    (6, [0, 1])
+    (6, [0, 0, 1])
     """
     if goal is not None:
         for index in range(search.expanded, len(search.states)):

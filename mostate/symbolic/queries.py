@@ -129,7 +129,7 @@ def flip(z: Session, state: SState, field: Field, service: Term, inst: Term) -> 
 
     fields: dict[Field, FieldFn] = {f: state.field(f) for f in Field}
     fields[field] = flipped
-    return SState(tuple(fields[f] for f in Field))
+    return SState(*(fields[f] for f in Field))
 
 
 def _independence(compiled: CompiledSpec, z: Session, indep: Independence, step: SStep) -> Query:

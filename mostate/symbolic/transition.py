@@ -94,7 +94,7 @@ def fresh_state(z: Session, tag: str = "") -> SState:
         z.func(f"{f.value}{tag}", [z.svc, z.inst], z.bool) for f in Field if f.value != "params"
     ]
     params = z.func(f"params{tag}", [z.svc, z.inst], z.params)
-    return SState((*flags, params))
+    return SState(*flags, params)
 
 
 def well_formed(z: Session, state: SState) -> Bool:
@@ -154,7 +154,7 @@ def normalise(z: Session, raw: SState) -> SState:
     def params(s: Term, i: Term) -> Term:
         return z.ite(Bool(raw.exists(s, i)), raw.params(s, i), z.empty_params())
 
-    return SState((raw.exists, *(flag(raw.field(f)) for f in STATUS), params))
+    return SState(raw.exists, *(flag(raw.field(f)) for f in STATUS), params)
 
 
 @attrs.frozen(eq=False)
@@ -336,7 +336,7 @@ def apply_effect(
     fields = {f: old.field(f) for f in Field}
     for field, fn in updates:
         fields[field] = _updated(z, effect.over, fields[field], fn, env, done)
-    return SState(tuple(fields[f] for f in Field))
+    return SState(*(fields[f] for f in Field))
 
 
 def _updated(

@@ -21,12 +21,16 @@ class NeedsBound(ValueError):
 FieldFn: TypeAlias = Callable[[Term, Term], Term]
 
 
-@attrs.frozen(eq=False)
+@attrs.frozen(eq=False, init=False)
 class SState:
     """A symbolic device state: each field (in :class:`~mostate.rules.Field` order) as a
-    function of (service term, instance term)."""
+    function of (service term, instance term), given in that order: ``SState(*fields)``."""
 
-    fields: tuple[FieldFn, ...] = attrs.field(validator=lambda _, __, v: _complete(v))
+    fields: tuple[FieldFn, ...]
+
+    def __init__(self, *fields: FieldFn) -> None:
+        _complete(fields)
+        self.__attrs_init__(fields)
 
     def field(self, field: Field) -> FieldFn:
         return self.fields[_INDEX[field]]
@@ -168,7 +172,7 @@ def ref_eq(z: Session, a: SRef, b: SRef) -> Bool:
 def empty_state(z: Session) -> SState:
     """The empty device: nothing exists, no flags, no parameters."""
     no: FieldFn = lambda s, i: z.false  # noqa: E731 - five fields share one constant function
-    return SState((*(no for f in Field if f is not Field.PARAMS), lambda s, i: z.empty_params()))
+    return SState(*(no for f in Field if f is not Field.PARAMS), lambda s, i: z.empty_params())
 
 
 def none_ref(z: Session) -> SRef:
