@@ -35,21 +35,21 @@ from ..omadm.database import Cursor, StoreError
 from ..omadm.pages import LABELS, wave_counts
 from ..omadm.rollout import Rollout, RolloutError
 from ..omadm.runs import RETRYABLE, RunStatus, cancel, pause, resume, retry, run_status, start
+from . import options
 from .campaign_store import BATCH, open_store, plan_row
 from .common import (
     EXIT_OK,
     EXIT_USAGE,
     EXIT_VIOLATED,
     CliError,
-    add_format_option,
-    add_spec_option,
     console,
     engine_from,
     print_json,
     shipped,
     spec_digest,
 )
-from .dm_options import tree_from, tree_options
+from .dm_options import tree_from
+from .inventory import inventory_lines
 
 __all__ = ["register_run_commands", "rollout_from"]
 
@@ -65,7 +65,12 @@ def register_run_commands(family: Any) -> None:
         ("status", "a campaign's state, its waves and their devices by outcome"),
         ("retry", "send the failed (declined, mismatched) devices their steps again"),
     ):
-        parser = family.add_parser(name, help=text, description=text[0].upper() + text[1:] + ".")
+        parser = family.add_parser(
+            name,
+            parents=[options.FORMAT()],
+            help=text,
+            description=text[0].upper() + text[1:] + ".",
+        )
         parser.add_argument("campaign_id", metavar="ID", help="the campaign")
         parser.add_argument("--store", required=True, metavar="STORE", help="SQLite file or URL")
         if name == "resume":
@@ -77,13 +82,13 @@ def register_run_commands(family: Any) -> None:
                 parser.add_argument(
                     f"--{outcome}", action="store_true", help=f"the {LABELS[outcome]} devices"
                 )
-        add_format_option(parser)
         parser.set_defaults(handler=_HANDLERS[name])
 
 
 def _create_parser(family: Any) -> None:
     create = family.add_parser(
         "create",
+        parents=[options.SPEC(), options.TREE(), options.FORMAT()],
         help="plan a campaign, check it before any device is touched, and record it as a run",
         description=(
             "Read a definition (--definition TOML: id, goal, target, params, service, waves, "
@@ -95,8 +100,6 @@ def _create_parser(family: Any) -> None:
             "on a bad definition, inventory line or URI."
         ),
     )
-    add_spec_option(create)
-    tree_options(create)
     create.add_argument("inventory", metavar="INVENTORY.jsonl", help="the fleet (a file)")
     create.add_argument("--definition", metavar="FILE.toml", help="the campaign's definition")
     create.add_argument("--store", required=True, metavar="STORE", help="SQLite file or URL")
@@ -110,7 +113,6 @@ def _create_parser(family: Any) -> None:
     create.add_argument("--jobs", type=int, default=1, metavar="N", help="planning processes")
     create.add_argument("--values", "-k", type=int, default=2, metavar="K", help="as in plan")
     create.add_argument("--max-states", type=int, default=200_000, metavar="M", help="as plan")
-    add_format_option(create)
     create.set_defaults(handler=_create)
 
 
@@ -183,7 +185,6 @@ def start_now(store: CampaignStore, campaign: str) -> str:
 
 def _plan_to(args: argparse.Namespace, rollout: Rollout, path: str) -> None:
     """Plan the inventory into ``path`` (local processes with --jobs)."""
-    from .campaign import inventory_lines
 
     spec = shipped(args.spec, "mutant", "mutants", ".toml")
     campaign = Campaign(rollout.goal, rollout.target, rollout.service, rollout.params,
@@ -199,7 +200,6 @@ def _plan_to(args: argparse.Namespace, rollout: Rollout, path: str) -> None:
 
 
 def _pairs(inventory: str, plans: str) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
-    from .campaign import inventory_lines
 
     with open(plans, encoding="utf-8") as lines:
         yield from paired(inventory_lines(inventory), lines)

@@ -177,6 +177,13 @@ def _serve_parser(family: Any) -> None:
         metavar="STORE",
         help="a SQLite file, or postgresql://USER@HOST[:PORT]/DB",
     )
+    _listening(serve)
+    secret_options(serve, device=False)
+    serve.set_defaults(handler=_serve)
+
+
+def _listening(serve: argparse.ArgumentParser) -> None:
+    """Where and how ``dm serve`` listens, and for how long."""
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
     serve.add_argument("--port", type=int, default=8080, help="port (0: any free one)")
     serve.add_argument("--path", default="/", help="URL path of the endpoint")
@@ -202,15 +209,9 @@ def _serve_parser(family: Any) -> None:
         help="the token a viewer of the pages must give (Bearer, or ?token=); needed to serve "
         "them on an address other than loopback",
     )
-    secret_options(serve, device=False)
-    serve.set_defaults(handler=_serve)
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from ..omadm.dashboard import Dashboard, DashboardConfig
-    from ..omadm.endpoint import DmEndpoint, start_site
-    from ..omadm.worker import StoreWorker
-
     engine, tree = engine_from(args.spec), tree_from(args)
     tls = _server_tls(args)
     given = _given(args, engine, tree)
@@ -226,6 +227,25 @@ def _serve(args: argparse.Namespace) -> int:
         raise CliError(str(err)) from None
     finally:
         store.close()
+    _serve_until_done(args, engine, tree, campaigns, shared, key, tls)
+    return EXIT_OK
+
+
+def _serve_until_done(
+    args: argparse.Namespace,
+    engine: Engine,
+    tree: TreeConfig,
+    campaigns: list[ServedCampaign],
+    shared: SharedAccount | None,
+    key: bytes,
+    tls: ssl.SSLContext | None,
+) -> None:
+    """Serve ``campaigns`` over HTTP(S), with the campaigns' pages if asked, until
+    ``--sessions`` sessions are done (or forever)."""
+    from ..omadm.dashboard import Dashboard, DashboardConfig
+    from ..omadm.endpoint import DmEndpoint, start_site
+    from ..omadm.worker import StoreWorker
+
     stop = asyncio.Event()
 
     def done(outcome: Outcome) -> None:
@@ -263,7 +283,6 @@ def _serve(args: argparse.Namespace) -> int:
             on_done=done,
         )
         asyncio.run(serve())
-    return EXIT_OK
 
 
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
@@ -561,15 +580,31 @@ def _device_view(line: AccountLine, server_id: str) -> Account:
 
 
 def _fleet_run(args: argparse.Namespace) -> int:
+    if (args.devices is not None and args.devices < 0) or args.concurrency < 1:
+        raise CliError("--devices must be 0 or more and --concurrency 1 or more")
+    engine, tree = engine_from(args.spec), tree_from(args)
+    devices, tls = _fleet_accounts(args), _client_tls(args)
+    started = time.perf_counter()
+    outcomes, seconds, errors = _fleet_sessions(args, engine, tree, devices, tls)
+    summary = _summary(len(devices), outcomes, time.perf_counter() - started, seconds, errors)
+    _show_fleet(args, summary, errors)
+    return EXIT_OK if outcomes["done"] == len(devices) else EXIT_VIOLATED
+
+
+def _fleet_sessions(
+    args: argparse.Namespace,
+    engine: Engine,
+    tree: TreeConfig,
+    devices: list[tuple[str, Account, Nonces]],
+    tls: ssl.SSLContext | None,
+) -> tuple[dict[str, int], list[float], list[str]]:
+    """One session of each device, each from the empty state with no user to answer, at most
+    ``--concurrency`` at a time: how many ended each way, each session's time, the errors."""
     from aiohttp import ClientError, ClientSession, TCPConnector
 
     from ..omadm.client import DeviceSession, standard_tree
     from ..omadm.http import SessionError, run_device
 
-    if (args.devices is not None and args.devices < 0) or args.concurrency < 1:
-        raise CliError("--devices must be 0 or more and --concurrency 1 or more")
-    engine, tree = engine_from(args.spec), tree_from(args)
-    devices, tls = _fleet_accounts(args), _client_tls(args)
     outcomes: dict[str, int] = {"done": 0, "refused": 0, "failed": 0}
     errors: list[str] = []
     seconds: list[float] = []
@@ -604,11 +639,8 @@ def _fleet_run(args: argparse.Namespace) -> int:
         async with ClientSession(connector=TCPConnector(limit=args.concurrency)) as http:
             await asyncio.gather(*(one(http, gate, d, a, n) for d, a, n in devices))
 
-    started = time.perf_counter()
     asyncio.run(run())
-    summary = _summary(len(devices), outcomes, time.perf_counter() - started, seconds, errors)
-    _show_fleet(args, summary, errors)
-    return EXIT_OK if outcomes["done"] == len(devices) else EXIT_VIOLATED
+    return outcomes, seconds, errors
 
 
 def _summary(
