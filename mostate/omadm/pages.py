@@ -145,9 +145,10 @@ def when(at: float | None) -> str:
 
 
 def bar(counts: Mapping[str, int], order: Sequence[str], width: int = 140) -> str:
-    """A stacked bar of ``counts`` in ``order``, as inline SVG (each part titled).
+    """A stacked bar of ``counts`` in ``order``, as inline SVG (each part titled), over a
+    grey background rect.
 
-    >>> bar({"ok": 3, "failed": 1}, ["ok", "failed"], 100).count("<rect")
+    >>> bar({"ok": 3, "failed": 1}, ["ok", "failed"], 100).count("<title>")
     2
     """
     total = sum(counts.get(k, 0) for k in order)
