@@ -67,37 +67,6 @@ def register(family: Any) -> None:
     _fleet_parser(family)
 
 
-def secret_options(parser: argparse.ArgumentParser, *, device: bool) -> None:
-    """How a side learns the secrets: files or environment variables, never the command line."""
-    whose = "this device's" if device else "the devices'"
-    parser.add_argument("--server-id", default="mostate", help="the server's id (header Source)")
-    kinds = [k.name.lower() for k in AuthType]
-    parser.add_argument(
-        "--client-auth", choices=kinds, default="md5", help="how devices prove themselves"
-    )
-    parser.add_argument(
-        "--server-auth", choices=kinds, default="md5", help="how the server proves itself"
-    )
-    parser.add_argument("--client-name", help=f"{whose} user name (default: the device id)")
-    if device:  # a server shares one client secret only by --fleet-secret-file
-        parser.add_argument(
-            "--client-secret-file",
-            metavar="FILE",
-            help=f"{whose} secret, read from FILE (default: $MOSTATE_CLIENT_SECRET)",
-        )
-    parser.add_argument("--server-name", help="the server's user name (default: the server id)")
-    parser.add_argument(
-        "--server-secret-file",
-        metavar="FILE",
-        help="the server's secret, read from FILE (default: $MOSTATE_SERVER_SECRET)",
-    )
-    parser.add_argument(
-        "--insecure-demo",
-        action="store_true",
-        help="use the well-known demo account (mostate/mostate): for tutorials, never for devices",
-    )
-
-
 def read_secret(args: argparse.Namespace, which: str) -> str | None:
     """The ``client`` or ``server`` secret: from its ``--*-secret-file`` or its environment
     variable; None when neither is given."""
@@ -145,7 +114,7 @@ def shared_account(args: argparse.Namespace, name: str | None = None) -> Account
 def _serve_parser(family: Any) -> None:
     serve = family.add_parser(
         "serve",
-        parents=[options.SPEC(), options.TREE()],
+        parents=[options.SPEC(), options.TREE(), options.SERVER_ACCOUNT()],
         allow_abbrev=False,  # --client-secret must not pass for --client-secret-file
         help="a DM server over HTTP(S): run campaigns on every device that connects",
         description=(
@@ -178,7 +147,6 @@ def _serve_parser(family: Any) -> None:
         help="a SQLite file, or postgresql://USER@HOST[:PORT]/DB",
     )
     _listening(serve)
-    secret_options(serve, device=False)
     serve.set_defaults(handler=_serve)
 
 
@@ -465,7 +433,7 @@ def _same_spec(args: argparse.Namespace, store: Store, ids: Sequence[str]) -> No
 def _device_parser(family: Any) -> None:
     device = family.add_parser(
         "device",
-        parents=[options.SPEC(), options.TREE(), options.CONNECTION()],
+        parents=[options.SPEC(), options.TREE(), options.CONNECTION(), options.DEVICE_ACCOUNT()],
         allow_abbrev=False,  # --client-secret must not pass for --client-secret-file
         help="a simulated device: open a session with a DM server and do what it asks",
         description=(
@@ -477,7 +445,6 @@ def _device_parser(family: Any) -> None:
     device.add_argument("--server", required=True, metavar="URL", help="the server's URL")
     device.add_argument("--state", required=True, metavar="STATE.json", help="the device's state")
     device.add_argument("--device-id", default="mostate-device", help="the device's DevId")
-    secret_options(device, device=True)
     device.set_defaults(handler=_device)
 
 
@@ -537,7 +504,13 @@ def _device(args: argparse.Namespace) -> int:
 def _fleet_parser(family: Any) -> None:
     fleet = family.add_parser(
         "fleet",
-        parents=[options.SPEC(), options.TREE(), options.CONNECTION(), options.FORMAT()],
+        parents=[
+            options.SPEC(),
+            options.TREE(),
+            options.CONNECTION(),
+            options.FORMAT(),
+            options.DEVICE_ACCOUNT(),
+        ],
         allow_abbrev=False,  # --client-secret must not pass for --client-secret-file
         help="N simulated devices at once against a DM server (a load test)",
         description=(
@@ -553,7 +526,6 @@ def _fleet_parser(family: Any) -> None:
                        "or every device of --accounts)")  # fmt: skip
     fleet.add_argument("--accounts", metavar="ACCOUNTS.jsonl", help="each device's id and secrets")
     fleet.add_argument("--concurrency", type=int, default=100, metavar="K", help="sessions at once")
-    secret_options(fleet, device=True)
     fleet.set_defaults(handler=_fleet_run)
 
 

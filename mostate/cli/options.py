@@ -103,6 +103,49 @@ def _connection(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--ca-file", metavar="PEM", help="trust only these CAs for https")
 
 
+def _account(parser: argparse.ArgumentParser, *, device: bool) -> None:
+    """How a side learns the account and its secrets: files or environment variables, never
+    the command line (where ``ps`` shows them)."""
+    whose = "this device's" if device else "the devices'"
+    parser.add_argument("--server-id", default="mostate", help="the server's id (header Source)")
+    kinds = ["basic", "md5", "hmac"]
+    parser.add_argument(
+        "--client-auth", choices=kinds, default="md5", help="how devices prove themselves"
+    )
+    parser.add_argument(
+        "--server-auth", choices=kinds, default="md5", help="how the server proves itself"
+    )
+    parser.add_argument("--client-name", help=f"{whose} user name (default: the device id)")
+    if device:  # a server shares one client secret only by --fleet-secret-file
+        parser.add_argument(
+            "--client-secret-file",
+            metavar="FILE",
+            help=f"{whose} secret, read from FILE (default: $MOSTATE_CLIENT_SECRET)",
+        )
+    parser.add_argument("--server-name", help="the server's user name (default: the server id)")
+    parser.add_argument(
+        "--server-secret-file",
+        metavar="FILE",
+        help="the server's secret, read from FILE (default: $MOSTATE_SERVER_SECRET)",
+    )
+    parser.add_argument(
+        "--insecure-demo",
+        action="store_true",
+        help="use the well-known demo account (mostate/mostate): for tutorials, never for devices",
+    )
+
+
+def _device_account(parser: argparse.ArgumentParser) -> None:
+    """A device's account: its secrets (``--client-secret-file``, ``--server-secret-file``)."""
+    _account(parser, device=True)
+
+
+def _server_account(parser: argparse.ArgumentParser) -> None:
+    """A server's account for its devices: no client secret (``--fleet-secret-file`` shares
+    one, explicitly)."""
+    _account(parser, device=False)
+
+
 SPEC = _group(_spec)
 SPEC_ARGUMENT = _group(_spec_argument)
 FORMAT = _group(_format)
@@ -110,3 +153,5 @@ TIMEOUT = _group(_timeout)
 RLIMIT = _group(_rlimit)
 TREE = _group(tree_options)
 CONNECTION = _group(_connection)
+DEVICE_ACCOUNT = _group(_device_account)
+SERVER_ACCOUNT = _group(_server_account)
