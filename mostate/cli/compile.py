@@ -6,15 +6,19 @@ the objects its generated names stand for (``_k0 = ...``, as comments); an opera
 generator leaves to the interpreter is listed with the reason. ``--emit successor`` prints the
 explorer's form instead (:func:`~mostate.codegen.compile_successor`): one function per concrete
 request the explorer sends with one instance name (its arguments and confirmation folded in).
+``--emit c`` writes the rules as a dependency-free C99 header and source
+(:func:`~mostate.codegen.cmodule.emit_c`) into ``--out-dir``, or prints them.
 """
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
 
 from ..codegen import Unsupported, source
 from ..codegen.build import successor_source
+from ..codegen.cmodule import emit_c
 from ..rules import Spec
 from ..suggest import closest, did_you_mean
 from . import options
@@ -35,12 +39,23 @@ def register(commands: Any) -> None:
     )
     compile_.add_argument(
         "--emit",
-        choices=("python", "successor"),
+        choices=("python", "successor", "c"),
         default="python",
         help=(
             "what to print (python: the engine's generated functions; successor: the "
-            "explorer's, one per concrete request of a one-instance scope)"
+            "explorer's, one per concrete request of a one-instance scope; c: a C99 header "
+            "and source with a function per operation and actor, for a device client)"
         ),
+    )
+    compile_.add_argument(
+        "--out-dir",
+        metavar="DIR",
+        help="with --emit c: write PREFIX.h and PREFIX.c into DIR (default: print them)",
+    )
+    compile_.add_argument(
+        "--prefix",
+        metavar="NAME",
+        help="with --emit c: the prefix of every C name (default: the spec's name)",
     )
     compile_.add_argument(
         "--operation",
@@ -54,6 +69,10 @@ def register(commands: Any) -> None:
 
 def _compile(args: argparse.Namespace) -> int:
     spec = spec_from(chosen_spec(args))
+    if args.emit == "c":
+        return _c(spec, args)
+    if args.out_dir is not None or args.prefix is not None:
+        raise CliError("--out-dir and --prefix go with --emit c")
     names = args.operation or list(spec.ops)
     unknown = [name for name in names if name not in spec.ops]
     if unknown:
@@ -72,6 +91,26 @@ def _compile(args: argparse.Namespace) -> int:
         listed = "".join(f"# {key} = {value!r}\n" for key, value in constants.items())
         parts.append(listed + text)
     print("\n\n".join(parts), end="")
+    return 0
+
+
+def _c(spec: Spec, args: argparse.Namespace) -> int:
+    """The C form of the whole spec, written to ``--out-dir`` or printed."""
+    if args.operation:
+        raise CliError("--emit c writes every operation (a C module is whole): drop --operation")
+    try:
+        module = emit_c(spec, args.prefix)
+    except Unsupported as err:
+        raise CliError(f"spec {spec.name!r} has no C form: {err}") from err
+    if args.out_dir is None:
+        print(f"/* ---- {module.prefix}.h ---- */\n{module.header}")
+        print(f"/* ---- {module.prefix}.c ---- */\n{module.source}", end="")
+        return 0
+    folder = Path(args.out_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, text in ((f"{module.prefix}.h", module.header), (f"{module.prefix}.c", module.source)):
+        (folder / name).write_text(text, encoding="utf-8")
+        print(folder / name)
     return 0
 
 

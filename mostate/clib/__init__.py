@@ -10,14 +10,18 @@ from .build import build as build
 from .build import compiler as compiler
 from .build import sanitizer_runtime as sanitizer_runtime
 from .build import write_sources as write_sources
+from .engine import CapacityError as CapacityError
 from .engine import CEngine as CEngine
+from .engine import HostError as HostError
 from .engine import NotRepresentable as NotRepresentable
 
 __all__ = [
     "Built",
     "CEngine",
+    "CapacityError",
     "CompileError",
     "CompilerMissing",
+    "HostError",
     "NotRepresentable",
     "build",
     "compiler",

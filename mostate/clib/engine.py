@@ -41,6 +41,15 @@ class NotRepresentable(MostateError, ValueError):
     """A request or state that the C interface has no way to express."""
 
 
+class CapacityError(MostateError, RuntimeError):
+    """The C function refused the step: the service would hold more than
+    ``PREFIX_MAX_INSTANCES`` instances (``PREFIX_E_CAPACITY``)."""
+
+
+class HostError(MostateError, RuntimeError):
+    """A host callback failed and the C function decided nothing (``PREFIX_E_HOST``)."""
+
+
 def cdef(header: str) -> str:
     """The declarations of a generated header as cffi reads them: its typedefs, prototypes
     and integer constants, without the preprocessor's guards.
@@ -152,8 +161,10 @@ class CEngine:
             rc = fn(self._host, st, req, args, flags, out)
         else:
             rc = fn(self._host, st, req, flags, out)
+        if rc == 1:
+            raise CapacityError(f"{p}_{op.name}: more instances than the C build holds")
         if rc != 0:
-            raise NotRepresentable(f"{p}_{op.name}: the C function returned {rc}")
+            raise HostError(f"{p}_{op.name}: the C function returned {rc}")
         return self._outcome(state, request, out)
 
     # -- into C ---------------------------------------------------------------------------------

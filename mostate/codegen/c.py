@@ -209,8 +209,8 @@ class FunctionPrinter:
         # Every local is initialised and marked used: a loop's name it never reads, a record
         # a branch leaves unread, are no warning under -Wall -Wextra.
         decls = [f"{d};" for d in self.decls.values()]
-        used = [f"(void){name};" for name in self.decls]
-        return _indent(["int bc = 0;", *decls, "(void)bc;", *used, *self.lines], 1)
+        used = _packed([f"(void){name};" for name in ("bc", *self.decls)])
+        return _indent(["int bc = 0;", *decls, *used, *self.lines], 1)
 
     # -- the plumbing ---------------------------------------------------------------------------
 
@@ -821,6 +821,17 @@ def _local(name: str) -> str:
     if not re.fullmatch(r"[A-Za-z0-9]+", name):
         raise Unsupported(f"local {name!r}")
     return f"v_{name}"
+
+
+def _packed(parts: Sequence[str], width: int = 96) -> list[str]:
+    """``parts`` joined by spaces into lines of at most ``width`` characters."""
+    lines: list[str] = []
+    for part in parts:
+        if lines and len(lines[-1]) + 1 + len(part) <= width:
+            lines[-1] += " " + part
+        else:
+            lines.append(part)
+    return lines
 
 
 def _indent(lines: Sequence[str], depth: int) -> list[str]:
