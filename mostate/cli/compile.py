@@ -108,9 +108,10 @@ def _c(spec: Spec, args: argparse.Namespace) -> int:
         return 0
     folder = Path(args.out_dir)
     folder.mkdir(parents=True, exist_ok=True)
-    for name, text in ((f"{module.prefix}.h", module.header), (f"{module.prefix}.c", module.source)):
-        (folder / name).write_text(text, encoding="utf-8")
-        print(folder / name)
+    for suffix, text in ((".h", module.header), (".c", module.source)):
+        path = folder / f"{module.prefix}{suffix}"
+        path.write_text(text, encoding="utf-8")
+        print(path)
     return 0
 
 

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import attrs
 
-from ..errors import MostateError
 from ..codegen.cmodule import CModule
+from ..errors import MostateError
 
 STRICT = ("-std=c99", "-Wall", "-Wextra", "-pedantic", "-Werror")
 """The flags the generated C builds clean under."""

@@ -134,7 +134,7 @@ class CEngine:
         host.ctx = ffi.NULL
         host.empty = ffi.cast(f"{p}_params", self.empty)
         host.equal, host.without = self._callbacks[0], self._callbacks[2]
-        setattr(host, "with", self._callbacks[1])  # noqa: B010 (`with` is a Python keyword)
+        setattr(host, "with", self._callbacks[1])  # `with` is a Python keyword
         return host
 
     def apply(self, state: DeviceState, request: Request, *, valid: bool = False) -> Outcome:
@@ -148,9 +148,7 @@ class CEngine:
         req = ffi.new(f"{p}_request *")
         req.service = self._str(request.service, keep)
         req.instance = self._str(request.instance if op.has_target else None, keep)
-        req.declines = int(
-            request.actor.role is Role.SERVER and request.confirm is Confirm.DECLINE
-        )
+        req.declines = int(request.actor.role is Role.SERVER and request.confirm is Confirm.DECLINE)
         st = self._state(state, keep)
         post = ffi.new(f"{p}_slot[]", 256)
         out = ffi.new(f"{p}_outcome *")
@@ -214,9 +212,9 @@ class CEngine:
                 continue
             if not isinstance(value, ARG_TYPES[decl.type]):
                 raise NotRepresentable(f"{op}: {decl.name!r} of the wrong type")
-            if decl.type is Type.BOOL:
+            if isinstance(value, bool):
                 setattr(args, member, int(value))
-            elif decl.type is Type.STR:
+            elif isinstance(value, str):
                 setattr(args, member, self._str(value, keep))
             else:
                 handle = self.params.handle(value)
@@ -249,7 +247,11 @@ class CEngine:
         return state.with_service(service, Service(FrozenMap(records)))
 
     def _instance(self, rec: Any) -> Instance:
-        flags = {f.value: bool(getattr(rec, _member(f))) for f in Field if f not in (Field.PARAMS, Field.EXISTS)}
+        flags = {
+            f.value: bool(getattr(rec, _member(f)))
+            for f in Field
+            if f not in (Field.PARAMS, Field.EXISTS)
+        }
         return Instance(**flags, params=self.params.get(_int(self.ffi, rec.params)))
 
     def _result(self, out: Any) -> Any:

@@ -100,11 +100,10 @@ class CType(enum.Enum):
     """``None`` as a literal: a reference to nothing (or a name that is not there)."""
 
 
-C_KEYWORDS = frozenset(
-    "auto break case char const continue default do double else enum extern float for goto if"
-    " inline int long register restrict return short signed sizeof static struct switch typedef"
-    " union unsigned void volatile while _Bool _Complex _Imaginary".split()
-)
+_KEYWORDS = """auto break case char const continue default do double else enum extern float for
+goto if inline int long register restrict return short signed sizeof static struct switch typedef
+union unsigned void volatile while _Bool _Complex _Imaginary"""
+C_KEYWORDS = frozenset(_KEYWORDS.split())
 _IDENT = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 
 
@@ -199,7 +198,7 @@ class FunctionPrinter:
     def body(self, function: Function) -> list[str]:
         """The lines of the function's body, at one indent."""
         if function.successor:
-            raise Unsupported("the successor form has no C spelling (the explorer's, not a client's)")
+            raise Unsupported("the successor form (the explorer's) has no C spelling")
         self.handlers = ["broken"]
         for stmt in function.body:
             self.statement(stmt)
@@ -275,7 +274,7 @@ class FunctionPrinter:
             case Known():
                 return self._known(term.which)
             case Not():
-                return f"(!{self.bool(term.operand)})", CType.BOOL
+                return f"(!{self.boolean(term.operand)})", CType.BOOL
             case And():
                 return self._junction(term.left, term.right, "&&")
             case Or():
@@ -307,7 +306,8 @@ class FunctionPrinter:
                 service, name = self.name(term.service), self.name(term.name)
                 return f"{self.p}__ref({service}, {name})", CType.REF
             case Record():
-                fields = ", ".join(self._field(f, t) for f, t in zip(Field, term.fields, strict=True))
+                pairs = zip(Field, term.fields, strict=True)
+                fields = ", ".join(self._field(f, t) for f, t in pairs)
                 return f"{self.p}__record({fields})", CType.RECORD
             case Rebuilt():
                 return self._rebuilt(term)
@@ -340,7 +340,7 @@ class FunctionPrinter:
             raise Unsupported(f"expected a {ctype.value}, found a {got.value}: {term!r}")
         return value
 
-    def bool(self, term: Term) -> str:
+    def boolean(self, term: Term) -> str:
         return self.typed(term, CType.BOOL)
 
     def name(self, term: Term) -> str:
@@ -407,7 +407,7 @@ class FunctionPrinter:
                 assert_never(which)
 
     def _junction(self, left: Term, right: Term, op: str) -> tuple[str, CType]:
-        first = self.bool(left)
+        first = self.boolean(left)
         lines, second, ctype = self.capture(right)
         if ctype is not CType.BOOL:
             raise Unsupported(f"{op} of a {ctype.value}")
@@ -421,7 +421,7 @@ class FunctionPrinter:
         return t, CType.BOOL
 
     def _cond(self, term: Cond) -> tuple[str, CType]:
-        test = self.bool(term.test)
+        test = self.boolean(term.test)
         then_lines, then, then_type = self.capture(term.then)
         else_lines, orelse, else_type = self.capture(term.orelse)
         ctype = _unify(then_type, else_type)
@@ -513,7 +513,7 @@ class FunctionPrinter:
         self.emit(f"{t} = {start};")
         done = self.label("done")
         with self.loop(term.loop):
-            body = self.bool(term.body)
+            body = self.boolean(term.body)
             match kind:
                 case Reduction.ALL:
                     self.emit(f"if (!{body}) {{ {t} = 0; goto {done}; }}")
@@ -538,11 +538,11 @@ class FunctionPrinter:
             match part:
                 case Candidates():
                     with self.loop(part.loop):
-                        where = None if part.where is None else self.bool(part.where)
+                        where = None if part.where is None else self.boolean(part.where)
                         item = self.typed(part.item, CType.REF)
                         self._when(where, take + item + ";")
                 case One():
-                    where = None if part.when is None else self.bool(part.when)
+                    where = None if part.when is None else self.boolean(part.when)
                     item = self.typed(part.item, CType.REF)
                     self._when(where, take + item + ";")
                 case _:
@@ -644,7 +644,7 @@ class FunctionPrinter:
                 full = f"{self.p.upper()}_E_CAPACITY"
                 self.emit(f"if ({self.p}__store({slots}, &{n}, {key}, {value})) return {full};")
             case If():
-                test = self.bool(stmt.test)
+                test = self.boolean(stmt.test)
                 self.emit(f"if ({test}) {{")
                 self.lines += _indent(self.statements(stmt.body), 1)
                 if stmt.orelse is not None:
@@ -689,8 +689,8 @@ class FunctionPrinter:
                 self.emit(f"{local}_n = {self.p}__copy({local}, {slots}, {n});")
                 if isinstance(value, AddedTo):
                     key, record = self.name(value.key), self.typed(value.record, CType.RECORD)
-                    full = f"{self.p.upper()}_E_CAPACITY"
-                    self.emit(f"if ({self.p}__store({local}, &{local}_n, {key}, {record})) return {full};")
+                    full = f"return {self.p.upper()}_E_CAPACITY;"
+                    self.emit(f"if ({self.p}__store({local}, &{local}_n, {key}, {record})) {full}")
                 return
             case _:
                 pass
@@ -708,11 +708,11 @@ class FunctionPrinter:
             self.emit(f"{{ {broken} }}")
             return
         if not stmt.guarded:
-            self.emit(f"if (!{self.bool(stmt.holds)}) {{ {broken} }}")
+            self.emit(f"if (!{self.boolean(stmt.holds)}) {{ {broken} }}")
             return
         handler = self.label("amb")
         self.handlers.append(handler)
-        holds = self.bool(stmt.holds)
+        holds = self.boolean(stmt.holds)
         self.handlers.pop()
         label = f"{handler}: " if handler in self.used else ""
         self.emit(f"if (!{holds}) {{ {label}{broken} }}")

@@ -25,7 +25,7 @@ from ..model import Clause, Role, Status
 from ..rules import ARG_TYPES, CREATES_ONLY_TARGET, UNIQUE_THE, Field, Operation, Spec, The
 from .build import specialise
 from .c import ARG_C, CType, FunctionPrinter, Names, c_ident, c_string
-from .runtime import MALFORMED, reason
+from .runtime import MALFORMED
 from .values import Unsupported
 
 MAX_INSTANCES = 64
@@ -108,7 +108,9 @@ class _Clauses:
         rows, breaks = [], []
         for clause in self.clauses:
             loc = clause.location
-            where = "NULL, 0, 0" if loc is None else f"{c_string(loc.file)}, {loc.line}, {loc.column}"
+            where = "NULL, 0, 0"
+            if loc is not None:
+                where = f"{c_string(loc.file)}, {loc.line}, {loc.column}"
             rows.append(f"    {{{c_string(clause.kind)}, {c_string(clause.name)}, {where}}},")
             breaks.append(f"    {c_string(f'the step would break {clause.kind} {clause.name}')},")
         return [
@@ -168,7 +170,8 @@ def _args_struct(p: str, op: Operation) -> list[str]:
         if ctype is None:
             raise Unsupported(f"argument {decl.name!r} of type {decl.type.value}")
         why = " (NULL: left out)" if decl.optional else ""
-        members.append(f"    {spelled[ctype]} {c_ident(decl.name, 'argument')}; /* {decl.type.value}{why} */")
+        member = c_ident(decl.name, "argument")
+        members.append(f"    {spelled[ctype]} {member}; /* {decl.type.value}{why} */")
     return [f"typedef struct {p}_{name}_args {{", *members, f"}} {p}_{name}_args;"]
 
 
@@ -210,10 +213,10 @@ def _runtime(p: str) -> str:
     flags = [f for f, field in zip(fields, Field, strict=True) if field is not Field.PARAMS]
     params = c_ident(Field.PARAMS.value, "field")
     same = " && ".join(f"a.{f} == b.{f}" for f in flags)
-    make_args = ", ".join(
-        f"PFX_params {f}" if f == params else f"int {f}" for f in fields
+    make_args = ", ".join(f"PFX_params {f}" if f == params else f"int {f}" for f in fields)
+    make_body = "; ".join(
+        f"r.{f} = {f}" if f == params else f"r.{f} = (unsigned char)({f} != 0)" for f in fields
     )
-    make_body = "; ".join(f"r.{f} = {f}" if f == params else f"r.{f} = (unsigned char)({f} != 0)" for f in fields)
     absent = ", ".join("host->empty" if f == params else "0" for f in fields)
     text = (
         _RUNTIME.replace("@SAME@", same)
@@ -403,7 +406,8 @@ static int PFX__params_eq(const PFX_host *host, PFX_params a, PFX_params b)
     return a == b || host->equal(host->ctx, a, b) != 0;
 }
 
-static int PFX__with(const PFX_host *host, PFX_params m, const char *k, const char *v, PFX_params *out)
+static int PFX__with(const PFX_host *host, PFX_params m, const char *k, const char *v,
+                     PFX_params *out)
 {
     if (m == NULL || k == NULL || v == NULL) return 1;
     return host->with(host->ctx, m, k, v, out) != 0 || *out == NULL;

@@ -1,7 +1,8 @@
 """The residual language's structure: every node has its case in every backend, in the order the
 language declares them, and every dispatcher over it ends in ``assert_never``.
 
-The backends are the Python printer (:mod:`mostate.codegen.python`) and the array evaluator
+The backends are the Python printer (:mod:`mostate.codegen.python`), the C printer
+(:mod:`mostate.codegen.c`) and the array evaluator
 (:mod:`mostate.explore.evaluator` for terms and loops, :mod:`mostate.explore.run` for
 statements); the walks of :mod:`mostate.codegen.residual` and the dead-copy pass name every
 node too. What each backend does with a node is held elsewhere: the printer byte for byte to
@@ -17,7 +18,7 @@ import textwrap
 
 import pytest
 
-from mostate.codegen import python, residual, unused
+from mostate.codegen import c, python, residual, unused
 from mostate.codegen.residual import LOOP_NODES, STMT_NODES, TERM_NODES
 
 
@@ -49,6 +50,9 @@ def _backends() -> dict[str, tuple[object, tuple[type, ...]]]:
         "python terms": (python._Printer.term, TERM_NODES),
         "python loops": (python._Printer.loop, LOOP_NODES),
         "python statements": (python._Printer.statement, STMT_NODES),
+        "c terms": (c.FunctionPrinter.term, TERM_NODES),
+        "c loops": (c.FunctionPrinter.heads, LOOP_NODES),
+        "c statements": (c.FunctionPrinter.statement, STMT_NODES),
         "arrays terms": (evaluator.Terms.term, TERM_NODES),
         "arrays loops": (loops.Loops.enter, LOOP_NODES),
         "arrays statements": (run.Run.statement, STMT_NODES),
