@@ -17,6 +17,13 @@ request                          command
 
 A request carrying ``confirm`` is wrapped in a Sequence after an Alert 1101 that asks the user.
 
+A device that refuses ``?list=StructData`` with 406 (a DM 1.2 client such as libdmclient, whose
+core refuses every ``?list=``) still answers ``get``: the server asks again leaf by leaf, in
+further packages of the same session (:meth:`Server.next_round`): the instance node (its
+children), then each child leaf, and the report is made of those answers. A query whose listing
+names instances the server did not ask about (added by someone else, or before this session)
+has their flags read the same way, in the next package, before the engine answers it.
+
 :meth:`Server.read` reports, per request, the status and result. The answer to ``get_active`` and
 ``in_use`` is not computed here: the flags read from the device are put in a mirror state and the
 engine answers the query on it (the rule is written once, in the spec). Instances the children
@@ -26,7 +33,8 @@ the next package asks about them.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from collections.abc import Sequence as Seq
 from typing import Any
 
 import attrs
@@ -50,7 +58,7 @@ from .messages import (
     Status,
     SyncHdr,
 )
-from .tree import FLAGS, TreeConfig
+from .tree import FLAGS, FlagBinding, TreeConfig
 
 _CHR = Meta("chr", "text/plain")
 _BOOL = Meta("bool", "text/plain")
@@ -108,12 +116,21 @@ class Server:
         server_id: str = "mostate",
         client: str = "device",
         session_id: str = "1",
+        rounds: bool = False,
     ) -> None:
+        """``rounds``: the caller sends :meth:`next_round`'s commands in later packages of the
+        session (a :class:`~mostate.omadm.session.ServerSession` does), so a refused listing
+        or a query's unknown instances are read then rather than reported at once."""
         self.engine = engine
         self.tree = tree if tree is not None else TreeConfig()
         self.server_id, self.client, self.session_id = server_id, client, session_id
         self.known: dict[str, set[str]] = {}
         self._msg_id = 0
+        self.rounds = rounds
+        self._leafwise: dict[str, _Leafwise] = {}
+        self._requery: dict[str, _Requery] = {}
+        self._round: tuple[tuple[str, Sent], ...] = ()
+        self._next_id = 100_000  # CmdIDs of later rounds: apart from the campaign's
 
     def build(
         self, requests: Iterable[Request], *, first_id: int = 1
@@ -197,6 +214,8 @@ class Server:
         if request.op in _QUERIES:
             return self._query(sent, statuses, items)
         code = next((s.code for s in statuses if s.code != 200), 200)
+        if request.op == "get" and self.rounds and self._refused_listing(sent, statuses, items):
+            return Report(request, None, note=LEAFWISE)
         if request.op != "get" or code != 200:
             return Report(request, code, note=_unsupported(request, statuses))
         flags = [_flag(items.get(uri)) for uri in sent.uris[: len(FLAGS)]]
@@ -207,6 +226,103 @@ class Server:
             if uri.startswith(prefix) and "/" not in uri.removeprefix(prefix) and not _node(item)
         }
         return Report(request, 200, instance((f is True for f in flags), FrozenMap(params)))
+
+    def _refused_listing(self, sent: Sent, statuses: list[Status], items: dict[str, Item]) -> bool:
+        """Whether the device refused ``?list=StructData`` (406) and answered the flags: the
+        instance is then read leaf by leaf (kept for :meth:`next_round`)."""
+        listing = f"{sent.uris[len(FLAGS)]}?list=StructData"
+        refused = any(s.code == 406 and listing in s.target_refs for s in statuses)
+        others = [s for s in statuses if listing not in s.target_refs]
+        if not refused or any(s.code != 200 for s in others):
+            return False
+        flags = tuple(_flag(items.get(uri)) for uri in sent.uris[: len(FLAGS)])
+        self._leafwise[sent.cmd_id] = _Leafwise(sent, flags)
+        return True
+
+    def next_round(self) -> tuple[Command, ...]:
+        """The commands of the next round of a leaf-by-leaf read (none when no read is
+        left): the instance nodes not listed yet, or the leaves of those that were."""
+        commands: list[Command] = []
+        round_: list[tuple[str, Sent]] = []
+        for key, read in self._leafwise.items():
+            if read.done:
+                continue
+            inst = read.sent.uris[len(FLAGS)]
+            uris = (inst,) if read.children is None else tuple(f"{inst}/{c}" for c in read.children)
+            self._next_id += 1
+            cid = str(self._next_id)
+            commands.append(Get(cid, tuple(Item(u) for u in uris)))
+            round_.append((key, Sent(read.sent.request, cid, uris)))
+        for key, again in self._requery.items():
+            if again.done:
+                continue
+            service = again.sent.request.service
+            assert service is not None
+            uris = tuple(self.tree.flag_uri(service, n, f) for n in again.missing for f in FLAGS)
+            self._next_id += 1
+            cid = str(self._next_id)
+            commands.append(Get(cid, tuple(Item(u) for u in uris)))
+            round_.append((key, Sent(again.sent.request, cid, uris)))
+        self._round = tuple(round_)
+        return tuple(commands)
+
+    def read_round(self, response: Package) -> None:
+        """Take in the device's answer to the round :meth:`next_round` made."""
+        found: dict[str, Item] = {}
+        for results in response.results():
+            found.update((i.source or "", i) for i in results.items)
+        codes = {s.cmd_ref: s.code for s in response.statuses() if s.code != 200}
+        for key, sent in self._round:
+            if key in self._requery:
+                self._requery[key] = self._requeried(self._requery[key], found)
+                continue
+            read = self._leafwise[key]
+            if sent.cmd_id in codes or (read.children is None and sent.uris[0] not in found):
+                self._leafwise[key] = attrs.evolve(read, done=True, failed=codes.get(sent.cmd_id))
+            elif read.children is None:
+                listed = found[sent.uris[0]].data or ""
+                leaves = self.tree.flags is FlagBinding.LEAVES
+                names = tuple(n for n in listed.split("/") if n and not (leaves and n == "Ext"))
+                self._leafwise[key] = attrs.evolve(read, children=names, done=not names)
+            else:
+                values = {
+                    u.rpartition("/")[2]: (found[u].data or "") for u in sent.uris if u in found
+                }
+                self._leafwise[key] = attrs.evolve(read, params=FrozenMap(values), done=True)
+        self._round = ()
+
+    def _requeried(self, again: _Requery, found: dict[str, Item]) -> _Requery:
+        """A query's mirror with the flags a later round read."""
+        service = again.sent.request.service
+        assert service is not None
+        mirror = dict(again.mirror.items())
+        for name in again.missing:
+            flags = [_flag(found.get(self.tree.flag_uri(service, name, f))) for f in FLAGS]
+            if None not in flags:
+                mirror[name] = Instance(flags[0] is True, flags[1] is True, flags[2] is True)
+        missing = tuple(n for n in again.missing if n not in mirror)
+        return attrs.evolve(again, mirror=FrozenMap(mirror), missing=missing, done=True)
+
+    def leafwise(self, reports: tuple[Report, ...]) -> tuple[Report, ...]:
+        """``reports`` with each later-round read's own report in its place: a ``get`` read
+        leaf by leaf, a query whose flags were read in a later round."""
+        by_request = {read.sent.request: read for read in self._leafwise.values()}
+        queries = {again.sent.request: again for again in self._requery.values()}
+        out = []
+        for report in reports:
+            again = queries.get(report.request) if report.note == REQUERY else None
+            if again is not None:
+                out.append(self._answer_query(again.sent.request, 200, again.mirror, again.missing))
+                continue
+            read = by_request.get(report.request) if report.note == LEAFWISE else None
+            if read is None:
+                out.append(report)
+            elif read.failed is not None or not read.done:
+                out.append(Report(report.request, read.failed, note="leaf-by-leaf read failed"))
+            else:
+                inst = instance((f is True for f in read.flags), read.params)
+                out.append(Report(report.request, 200, inst))
+        return tuple(out)
 
     def _query(self, sent: Sent, statuses: list[Status], items: dict[str, Item]) -> Report:
         request, root = sent.request, sent.uris[0]
@@ -226,15 +342,49 @@ class Server:
         unsupported = _unsupported(request, statuses)
         if unsupported:
             return Report(request, code, note=unsupported)
-        missing = sorted(set(names) - set(mirror))
+        missing = tuple(sorted(set(names) - set(mirror)))
+        if missing and self.rounds and sent.cmd_id not in self._requery:
+            self._requery[sent.cmd_id] = _Requery(sent, FrozenMap(mirror), missing)
+            return Report(request, None, note=REQUERY)
+        return self._answer_query(request, code, mirror, missing)
+
+    def _answer_query(
+        self, request: Request, code: int, mirror: Mapping[str, Instance], missing: Seq[str]
+    ) -> Report:
+        """The engine's answer to a query on the flags read (the rule is the spec's)."""
+        assert request.service is not None
         state = DeviceState().with_service(request.service, Service(FrozenMap(mirror)))
         query = Request(Actor.server(self.server_id), request.op, request.service)
         outcome = self.engine.apply(state, query)
-        note = f"incomplete: flags of {missing} not read; ask again" if missing else None
+        note = f"incomplete: flags of {list(missing)} not read; ask again" if missing else None
         return Report(request, code, outcome.result, note)
 
 
 NOT_CCS = "the device does not support Configuration Context Status"
+LEAFWISE = "?list=StructData refused (406): read leaf by leaf"
+REQUERY = "instances the server did not know of: their flags read in a later round"
+
+
+@attrs.frozen
+class _Requery:
+    """A query whose listing named instances whose flags were not asked: asked next round."""
+
+    sent: Sent
+    mirror: FrozenMap[str, Instance]
+    missing: tuple[str, ...]
+    done: bool = False
+
+
+@attrs.frozen
+class _Leafwise:
+    """A ``get`` read leaf by leaf: its flags, then its children, then its parameters."""
+
+    sent: Sent
+    flags: tuple[bool | None, ...]
+    children: tuple[str, ...] | None = None
+    params: FrozenMap[str, str] = FrozenMap()
+    done: bool = False
+    failed: int | None = None
 
 
 def _unsupported(request: Request, statuses: list[Status]) -> str | None:

@@ -80,6 +80,8 @@ NEXT_MESSAGE = "1222"  # Alert: send the next message of this package (DM Protoc
 MAX_MSG_SIZE = 65_536
 """The largest message this side accepts, sent as MaxMsgSize in every header."""
 MAX_MESSAGES = 50
+MAX_ROUNDS = 2
+"""Packages after the campaign's, to read a ``get`` leaf by leaf (its children, then them)."""
 """A session longer than this is cut off: a device that never stops answering gets 'done'."""
 
 
@@ -182,7 +184,7 @@ class ServerSession:
         )
         self.max_msg_size = max_msg_size
         self.nonces, self.accept, self.challenge_nonce = nonces, tuple(accept), challenge
-        self.server = Server(engine, tree, server_id=self.account.server_id)
+        self.server = Server(engine, tree, server_id=self.account.server_id, rounds=True)
         self.done = False
         self.authenticated = False
         self.device = ""
@@ -193,6 +195,8 @@ class ServerSession:
         self._answers: list[Status | Results] = []
         self._peer_max: int | None = None
         self._reports: tuple[Report, ...] = ()
+        self._first: tuple[Report, ...] = ()
+        self._rounds = 0
         self._messages = 0
         self._last_msg = 0
 
@@ -238,8 +242,19 @@ class ServerSession:
             head = self._answer(header, AUTH_ACCEPTED, statuses)
             sent, self._pending = fit(head, self._pending, self._peer_max)
             return attrs.evolve(head, body=head.body + sent, final=not self._pending)
+        if self._sent is not None and self._rounds:
+            self.server.read_round(Package(package.header, tuple(self._answers)))
+        elif self._sent and not self._reports:
+            self._first = self._read(package)
+        later = self.server.next_round() if self._rounds < MAX_ROUNDS else ()
+        if later:  # a device that refused ?list=StructData: its leaves, round by round
+            self._rounds += 1
+            self._answers = []
+            head = self._answer(header, AUTH_ACCEPTED, statuses)
+            sent, self._pending = fit(head, later, self._peer_max)
+            return attrs.evolve(head, body=head.body + sent, final=not self._pending)
         if self._sent and not self._reports:
-            self._reports = self._read(package)
+            self._reports = self.server.leafwise(self._first)
         self.done = True
         return self._answer(header, AUTH_ACCEPTED, statuses)
 

@@ -11,11 +11,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 
 from mostate import DeviceState, Engine, Request
 from mostate.model import Role
 from mostate.omadm import Answer, Device, Server, TreeConfig, answering, write_package
+from mostate.omadm.tree import FLAGS
 from mostate.trace import TraceLine, read_lines
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "specs" / "scenarios"
@@ -101,6 +103,28 @@ def test_a_query_reports_instances_the_server_did_not_know(
     _, response = device.process(state, package)
     (second,) = server.read(sent, response)
     assert (second.status, second.result, second.note) == (200, "mine", None)
+
+
+def test_a_query_asks_about_unknown_instances_in_a_later_round(
+    engine: Engine, tree: TreeConfig
+) -> None:
+    """In a session (rounds), the flags of the instances the listing shows and the server did
+    not ask about are read in the next package, and the engine answers on all of them."""
+    state = DeviceState.from_json({"MMS": {"mine": {"active": True}}})
+    device, server = Device(engine, tree), Server(engine, tree, rounds=True)
+    query = Request.from_json({"actor": "server", "op": "get_active", "service": "MMS"})
+    package, sent = server.build([query])
+    _, response = device.process(state, package)
+    reports = server.read(sent, response)
+    assert reports[0].status is None
+    later = server.next_round()
+    assert [i.target for i in later[0].items] == [tree.flag_uri("MMS", "mine", f) for f in FLAGS]
+    round_package = attrs.evolve(package, body=later)
+    _, answer = device.process(state, round_package)
+    server.read_round(answer)
+    assert server.next_round() == ()
+    ((final),) = server.leafwise(reports)
+    assert (final.status, final.result, final.note) == (200, "mine", None)
 
 
 def test_a_refused_package_is_reported_for_every_request(engine: Engine) -> None:

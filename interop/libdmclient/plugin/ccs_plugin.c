@@ -288,6 +288,10 @@ static int decide(device_t *dev, const char *op, int server, const char *instanc
         ccs_set_locked_args x; x.value = a->value; rc = CALL_WITH(set_locked, &x);
     } else if (strcmp(op, "get") == 0) {
         rc = CALL(get);
+    } else if (strcmp(op, "get_active") == 0) {
+        rc = CALL(get_active);
+    } else if (strcmp(op, "in_use") == 0) {
+        rc = CALL(in_use);
     } else {
         return OMADM_SYNCML_ERROR_COMMAND_NOT_IMPLEMENTED;
     }
@@ -295,7 +299,8 @@ static int decide(device_t *dev, const char *op, int server, const char *instanc
 #undef CALL_WITH
     if (rc == CCS_E_CAPACITY) return OMADM_SYNCML_ERROR_DEVICE_FULL;
     if (rc != CCS_DECIDED) return OMADM_SYNCML_ERROR_COMMAND_FAILED;
-    if (out->status == CCS_OK && strcmp(op, "get") != 0 && commit(dev, out) != 0)
+    if (out->status == CCS_OK && strncmp(op, "get", 3) != 0 && strcmp(op, "in_use") != 0
+        && commit(dev, out) != 0)
         return OMADM_SYNCML_ERROR_COMMAND_FAILED;
     return out->status == CCS_OK ? OMADM_SYNCML_ERROR_NONE : out->status;
 }
@@ -593,7 +598,8 @@ omadm_mo_interface_t *omadm_get_mo_interface(void)
 
 /*
  * A person on the device: op (set_active, set_default, set_locked, replace, delete_param,
- * delete, add) on instance of the tree in state_file, as the user; value "true"/"false" for a
+ * delete, add; the queries get, get_active, in_use) on instance of the tree in state_file, as
+ * the user; value "true"/"false" for a
  * flag, param and value for a parameter. Returns the status the spec's C decided (200, 404,
  * 425...); the file is rewritten on 200.
  */
