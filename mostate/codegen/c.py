@@ -284,9 +284,7 @@ class FunctionPrinter:
             case Cond():
                 return self._cond(term)
             case FieldOf():
-                record = self.typed(term.record, CType.RECORD)
-                ctype = CType.PARAMS if term.field is Field.PARAMS else CType.BOOL
-                return f"{record}.{FIELD_C[term.field]}", ctype
+                return self._field_of(term)
             case Has():
                 slots, n = self.records(term.records)
                 return f"({self.p}__find({slots}, {n}, {self.name(term.key)}) < {n})", CType.BOOL
@@ -294,29 +292,20 @@ class FunctionPrinter:
                 return self._lookup(term)
             case At():
                 slots, n = self.records(term.records)
-                key = self.name(term.key)
-                return f"{self.p}__get(host, {slots}, {n}, {key})", CType.RECORD
+                return f"{self.p}__get(host, {slots}, {n}, {self.name(term.key)})", CType.RECORD
             case RecordOf():
                 return self._record_of(term)
             case Same():
-                before = self.typed(term.before, CType.RECORD)
-                after = self.typed(term.after, CType.RECORD)
-                return f"{self.p}__same(host, {before}, {after})", CType.BOOL
+                return self._same(term)
             case RefTo():
                 service, name = self.name(term.service), self.name(term.name)
                 return f"{self.p}__ref({service}, {name})", CType.REF
             case Record():
-                pairs = zip(Field, term.fields, strict=True)
-                fields = ", ".join(self._field(f, t) for f, t in pairs)
-                return f"{self.p}__record({fields})", CType.RECORD
+                return self._record(term)
             case Rebuilt():
                 return self._rebuilt(term)
-            case Copied():
-                raise Unsupported("a copy of records outside a let")
-            case AddedTo():
-                raise Unsupported("records added to outside a let")
-            case NoRecords():
-                raise Unsupported("empty records outside a let")
+            case Copied() | AddedTo() | NoRecords():
+                raise Unsupported(f"records built outside a let: {term!r}")
             case WithParam():
                 return self._host_call("with", term.params, (term.key, term.value))
             case WithoutParam():
@@ -325,14 +314,27 @@ class FunctionPrinter:
                 return self._sum(term.terms)
             case Reduce():
                 return self._reduce(term)
-            case Candidates():
-                raise Unsupported("candidates outside a the()")
-            case One():
-                raise Unsupported("a single candidate outside a the()")
+            case Candidates() | One():
+                raise Unsupported(f"candidates outside a the(): {term!r}")
             case TheOf():
                 return self._the(term), CType.REF
             case _:
                 assert_never(term)
+
+    def _field_of(self, term: FieldOf) -> tuple[str, CType]:
+        record = self.typed(term.record, CType.RECORD)
+        ctype = CType.PARAMS if term.field is Field.PARAMS else CType.BOOL
+        return f"{record}.{FIELD_C[term.field]}", ctype
+
+    def _same(self, term: Same) -> tuple[str, CType]:
+        before = self.typed(term.before, CType.RECORD)
+        after = self.typed(term.after, CType.RECORD)
+        return f"{self.p}__same(host, {before}, {after})", CType.BOOL
+
+    def _record(self, term: Record) -> tuple[str, CType]:
+        pairs = zip(Field, term.fields, strict=True)
+        fields = ", ".join(self._field(f, t) for f, t in pairs)
+        return f"{self.p}__record({fields})", CType.RECORD
 
     def typed(self, term: Term, ctype: CType) -> str:
         value, got = self.term(term)
@@ -781,22 +783,18 @@ class FunctionPrinter:
         local, member = _local(arg.local.name), c_ident(arg.name, "argument")
         self.declare(local, ctype)
         what = f"{op}: {arg.name!r}"
-        match ctype:
-            case CType.BOOL:
-                self.emit(f"{local} = args->{member} != 0;")
-            case CType.NAME:
-                self._bad_unless(f"args->{member} != NULL", f"{what} is missing")
-                self.emit(f"{local} = args->{member};")
-                if arg.is_name:
-                    self._bad_unless(f"{self.p}__is_name({local})", f"{what} must be a name")
-            case CType.PARAMS:
-                if arg.optional:
-                    self.emit(f"{local} = args->{member} != NULL ? args->{member} : host->empty;")
-                else:
-                    self._bad_unless(f"args->{member} != NULL", f"{what} is missing")
-                    self.emit(f"{local} = args->{member};")
-            case _:
-                raise Unsupported(f"argument {arg.name!r} of type {arg.type}")
+        if ctype is CType.BOOL:
+            self.emit(f"{local} = args->{member} != 0;")
+        elif ctype is CType.NAME:
+            self._bad_unless(f"args->{member} != NULL", f"{what} is missing")
+            self.emit(f"{local} = args->{member};")
+            if arg.is_name:
+                self._bad_unless(f"{self.p}__is_name({local})", f"{what} must be a name")
+        elif arg.optional:  # a parameter map left out is the empty one
+            self.emit(f"{local} = args->{member} != NULL ? args->{member} : host->empty;")
+        else:
+            self._bad_unless(f"args->{member} != NULL", f"{what} is missing")
+            self.emit(f"{local} = args->{member};")
 
     def _bad_unless(self, test: str, why: str) -> None:
         self.emit(f"if (!({test})) return {self.p}__bad(out, pre, pre_n, {c_string(why)});")
