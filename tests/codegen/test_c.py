@@ -210,7 +210,7 @@ def test_a_service_beyond_the_built_maximum_is_refused_cleanly(tmp_path: Path) -
 # -- held to the engine ----------------------------------------------------------------------------
 
 
-@settings(max_examples=40, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=20, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(trace=traces(SHIPPED))
 def test_the_shipped_spec_in_c_answers_as_the_engine(
     c_cache: Path, trace: tuple[DeviceState, list[Request]]
