@@ -291,9 +291,10 @@ typedef struct PFX_state {
 typedef struct PFX_host {
     void *ctx;
     PFX_params empty; /* the empty map */
-    /* 1 when the maps hold the same pairs, else 0 */
+    /* 1 when the maps hold the same pairs, else 0 (NULL: equal handles only) */
     int (*equal)(void *ctx, PFX_params a, PFX_params b);
-    /* the map with key set to value, or without key, into *out: 0 on success */
+    /* the map with key set to value, or without key, into *out: 0 on success (NULL, or a
+       failure: the call returns PFXU_E_HOST and decides nothing) */
     int (*with)(void *ctx, PFX_params map, const char *key, const char *value, PFX_params *out);
     int (*without)(void *ctx, PFX_params map, const char *key, PFX_params *out);
 } PFX_host;
@@ -403,19 +404,19 @@ static int PFX__params_eq(const PFX_host *host, PFX_params a, PFX_params b)
 {
     /* NULL is the parameters of none's record (false in Python): equal only to itself */
     if (a == NULL || b == NULL) return a == b;
-    return a == b || host->equal(host->ctx, a, b) != 0;
+    return a == b || (host->equal != NULL && host->equal(host->ctx, a, b) != 0);
 }
 
 static int PFX__with(const PFX_host *host, PFX_params m, const char *k, const char *v,
                      PFX_params *out)
 {
-    if (m == NULL || k == NULL || v == NULL) return 1;
+    if (m == NULL || k == NULL || v == NULL || host->with == NULL) return 1;
     return host->with(host->ctx, m, k, v, out) != 0 || *out == NULL;
 }
 
 static int PFX__without(const PFX_host *host, PFX_params m, const char *k, PFX_params *out)
 {
-    if (m == NULL || k == NULL) return 1;
+    if (m == NULL || k == NULL || host->without == NULL) return 1;
     return host->without(host->ctx, m, k, out) != 0 || *out == NULL;
 }
 

@@ -39,6 +39,7 @@ from mostate.clib import (  # noqa: E402 (after the skip: it imports cffi)
     CapacityError,
     CEngine,
     CompilerMissing,
+    HostError,
     NotRepresentable,
     build,
     compiler,
@@ -205,6 +206,21 @@ def test_a_service_beyond_the_built_maximum_is_refused_cleanly(tmp_path: Path) -
     three = DeviceState.from_json({"MMS": {"a": {}, "b": {}, "c": {}}})
     with pytest.raises(CapacityError):
         small.apply(three, get)
+
+
+def test_a_failing_host_callback_decides_nothing(c_cache: Path) -> None:
+    c = CEngine(SHIPPED, build(emit_c(SHIPPED, "ccs"), optimise="-O0", cache=c_cache))
+    failing = c.ffi.callback(
+        "int(void *, ccs_params, const char *, const char *, ccs_params *)", lambda *_: 1
+    )
+    setattr(c._host, "with", failing)  # `with` is a Python keyword
+    state = DeviceState.from_json({"MMS": {"a": {}}})
+    replace = Request.from_json({"actor": "server", "op": "replace", "service": "MMS",
+                                 "instance": "a", "param": "p", "value": "v"})  # fmt: skip
+    with pytest.raises(HostError):
+        c.apply(state, replace)
+    get = Request.from_json({"actor": "server", "op": "get", "service": "MMS", "instance": "a"})
+    assert c.apply(state, get) == engine(SHIPPED).apply(state, get)  # no map edited: decided
 
 
 # -- held to the engine ----------------------------------------------------------------------------
