@@ -134,13 +134,18 @@ class Divergence:
 
 def diverging(engine: Engine, state: DeviceState, lines: list[TraceLine]) -> list[Divergence]:
     """Every line whose expected answer differs from what the spec gives, and every line that
-    could not be read and expects no 400: a log the checker could not read never passes."""
+    could not be read and expects no 400: a log the checker could not read never passes.
+
+    A line is read exactly as ``mostate run`` reads it: one the engine answers 400 (an unknown
+    operation, an argument of the wrong type) could not be read either, though it parsed.
+    """
     out = []
     for line, outcome in zip(lines, run_lines(engine, state, lines), strict=True):
-        if line.request is None and line.expect is None:
-            out.append(Divergence(line.number, f"could not be read ({line.error})"))
-        elif line.expect is not None:
+        if line.expect is not None:
             out.extend(_compare(line, outcome))
+        elif outcome.status is Status.BAD_REQUEST:
+            why = line.error or outcome.reason or "malformed"
+            out.append(Divergence(line.number, f"could not be read ({why})"))
     return out
 
 

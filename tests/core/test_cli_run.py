@@ -215,6 +215,28 @@ def test_check_counts_an_unreadable_line_as_a_divergence(
     ]
 
 
+@pytest.mark.parametrize(
+    "line",
+    [
+        {**ACTIVATE, "op": "set_actve"},
+        {**ACTIVATE, "value": "yes"},
+        {"actor": "server", "op": "__class__", "service": "MMS"},
+    ],
+    ids=["misspelt-op", "wrong-type", "dunder-op"],
+)
+def test_check_reads_a_line_as_run_does_and_a_400_without_expect_diverges(
+    line: dict[str, object], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # These lines parse as JSON requests, so check once let them through ("0 expectations,
+    # 0 divergences", exit 0) while run answers them 400: the log was not read, it failed.
+    log = write_lines(tmp_path / "log.jsonl", ADD, line)
+    code, lines = run_json(capsys, "run", str(log))
+    assert code == 2 and [x["status"] for x in lines] == [200, 400]
+    assert main(["check", str(log), "--format", "json"]) == 1
+    found = json.loads(capsys.readouterr().out)["divergences"]
+    assert [(d["line"], d["message"].split(" (")[0]) for d in found] == [(2, "could not be read")]
+
+
 def test_a_malformed_request_that_expects_400_is_checked_not_flagged(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
