@@ -9,7 +9,9 @@ it:
 * ``str`` that names a parameter (declared so, or used as the key of ``with(m, key, value)``
   or ``without(m, key)``): the world's parameter names;
 * any other ``str``: the world's values;
-* ``params``: the empty map (left out of the request when optional).
+* ``params``: the empty map (left out of the request when optional) and each map of one
+  parameter, a parameter name of the world with one of its values (so an operation that drops
+  or garbles the parameters it is given is seen).
 
 A server request declining the confirmation is added (``declines``) to every operation: one
 that forgot to ask must show it. ``malformed`` adds, per operation and actor, a request
@@ -40,7 +42,7 @@ class Alphabet:
     >>> from mostate import load_spec
     >>> world = Alphabet(("MMS",), ("a",), ("p",), ("v1", "v2"))
     >>> len(requests(load_spec(), world)), len(requests(load_spec(), world.declining()))
-    (28, 42)
+    (32, 48)
     """
 
     services: tuple[str, ...]
@@ -102,11 +104,20 @@ def _domain(decl: ArgDecl, is_key: bool, world: Alphabet) -> tuple[ArgValue | No
         case Type.STR:
             return world.keys if is_key else world.values
         case Type.PARAMS:
-            return (None,) if decl.optional else (EMPTY_PARAMS,)
+            return (None if decl.optional else EMPTY_PARAMS, *_one_parameter_maps(world))
         case Type.INT | Type.INSTANCE | Type.OPT_INSTANCE | Type.ACTOR:
             raise ValueError(f"argument {decl.name!r} of type {decl.type.value} cannot be sent")
         case _:
             assert_never(decl.type)
+
+
+def _one_parameter_maps(world: Alphabet) -> tuple[FrozenMap[str, str], ...]:
+    """Every map of one parameter the world can name: ``{"p": "v1"}``, ``{"p": "v2"}``...
+
+    >>> [m.to_dict() for m in _one_parameter_maps(Alphabet(("MMS",), ("a",), ("p",), ("v1",)))]
+    [{'p': 'v1'}]
+    """
+    return tuple(FrozenMap({key: value}) for key in world.keys for value in world.values)
 
 
 def _key_args(op: Operation) -> frozenset[str]:

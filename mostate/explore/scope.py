@@ -105,7 +105,7 @@ def scope_requests(spec: Spec, scope: ExploreScope) -> tuple[Request, ...]:
     >>> from mostate import load_spec
     >>> reqs = scope_requests(load_spec(), ExploreScope(instances=1, values=2))
     >>> sorted({r.op for r in reqs})[:3], len(reqs)
-    (['add', 'delete', 'delete_param'], 28)
+    (['add', 'delete', 'delete_param'], 32)
     """
     return _requests(spec, scope.alphabet())
 

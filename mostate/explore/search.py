@@ -56,7 +56,7 @@ def explore(
     >>> from mostate import load_spec
     >>> run = explore(Engine(load_spec()), ExploreScope(instances=1, values=1))
     >>> run.stats.states, run.stats.depth, sorted(run.violations)
-    (17, 5, [])
+    (17, 4, [])
     """
     run = Exploration(engine, scope, symmetry)
     started = time.perf_counter()

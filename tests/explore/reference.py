@@ -132,7 +132,7 @@ def explore_reference(
     >>> from mostate import load_spec
     >>> run = explore_reference(Engine(load_spec()), ExploreScope(instances=1, values=1))
     >>> run.stats.states, run.stats.depth, sorted(run.violations)
-    (17, 5, [])
+    (17, 4, [])
     """
     run = ReferenceExploration(engine, scope, symmetry)
     started = time.perf_counter()

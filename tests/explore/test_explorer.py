@@ -94,6 +94,25 @@ def test_the_scope_follows_the_spec() -> None:
     }
 
 
+def test_add_is_sent_with_parameters_and_a_wrong_property_about_them_is_found() -> None:
+    # add's optional parameter map was only ever left out: a wrong claim about the parameters
+    # add is given was found by verify and missed by explore at every scope.
+    text = CCS.read_text(encoding="utf-8")
+    wrong = (
+        '\n[properties.add_keeps_no_parameter]\nops = ["add"]\nexpr = "params\'(target) == {}"\n'
+    )
+    spec = parse_spec(text + wrong, "wrong.toml")
+    adds = [r for r in scope_requests(spec, ExploreScope(1, 2)) if r.op == "add"]
+    assert {tuple(r.args.get("params", {}).items()) for r in adds} == {
+        (),
+        (("p", "v1"),),
+        (("p", "v2"),),
+    }
+    run = explore(Engine(spec), ExploreScope(1, 1))
+    assert sorted(run.violations) == ["add_keeps_no_parameter"]
+    run.violations["add_keeps_no_parameter"].trace.confirm(Engine(spec))
+
+
 def test_declines_add_only_server_requests_to_confirmable_operations(engine: Engine) -> None:
     plain = scope_requests(engine.spec, ExploreScope(1, 1))
     declining = scope_requests(engine.spec, ExploreScope(1, 1, declines=True))

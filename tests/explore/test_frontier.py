@@ -77,7 +77,7 @@ def test_requests_that_read_the_target_alone_are_read_from_tables(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """On the shipped spec only the switches (set_active and set_default with true) and the
-    queries without a target need more than the tables: 12 of 52 requests at 2 names, K=2.
+    queries without a target need more than the tables: 12 of 60 requests at 2 names, K=2.
     They run over arrays (:mod:`mostate.explore.vectors`), so none reaches the engine; with
     the arrays turned off, those 12 do."""
     sent: list[int] = []
@@ -100,7 +100,7 @@ def test_requests_that_read_the_target_alone_are_read_from_tables(
 
     monkeypatch.setattr(bulk.Vectors, "fill", none_in_bulk)
     again = explore(engine, ExploreScope(2, 2), symmetry=False)
-    assert sent and set(sent) == {len(run.requests) - 2 * 20}
+    assert sent and set(sent) == {len(run.requests) - 2 * 24}
     assert _record(again) == _record(run)
 
 
