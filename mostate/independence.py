@@ -3,7 +3,8 @@
 ``[independence.NAME]`` in a spec says that, for requests of some actors, whether and how a
 request is executed does not depend on one flag (the shipped spec: Locked never blocks a server).
 One step cannot show that; two can: the same request from the same state with the flag flipped on
-one instance. The Z3 side (:mod:`mostate.symbolic`) makes the same comparison symbolically.
+one instance, anywhere on the device (a Locked flag in another service must not block a server
+either). The Z3 side (:mod:`mostate.symbolic`) makes the same comparison symbolically.
 """
 
 from __future__ import annotations
@@ -39,7 +40,8 @@ def independence_violations(
     engine: Steps, state: DeviceState, request: Request, first: Outcome | None = None
 ) -> tuple[Clause, ...]:
     """The independence properties ``request`` breaks from ``state``, found by flipping the
-    field on each instance of the target's service in turn and comparing the two steps.
+    field on each existing instance of the device in turn (any service, not only the
+    target's) and comparing the two steps.
 
     The one definition every checker uses: both states keep the invariants (a flip that breaks
     one gives no state a device can be in, so nothing is compared), the flipped instance exists,
@@ -54,7 +56,7 @@ def independence_violations(
     if first is None:
         first = engine.evaluate(state, request).outcome
     for indep in applicable:
-        for flipped in _flips(state, request.service, indep.field):
+        for flipped in _flips(state, indep.field):
             if engine.state_violations(flipped):
                 continue  # not a state a device can be in: no verdict to compare
             second = engine.evaluate(flipped, request).outcome
@@ -101,11 +103,14 @@ def reads_field(op: Operation, role: Role, field: Field) -> bool:
     )
 
 
-def _flips(state: DeviceState, service: str, field: Field) -> Iterator[DeviceState]:
-    instances = state.service(service).instances
-    for name, inst in instances.items():
-        flipped = _with_flag(inst, field, not getattr(inst, field.value))
-        yield state.with_service(service, Service(instances.set(name, flipped)))
+def _flips(state: DeviceState, field: Field) -> Iterator[DeviceState]:
+    """``state`` with ``field`` negated on one existing instance, for each instance of every
+    service in turn."""
+    for service, held in state.services.items():
+        instances = held.instances
+        for name, inst in instances.items():
+            flipped = _with_flag(inst, field, not getattr(inst, field.value))
+            yield state.with_service(service, Service(instances.set(name, flipped)))
 
 
 def _same_apart_from(a: Outcome, b: Outcome, field: Field) -> bool:

@@ -410,8 +410,9 @@ class Property:
 
 @attrs.frozen
 class Independence:
-    """A two-run property: for requests of ``roles``, the step's status and its effect on every
-    other field do not depend on ``field`` (e.g. Locked never blocks a server)."""
+    """A two-run property: for requests of ``roles``, the step's status, result and effect on
+    every other field do not depend on ``field`` of any instance of the device, in the target's
+    service or any other (e.g. Locked never blocks a server)."""
 
     name: str
     field: Field
