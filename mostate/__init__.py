@@ -8,12 +8,14 @@ loads the engine only: Z3, networkx and Hypothesis are imported by the checkers 
 import logging as _logging
 from importlib import metadata as _metadata
 
+from .engine import Answer as Answer
 from .engine import Engine as Engine
 from .engine import Transition as Transition
 from .errors import Location as Location
 from .errors import MostateError as MostateError
 from .errors import ReplayError as ReplayError
 from .errors import RequestError as RequestError
+from .errors import SolversDisagree as SolversDisagree
 from .errors import SpecError as SpecError
 from .frozenmap import FrozenMap as FrozenMap
 from .model import Actor as Actor
@@ -35,6 +37,7 @@ from .trace import Trace as Trace
 
 __all__ = [
     "Actor",
+    "Answer",
     "Clause",
     "Confirm",
     "DeviceState",
@@ -49,6 +52,7 @@ __all__ = [
     "RequestError",
     "Role",
     "Service",
+    "SolversDisagree",
     "Spec",
     "SpecError",
     "Status",

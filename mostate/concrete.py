@@ -424,8 +424,9 @@ def _compile_the(expr: The) -> Compiled:
         bound, found = env.vars, None
         for ref in domain_refs(env, domain, slot):
             bound[var] = ref
+            # A fresh name stands for infinitely many (as in count): a candidate there is many.
             if body(env):
-                if found is not None:
+                if found is not None or ref[1] == FRESH:
                     raise Ambiguous(expr)
                 found = ref
         return found

@@ -195,6 +195,7 @@ class Engine:
         # Each operation is compiled on its first request: a checker that builds an engine per
         # spec (a mutant, a diff) pays only for the operations it replays.
         self._ops: dict[str, _CompiledOp] = {}
+        self._unoptimised: Engine | None = None  # what judge() asks, made on its first call
 
     def _compile_op(self, op: Operation) -> _CompiledOp:
         steps = tuple(_compile_step(step) for step in op.steps)
@@ -492,14 +493,57 @@ instance per service.) on service MMS: a (active), b (active)
             raise InvalidState("the state breaks " + "; ".join(dict.fromkeys(problems)))
         return state
 
+    def judge(
+        self,
+        before: DeviceState,
+        request: Request,
+        answer: Answer,
+    ) -> tuple[Clause, ...]:
+        """The obligations, invariants and properties an answer to ``request`` from ``before``
+        breaks, whoever gave it (not only this spec's own steps): the check :meth:`apply`
+        makes of a step, asked of any answer. ``mostate verify --complete`` replays with it the
+        other answers the properties allow.
+
+        >>> from mostate import load_spec
+        >>> engine = Engine(load_spec())
+        >>> add = Request.from_json(
+        ...     {"actor": "server", "op": "add", "service": "MMS", "instance": "a"})
+        >>> made = engine.apply(DeviceState(), add).state
+        >>> engine.judge(DeviceState(), add, Answer(Status.OK, made))
+        ()
+        >>> [c.name for c in engine.judge(DeviceState(), add, Answer(Status.OK, DeviceState()))]
+        ['add_creates_a_blank_instance']
+        """
+        if self.optimise:  # its checks are specialised to the steps its own operations take
+            if self._unoptimised is None:
+                self._unoptimised = Engine(self.spec, optimise=False)
+            return self._unoptimised.judge(before, request, answer)
+        cop, env = self._prepare(before, request)
+        env.declines = request.actor.role is Role.SERVER and request.confirm is Confirm.DECLINE
+        env.declined = answer.declined
+        view = _view_of(before, answer.state)
+        return self._check(cop, env, before, view, answer.status, answer.result)
+
     # -- two-run properties ------------------------------------------------------------------
 
     def independence_violations(
         self, state: DeviceState, request: Request, first: Outcome | None = None
     ) -> tuple[Clause, ...]:
         """The independence properties this request breaks, found by flipping the field on each
-        instance of the target's service in turn and comparing the two steps."""
+        existing instance of the device in turn and comparing the two steps."""
         return independence_violations(self, state, request, first)
+
+
+@attrs.frozen
+class Answer:
+    """An answer to a request, as :meth:`Engine.judge` weighs it: the status, the state after,
+    the instance the result names (a query's; ``None`` for none) and whether the user was
+    asked and declined (what a property's ``declined`` reads)."""
+
+    status: Status
+    state: DeviceState
+    result: Ref | None = None
+    declined: bool = False
 
 
 _SHOWN = 8
@@ -563,6 +607,20 @@ def _creations(env: Env, before: DeviceState, view: View) -> Iterator[Clause]:
             if exists and name not in names and env.target != (service, name):
                 yield _obligation(CREATES_ONLY_TARGET, None)
                 return
+
+
+def _view_of(before: DeviceState, after: DeviceState) -> View:
+    """``after`` as the view a step from ``before`` would leave: every service that differs is
+    rewritten (an instance gone from it as a record that does not exist), so the checks read
+    it as a changed state."""
+    changed: dict[str, tuple[dict[str, Record], Record]] = {}
+    for name in sorted(set(before.services) | set(after.services)):
+        old, new = before.service(name).instances, after.service(name).instances
+        if old != new:
+            records: dict[str, Record] = {n: ABSENT for n in old}
+            records.update(new.items())
+            changed[name] = (records, ABSENT)
+    return View(before, changed)
 
 
 def _touched(view: View) -> Iterator[str]:

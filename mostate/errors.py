@@ -114,3 +114,8 @@ class ReplayError(MostateError, AssertionError):
     This is never a result about the spec: it means one of mostate's interpretations of the spec
     disagrees with another, which is a bug in mostate.
     """
+
+
+class SolversDisagree(MostateError, AssertionError):
+    """Two solvers answer one query differently (``verify --cross-check``): a bug in a solver or
+    in mostate's encoding, never a result about the spec. The message names the check."""

@@ -26,6 +26,7 @@ from .rules import (
     Count,
     Domain,
     Expr,
+    Field,
     Ite,
     Lit,
     Not,
@@ -86,6 +87,29 @@ def local_frame(expr: Expr) -> Expr:
             return attrs.evolve(expr, body=_settle(expr.body, expr.var))
         case _:
             return map_children(expr, local_frame)
+
+
+def unwritten(expr: Expr, written: frozenset[Field]) -> Expr:
+    """``expr`` for an operation whose effects write only the fields ``written``.
+
+    The state a step leaves (before it is normalised, as the checks read it) holds every other
+    field as it was, on every instance: a primed read of such a field is a plain read. So a frame
+    property (``all(i, default'(i) == default(i))`` of an operation that writes Active alone)
+    folds to ``true`` where it cannot break.
+
+    >>> from mostate.syntax import parse_expr, Scope
+    >>> from mostate.errors import Location
+    >>> e = parse_expr("all(i, default'(i) == default(i))", Scope(primed=True), Location("-", 1, 1))
+    >>> fold(unwritten(e, frozenset({Field.ACTIVE})))
+    Lit(value=True, type=<Type.BOOL: 'bool'>)
+    >>> fold(unwritten(e, frozenset({Field.DEFAULT}))) == e
+    True
+    """
+    match expr:
+        case Read(primed=True, field=field) if field not in written:
+            return attrs.evolve(expr, of=unwritten(expr.of, written), primed=False)
+        case _:
+            return map_children(expr, lambda child: unwritten(child, written))
 
 
 def _settle(expr: Expr, var: str) -> Expr:

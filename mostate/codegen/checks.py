@@ -36,7 +36,7 @@ from ..rules import (
     has_the,
     reads_only,
 )
-from ..simplify import fold, stutter
+from ..simplify import fold, stutter, unwritten
 from .context import Cx
 from .expr import code, conjoin, negate
 from .residual import Check, If, Stmt, ValidSplit
@@ -66,6 +66,8 @@ def exit_checks(
         expr = prop.expr
         if view.base and not has_the(expr):
             expr = fold(stutter(expr))
+        elif not has_the(expr):  # a field no effect writes reads after as before
+            expr = fold(unwritten(expr, written))
         lines += check(expr, cx, Clause("property", prop.name, prop.loc))
     return lines
 

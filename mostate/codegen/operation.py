@@ -332,6 +332,9 @@ class _Function:
             with out.block() as body:
                 self._point_absent(step, cx, records, records)
             out(If(Not(Has(view.records, TARGET)), tuple(body)))
+            # The absent target's record is held in a local of that branch alone; a present
+            # target's is in the loop's dict: what reads it after the step reads the dict.
+            self._target_held.pop(records, None)
         new_fresh, _ = self._next_record(step, cx.bind("i", ServiceFresh()), fresh_record(view))
         return ViewCode(records, new_fresh, False)
 

@@ -89,8 +89,9 @@ def same(before: Record, after: Record) -> bool:
 
 
 def the(node: Any, found: list[Ref]) -> Ref | None:
-    """The one candidate of a ``the(...)``, ``None`` for none; several break :data:`UNIQUE_THE`."""
-    if len(found) > 1:
+    """The one candidate of a ``the(...)``, ``None`` for none; several break :data:`UNIQUE_THE`,
+    and so does a fresh name, which stands for infinitely many (``_compile_the``)."""
+    if len(found) > 1 or (found and found[0][1] == FRESH):
         raise Ambiguous(node)
     return found[0] if found else None
 

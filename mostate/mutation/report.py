@@ -29,7 +29,7 @@ import attrs
 from ..rules import Spec
 from ..symbolic import Budget
 from ..symbolic.verifier import DEFAULT_BUDGET
-from .classify import Outcome, classify, label
+from .classify import Outcome, Unknown, classify, label
 from .mutants import Mutant
 
 LABELS = ("killed", "equivalent", "survived", "unknown")
@@ -146,19 +146,50 @@ def _in_pool(
     every: bool,
     done: dict[int, Outcome],
 ) -> None:
-    """Classify ``todo`` over ``jobs`` processes into ``done`` (by position), as they finish."""
+    """Classify ``todo`` over ``jobs`` processes into ``done`` (by position), as they finish.
+    Past the budget's deadline the workers are stopped and the mutants not classified yet are
+    unknown: each worker's solver checks end at the deadline, so none is waited for long."""
     pool = multiprocessing.get_context("fork").Pool(jobs, initializer=_ignore_sigint)
     try:
         tasks = ((n, spec, m, budget, every) for n, m in enumerate(todo))
-        for n, outcome in pool.imap_unordered(_classify, tasks):
+        results = pool.imap_unordered(_classify, tasks)
+        for _ in todo:
+            try:
+                n, outcome = results.next(_wait(budget))
+            except multiprocessing.TimeoutError:
+                break
             done[n] = outcome
             if progress is not None:
                 progress(outcome)
-        pool.close()
-        pool.join()
+            if budget.expired():
+                break
+        else:
+            pool.close()
+            pool.join()
+            return
+        _stop(pool)
+        _late_ones(todo, budget, done, progress)
     except BaseException:
         _stop(pool)
         raise
+
+
+def _wait(budget: Budget) -> float | None:
+    """How long to wait for a worker's next outcome: until a little after the deadline (its
+    solver checks end at the deadline), or for ever without one."""
+    left = budget.left_ms()
+    return None if left is None else left / 1000 + 1.0
+
+
+def _late_ones(
+    todo: list[Mutant], budget: Budget, done: dict[int, Outcome], progress: Progress | None
+) -> None:
+    """Every mutant of ``todo`` not in ``done``, as the deadline left it: unknown."""
+    for n, mutant in enumerate(todo):
+        if n not in done:
+            done[n] = _late(mutant, budget)
+            if progress is not None:
+                progress(done[n])
 
 
 def _stop(pool: Pool) -> None:
@@ -176,6 +207,11 @@ def _stop(pool: Pool) -> None:
         pool.join()
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+def _late(mutant: Mutant, budget: Budget) -> Outcome:
+    """A mutant the run's deadline left unclassified."""
+    return Outcome(mutant, Unknown(f"not classified: {budget.time_up()}"))
 
 
 def default_jobs() -> int:

@@ -4,8 +4,9 @@
 checks every invariant, transition property and independence for every operation x actor x
 confirmation branch; each :class:`Check` is :class:`Proved`, :class:`Violated` (with a
 counterexample replayed by the engine) or :class:`Undecided` (never read as proved).
-:func:`diff_specs` compares two specs operation by operation: :class:`Equivalent` for any number
-of instances, or :class:`Different` with a :class:`Witness` replayed through both engines.
+:func:`diff_specs` compares two specs, the states their invariants allow and their answers operation
+by operation: :class:`Equivalent` for any number of instances, or :class:`Different` with a
+:class:`Witness` (or a :class:`StateWitness`) replayed through both engines.
 :func:`check_liveness` gives each refusal, confirmation point, effect and property premise a
 witness that it can fire, replayed by the engine, or finds it :class:`Dead`.
 """
@@ -18,6 +19,7 @@ from .diff import Different as Different
 from .diff import Equivalent as Equivalent
 from .diff import OpDiff as OpDiff
 from .diff import SpecDiff as SpecDiff
+from .diff import StateWitness as StateWitness
 from .diff import Witness as Witness
 from .diff import diff_specs as diff_specs
 from .liveness import Dead as Dead
@@ -50,6 +52,7 @@ __all__ = [
     "Reach",
     "Searcher",
     "SpecDiff",
+    "StateWitness",
     "Undecided",
     "Verifier",
     "Violated",

@@ -10,11 +10,18 @@ for any number of them; in bounded mode ``Inst`` is an enumeration of exactly ``
 Strings (parameter names and values alike, the language has one ``str`` type) are another
 uninterpreted sort whose literals are pairwise distinct constants; a parameter map is an array
 from strings to an option of a string.
+
+That a map is finite (what every real map is) is said with a function ``dflt`` of the maps, its
+value where no key is written: Z3 is given Z3's own array ``default`` in its place (the same
+queries as ever), and :meth:`Solver.smtlib` writes the query as SMT-LIB with ``dflt`` an
+uninterpreted function under two axioms (``dflt(K(v)) = v``, ``dflt(store(a, k, v)) =
+dflt(a)``): a portable script a second solver reads (:mod:`mostate.symbolic._cvc5`).
 """
 
 from __future__ import annotations
 
 import itertools
+import time
 from collections.abc import Callable, Sequence
 from typing import Any, NewType
 
@@ -31,14 +38,44 @@ Func = Callable[..., Term]
 @attrs.frozen
 class Budget:
     """What one solver check may spend: wall-clock milliseconds and Z3 resource units (the
-    rlimit makes a run stop at the same point on any machine).
+    rlimit makes a run stop at the same point on any machine); and, for a whole run, a
+    ``deadline`` (a :func:`time.monotonic` instant, ``limit`` seconds after the run began)
+    after which no check runs: each check is given at most the time left, and one asked later
+    is Unknown at once, with :meth:`time_up` as its reason.
 
     >>> Budget().timeout_ms > 0 and Budget().rlimit > 0
     True
+    >>> Budget.within(60).expired(), Budget.within(0).expired(), Budget.within(2).time_up()
+    (False, True, 'time limit of 2 s reached')
     """
 
     timeout_ms: int = 10_000
     rlimit: int = 50_000_000
+    deadline: float | None = None
+    limit: float | None = None
+
+    @classmethod
+    def within(cls, seconds: float, timeout_ms: int = 10_000, rlimit: int = 50_000_000) -> Budget:
+        """A budget whose run ends ``seconds`` from now."""
+        return cls(timeout_ms, rlimit, time.monotonic() + seconds, seconds)
+
+    def left_ms(self) -> int | None:
+        """Milliseconds left before the deadline (None: no deadline; 0: it has passed)."""
+        if self.deadline is None:
+            return None
+        return max(0, int((self.deadline - time.monotonic()) * 1000))
+
+    def expired(self) -> bool:
+        """Whether the deadline has passed."""
+        return self.left_ms() == 0
+
+    def time_up(self) -> str:
+        """The reason given for what the deadline cut short, or never let start."""
+        return (
+            "the time limit was reached"
+            if self.limit is None
+            else (f"time limit of {self.limit:g} s reached")
+        )
 
 
 class Session:
@@ -71,6 +108,8 @@ class Session:
         maybe.declare("just", ("value", self.str))
         self._maybe = maybe.create()
         self.params = Sort(z3.ArraySort(self.str, self._maybe))
+        # The value of a map where no key is written: Z3's `default`, given to Z3 in its place.
+        self._dflt = z3.Function("dflt", self.params, self._maybe)
         self.bool = Sort(z3.BoolSort(self.ctx))
         self.int = Sort(z3.IntSort(self.ctx))
         self.true = Bool(z3.BoolVal(True, self.ctx))
@@ -184,7 +223,22 @@ class Session:
 
     def finite(self, params: Term) -> Bool:
         """The map has finitely many keys (its default is "no value"), as every real map has."""
-        return Bool(z3.Default(params) == self._maybe.nothing)
+        return Bool(self._dflt(params) == self._maybe.nothing)
+
+    def native(self, fact: Bool) -> Bool:
+        """``fact`` as Z3 is asked it: ``dflt`` replaced by Z3's own array ``default``."""
+        default = z3.Default(z3.Var(0, self.params))
+        return Bool(z3.substitute_funs(fact, (self._dflt, default)))
+
+    def portable_axioms(self) -> tuple[Bool, ...]:
+        """What ``dflt`` is, for a solver without Z3's ``default``: the empty map's is "no
+        value" (the one constant map a query builds; a constant map of a variable is no
+        SMT-LIB term every solver takes), and a store leaves it as it was."""
+        v = z3.Const("dflt_v", self._maybe)
+        a, k = z3.Const("dflt_a", self.params), z3.Const("dflt_k", self.str)
+        empty = self._dflt(self.empty_params()) == self._maybe.nothing
+        store = z3.ForAll([a, k, v], self._dflt(z3.Store(a, k, v)) == self._dflt(a))
+        return Bool(empty), Bool(store)
 
     def param(self, params: Term, key: Term) -> Term:
         return Term(z3.Select(params, key))
@@ -252,29 +306,58 @@ class Solver:
     """An incremental solver: every :meth:`check` runs under the session's budget."""
 
     def __init__(self, session: Session, budget: Budget) -> None:
+        self._session = session
         self._solver = z3.Solver(ctx=session.ctx)
+        self._budget = budget
         self._solver.set("timeout", budget.timeout_ms)
         self._solver.set("rlimit", budget.rlimit)
+        self._scopes: list[list[Bool]] = [[]]  # the facts added, as written, per push
 
     def add(self, *facts: Bool) -> None:
-        self._solver.add(*facts)
+        self._scopes[-1].extend(facts)
+        self._solver.add(*(self._session.native(f) for f in facts))
 
     def push(self) -> None:
+        self._scopes.append([])
         self._solver.push()
 
     def pop(self) -> None:
+        self._scopes.pop()
         self._solver.pop()
 
+    def smtlib(self, facts: Sequence[Bool] = ()) -> str:
+        """The query :meth:`check` asks with ``facts``, as an SMT-LIB 2 script of declarations
+        and assertions (no ``check-sat``), in the portable encoding (see the module's doc).
+
+        >>> z = Session()
+        >>> script = Solver(z, Budget()).smtlib([z.finite(z.empty_params())])
+        >>> "(declare-fun dflt" in script and "default" not in script
+        True
+        """
+        script = z3.Solver(ctx=self._session.ctx)
+        script.add(*self._session.portable_axioms())
+        script.add(*(f for scope in self._scopes for f in scope), *facts)
+        return "(set-logic ALL)\n" + str(script.sexpr())
+
     def check(self, facts: Sequence[Bool] = ()) -> CheckResult:
-        """Satisfiable, unsatisfiable, or unknown with Z3's reason (timeout, rlimit, ...)."""
+        """Satisfiable, unsatisfiable, or unknown with Z3's reason (timeout, rlimit, ...), or
+        the budget's :meth:`Budget.time_up` when the run's deadline has passed or cut the
+        check short."""
+        left = self._budget.left_ms()
+        if left == 0:
+            return Unknown(self._budget.time_up())
+        if left is not None:
+            self._solver.set("timeout", max(1, min(self._budget.timeout_ms, left)))
         self._solver.push()
         try:
-            self._solver.add(*facts)
+            self._solver.add(*(self._session.native(f) for f in facts))
             answer = self._solver.check()
             if answer == z3.sat:
                 return Sat(Model(self._solver.model()))
             if answer == z3.unsat:
                 return Unsat()
+            if self._budget.expired():
+                return Unknown(self._budget.time_up())
             return Unknown(str(self._solver.reason_unknown()) or "unknown")
         finally:
             self._solver.pop()

@@ -103,6 +103,8 @@ class Searcher:
         solver = Solver(z, self.budget)
         state, prefix = empty_state(z), list[_Prefix]()
         for length in range(1, self.depth + 1):
+            if self.budget.expired():
+                return Gaveup(self.budget.time_up(), length)
             req = fresh_request(z, op, branch, f"@{length}")
             step = self.compiled.run_step(z, state, req)
             query = next(q for q in step_queries(self.compiled, z, step) if q.name == name)
@@ -139,6 +141,9 @@ class Searcher:
         for length in range(1, self.depth + 1):
             for index, group in enumerate(groups):
                 for n, goal in enumerate(group if index not in found else ()):
+                    if self.budget.expired():  # no unrolling past the deadline either
+                        gave_up.setdefault(index, Gaveup(self.budget.time_up(), length))
+                        break
                     req = fresh_request(z, goal.op, goal.branch, f"@{length}.{index}.{n}")
                     step = self.compiled.run_step(z, state, req)
                     facts = [*goal.facts(z, step), *step.side, *req.facts, z.literals_distinct()]
@@ -148,7 +153,7 @@ class Searcher:
                         break
                     if isinstance(result, Unknown):
                         gave_up.setdefault(index, Gaveup(result.reason, length))
-            if len(found) == len(groups):
+            if len(found) == len(groups) or self.budget.expired():
                 break
             if length < self.depth:
                 state = self._extend(

@@ -13,8 +13,11 @@ well-formed state that satisfies the invariants, and a request, on which the rul
 * an effect fires when it is *reached*: the request gets past every earlier refusal and
   confirmation. Reached is the minimum a rule must do to mean anything; whether the effect then
   changes a field is what the properties speak of;
-* a premise fires when ``A`` holds on the step (the top-level implication only: a premise inside
-  ``all(...)`` speaks of each instance and is left out).
+* a premise fires when ``A`` holds on the step, for every implication ``A -> B`` of a property
+  or an invariant at any depth (:func:`premises`): one inside ``all(i, ...)`` holds for some
+  instance ``i``, one on the right of another implication together with that one's premise, one
+  in a branch of an ``if`` together with the branch's condition. An invariant's premise is asked
+  of the state before a step.
 
 The conditions are the ``fired`` terms of :meth:`CompiledSpec.run_step`, so the question is one
 more query over the same symbolic step the proofs use. Unsatisfiable: the rule is :class:`Dead`
@@ -31,7 +34,7 @@ dead and able to break a property.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import assert_never
 
 import attrs
@@ -39,10 +42,26 @@ import attrs
 from ..engine import Engine, Transition
 from ..errors import ReplayError
 from ..model import Clause, Confirm, Role, Status
-from ..rules import BoolOp, Confirmation, Connective, Effect, Expr, Not, Property, Refusal, Spec
+from ..rules import (
+    BoolOp,
+    Confirmation,
+    Connective,
+    Count,
+    Effect,
+    Expr,
+    Ite,
+    Not,
+    Property,
+    Quant,
+    Quantifier,
+    Refusal,
+    Spec,
+    The,
+    children,
+)
 from ..trace import Trace
 from ._z3 import Bool, Budget, Sat, Session, Solver, Unknown
-from .bmc import Goal, Reach, Searcher
+from .bmc import Gaveup, Goal, Reach, Searcher
 from .compiler import Compiled, compile_expr
 from .decode import Names, decode_request, decode_state
 from .transition import (
@@ -65,10 +84,12 @@ RULE_KINDS = ("refusal", "confirmation", "effect")
 class Live:
     """The rule fires on the last step of ``witness`` (replayed by the engine). ``reachable``:
     the witness starts from the empty device; otherwise from a state that satisfies the
-    invariants, none being found within the depth from the empty device."""
+    invariants, none being found within the depth from the empty device, or the search for one
+    stopped short (``gave_up`` says why: the solver, or the run's time limit)."""
 
     witness: Trace
     reachable: bool
+    gave_up: str | None = None
 
 
 @attrs.frozen
@@ -94,7 +115,8 @@ class Liveness:
 
 @attrs.frozen(eq=False)
 class _Target:
-    """A rule to find a witness for: which requests may fire it, and when they do."""
+    """A rule to find a witness for: which requests may fire it, and when they do (a premise:
+    ``when``, the expression that holds on a step where it does, and ``premise`` compiled)."""
 
     rule: str
     kind: str
@@ -102,6 +124,7 @@ class _Target:
     candidates: tuple[tuple[str, Branch], ...]
     index: int = -1
     premise: Compiled | None = None
+    when: Expr | None = None
 
 
 def check_liveness(
@@ -127,8 +150,20 @@ def check_liveness(
     return _Checker(spec, bound, depth, budget, proved).run()
 
 
+def undecided_rules(spec: Spec, reason: str) -> list[Liveness]:
+    """Every rule of ``spec`` as a row left undecided for ``reason`` (a run cut short).
+
+    >>> from mostate import load_spec
+    >>> rows = undecided_rules(load_spec(), "time limit of 1 s reached")
+    >>> rows[0].verdict
+    Undecided(reason='time limit of 1 s reached')
+    """
+    return [Liveness(t.rule, t.kind, t.op, "", Undecided(reason)) for t in targets(spec)]
+
+
 def targets(spec: Spec) -> list[_Target]:
-    """The rules of a spec: every step of every operation, then every top-level premise."""
+    """The rules of a spec: every step of every operation, then every premise of every
+    property and invariant."""
     out: list[_Target] = []
     for op in spec.ops.values():
         for index, step in enumerate(op.steps):
@@ -152,26 +187,90 @@ def targets(spec: Spec) -> list[_Target]:
             )
             out.append(_Target(step.name, kind, op.name, candidates, index))
     for prop in spec.properties:
-        premise = _premise(prop)
-        if premise is not None:
-            candidates = tuple(
-                (op.name, branch)
-                for op in spec.ops.values()
-                if prop.ops is None or op.name in prop.ops
-                for branch in branches(op)
-                if branch.role in prop.roles
-            )
-            target = _Target(prop.name, "premise", "", candidates, premise=compile_expr(premise))
-            out.append(target)
+        candidates = tuple(
+            (op.name, branch)
+            for op in spec.ops.values()
+            if prop.ops is None or op.name in prop.ops
+            for branch in branches(op)
+            if branch.role in prop.roles
+        )
+        out += _premise_targets(prop.name, prop.expr, candidates)
+    # An invariant's premise speaks of a state: the state before any one request will do.
+    first = next(iter(spec.ops.values()), None)
+    anyone = () if first is None else ((first.name, branches(first)[0]),)
+    for inv in spec.invariants:
+        out += _premise_targets(inv.name, inv.expr, anyone)
     return out
 
 
-def _premise(prop: Property) -> Expr | None:
-    """``A`` of a property ``A -> B`` (a top-level implication), else ``None``."""
-    expr = prop.expr
+def _premise_targets(
+    name: str, expr: Expr, candidates: tuple[tuple[str, Branch], ...]
+) -> list[_Target]:
+    """A target per premise of ``expr``: the top-level one named ``name`` as the property is,
+    the others ``name`` with the premise's place in the spec (``one_active@12:7``)."""
+    out = []
+    for when, premise in premises(expr):
+        rule = (
+            name
+            if premise is _top_premise(expr)
+            else f"{name}@{premise.loc.line}:{premise.loc.column}"
+        )
+        compiled = compile_expr(when)
+        out.append(_Target(rule, "premise", "", candidates, premise=compiled, when=when))
+    return out
+
+
+def _top_premise(expr: Expr) -> Expr | None:
+    """``A`` of an expression ``A -> B`` (a top-level implication), else ``None``."""
     if isinstance(expr, BoolOp) and expr.op is Connective.IMPLIES:
         return expr.left
     return None
+
+
+Context = Callable[[Expr], Expr]
+
+
+def premises(expr: Expr) -> list[tuple[Expr, Expr]]:
+    """Every premise ``A`` of an implication ``A -> B`` in ``expr``, at any depth, with the
+    condition under which it holds where it is evaluated: ``A`` under the quantifiers around
+    it (each read as ``any``: some instance makes it hold), and with the premises of the
+    implications and the conditions of the ``if`` branches it sits in.
+
+    >>> from mostate import load_spec
+    >>> props = {p.name: p.expr for p in load_spec().properties}
+    >>> [type(when).__name__ for when, _ in premises(props["user_respects_lock"])]
+    ['Quant']
+    >>> [type(when).__name__ for when, _ in premises(props["set_locked_locks_the_target_alone"])]
+    ['Compare', 'BoolOp']
+    """
+    out: list[tuple[Expr, Expr]] = []
+    _collect(expr, lambda e: e, out)
+    return out
+
+
+def _collect(expr: Expr, context: Context, out: list[tuple[Expr, Expr]]) -> None:
+    """Add the premises of ``expr`` to ``out``; ``context`` wraps an expression in the
+    conditions that hold where ``expr`` is evaluated."""
+    match expr:
+        case BoolOp(op=Connective.IMPLIES, left=premise, right=rest):
+            out.append((context(premise), premise))
+            _collect(premise, context, out)
+            _collect(rest, lambda e: context(BoolOp(Connective.AND, premise, e, e.loc)), out)
+        case Ite(cond=cond, then=then, orelse=orelse):
+            _collect(cond, context, out)
+            _collect(then, lambda e: context(BoolOp(Connective.AND, cond, e, e.loc)), out)
+            otherwise = Not(cond, cond.loc)
+            _collect(orelse, lambda e: context(BoolOp(Connective.AND, otherwise, e, e.loc)), out)
+        case (
+            Quant(var=var, domain=domain)
+            | Count(var=var, domain=domain)
+            | The(var=var, domain=domain)
+        ):
+            some: Context = lambda e: context(Quant(Quantifier.ANY, var, domain, e, e.loc))  # noqa: E731 - one context per binder
+            _collect(expr.body, some, out)
+        case _:
+            for child in children(expr):
+                _collect(child, context, out)
 
 
 class _Checker:
@@ -185,15 +284,17 @@ class _Checker:
         self.proved = proved
         self.compiled = CompiledSpec(spec)
         self.engine = Engine(spec)
-        self.premises = _premise_engine(spec)
+        self.targets = targets(spec)
+        self.premises = _premise_engine(spec, [t for t in self.targets if t.when is not None])
         self.budget = budget
         self.depth = depth
         self.z = Session(bound)
-        self.targets = targets(spec)
 
     def run(self) -> list[Liveness]:
         witnesses, unknown = self._one_step()
-        reached = self._reachable([k for k in range(len(self.targets)) if k in witnesses])
+        gave_up: dict[int, str] = {}
+        live = [k for k in range(len(self.targets)) if k in witnesses]
+        reached = self._reachable(live, gave_up)
         rows = []
         for k, target in enumerate(self.targets):
             verdict: LiveVerdict
@@ -203,7 +304,7 @@ class _Checker:
                 assert trace is not None
                 last = trace.requests[-1]
                 op, branch = last.op, str(Branch(last.actor.role, last.confirm))
-                verdict = Live(trace, k in reached)
+                verdict = Live(trace, k in reached, gave_up.get(k))
             elif k in unknown:
                 verdict = Undecided(unknown[k])
             else:
@@ -244,6 +345,9 @@ class _Checker:
         unknown: dict[int, str],
     ) -> None:
         z = self.z
+        if self.budget.expired():
+            unknown.update((k, self.budget.time_up()) for k in wanted)
+            return
         try:
             pre = fresh_state(z)
             request = fresh_request(z, self.spec.ops[op], branch)
@@ -270,9 +374,13 @@ class _Checker:
             elif isinstance(result, Unknown):
                 unknown[k] = result.reason
 
-    def _reachable(self, live: Sequence[int]) -> dict[int, Trace]:
-        """Traces from the empty device, within the depth, for the targets that have a witness."""
+    def _reachable(self, live: Sequence[int], gave_up: dict[int, str]) -> dict[int, Trace]:
+        """Traces from the empty device, within the depth, for the targets that have a witness
+        (and in ``gave_up``, why the search stopped short for those it did)."""
         if self.depth < 1 or not live:
+            return {}
+        if self.budget.expired():
+            gave_up.update((k, self.budget.time_up()) for k in live)
             return {}
         searcher = Searcher(self.compiled, self.budget, self.depth, services=1)
         groups = [self._goals(self.targets[k]) for k in live]
@@ -282,6 +390,8 @@ class _Checker:
             if isinstance(search, Reach):
                 self.confirm(self.targets[k], search.trace)
                 out[k] = search.trace
+            elif isinstance(search, Gaveup):
+                gave_up[k] = search.reason
         return out
 
     def _goals(self, target: _Target) -> list[Goal]:
@@ -342,12 +452,18 @@ def _clause(step: Refusal | Confirmation | Effect) -> Clause:
             assert_never(step)
 
 
-def _premise_engine(spec: Spec) -> Engine:
-    """An engine whose only properties are ``not A`` for every premise ``A``: the engine itself
-    says whether a premise holds on a replayed step (it reports the property broken)."""
+def _premise_engine(spec: Spec, premises: list[_Target]) -> Engine:
+    """An engine whose only properties are ``not A`` for every premise ``A`` (named as its
+    row, speaking of the requests that may show it): the engine itself says whether a premise
+    holds on a replayed step (it reports that property broken)."""
     negated = []
-    for prop in spec.properties:
-        premise = _premise(prop)
-        if premise is not None:
-            negated.append(attrs.evolve(prop, expr=Not(premise, prop.loc)))
+    for target in premises:
+        assert target.when is not None
+        ops = frozenset(op for op, _ in target.candidates)
+        roles = frozenset(branch.role for _, branch in target.candidates)
+        negated.append(
+            Property(
+                target.rule, Not(target.when, target.when.loc), ops, roles, loc=target.when.loc
+            )
+        )
     return Engine(attrs.evolve(spec, properties=tuple(negated)), optimise=False)

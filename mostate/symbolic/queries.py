@@ -4,7 +4,7 @@ negation of the property, which is unsatisfiable exactly when the property holds
 :func:`step_queries` gives one :class:`Query` per invariant (on some service of the raw state
 after the step, as ``Engine._check`` sees it), per transition property that speaks of the step's
 operation and role, and per independence for the role (two runs from states that differ in the
-field on one existing instance of the target's service, as ``Engine.independence_violations``
+field on one existing instance anywhere on the device, as ``Engine.independence_violations``
 flips them). :func:`keeps_everything` is the step the engine would let through (``apply``).
 """
 
@@ -98,13 +98,13 @@ def obligations(z: Session, step: SStep) -> dict[str, Bool]:
     out: dict[str, Bool] = {}
     for obligation in obligations_for(step.request.op):
         if obligation is CREATES_ONLY_TARGET:
-            out[obligation.name] = _creates_another(z, step)
+            out[obligation.name] = creates_another(z, step)
         else:
             out[obligation.name] = step.ambiguous
     return out
 
 
-def _creates_another(z: Session, step: SStep) -> Bool:
+def creates_another(z: Session, step: SStep) -> Bool:
     """Some instance exists after the step that did not before and is not its target."""
     s, i = z.const("cs", z.svc), z.const("ci", z.inst)
     target = step.request.target
@@ -134,12 +134,13 @@ def flip(z: Session, state: SState, field: Field, service: Term, inst: Term) -> 
 
 def _independence(compiled: CompiledSpec, z: Session, indep: Independence, step: SStep) -> Query:
     req = step.request
-    k = z.const("flip", z.inst)
-    pre2 = flip(z, step.pre, indep.field, req.service, k)
+    # The flipped instance may be in any service, as the independence's doc speaks of any flag.
+    where, k = z.const("flip_svc", z.svc), z.const("flip", z.inst)
+    pre2 = flip(z, step.pre, indep.field, where, k)
     step2 = compiled.run_step(z, pre2, req)
     differs = differ(z, step, step2, indep.field, req.op.result_type)
     facts = (
-        Bool(step.pre.exists(req.service, k)),
+        Bool(step.pre.exists(where, k)),
         compiled.invariants_everywhere(z, pre2),
         *step.side,
         *step2.side,

@@ -19,6 +19,7 @@ from ..rules import (
     STATUS,
     Compare,
     Confirmation,
+    Count,
     Domain,
     Effect,
     Field,
@@ -133,12 +134,20 @@ def room(z: Session, state: SState, spare: int, service: Term) -> Bool:
 
 def spare_names(spec: Spec) -> int:
     """How many unheld names a model needs so that no ``count`` comparison with a literal can
-    tell them from the engine's infinitely many: one more than the largest literal."""
+    tell them from the engine's infinitely many: one more than the largest literal a ``count``
+    is compared with (a status such as ``404`` is no count of names, and asking for hundreds
+    of distinct names made a query whose mere assertion took seconds).
+
+    >>> from mostate import load_spec
+    >>> spare_names(load_spec())
+    2
+    """
     literals = [
         side.value
         for expr in spec_exprs(spec)
         for node in walk(expr)
         if isinstance(node, Compare)
+        and (isinstance(node.left, Count) or isinstance(node.right, Count))
         for side in (node.left, node.right)
         if isinstance(side, Lit) and side.type is Type.INT and isinstance(side.value, int)
     ]

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import attrs
 
@@ -23,7 +23,7 @@ from ..model import DeviceState
 from ..rules import Spec
 from ..tidy import tidy
 from ..trace import Trace
-from ._z3 import Budget, Model, Sat, Session, Solver, Unknown, Unsat
+from ._z3 import Bool, Budget, Model, Sat, Session, Solver, Unknown, Unsat
 from .bmc import Gaveup, Reach, Searcher
 from .decode import Names, confirmed, decode_request, decode_state
 from .queries import Query, obligations_for, step_queries
@@ -78,6 +78,8 @@ class Check:
     """One row of the verification table.
 
     ``op`` and ``branch`` are empty for the check that the empty device keeps an invariant.
+    ``second`` is what a second solver answered to the same query, when one was asked
+    (``verify --cross-check``: ``unsat``, ``sat`` or ``unknown (reason)``).
     """
 
     name: str
@@ -86,6 +88,13 @@ class Check:
     branch: str
     verdict: Verdict
     seconds: float
+    second: str | None = None
+
+
+SecondOpinion = Callable[[Check, Callable[[], str]], Check]
+"""A second solver's say on a check: given the check as Z3 decided it and the query as an
+SMT-LIB script (made on demand), the check as both decide it (see
+:mod:`mostate.symbolic.crosscheck`)."""
 
 
 class Verifier:
@@ -105,11 +114,13 @@ class Verifier:
         bound: int | None = None,
         depth: int = 4,
         budget: Budget = DEFAULT_BUDGET,
+        second: SecondOpinion | None = None,
     ) -> None:
         self.spec = spec
         self.compiled = CompiledSpec(spec)
         self.budget = budget
         self.depth = depth
+        self.second = second
         self.z = Session(bound)
 
     @functools.cached_property
@@ -138,13 +149,18 @@ class Verifier:
         out = [(inv.name, "invariant", "", "") for inv in self.spec.invariants]
         for op in self.spec.ops.values():
             for branch in branches(op):
-                at = (op.name, str(branch))
-                out += [(o.name, "obligation", *at) for o in obligations_for(op)]
-                out += [(inv.name, "invariant", *at) for inv in self.spec.invariants]
-                props = self.compiled.properties_for(op.name, branch.role)
-                out += [(prop.name, "property", *at) for prop, _ in props]
-                indeps = [i for i in self.spec.independences if branch.role in i.roles]
-                out += [(i.name, "independence", *at) for i in indeps]
+                out += self._planned_group(op.name, branch)
+        return out
+
+    def _planned_group(self, name: str, branch: Branch) -> list[tuple[str, str, str, str]]:
+        """The checks of one operation and branch, as :meth:`planned` lists them."""
+        at = (name, str(branch))
+        out = [(o.name, "obligation", *at) for o in obligations_for(self.spec.ops[name])]
+        out += [(inv.name, "invariant", *at) for inv in self.spec.invariants]
+        props = self.compiled.properties_for(name, branch.role)
+        out += [(prop.name, "property", *at) for prop, _ in props]
+        indeps = [i for i in self.spec.independences if branch.role in i.roles]
+        out += [(i.name, "independence", *at) for i in indeps]
         return out
 
     def _initial(self) -> Iterator[Check]:
@@ -157,16 +173,22 @@ class Verifier:
             except NeedsBound as err:
                 yield Check(inv.name, "invariant", "", "", Undecided(str(err)), 0.0)
                 continue
-            result = Solver(z, self.budget).check([z.not_(holds), *side, z.literals_distinct()])
+            solver, asked = Solver(z, self.budget), [z.not_(holds), *side, z.literals_distinct()]
+            result = solver.check(asked)
             if isinstance(result, Sat):
                 verdict: Verdict = _empty_device_violates(self.engine, inv.name)
             elif isinstance(result, Unknown):
                 verdict = Undecided(result.reason)
             else:
                 verdict = Proved()
-            yield Check(inv.name, "invariant", "", "", verdict, time.perf_counter() - start)
+            check = Check(inv.name, "invariant", "", "", verdict, time.perf_counter() - start)
+            yield self._second_opinion(check, solver, asked)
 
     def _group(self, op: str, branch: Branch) -> Iterator[Check]:
+        if self.budget.expired():  # building the queries takes time too: not past the deadline
+            for name, kind, _, at in self._planned_group(op, branch):
+                yield Check(name, kind, op, at, Undecided(self.budget.time_up()), 0.0)
+            return
         z = self.z
         start = time.perf_counter()
         try:
@@ -186,37 +208,49 @@ class Verifier:
         setup = (time.perf_counter() - start) / max(len(queries), 1)
         for query in queries:
             began = time.perf_counter()
-            verdict = self._decide(solver, query, pre, request)
-            yield Check(
-                query.name,
-                query.kind,
-                op,
-                str(branch),
-                verdict,
-                time.perf_counter() - began + setup,
-            )
+            verdict, asked = self._decide(solver, query, pre, request)
+            seconds = time.perf_counter() - began + setup
+            check = Check(query.name, query.kind, op, str(branch), verdict, seconds)
+            yield self._second_opinion(check, solver, asked)
 
-    def _decide(self, solver: Solver, query: Query, pre: SState, request: SRequest) -> Verdict:
+    def _second_opinion(self, check: Check, solver: Solver, asked: list[Bool]) -> Check:
+        """``check`` with the second solver's say on the query that decided it, if one is."""
+        if self.second is None:
+            return check
+        return self.second(check, lambda: solver.smtlib(asked))
+
+    def _decide(
+        self, solver: Solver, query: Query, pre: SState, request: SRequest
+    ) -> tuple[Verdict, list[Bool]]:
+        """The verdict, and the facts of the query that decided it (with names to spare when
+        the first model did not replay)."""
         z = self.z
-        result = solver.check([query.negated, *query.side, z.literals_distinct()])
+        asked = [query.negated, *query.side, z.literals_distinct()]
+        result = solver.check(asked)
         if isinstance(result, Unsat):
-            return Proved()
+            return Proved(), asked
         if isinstance(result, Unknown):
-            return Undecided(result.reason)
+            return Undecided(result.reason), asked
         try:
             trace, transition = self._replayed(result.model, query, pre, request)
         except ReplayError as err:
             # Perhaps a finite model with no name to spare: ask again with room (see room()).
-            spare = room(z, pre, self.compiled.spare, request.service)
-            result = solver.check([query.negated, *query.side, z.literals_distinct(), spare])
+            asked = [*asked, room(z, pre, self.compiled.spare, request.service)]
+            result = solver.check(asked)
             if isinstance(result, Unsat):
-                return Proved()
+                return Proved(), asked
             if isinstance(result, Unknown):
                 return Undecided(
                     f"the solver's model did not replay ({err}); asked again with names to "
                     f"spare, the solver gave up ({result.reason})"
-                )
+                ), asked
             trace, transition = self._replayed(result.model, query, pre, request)
+        return self._reached(query, request, trace, transition), asked
+
+    def _reached(
+        self, query: Query, request: SRequest, trace: Trace, transition: Transition
+    ) -> Violated:
+        """The violation, with a trace to it from the empty device when one is found."""
         if self.depth == 0:
             return Violated(trace, transition)
         reach = self._searcher.search(query.name, request.op, request.branch)
