@@ -12,6 +12,7 @@ import importlib
 import json
 import os
 import sys
+import time
 from collections.abc import Sequence
 from types import ModuleType
 from typing import Any
@@ -41,6 +42,7 @@ _FAMILIES = (
 
 EXTRAS = {
     "z3": "verify",
+    "cvc5": "cross-check",
     "networkx": "explore",
     "hypothesis": "conform",
     "aiohttp": "wire",
@@ -143,11 +145,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     Whatever the command, a reader that goes away (``| head``) ends it with exit 141 and no
     traceback, and Ctrl-C with exit 130 (after what the command had to show of its work).
     """
+    started = time.monotonic()  # a command's --time-limit counts from here, parsing included
     words = list(sys.argv[1:] if argv is None else argv)
     try:
         with interrupts.answered():
             try:
-                code = _dispatch(words)
+                code = _dispatch(words, started)
             finally:  # --help and usage errors leave through SystemExit: flush them here too
                 sys.stdout.flush()  # here, where a closed pipe is still ours to answer
         return code
@@ -158,13 +161,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INTERRUPTED
 
 
-def _dispatch(words: list[str]) -> int:
+def _dispatch(words: list[str], started: float) -> int:
     forget_stdin()
     parser = build_parser()
     args, extra = parser.parse_known_args(words)
     if extra and not hasattr(args, "command_name"):  # a missing extra says so, below
         # Say it with the subcommand's own usage (and options), not the top level's.
         _chosen(parser, words).error(f"unrecognized arguments: {' '.join(extra)}")
+    args.started = started
     try:
         code: int = args.handler(args)
     except SpecFailure as err:

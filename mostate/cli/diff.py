@@ -3,9 +3,10 @@
 Each row is EQUIVALENT (proved with Z3 for any number of instances, from every state that keeps
 both specs' invariants), DIFFERENT (with a witness, a state and a request that both engines
 replay to different outcomes; or a different request shape, or an operation only one spec has)
-or UNKNOWN (the solver gave up; never read as equivalent). Exit codes: 0 all equivalent, 1 some
-operation differs, 2 usage or spec errors, 3 something stayed UNKNOWN (or the solver and the
-engines disagree: a bug in mostate, reported loudly).
+or UNKNOWN (the solver gave up, or the run's ``--time-limit`` was reached; never read as
+equivalent). Exit codes: 0 all equivalent, 1 some operation differs, 2 usage or spec errors, 3
+something stayed UNKNOWN (or the solver and the engines disagree: a bug in mostate, reported
+loudly).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from rich.table import Table
 
 from ..errors import ReplayError
 from ..model import Outcome
-from ..symbolic import Budget, Different, Equivalent, OpDiff, Undecided, diff_specs
+from ..symbolic import Different, Equivalent, OpDiff, StateWitness, Undecided, diff_specs
 from . import options
 from .common import (
     EXIT_OK,
@@ -30,13 +31,14 @@ from .common import (
     print_json,
     spec_from,
 )
+from .limits import run_budget
 
 
 def register(commands: Any) -> None:
     """Add ``mostate diff`` to the parser."""
     diff = commands.add_parser(
         "diff",
-        parents=[options.TIMEOUT(), options.RLIMIT(), options.FORMAT()],
+        parents=[options.TIMEOUT(), options.RLIMIT(), options.TIME_LIMIT(), options.FORMAT()],
         help="compare two specs: which operations behave differently, with a witness",
         description=(
             "Compare what every operation of spec A and spec B does, for each actor and "
@@ -60,7 +62,7 @@ def register(commands: Any) -> None:
 
 def _diff(args: argparse.Namespace) -> int:
     a, b = spec_from(args.a), spec_from(args.b)
-    budget = Budget(int(args.timeout * 1000), args.rlimit)
+    budget = run_budget(args, args.timeout, args.rlimit)
     start = time.perf_counter()
     try:
         rows = diff_specs(a, b, budget=budget, ops=args.op)
@@ -107,6 +109,8 @@ def _why(verdict: Equivalent | Different | Undecided) -> str:
             return ""
         case Different():
             witness = verdict.witness
+            if isinstance(witness, StateWitness):
+                return "a state only " + ("A" if not witness.broken_in_a else "B") + " allows"
             return verdict.reason if witness is None else " and ".join(witness.differs)
         case Undecided():
             return verdict.reason
@@ -137,12 +141,25 @@ def _print_text(name_a: str, name_b: str, rows: list[OpDiff], seconds: float) ->
 def _print_witness(row: OpDiff, verdict: Different) -> None:
     out, witness = console(), verdict.witness
     assert witness is not None
+    if isinstance(witness, StateWitness):
+        _print_state_witness(witness)
+        return
     verb = "differs" if len(witness.differs) == 1 else "differ"
     out.print(f"\n[bold red]DIFFERENT[/] {row.op} as {row.branch}: {_why(verdict)} {verb}")
     out.print("  before:  " + json.dumps(witness.before.to_json()), markup=False)
     out.print("  request: " + json.dumps(witness.request.to_json()), markup=False)
     out.print("  under A: " + _outcome(witness.under_a), markup=False)
     out.print("  under B: " + _outcome(witness.under_b), markup=False)
+
+
+def _print_state_witness(witness: StateWitness) -> None:
+    """A state one spec's invariants allow and the other's forbid, and what each finds broken."""
+    out = console()
+    out.print("\n[bold red]DIFFERENT[/] the states the invariants allow:")
+    out.print("  state:   " + json.dumps(witness.state.to_json()), markup=False)
+    for side, broken in (("A", witness.broken_in_a), ("B", witness.broken_in_b)):
+        verdict = "breaks " + ", ".join(broken) if broken else "allows it"
+        out.print(f"  under {side}: {verdict}", markup=False)
 
 
 def _outcome(outcome: Outcome) -> str:

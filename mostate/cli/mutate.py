@@ -39,6 +39,7 @@ from .common import (
     print_json,
     spec_from,
 )
+from .limits import run_budget
 from .progress import meter
 
 
@@ -56,7 +57,12 @@ def register(commands: Any) -> None:
     """Add ``mostate mutate`` to the parser."""
     mutate = commands.add_parser(
         "mutate",
-        parents=[options.SPEC_ARGUMENT(), options.TIMEOUT(), options.FORMAT()],
+        parents=[
+            options.SPEC_ARGUMENT(),
+            options.TIMEOUT(),
+            options.TIME_LIMIT(),
+            options.FORMAT(),
+        ],
         help="seed mistakes into the spec's operations and check that its properties catch them",
         description=(
             "Generate mutants of SPEC's operations (refusal conditions, steps, effects, query "
@@ -105,7 +111,7 @@ def _mutate(args: argparse.Namespace) -> int:
     mutants = generate(spec, args.operator)
     if not mutants:
         raise CliError("no mutant: the chosen operators change nothing in this spec")
-    budget = Budget(int(args.timeout * 1000), Budget().rlimit)
+    budget = run_budget(args, args.timeout, Budget().rlimit)
     jobs = args.jobs or default_jobs()
     show = args.format == "text"
     report = _run(spec, mutants, budget, jobs, show, args.every_kill)

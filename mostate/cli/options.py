@@ -97,6 +97,23 @@ def _rlimit(parser: argparse.ArgumentParser) -> None:
     )
 
 
+DEFAULT_TIME_LIMIT = 300.0
+"""Seconds a whole run of ``verify``, ``diff`` or ``mutate`` may take unless told otherwise."""
+
+
+def _time_limit(parser: argparse.ArgumentParser) -> None:
+    """``--time-limit S``: the deadline of a whole run (``verify``, ``diff``, ``mutate``),
+    counted from the command's start (:mod:`mostate.cli.limits`)."""
+    parser.add_argument(
+        "--time-limit",
+        type=seconds,
+        default=DEFAULT_TIME_LIMIT,
+        metavar="S",
+        help=f"seconds for the whole run, every phase included (default {DEFAULT_TIME_LIMIT:g});"
+        " what is not decided by then is reported UNKNOWN with the reason",
+    )
+
+
 def _connection(parser: argparse.ArgumentParser) -> None:
     """How a simulated device talks to a DM server: WBXML or XML, and the CAs it trusts."""
     parser.add_argument("--wbxml", action="store_true", help="speak WBXML instead of XML")
@@ -151,6 +168,7 @@ SPEC_ARGUMENT = _group(_spec_argument)
 FORMAT = _group(_format)
 TIMEOUT = _group(_timeout)
 RLIMIT = _group(_rlimit)
+TIME_LIMIT = _group(_time_limit)
 TREE = _group(tree_options)
 CONNECTION = _group(_connection)
 DEVICE_ACCOUNT = _group(_device_account)

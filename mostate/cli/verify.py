@@ -5,27 +5,31 @@ the engine before it is printed), 2 usage or spec errors, 3 something stayed UNK
 solver and the engine disagree: a bug in mostate, reported loudly).
 
 After the proofs, a second table shows a witness that every refusal, confirmation point and
-effect can fire and that every premise of a property ``A -> B`` can hold
+effect can fire and that every premise ``A`` of an implication ``A -> B``, at any depth of a
+property or an invariant, can hold
 (:func:`mostate.symbolic.check_liveness`). A dead rule or a vacuous property is a warning; with
 ``--strict`` it exits 1 (and a rule whose liveness stayed unknown exits 3).
+
+``--complete`` adds a third table, whether the properties decide every answer
+(:mod:`mostate.cli.completeness`); ``--cross-check`` asks cvc5 every query Z3 decided
+(:mod:`mostate.symbolic.crosscheck`). ``--time-limit`` bounds the whole run, every phase
+included (:mod:`mostate.cli.limits`).
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import signal
 import time
-import types
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, assert_never
 
 import attrs
 from rich.table import Table
 
-from ..errors import ReplayError
+from ..errors import ReplayError, SolversDisagree
+from ..rules import Spec
 from ..symbolic import (
     Budget,
     Check,
@@ -38,7 +42,9 @@ from ..symbolic import (
     Violated,
     check_liveness,
 )
-from . import options
+from ..symbolic.liveness import undecided_rules
+from ..symbolic.verifier import SecondOpinion
+from . import completeness, options
 from .common import (
     EXIT_INTERRUPTED,
     EXIT_OK,
@@ -51,7 +57,7 @@ from .common import (
     print_json,
     spec_from,
 )
-from .interrupts import in_finaliser
+from .limits import GRACE, Alarm, TimeUp, run_budget, seconds_left, within
 from .progress import meter
 
 
@@ -63,7 +69,13 @@ def register(commands: Any) -> None:
     """Add ``mostate verify`` to the parser."""
     verify = commands.add_parser(
         "verify",
-        parents=[options.SPEC_ARGUMENT(), options.TIMEOUT(), options.RLIMIT(), options.FORMAT()],
+        parents=[
+            options.SPEC_ARGUMENT(),
+            options.TIMEOUT(),
+            options.RLIMIT(),
+            options.TIME_LIMIT(),
+            options.FORMAT(),
+        ],
         help="prove the spec's invariants and properties with Z3 (any number of instances)",
         description=(
             "Prove every invariant, transition property and independence of SPEC for every "
@@ -81,12 +93,16 @@ def register(commands: Any) -> None:
         "--depth", type=_depth, default=4, metavar="K", help="trace search depth (default 4)"
     )
     verify.add_argument(
-        "--time-limit",
-        type=options.seconds,
-        default=1800.0,
-        metavar="S",
-        help="seconds for the whole run, building the queries included (default 1800); what is "
-        "not decided by then is reported UNKNOWN",
+        "--cross-check",
+        action="store_true",
+        help="ask cvc5 every query Z3 decides (needs the cross-check extra); the solvers "
+        "disagreeing is an error naming the check (exit 3)",
+    )
+    verify.add_argument(
+        "--complete",
+        action="store_true",
+        help="also ask whether the properties decide every answer: a GAP shows a state and a "
+        "request with another answer that keeps every property (exit 1)",
     )
     verify.add_argument(
         "--strict",
@@ -106,39 +122,86 @@ def _verify(args: argparse.Namespace) -> int:
     spec = spec_from(chosen_spec(args))
     if args.out:
         check_writable(args.out, "--out")
-    budget = Budget(int(args.timeout * 1000), args.rlimit)
-    verifier = Verifier(spec, bound=args.bound, depth=args.depth, budget=budget)
     try:
-        checks = _run(verifier, show_progress=args.format == "text", limit=args.time_limit)
-        if _interrupted(checks):
-            return _report_interrupted(args, spec.name, spec.source, checks)
-        try:
-            rules = _rules(verifier, args.depth, checks)
-        except KeyboardInterrupt:
-            return _report_interrupted(args, spec.name, spec.source, checks)
+        found = _prove(args, spec)
     except ReplayError as err:
         raise CliError(
             f"INTERNAL ERROR: the solver found a counterexample the engine does not replay "
             f"({err}); this is a bug in mostate's Z3 compiler, please report it",
             EXIT_UNKNOWN,
         ) from None
+    except SolversDisagree as err:
+        raise CliError(
+            f"INTERNAL ERROR: {err}; this is a bug in a solver or in mostate's encoding, "
+            "please report it",
+            EXIT_UNKNOWN,
+        ) from None
+    if isinstance(found, int):  # Ctrl-C: what was decided is printed
+        return found
+    checks, rules, complete = found
     code = _strict_exit_code(_exit_code(checks), rules.rows) if args.strict else _exit_code(checks)
+    if complete is not None:
+        code = worst(code, complete.exit_code())
     if args.out:
         _write_counterexample(args.out, spec.source, checks, quiet=args.format == "json")
     if args.format == "json":
         report = _to_json(spec.source, args.bound, checks)
-        print_json({**report, "exit": code, "liveness": _rules_json(rules.rows)})
+        extra = {} if complete is None else {"completeness": completeness.to_json(complete)}
+        print_json({**report, "exit": code, "liveness": _rules_json(rules.rows), **extra})
     else:
-        _print_text(f"{spec.name} ({spec.source})", args.bound, checks, rules)
+        _print_text(f"{spec.name} ({spec.source})", args.bound, checks, rules, complete)
     return code
 
 
-def _run(verifier: Verifier, show_progress: bool, limit: float | None = None) -> list[Check]:
+def _prove(
+    args: argparse.Namespace, spec: Spec
+) -> tuple[list[Check], _Rules, completeness.Completed | None] | int:
+    """The proofs, the rules table and (``--complete``) the completeness table, within the
+    run's time limit; the exit code of an interrupted run instead, once it is printed."""
+    budget = run_budget(args, args.timeout, args.rlimit)
+    second = _cvc5_opinion(budget) if args.cross_check else None
+    verifier = Verifier(spec, bound=args.bound, depth=args.depth, budget=budget, second=second)
+    show = args.format == "text"
+    checks = _run(verifier, show, seconds_left(budget) + GRACE, reason=budget.time_up())
+    if _interrupted(checks):
+        return _report_interrupted(args, spec.name, spec.source, checks)
+    try:
+        rules = _rules(verifier, args.depth, checks)
+        complete = completeness.run(spec, budget) if args.complete else None
+    except KeyboardInterrupt:
+        return _report_interrupted(args, spec.name, spec.source, checks)
+    return checks, rules, complete
+
+
+def _cvc5_opinion(budget: Budget) -> SecondOpinion:
+    """cvc5's say on every check (:mod:`mostate.symbolic.crosscheck`), imported only when asked
+    for: cvc5 is an extra, and without it the command says which to install."""
+    from ..symbolic.crosscheck import cross_check
+
+    return cross_check(budget)
+
+
+def worst(*codes: int) -> int:
+    """The exit code of several verdicts: 1 if any violated, else 3 if any unknown, else 0.
+
+    >>> worst(0, 3), worst(3, 1), worst(0, 0)
+    (3, 1, 0)
+    """
+    for code in (EXIT_VIOLATED, EXIT_UNKNOWN):
+        if code in codes:
+            return code
+    return EXIT_OK
+
+
+def _run(
+    verifier: Verifier, show_progress: bool, limit: float | None = None, reason: str | None = None
+) -> list[Check]:
     """Every check, or, once ``limit`` seconds have passed, those decided so far and the rest
-    as UNKNOWN: a query that takes long to build is cut short too, not only a solver call."""
+    as UNKNOWN (with ``reason``): a query that takes long to build is cut short too, not only a
+    solver call."""
     planned = verifier.planned()
     out: list[Check] = []
-    alarm = _Alarm()
+    alarm = Alarm()
     try:
         with alarm.set(limit), meter("proving", len(planned), shown=show_progress) as progress:
             for check in verifier.checks():
@@ -146,13 +209,13 @@ def _run(verifier: Verifier, show_progress: bool, limit: float | None = None) ->
                 progress.advance()
     except KeyboardInterrupt:
         return _undecided(planned, out, INTERRUPTED)
-    except (_TimeUp, Exception):
+    except (TimeUp, Exception):
         # The alarm interrupts whatever runs; inside a ctypes call into Z3 its exception comes
-        # out wrapped (ctypes.ArgumentError: "_TimeUp"), so any exception once it has rung is
+        # out wrapped (ctypes.ArgumentError: "TimeUp"), so any exception once it has rung is
         # the time limit, and any other is a real error.
         if not alarm.rang:
             raise
-        return _undecided(planned, out, f"time limit of {limit:g} s reached")
+        return _undecided(planned, out, reason or f"time limit of {limit:g} s reached")
     return out
 
 
@@ -212,44 +275,6 @@ def _report_interrupted(
     return EXIT_INTERRUPTED
 
 
-class _TimeUp(BaseException):
-    """Raised by the alarm in the middle of whatever runs; a BaseException, so that no
-    ``except Exception`` on the way swallows it."""
-
-
-@attrs.define
-class _Alarm:
-    """A deadline for the whole run (SIGALRM), and whether it has rung.
-
-    Once due it rings every 50 ms until the run stops: an exception raised in a finaliser
-    (Z3's ``__del__``) is swallowed by Python, so the alarm does not raise there and rings
-    again instead."""
-
-    rang: bool = False
-    armed: bool = False
-
-    @contextlib.contextmanager
-    def set(self, seconds: float | None) -> Iterator[None]:
-        if seconds is None or not hasattr(signal, "setitimer"):
-            yield
-            return
-
-        def up(signum: int, frame: types.FrameType | None) -> None:
-            self.rang = True
-            if self.armed and not in_finaliser(frame):
-                raise _TimeUp
-
-        previous = signal.signal(signal.SIGALRM, up)
-        self.armed = True
-        signal.setitimer(signal.ITIMER_REAL, seconds, 0.05)
-        try:
-            yield
-        finally:
-            self.armed = False
-            signal.setitimer(signal.ITIMER_REAL, 0)
-            signal.signal(signal.SIGALRM, previous)
-
-
 def _exit_code(checks: list[Check]) -> int:
     if any(isinstance(c.verdict, Violated) for c in checks):
         return EXIT_VIOLATED
@@ -271,7 +296,11 @@ def _label(verdict: Proved | Violated | Undecided) -> str:
 
 
 def _print_text(
-    name: str, bound: int | None, checks: list[Check], rules: _Rules | None = None
+    name: str,
+    bound: int | None,
+    checks: list[Check],
+    rules: _Rules | None = None,
+    complete: completeness.Completed | None = None,
 ) -> None:
     out = console()
     scope = f"exactly {bound} instance names" if bound else "any number of instances"
@@ -295,11 +324,22 @@ def _print_text(
             _print_counterexample(check, check.verdict, rules.depth if rules else None)
     if rules is not None:
         _print_rules(rules)
+    if complete is not None:
+        completeness.print_text(complete)
+    if any(c.second is not None for c in checks):
+        out.print(_cross_summary(checks))
     counts = {label: sum(_label(c.verdict) == label for c in checks) for label in styles}
     total = sum(c.seconds for c in checks)
     out.print(
         ", ".join(f"{n} {label.lower()}" for label, n in counts.items()) + f" in {total:.2f} s"
     )
+
+
+def _cross_summary(checks: list[Check]) -> str:
+    """How many checks cvc5 was asked about and gave the answer Z3 gave."""
+    asked = [c for c in checks if c.second is not None]
+    agreed = sum(c.second in ("unsat", "sat") for c in asked)
+    return f"cross-check: cvc5 agrees on {agreed} of {len(asked)} checks"
 
 
 def _print_counterexample(check: Check, verdict: Violated, depth: int | None) -> None:
@@ -343,6 +383,8 @@ def _to_json(source: str, bound: int | None, checks: list[Check]) -> dict[str, A
             row["reason"] = check.verdict.reason
         if isinstance(check.verdict, Violated):
             row["counterexample"] = _counterexample_json(check.verdict)
+        if check.second is not None:
+            row["cvc5"] = check.second
         rows.append(row)
     return {"spec": source, "bound": bound, "exit": _exit_code(checks), "checks": rows}
 
@@ -376,11 +418,17 @@ class _Rules:
 
 
 def _rules(verifier: Verifier, depth: int, checks: list[Check]) -> _Rules:
+    """The rules table, within what is left of the run's time limit: the solver's checks stop
+    at the deadline, and the alarm cuts the rest short soon after (every rule then UNKNOWN)."""
     start = time.perf_counter()
-    bound = verifier.z.bound
+    bound, budget = verifier.z.bound, verifier.budget
     proved = bound is None and all(isinstance(c.verdict, Proved) for c in checks)
-    rows = check_liveness(
-        verifier.spec, bound=bound, depth=depth, budget=verifier.budget, proved=proved
+    rows = within(
+        budget,
+        lambda: check_liveness(
+            verifier.spec, bound=bound, depth=depth, budget=budget, proved=proved
+        ),
+        lambda: undecided_rules(verifier.spec, budget.time_up()),
     )
     return _Rules(tuple(rows), time.perf_counter() - start, depth)
 
@@ -445,6 +493,9 @@ def _print_rules(rules: _Rules) -> None:
     if any(_witness_cell(row).endswith("*") for row in rules.rows):
         out.print(f"* fires only from states not reached within depth {rules.depth}: the witness")
         out.print("  starts from a state that satisfies the invariants (see --format json)")
+    cut = {r.verdict.gave_up for r in rules.rows if isinstance(r.verdict, Live)}
+    for why in sorted(why for why in cut if why is not None):
+        out.print(f"  (the search from the empty device stopped short for some: {why})")
     for row in rules.rows:
         if _warned(row) and row.kind == "premise":
             out.print(f"[bold yellow]WARNING[/] vacuous property {row.rule}: its premise never")
@@ -490,6 +541,7 @@ def _rules_json(rows: tuple[Liveness, ...]) -> list[dict[str, Any]]:
             item["witness"] = {
                 "requests": len(row.verdict.witness.requests),
                 "reachable": row.verdict.reachable,
+                "search_gave_up": row.verdict.gave_up,
                 "trace": row.verdict.witness.to_json(),
             }
         if isinstance(row.verdict, Undecided):
