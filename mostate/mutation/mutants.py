@@ -18,7 +18,7 @@ from pathlib import Path
 import attrs
 
 from ..errors import Location
-from ..rules import Operation, Refusal, Spec
+from ..rules import Operation, Spec
 from .operators import OPERATORS, Edit, well_scoped
 
 
@@ -71,14 +71,11 @@ def generate(spec: Spec, operators: Iterable[str] | None = None) -> tuple[Mutant
         if name not in OPERATORS:
             known = ", ".join(OPERATORS)
             raise ValueError(f"no mutation operator {name!r} (known: {known})")
-    statuses = frozenset(
-        step.status for op in spec.ops.values() for step in op.steps if isinstance(step, Refusal)
-    )
     seen: set[tuple[str, Operation]] = set()
     out: list[Mutant] = []
     for op in spec.ops.values():
         for name in chosen:
-            for edit in OPERATORS[name](op, statuses):
+            for edit in OPERATORS[name](op, spec):
                 if edit.op == op or (op.name, edit.op) in seen or not well_scoped(edit.op):
                     continue
                 seen.add((op.name, edit.op))

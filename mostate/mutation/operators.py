@@ -29,6 +29,14 @@ The operators (:data:`OPERATORS`, in this order):
 ``identity_effect``         an effect's update of one field (or the whole effect) keeps the value
 ``swap_instance``           ``target`` and a bound instance variable (``i``, ``j``) swapped
 ``swap_flag``               a read of ``active``/``default``/``locked`` reads another of them
+``add_update``              an effect also changes a field it leaves alone (sets or clears a
+                            flag of the target, empties its parameters, deletes it)
+``change_other``            an update of a field also changes it on every instance but the
+                            target (a flag negated, the parameters emptied, the instance gone)
+``drop_target_guard``       an ``i == target`` guard dropped: ``if i == target then a else b``
+                            becomes ``a``, ``c and i != target`` becomes ``c``
+``read_other_service``      a quantifier over ``service`` ranges over ``others``
+``copy_refusal``            a refusal of another operation added before the confirmation point
 =========================== ===================================================================
 
 A *condition* is a refusal's ``when``, an ``if``'s condition, a quantifier's body and an operand
@@ -44,7 +52,7 @@ from typing import assert_never
 import attrs
 
 from ..errors import Location
-from ..model import Role, Status
+from ..model import EMPTY_PARAMS, Role, Status
 from ..printer import brief
 from ..rules import (
     STATUS,
@@ -60,6 +68,7 @@ from ..rules import (
     Domain,
     Effect,
     Expr,
+    Field,
     Ite,
     Lit,
     Not,
@@ -67,6 +76,7 @@ from ..rules import (
     Quant,
     Read,
     Refusal,
+    Spec,
     Step,
     The,
     Type,
@@ -76,6 +86,7 @@ from ..rules import (
     WithParam,
     children,
     map_children,
+    walk,
 )
 
 
@@ -104,6 +115,9 @@ class Context:
 
 ExprRule = Callable[[Expr, Context], Iterator[tuple[Expr, str]]]
 Operator = Callable[[Operation, frozenset[Status]], Iterator[Edit]]
+SpecOperator = Callable[[Operation, Spec], Iterator[Edit]]
+"""An operator as :func:`~mostate.mutation.generate` calls it: the operation and its spec (an
+operator may copy from the other operations)."""
 
 
 # --- walking expressions ------------------------------------------------------------------------
@@ -406,6 +420,141 @@ def identity_effect(op: Operation, statuses: frozenset[Status]) -> Iterator[Edit
             yield Edit(_with_step(op, k, whole), step.loc, text, f"{label}|*")
 
 
+# --- effects that reach too far, conditions that read too far -----------------------------------
+
+_TARGET = Builtin(BuiltinName.TARGET, Type.INSTANCE)
+
+
+def _changed(field: Field, target: bool, loc: Location) -> Iterator[tuple[Expr, str]]:
+    """Updates of ``field`` that change it where its effect left it alone: on the target when
+    there is one (``target``), else (within an ``if i == target`` guard) on the others."""
+    i, now = Var("i", loc), Read(field, Var("i", loc), False, loc)
+    here = Compare(Comparison.EQ, i, attrs.evolve(_TARGET, loc=loc), loc)
+    away = Compare(Comparison.NE, i, attrs.evolve(_TARGET, loc=loc), loc)
+    match field:
+        case Field.ACTIVE | Field.DEFAULT | Field.LOCKED:
+            if target:
+                yield BoolOp(Connective.OR, now, here, loc), f"set on the target: {field.value}"
+                yield (
+                    BoolOp(Connective.AND, now, away, loc),
+                    f"cleared on the target: {field.value}",
+                )
+            else:
+                yield Not(now, loc), f"negated: {field.value}"
+        case Field.PARAMS:
+            yield Lit(EMPTY_PARAMS, Type.PARAMS, loc), "emptied: params"
+        case Field.EXISTS:
+            yield (
+                BoolOp(Connective.AND, now, away, loc) if target else Lit(False, Type.BOOL, loc),
+                "deleted: exists",
+            )
+        case _:
+            assert_never(field)
+
+
+def add_update(op: Operation, statuses: frozenset[Status]) -> Iterator[Edit]:
+    """An effect also writes a field it left alone (what a set_locked that clears Active is)."""
+    if not op.has_target:
+        return
+    for k, step in enumerate(op.steps):
+        if not isinstance(step, Effect):
+            continue
+        written = {field for field, _ in step.updates}
+        label = _label(op, step)
+        for field in Field:
+            if field in written:
+                continue
+            for value, text in _changed(field, True, step.loc):
+                new = attrs.evolve(step, updates=(*step.updates, (field, value)))
+                key = f"{label}|{field.value}|{text}"
+                yield Edit(_with_step(op, k, new), step.loc, f"{label}: also {text}", key)
+
+
+def change_other(op: Operation, statuses: frozenset[Status]) -> Iterator[Edit]:
+    """An update also changes the instances it should leave alone: ``f := E`` becomes
+    ``if i == target then E else <f changed>``."""
+    if not op.has_target:
+        return
+    for k, step in enumerate(op.steps):
+        if not isinstance(step, Effect):
+            continue
+        label = _label(op, step)
+        for p, (field, value) in enumerate(step.updates):
+            i = Var("i", step.loc)
+            here = Compare(Comparison.EQ, i, attrs.evolve(_TARGET, loc=step.loc), step.loc)
+            for other, text in _changed(field, False, step.loc):
+                guarded = Ite(here, value, other, _type_of(field), step.loc)
+                new = _with_update(step, p, guarded)
+                key = f"{label}|{field.value}|{text}"
+                yield Edit(_with_step(op, k, new), step.loc, f"{label}: the others {text}", key)
+
+
+def _type_of(field: Field) -> Type:
+    return Type.PARAMS if field is Field.PARAMS else Type.BOOL
+
+
+def _is_target_guard(expr: Expr) -> bool:
+    """``x == target`` or ``x != target`` (either way round) for a bound instance ``x``."""
+    if not isinstance(expr, Compare) or expr.op not in (Comparison.EQ, Comparison.NE):
+        return False
+    sides = (expr.left, expr.right)
+    is_target = [isinstance(e, Builtin) and e.name is BuiltinName.TARGET for e in sides]
+    return any(is_target) and any(isinstance(e, Var) for e in sides)
+
+
+def _drop_guard(expr: Expr, ctx: Context) -> Iterator[tuple[Expr, str]]:
+    match expr:
+        case Ite(cond=cond, then=then) if _is_target_guard(cond):
+            yield then, f"'{brief(expr)}' -> '{brief(then)}'"
+        case BoolOp(op=Connective.AND | Connective.OR, left=left, right=right):
+            if _is_target_guard(right):
+                yield left, f"'{brief(expr)}' -> '{brief(left)}'"
+            elif _is_target_guard(left):
+                yield right, f"'{brief(expr)}' -> '{brief(right)}'"
+        case _:
+            pass  # no guard here
+
+
+def _other_service(expr: Expr, ctx: Context) -> Iterator[tuple[Expr, str]]:
+    if isinstance(expr, Quant | Count | The) and expr.domain is Domain.SERVICE:
+        yield attrs.evolve(expr, domain=Domain.OTHERS), f"'{brief(expr)}' -> 'in others'"
+
+
+def copy_refusal(op: Operation, spec: Spec) -> Iterator[Edit]:
+    """A refusal of another operation, added to this one before its confirmation point (or
+    its first effect): one the operation does not have and whose condition it can read."""
+    have = {(s.when, s.status, s.roles) for s in op.steps if isinstance(s, Refusal)}
+    at = next(
+        (k for k, s in enumerate(op.steps) if isinstance(s, Confirmation | Effect)),
+        len(op.steps),
+    )
+    for other in spec.ops.values():
+        for step in other.steps if other.name != op.name else ():
+            if not isinstance(step, Refusal) or (step.when, step.status, step.roles) in have:
+                continue
+            have.add((step.when, step.status, step.roles))
+            steps = [*op.steps[:at], step, *op.steps[at:]]
+            text = f"{op.name}: refusal copied from {step.name}"
+            yield Edit(_steps(op, steps), step.loc, text, f"{op.name}|{other.name}|{step.name}")
+
+
+def _with_statuses(operator: Operator) -> SpecOperator:
+    """An operator that needs only the spec's statuses, as :func:`generate` calls it."""
+
+    def run(op: Operation, spec: Spec) -> Iterator[Edit]:
+        return operator(op, refusal_statuses(spec))
+
+    run.__name__ = getattr(operator, "__name__", "operator")
+    return run
+
+
+def refusal_statuses(spec: Spec) -> frozenset[Status]:
+    """The statuses the spec's refusals answer (what ``change_status`` picks from)."""
+    return frozenset(
+        step.status for op in spec.ops.values() for step in op.steps if isinstance(step, Refusal)
+    )
+
+
 # --- the registry -------------------------------------------------------------------------------
 
 _EQ = {Comparison.EQ: Comparison.NE, Comparison.NE: Comparison.EQ}
@@ -416,7 +565,7 @@ _LT = {
     Comparison.GE: Comparison.GT,
 }
 
-OPERATORS: dict[str, Operator] = {
+_BY_STATUSES: dict[str, Operator] = {
     "negate": lift("negate", _negate),
     "swap_eq": lift("swap_eq", _swap_compare(_EQ)),
     "swap_and_or": lift("swap_and_or", _swap_connective),
@@ -435,19 +584,37 @@ OPERATORS: dict[str, Operator] = {
     "identity_effect": identity_effect,
     "swap_instance": lift("swap_instance", _swap_instance),
     "swap_flag": lift("swap_flag", _swap_flag),
+    "add_update": add_update,
+    "change_other": change_other,
+    "drop_target_guard": lift("drop_target_guard", _drop_guard),
+    "read_other_service": lift("read_other_service", _other_service),
+}
+
+OPERATORS: dict[str, SpecOperator] = {
+    **{name: _with_statuses(fn) for name, fn in _BY_STATUSES.items()},
+    "copy_refusal": copy_refusal,
 }
 """Every operator by name, in the order mutants are generated."""
 
 
 def well_scoped(op: Operation) -> bool:
-    """Whether every variable an operation reads is bound where it is read, and ``target``
-    appears only in an operation that has one (the loader's scope rules, on the tree).
+    """Whether every variable an operation reads is bound where it is read, ``target``
+    appears only in an operation that has one, and every argument it reads is one it declares
+    with that type (the loader's scope rules, on the tree).
 
     >>> from mostate import load_spec
     >>> all(well_scoped(op) for op in load_spec().ops.values())
     True
     """
-    return all(_scoped(expr, ctx.bound, op.has_target) for _, expr, ctx, _ in _slots(op))
+    declared = {(a.name, a.type) for a in op.args}
+    return all(
+        _scoped(expr, ctx.bound, op.has_target) and _declared(expr, declared)
+        for _, expr, ctx, _ in _slots(op)
+    )
+
+
+def _declared(expr: Expr, declared: set[tuple[str, Type]]) -> bool:
+    return all((n.name, n.type) in declared for n in walk(expr) if isinstance(n, Arg))
 
 
 def _scoped(expr: Expr, bound: tuple[str, ...], has_target: bool) -> bool:

@@ -118,3 +118,29 @@ def test_exports_are_pinned() -> None:
 def test_docstring_examples(name: str) -> None:
     result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_the_new_operators_reach_where_a_step_should_not() -> None:
+    # Issue 25: mutate never added a change to another field, so its 100% could not reveal
+    # a set_locked that also clears Active; these are the operators that can.
+    made = {(m.operator, m.description) for m in generate(load_spec())}
+    for expected in [
+        ("add_update", "set_locked/lock: also cleared on the target: active"),
+        ("add_update", "set_active/switch: also set on the target: default"),
+        ("change_other", "set_locked/lock: the others negated: locked"),
+        (
+            "drop_target_guard",
+            "set_locked/lock.locked: 'if i == target then value else locked(i)' -> 'value'",
+        ),
+        ("read_other_service", "get_active/result: 'the(i, active(i))' -> 'in others'"),
+        ("copy_refusal", "get: refusal copied from delete: locked"),
+    ]:
+        assert expected in made, expected
+
+
+def test_a_copied_refusal_must_read_arguments_the_operation_declares() -> None:
+    # delete_param's "no such parameter" reads its `param` argument: replace declares one of
+    # that type and may take it; set_active does not, and a copy there would not load.
+    copies = {m.description for m in generate(load_spec(), ["copy_refusal"])}
+    assert "replace: refusal copied from delete_param: no such parameter" in copies
+    assert not any(d.startswith("set_active:") and "no such parameter" in d for d in copies)
