@@ -205,3 +205,20 @@ def test_generated_mutants(mutant: object, data: st.DataObject) -> None:
 def test_the_sample_covers_every_mutation_operator() -> None:
     # A sample of one operator only would leave the generator untested on the others.
     assert len({m.operator for m in SAMPLE}) >= len({m.operator for m in GENERATED}) // 2
+
+
+def test_a_target_an_effect_writes_on_one_branch_is_read_from_the_view_after_it() -> None:
+    # set_active without its 404: the switch rewrites every held instance in a loop, and an
+    # absent target in a branch of its own. The check of set_active_switches read the
+    # target's Active flag from that branch's local, unbound when the target was held
+    # (UnboundLocalError), since a mutant sample of mutate's new operators took this one.
+    missing = (
+        '[[ops.set_active.steps]]\nname = "missing"\nrefuse = 404\nwhen = "not exists(target)"\n\n'
+    )
+    text = CCS.read_text(encoding="utf-8")
+    assert missing in text
+    spec = parse_spec(text.replace(missing, "", 1), "no-404.toml")
+    state = DeviceState.from_json({"MMS": {"a": {}}})
+    for value in (True, False):
+        ask = {"actor": "server", "op": "set_active", "service": "MMS", "instance": "a"}
+        assert_same_answers(spec, state, [Request.from_json({**ask, "value": value})])

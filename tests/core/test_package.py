@@ -16,6 +16,7 @@ from mostate import concrete, rules
 
 EXPECTED_API = {
     "Actor",
+    "Answer",
     "Clause",
     "Confirm",
     "DeviceState",
@@ -30,6 +31,7 @@ EXPECTED_API = {
     "RequestError",
     "Role",
     "Service",
+    "SolversDisagree",
     "Spec",
     "SpecError",
     "Status",

@@ -27,7 +27,8 @@ SPECS = {"ccs": CCS} | {name: MUTANTS / entry["file"] for name, entry in MANIFES
 
 
 def _scope(spec: str) -> ExploreScope:
-    if spec in ("switch_over_device", "cross_service_invariant", "extra"):
+    two = spec in MANIFEST and MANIFEST[spec].get("services", 1) == 2
+    if two or spec in ("cross_service_invariant", "extra"):
         return ExploreScope.of(1, 1, services=2, declines=True)
     return ExploreScope.of(2, 1, declines=True)
 

@@ -27,8 +27,11 @@ from tests.conftest import MUTANTS
 
 MANIFEST = tomllib.loads((MUTANTS / "manifest.toml").read_text(encoding="utf-8"))
 SMALL = ExploreScope.of(2, 1, declines=True)
-SCOPES = {name: SMALL for name in MANIFEST}
-SCOPES["switch_over_device"] = ExploreScope.of(1, 1, services=2, declines=True)
+TWO_SERVICES = ExploreScope.of(1, 1, services=2, declines=True)
+SCOPES = {
+    name: TWO_SERVICES if entry.get("services", 1) == 2 else SMALL
+    for name, entry in MANIFEST.items()
+}
 BUDGET = settings(
     max_examples=100,
     stateful_step_count=50,

@@ -143,6 +143,7 @@ def test_the_time_limit_is_reported_when_z3_wraps_the_alarm() -> None:
     import time
 
     import mostate.cli.verify as cli_verify
+    from mostate.cli import limits
     from mostate.symbolic import Check, Proved
 
     class Wrapping:
@@ -153,7 +154,7 @@ def test_the_time_limit_is_reported_when_z3_wraps_the_alarm() -> None:
             yield Check("p", "property", "add", "user", Proved(), 0.0)
             try:
                 time.sleep(5)
-            except cli_verify._TimeUp as up:  # what ctypes does to an exception in a callback
+            except limits.TimeUp as up:  # what ctypes does to an exception in a callback
                 raise ctypes.ArgumentError(f"argument 1: {type(up).__name__}: ") from None
 
     out = cli_verify._run(Wrapping(), show_progress=False, limit=0.05)  # type: ignore[arg-type]
@@ -201,3 +202,70 @@ def test_verify_out_writes_a_trace_that_run_replays(tmp_path: Path) -> None:
     trace.confirm(Engine(load_spec(mutant)))  # the file's last step breaks the property
     assert main(["run", "--spec", str(mutant), str(out)]) == 0
     assert main(["verify", "--depth", "0", "--out", str(out)]) == 0 and not out.exists()
+
+
+# -- budgets that hold -------------------------------------------------------------------------
+
+DEEP = (ROOT / "specs" / "ccs.toml").read_text(encoding="utf-8") + (
+    "\n[properties.four_locked_is_not_a_refusal_of_999]\n"
+    'doc = "A premise only a long trace reaches: four Locked instances."\n'
+    'expr = "count(i, locked(i)) >= 4 -> status != 999"\n'
+)
+"""A spec whose rules table takes minutes at depth 10: the search from the empty device for a
+state with four Locked instances unrolls ten requests."""
+
+
+@pytest.mark.slow  # the run is cut at 3 s: about 3 s here (2 cores)
+def test_verify_holds_its_time_limit_with_the_rules_table_included(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The rules table once ran on past --time-limit (27 s for 2 s; this one: minutes).
+    import time
+
+    spec = tmp_path / "deep.toml"
+    spec.write_text(DEEP, encoding="utf-8")
+    start = time.monotonic()
+    code = main(["verify", str(spec), "--depth", "10", "--format", "json", "--time-limit", "3"])
+    assert time.monotonic() - start < 4.0
+    report = json.loads(capsys.readouterr().out)
+    late = [c for c in report["checks"] if c["verdict"] == "UNKNOWN"]
+    assert code == (3 if late else 0)
+    assert all(c["reason"] == "time limit of 3 s reached" for c in late)
+    rules = report["liveness"]
+    cut = [r for r in rules if r["verdict"] == "UNKNOWN" or r["witness"]["search_gave_up"]]
+    assert cut, "the search for a trace to four Locked instances was not cut short"
+    for row in cut:
+        why = row.get("reason") or row["witness"]["search_gave_up"]
+        assert why == "time limit of 3 s reached"
+
+
+@pytest.mark.parametrize("command", [["verify"], ["diff", CCS, CCS], ["mutate"]])
+def test_verify_diff_and_mutate_have_a_default_overall_limit(command: list[str]) -> None:
+    from mostate.cli import build_parser
+    from mostate.cli.options import DEFAULT_TIME_LIMIT
+
+    args = build_parser().parse_args(command)
+    assert args.time_limit == DEFAULT_TIME_LIMIT == 300.0
+
+
+@pytest.mark.slow  # mutate cut at 3 s: about 4 s here (2 cores)
+def test_mutate_leaves_what_the_time_limit_cut_unknown(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import time
+
+    start = time.monotonic()
+    assert main(["mutate", "--time-limit", "3", "--jobs", "2", "--format", "json"]) == 1
+    assert time.monotonic() - start < 4.0
+    report = json.loads(capsys.readouterr().out)
+    late = [m for m in report["mutants"] if m["verdict"] == "unknown"]
+    assert late and all(m["reason"].endswith("time limit of 3 s reached") for m in late)
+    assert report["counts"]["survived"] == 0
+
+
+def test_diff_leaves_what_the_time_limit_cut_unknown(capsys: pytest.CaptureFixture[str]) -> None:
+    other = str(ROOT / "specs" / "mutants" / "in-use-prefers-default.toml")
+    assert main(["diff", CCS, other, "--time-limit", "0.001", "--format", "json"]) == 3
+    rows = json.loads(capsys.readouterr().out)["ops"]
+    assert rows and {r["verdict"] for r in rows} == {"UNKNOWN"}
+    assert {r["reason"] for r in rows} == {"time limit of 0.001 s reached"}

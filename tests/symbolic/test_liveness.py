@@ -85,7 +85,9 @@ def test_every_rule_of_the_shipped_spec_fires_from_the_empty_device() -> None:
     steps = sum(len(op.steps) for op in spec.ops.values())
     premises = [r for r in rows if r.kind == "premise"]
     assert len(rows) == steps + len(premises)
-    assert {r.rule for r in premises} == {
+    top = {r.rule for r in premises if "@" not in r.rule}
+    nested = {r.rule.split("@")[0] for r in premises if "@" in r.rule}
+    assert top == {
         "refusal_changes_nothing",
         "get_active_is_active",
         "default_when_none_active",
@@ -94,6 +96,20 @@ def test_every_rule_of_the_shipped_spec_fires_from_the_empty_device() -> None:
         "user_sets_default_unless_locked",
         "only_a_server_locks",
         "every_request_asks_first",
+        "add_creates_a_blank_instance",
+        "delete_removes_the_target",
+        "replace_sets_the_parameter",
+        "delete_param_removes_the_parameter",
+        "set_active_switches",
+        "set_default_switches",
+        "set_locked_locks_the_target_alone",
+        "get_answers_the_target",
+    }
+    # the premises inside all(...) and on the right of another implication, invariants' too
+    assert nested == {
+        "flags_need_instance",
+        "user_respects_lock",
+        "user_never_locks",
         "add_creates_a_blank_instance",
         "delete_removes_the_target",
         "replace_sets_the_parameter",
@@ -167,6 +183,44 @@ def test_a_property_whose_premise_never_holds_is_vacuous() -> None:
     assert isinstance(rows["refusal_changes_nothing"].verdict, Live)
 
 
+NESTED = CCS_TEXT + (
+    "\n[properties.two_active_are_refused]\n"
+    'doc = "An instance Active beside another Active one is refused (no valid state has two)."\n'
+    'ops = ["set_active"]\n'
+    'expr = "all(i, (active(i) and count(j, active(j)) >= 2) -> status == 425)"\n'
+)
+
+
+def test_a_premise_inside_a_quantifier_that_never_holds_is_vacuous(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # Once reported "0 vacuous" under --strict: only top-level premises were asked about.
+    from mostate.cli import main
+
+    rows = rows_by_rule(parse_spec(NESTED, "nested.toml"), depth=1)
+    vacuous = [r for r in rows.values() if isinstance(r.verdict, Dead)]
+    assert [(r.rule.split("@")[0], r.kind) for r in vacuous] == [
+        ("two_active_are_refused", "premise")
+    ]
+    path = tmp_path / "nested.toml"
+    path.write_text(NESTED, encoding="utf-8")
+    assert main(["verify", str(path), "--depth", "1", "--strict"]) == 1
+    out = capsys.readouterr().out
+    assert "WARNING vacuous property two_active_are_refused@" in out and "1 vacuous" in out
+
+
+def test_a_premise_under_an_if_branch_holds_with_its_condition() -> None:
+    spec = parse_spec(
+        CCS_TEXT
+        + '\n[properties.branchy]\nops = ["get"]\n'
+        + 'expr = "if exists(target) then (not exists(target) -> false) else true"\n',
+        "branchy.toml",
+    )
+    rows = rows_by_rule(spec, depth=0)
+    branchy = [r for r in rows.values() if r.rule.startswith("branchy@")]
+    assert len(branchy) == 1 and isinstance(branchy[0].verdict, Dead)
+
+
 @pytest.mark.parametrize(
     "condition", ["not exists(target)", "not exists(target) and not active(target)"]
 )
@@ -196,7 +250,7 @@ def test_verify_strict_passes_on_the_shipped_spec(capsys: pytest.CaptureFixture[
     out = capsys.readouterr().out
     lines = out.rstrip("\n").splitlines()
     assert "WARNING" not in out and "DEAD" not in out and "VACUOUS" not in out
-    assert " rules live, 0 dead; 15 premises satisfiable, 0 vacuous" in lines[-2]
+    assert " rules live, 0 dead; 26 premises satisfiable, 0 vacuous" in lines[-2]
     assert " proved, 0 violated, 0 unknown in " in lines[-1]
 
 
@@ -212,7 +266,7 @@ def test_a_dead_rule_warns_and_fails_only_under_strict(
     out = capsys.readouterr().out
     assert "WARNING dead effect add: create" in out
     assert "WARNING dead confirmation add: confirmation" in out
-    assert "2 dead; 14 premises satisfiable, 0 vacuous" in out
+    assert "2 dead; 24 premises satisfiable, 0 vacuous" in out
     last = out.rstrip("\n").splitlines()[-1]
     assert " proved, 0 violated, 0 unknown in " in last  # the proofs' line stays last
     assert main(["verify", str(path), "--depth", "2", "--strict"]) == 1

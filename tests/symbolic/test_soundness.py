@@ -194,3 +194,21 @@ def test_independence_compares_only_states_a_device_can_be_in() -> None:
     assert [c.name for c in engine.independence_violations(state, ask)] == [
         "active_never_blocks_server"
     ]
+
+
+def test_a_the_that_fresh_names_satisfy_is_ambiguous_in_every_checker() -> None:
+    # the(i, true) over a service: every name qualifies, and a name the state does not hold
+    # stands for infinitely many. Z3 said unique_the; the engine answered the fresh name itself
+    # ('\x00') as the one candidate, so the mutant that writes it was "unknown" to mutate.
+    old = '"if any(i, active(i)) then the(i, active(i)) else the(i, default(i))"'
+    spec = _variant(old, '"if any(i, active(i)) then the(i, active(i)) else the(i, true)"')
+    request = Request.from_json({"actor": "user", "op": "in_use", "service": "MMS"})
+    for backend in ("generated", "interpreted"):
+        step = Engine(spec, backend=backend).evaluate(DeviceState(), request)
+        assert int(step.outcome.status) == 500 and [c.name for c in step.violations] == [
+            "unique_the"
+        ]
+    rows = [c for c in Verifier(spec, depth=0).checks_for("in_use") if c.name == "unique_the"]
+    assert rows and all(
+        isinstance(c.verdict, Violated) for c in rows if c.branch != "server/decline"
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import inspect
 
 import mostate.codegen.expr as codegen
@@ -60,6 +61,7 @@ def test_exports_are_pinned() -> None:
         "Reach",
         "Searcher",
         "SpecDiff",
+        "StateWitness",
         "Undecided",
         "Verifier",
         "Violated",
@@ -72,8 +74,9 @@ def test_exports_are_pinned() -> None:
 
 
 def test_only_the_wrapper_module_imports_z3() -> None:
-    for module in ("compiler", "transition", "queries", "decode", "verifier", "bmc", "liveness"):
-        source = inspect.getsource(getattr(symbolic, module))
+    modules = ("compiler", "transition", "queries", "decode", "verifier", "bmc", "liveness")
+    for module in (*modules, "monitor", "diff", "completeness", "crosscheck", "_cvc5"):
+        source = inspect.getsource(importlib.import_module(f"mostate.symbolic.{module}"))
         assert "import z3" not in source, module
     assert "import z3" in inspect.getsource(symbolic._z3)
 
@@ -125,3 +128,11 @@ def test_the_step_level_is_mirrored_in_the_same_order() -> None:
     }
     for name, fn in dispatchers.items():
         assert _step_cases(fn) == expected, name
+
+
+def test_only_the_second_wrapper_module_imports_cvc5() -> None:
+    modules = ("_z3", "compiler", "transition", "queries", "verifier", "diff", "crosscheck")
+    for module in modules:
+        source = inspect.getsource(importlib.import_module(f"mostate.symbolic.{module}"))
+        assert "import cvc5" not in source, module
+    assert "import cvc5" in inspect.getsource(importlib.import_module("mostate.symbolic._cvc5"))
