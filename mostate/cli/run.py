@@ -144,7 +144,9 @@ def diverging(engine: Engine, state: DeviceState, lines: list[TraceLine]) -> lis
         if line.expect is not None:
             out.extend(_compare(line, outcome))
         elif outcome.status is Status.BAD_REQUEST:
-            why = line.error or outcome.reason or "malformed"
+            why = (line.error or outcome.reason or "malformed").removeprefix(
+                f"line {line.number}: "
+            )
             out.append(Divergence(line.number, f"could not be read ({why})"))
     return out
 

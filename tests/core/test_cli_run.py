@@ -235,6 +235,7 @@ def test_check_reads_a_line_as_run_does_and_a_400_without_expect_diverges(
     assert main(["check", str(log), "--format", "json"]) == 1
     found = json.loads(capsys.readouterr().out)["divergences"]
     assert [(d["line"], d["message"].split(" (")[0]) for d in found] == [(2, "could not be read")]
+    assert "line 2" not in found[0]["message"]  # the line is named once, by the location
 
 
 def test_a_malformed_request_that_expects_400_is_checked_not_flagged(
