@@ -8,6 +8,7 @@ itself prints nothing; only this package speaks.
 from __future__ import annotations
 
 import argparse
+import ctypes
 import importlib
 import json
 import os
@@ -156,7 +157,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return code
     except BrokenPipeError:
         return _broken_pipe()
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, ctypes.ArgumentError) as err:
+        if not interrupts.is_interrupt(err):
+            raise
         print("mostate: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
 

@@ -10,11 +10,13 @@ only outside a finaliser; inside one it asks for the signal again 20 ms later.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import signal
+import sys
 import threading
 import types
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 AGAIN = 0.02
 """Seconds after which a Ctrl-C that landed in a finaliser is delivered again."""
@@ -32,24 +34,79 @@ def in_finaliser(frame: types.FrameType | None) -> bool:
     return False
 
 
+def is_interrupt(err: BaseException) -> bool:
+    """Whether ``err`` is a Ctrl-C: a KeyboardInterrupt, or one raised while ctypes converted an
+    argument for a call into Z3, which ctypes hands on as an ``ArgumentError`` naming it.
+
+    >>> is_interrupt(ctypes.ArgumentError("argument 1: KeyboardInterrupt: "))
+    True
+    >>> is_interrupt(ctypes.ArgumentError("argument 1: TypeError: wrong type"))
+    False
+    """
+    if isinstance(err, KeyboardInterrupt):
+        return True
+    return isinstance(err, ctypes.ArgumentError) and ": KeyboardInterrupt" in str(err)
+
+
+def _quiet_finalisers(unraisable: sys.UnraisableHookArgs) -> None:
+    """After a Ctrl-C, an object it interrupted half-built (a Z3 term whose ``__init__`` never
+    set its context) cannot free itself: its finaliser's complaint is no news to the user."""
+    if getattr(unraisable.object, "__qualname__", "").endswith("__del__"):
+        return
+    sys.__unraisablehook__(unraisable)
+
+
 def _on_sigint(signum: int, frame: types.FrameType | None) -> None:
     if in_finaliser(frame):
         timer = threading.Timer(AGAIN, os.kill, (os.getpid(), signal.SIGINT))
         timer.daemon = True
         timer.start()
         return
+    sys.unraisablehook = _quiet_finalisers
     raise KeyboardInterrupt
+
+
+_STOPS: list[Callable[[], None]] = []
+"""What a Ctrl-C cuts short at once, beside raising KeyboardInterrupt (:func:`also_stop`)."""
+
+
+def also_stop(stop: Callable[[], None]) -> None:
+    """On Ctrl-C, call ``stop()`` at once from a watcher thread, inside :func:`answered`.
+
+    Python runs its signal handler only between two bytecodes, so while the main thread waits
+    in a long C call (a Z3 check) the KeyboardInterrupt waits too; ``stop`` ends that call
+    (``mostate.symbolic.interrupt_checks``), and the interrupt follows it out.
+    """
+    if stop not in _STOPS:
+        _STOPS.append(stop)
+
+
+def _watch(fd: int) -> None:
+    """Read the signal numbers written to the wakeup pipe until it is closed."""
+    with open(fd, "rb", buffering=0, closefd=True) as pipe:
+        while chunk := pipe.read(64):
+            if signal.SIGINT in chunk:
+                for stop in list(_STOPS):
+                    stop()
 
 
 @contextlib.contextmanager
 def answered() -> Iterator[None]:
-    """Within the block, Ctrl-C raises KeyboardInterrupt, but never inside a finaliser (in the
-    main thread only: elsewhere signals cannot be handled, and nothing is changed)."""
+    """Within the block, Ctrl-C raises KeyboardInterrupt, but never inside a finaliser, and
+    calls what :func:`also_stop` asked for at once (in the main thread only: elsewhere signals
+    cannot be handled, and nothing is changed)."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
     previous = signal.signal(signal.SIGINT, _on_sigint)
+    read, write = os.pipe()
+    os.set_blocking(write, False)
+    old_fd = signal.set_wakeup_fd(write, warn_on_full_buffer=False)
+    threading.Thread(target=_watch, args=(read,), name="ctrl-c", daemon=True).start()
     try:
         yield
     finally:
+        signal.set_wakeup_fd(old_fd)
         signal.signal(signal.SIGINT, previous)
+        os.close(write)  # the watcher reads the end of the pipe, closes it and stops
+        _STOPS.clear()

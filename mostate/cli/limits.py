@@ -20,7 +20,8 @@ from typing import TypeVar
 
 import attrs
 
-from ..symbolic import Budget
+from ..symbolic import Budget, interrupt_checks
+from . import interrupts
 from .interrupts import in_finaliser
 
 T = TypeVar("T")
@@ -34,6 +35,7 @@ def run_budget(args: argparse.Namespace, timeout: float, rlimit: int) -> Budget:
     """The budget of a command's run: ``timeout`` seconds and ``rlimit`` per solver check, and
     the deadline ``--time-limit`` seconds after the command started (``args.started``, set by
     :func:`mostate.cli.main`; now, for a handler called directly)."""
+    interrupts.also_stop(interrupt_checks)  # Ctrl-C ends the check it lands in, at once
     started = getattr(args, "started", time.monotonic())
     return Budget(int(timeout * 1000), rlimit, started + args.time_limit, args.time_limit)
 

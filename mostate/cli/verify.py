@@ -19,6 +19,7 @@ included (:mod:`mostate.cli.limits`).
 from __future__ import annotations
 
 import argparse
+import ctypes
 import json
 import signal
 import time
@@ -57,6 +58,7 @@ from .common import (
     print_json,
     spec_from,
 )
+from .interrupts import is_interrupt
 from .limits import GRACE, Alarm, TimeUp, run_budget, seconds_left, within
 from .progress import meter
 
@@ -168,7 +170,9 @@ def _prove(
     try:
         rules = _rules(verifier, args.depth, checks)
         complete = completeness.run(spec, budget) if args.complete else None
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, ctypes.ArgumentError) as err:
+        if not is_interrupt(err):
+            raise
         return _report_interrupted(args, spec.name, spec.source, checks)
     return checks, rules, complete
 
@@ -209,10 +213,12 @@ def _run(
                 progress.advance()
     except KeyboardInterrupt:
         return _undecided(planned, out, INTERRUPTED)
-    except (TimeUp, Exception):
+    except (TimeUp, Exception) as err:
         # The alarm interrupts whatever runs; inside a ctypes call into Z3 its exception comes
         # out wrapped (ctypes.ArgumentError: "TimeUp"), so any exception once it has rung is
-        # the time limit, and any other is a real error.
+        # the time limit, a wrapped Ctrl-C is one, and any other is a real error.
+        if is_interrupt(err):
+            return _undecided(planned, out, INTERRUPTED)
         if not alarm.rang:
             raise
         return _undecided(planned, out, reason or f"time limit of {limit:g} s reached")

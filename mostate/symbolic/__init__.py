@@ -12,6 +12,7 @@ witness that it can fire, replayed by the engine, or finds it :class:`Dead`.
 """
 
 from ._z3 import Budget as Budget
+from ._z3 import interrupt_checks as interrupt_checks
 from .bmc import NotReached as NotReached
 from .bmc import Reach as Reach
 from .bmc import Searcher as Searcher
@@ -59,4 +60,5 @@ __all__ = [
     "Witness",
     "check_liveness",
     "diff_specs",
+    "interrupt_checks",
 ]

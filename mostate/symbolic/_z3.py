@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import itertools
 import time
+import weakref
 from collections.abc import Callable, Sequence
 from typing import Any, NewType
 
@@ -33,6 +34,22 @@ Bool = NewType("Bool", Term)
 Int = NewType("Int", Term)
 Sort = NewType("Sort", object)
 Func = Callable[..., Term]
+
+_CONTEXTS: weakref.WeakSet[z3.Context] = weakref.WeakSet()
+"""Every live session's context, for :func:`interrupt_checks`."""
+
+
+def interrupt_checks() -> None:
+    """Cut short whatever Z3 runs in this process now (the check answers unknown): for a
+    thread that answers Ctrl-C while the main thread waits inside Z3 (``Z3_interrupt`` is
+    thread-safe).
+
+    Z3 would otherwise take SIGINT for itself during a check and, when the check answered
+    anyway, drop it: a Ctrl-C then did nothing at all. Every :class:`Solver` turns that off
+    (``ctrl_c``), so Python always sees the signal, and this stops the wait for it.
+    """
+    for ctx in list(_CONTEXTS):
+        ctx.interrupt()
 
 
 @attrs.frozen
@@ -89,6 +106,7 @@ class Session:
 
     def __init__(self, bound: int | None = None, services: int | None = None) -> None:
         self.ctx = z3.Context()
+        _CONTEXTS.add(self.ctx)
         self.bound = bound
         if services is None:
             self.svc = Sort(z3.DeclareSort("Svc", self.ctx))
@@ -311,6 +329,7 @@ class Solver:
         self._budget = budget
         self._solver.set("timeout", budget.timeout_ms)
         self._solver.set("rlimit", budget.rlimit)
+        self._solver.set("ctrl_c", False)  # SIGINT is Python's (see interrupt_checks)
         self._scopes: list[list[Bool]] = [[]]  # the facts added, as written, per push
 
     def add(self, *facts: Bool) -> None:

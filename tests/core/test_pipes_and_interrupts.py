@@ -85,6 +85,31 @@ def test_ctrl_c_in_a_finaliser_is_not_lost() -> None:
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 
+def test_ctrl_c_inside_a_long_solver_check_stops_it_at_once() -> None:
+    # Z3 used to take SIGINT for itself during a check: the check answered "unknown
+    # (interrupted from keyboard)", the run went on as if one query were merely undecided,
+    # and a Ctrl-C that landed as a check answered anyway did nothing at all.
+    import threading
+
+    import z3
+
+    from mostate.cli.interrupts import also_stop
+    from mostate.symbolic import Budget, interrupt_checks
+    from mostate.symbolic._z3 import Bool, Session, Solver
+
+    z = Session()
+    holes = [z3.Int(f"h{n}", z.ctx) for n in range(40)]  # 40 pigeons, 39 holes: slow to refute
+    pigeons = [z3.Distinct(*holes), *(z3.And(h >= 0, h < 39) for h in holes)]
+    solver = Solver(z, Budget(timeout_ms=60_000))
+    timer = threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT))
+    started = time.monotonic()
+    with answered(), pytest.raises(KeyboardInterrupt):
+        also_stop(interrupt_checks)
+        timer.start()
+        solver.check([Bool(p) for p in pigeons])
+    assert time.monotonic() - started < 2.0
+
+
 def test_verify_interrupted_prints_what_it_proved(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -106,6 +131,28 @@ def test_verify_interrupted_prints_what_it_proved(
         signal.signal(signal.SIGINT, previous)
     out = capsys.readouterr().out
     assert "5 proved, 0 violated, 404 unknown" in out and "INTERRUPTED after 5 of 409" in out
+
+
+def test_ctrl_c_wrapped_by_ctypes_is_an_interrupt_not_a_traceback(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A Ctrl-C that lands while ctypes converts an argument for Z3 comes out as
+    # ctypes.ArgumentError("argument 1: KeyboardInterrupt: "): it was a traceback and exit 1.
+    import ctypes
+
+    from mostate.symbolic import Verifier
+
+    checks = Verifier.checks
+
+    def three_then_wrapped_ctrl_c(self: Verifier) -> object:
+        for n, check in enumerate(checks(self)):
+            if n == 3:
+                raise ctypes.ArgumentError("argument 1: KeyboardInterrupt: ")
+            yield check
+
+    monkeypatch.setattr(Verifier, "checks", three_then_wrapped_ctrl_c)
+    assert main(["verify"]) == 130
+    assert "INTERRUPTED after 3 of 409" in capsys.readouterr().out
 
 
 def test_a_mutation_run_interrupted_keeps_the_mutants_classified() -> None:
