@@ -12,6 +12,7 @@ loudly).
 from __future__ import annotations
 
 import argparse
+import ctypes
 import json
 import time
 from typing import Any, assert_never
@@ -20,9 +21,10 @@ from rich.table import Table
 
 from ..errors import ReplayError
 from ..model import Outcome
-from ..symbolic import Different, Equivalent, OpDiff, StateWitness, Undecided, diff_specs
+from ..symbolic import Different, Equivalent, OpDiff, SpecDiff, StateWitness, Undecided
 from . import options
 from .common import (
+    EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_UNKNOWN,
     EXIT_VIOLATED,
@@ -31,6 +33,7 @@ from .common import (
     print_json,
     spec_from,
 )
+from .interrupts import is_interrupt
 from .limits import run_budget
 
 
@@ -65,7 +68,7 @@ def _diff(args: argparse.Namespace) -> int:
     budget = run_budget(args, args.timeout, args.rlimit)
     start = time.perf_counter()
     try:
-        rows = diff_specs(a, b, budget=budget, ops=args.op)
+        rows, interrupted = _compared(SpecDiff(a, b, budget), args.op)
     except ValueError as err:
         raise CliError(str(err)) from None
     except ReplayError as err:
@@ -75,11 +78,27 @@ def _diff(args: argparse.Namespace) -> int:
             EXIT_UNKNOWN,
         ) from None
     seconds = time.perf_counter() - start
+    code = EXIT_INTERRUPTED if interrupted else _exit_code(rows)
     if args.format == "json":
-        print_json(_to_json(a.source, b.source, rows, seconds))
+        print_json({**_to_json(a.source, b.source, rows, seconds), "exit": code})
     else:
         _print_text(args.a, args.b, rows, seconds)
-    return _exit_code(rows)
+        if interrupted:
+            console().print(f"INTERRUPTED after {len(rows)} comparisons")
+    return code
+
+
+def _compared(session: SpecDiff, ops: list[str] | None) -> tuple[list[OpDiff], bool]:
+    """The rows, and whether Ctrl-C stopped them early (then those compared so far)."""
+    rows: list[OpDiff] = []
+    try:
+        for row in session.rows(ops):
+            rows.append(row)
+    except (KeyboardInterrupt, ctypes.ArgumentError) as err:
+        if not is_interrupt(err):
+            raise
+        return rows, True
+    return rows, False
 
 
 def _exit_code(rows: list[OpDiff]) -> int:

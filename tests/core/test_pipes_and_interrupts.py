@@ -3,6 +3,7 @@ once with what it found ("INTERRUPTED"), a second Ctrl-C never hangs, and no fin
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -153,6 +154,28 @@ def test_ctrl_c_wrapped_by_ctypes_is_an_interrupt_not_a_traceback(
     monkeypatch.setattr(Verifier, "checks", three_then_wrapped_ctrl_c)
     assert main(["verify"]) == 130
     assert "INTERRUPTED after 3 of 409" in capsys.readouterr().out
+
+
+def test_diff_interrupted_prints_what_it_compared(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from mostate.symbolic import SpecDiff
+
+    rows = SpecDiff.rows
+
+    def two_then_ctrl_c(self: SpecDiff, ops: object = None) -> object:
+        for n, row in enumerate(rows(self, ops)):
+            if n == 2:
+                raise KeyboardInterrupt
+            yield row
+
+    monkeypatch.setattr(SpecDiff, "rows", two_then_ctrl_c)
+    argv = ["diff", str(ROOT / "specs/ccs.toml"), str(ROOT / "specs/mutants/user-can-lock.toml")]
+    assert main([*argv, "--format", "json"]) == 130
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["exit"] == 130 and len(shown["ops"]) == 2
+    assert main(argv) == 130
+    assert "INTERRUPTED after 2 comparisons" in capsys.readouterr().out
 
 
 def test_a_mutation_run_interrupted_keeps_the_mutants_classified() -> None:
