@@ -27,6 +27,7 @@ from .campaign_run import register_run_commands
 from .campaign_store import BATCH, PlanRecorder, Tee, non_blank, open_store, register_store_commands
 from .campaign_syncml import PackageWriter
 from .common import (
+    EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_USAGE,
     EXIT_VIOLATED,
@@ -167,7 +168,14 @@ def _plan(args: argparse.Namespace) -> int:
     if args.out:
         check_writable(args.out, "--out")
     packages = _packages(args, engine)
-    counts, recorder = _planned(args, campaign, packages)
+    seen = [0]  # devices whose output is written, for a summary of an interrupted run
+    try:
+        counts, recorder = _planned(args, campaign, packages, seen)
+    except KeyboardInterrupt:
+        # --out is put in place only whole: an interrupted run leaves the old file as it was
+        where = f"; {args.out} left as it was" if args.out else ""
+        console(stderr=True).print(f"INTERRUPTED after {seen[0]} devices{where}", markup=False)
+        return EXIT_INTERRUPTED
     if packages is not None:
         packages.close()
     _summarise(args, counts, recorder, packages)
@@ -177,10 +185,14 @@ def _plan(args: argparse.Namespace) -> int:
 
 
 def _planned(
-    args: argparse.Namespace, campaign: Campaign, packages: PackageWriter | None
+    args: argparse.Namespace,
+    campaign: Campaign,
+    packages: PackageWriter | None,
+    seen: list[int],
 ) -> tuple[Counts, PlanRecorder | None]:
     """Plan every device of the inventory, writing each plan where it goes (``--out``, the
-    store, the packages); the counts, and the store's recorder if any."""
+    store, the packages); the counts, and the store's recorder if any. ``seen[0]`` counts the
+    devices done as they are written."""
     lines = inventory_lines(args.inventory)
     shown = args.format != "json"
     pooled = args.jobs > 1 and _plain_file(args.inventory)
@@ -195,6 +207,7 @@ def _planned(
         def progress(count: int) -> None:
             nonlocal done
             done += count
+            seen[0] = done
             bar.update(done)
 
         sinks = [s.write for s in (out, recorder, packages) if s is not None]

@@ -178,6 +178,34 @@ def test_diff_interrupted_prints_what_it_compared(
     assert "INTERRUPTED after 2 comparisons" in capsys.readouterr().out
 
 
+def test_campaign_plan_interrupted_says_how_far_it_got_and_keeps_the_old_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import mostate.cli.campaign as plan_cli
+    from mostate.campaign import plan_inventory
+
+    def three_then_ctrl_c(campaign: object, lines: object, write: object, **kw: object) -> object:
+        progress = kw["progress"]
+        assert callable(progress)
+        for n, line in enumerate(lines):  # type: ignore[attr-defined]
+            if n == 3:
+                raise KeyboardInterrupt
+            plan_inventory(campaign, [line], write)  # type: ignore[arg-type]
+            progress(1)
+        raise AssertionError("the inventory has more than three devices")
+
+    monkeypatch.setattr(plan_cli, "plan_inventory", three_then_ctrl_c)
+    inventory = tmp_path / "fleet.jsonl"
+    inventory.write_text("".join(f'{{"device": "d{n}", "state": {{}}}}\n' for n in range(5)))
+    out = tmp_path / "plans.jsonl"
+    out.write_text("the old plans\n")
+    argv = ["campaign", "plan", "--goal", "exists(target)", "--target", "new"]
+    assert main([*argv, "--out", str(out), str(inventory)]) == 130
+    err = capsys.readouterr().err
+    assert f"INTERRUPTED after 3 devices; {out} left as it was" in err
+    assert out.read_text() == "the old plans\n"
+
+
 def test_a_mutation_run_interrupted_keeps_the_mutants_classified() -> None:
     spec = load_spec()
     seen: list[object] = []
