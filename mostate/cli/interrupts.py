@@ -1,10 +1,13 @@
 """Ctrl-C for the command line: a KeyboardInterrupt where the command can answer it, never inside
-a finaliser.
+a finaliser, and at once even while the main thread waits inside Z3.
 
-Python swallows an exception raised inside ``__del__`` ("Exception ignored in ...", then goes on
-as if nothing happened): Z3 frees its objects in finalisers all the time, so a Ctrl-C that lands
-there was lost and left a traceback on stderr. The handler installed by :func:`answered` raises
-only outside a finaliser; inside one it asks for the signal again 20 ms later.
+Python swallows an exception raised inside ``__del__`` or a gc callback ("Exception ignored in
+...", then goes on as if nothing happened): Z3 frees its objects in finalisers all the time and
+Hypothesis times the collector with a callback, so a Ctrl-C that landed there was lost and left a
+traceback on stderr. The handler installed by :func:`answered` raises only outside a finaliser,
+and a Ctrl-C swallowed anyway reaches the unraisable hook, which asks for the signal again 20 ms
+later. A Ctrl-C that lands while Z3 checks is raised when the check returns; :func:`also_stop`
+ends the check at once.
 """
 
 from __future__ import annotations
@@ -48,21 +51,42 @@ def is_interrupt(err: BaseException) -> bool:
     return isinstance(err, ctypes.ArgumentError) and ": KeyboardInterrupt" in str(err)
 
 
-def _quiet_finalisers(unraisable: sys.UnraisableHookArgs) -> None:
-    """After a Ctrl-C, an object it interrupted half-built (a Z3 term whose ``__init__`` never
-    set its context) cannot free itself: its finaliser's complaint is no news to the user."""
-    if getattr(unraisable.object, "__qualname__", "").endswith("__del__"):
-        return
-    sys.__unraisablehook__(unraisable)
+_PRESSED = threading.Event()
+"""Set once Ctrl-C has raised KeyboardInterrupt in this process."""
+
+
+def _again() -> None:
+    """Deliver SIGINT again :data:`AGAIN` seconds from now, where it can be raised."""
+    timer = threading.Timer(AGAIN, os.kill, (os.getpid(), signal.SIGINT))
+    timer.daemon = True
+    timer.start()
+
+
+def _unraisable(before: Callable[[sys.UnraisableHookArgs], object]) -> Callable[..., None]:
+    """The hook for what Python could not raise (in a finaliser, a gc callback such as
+    Hypothesis's, a weakref callback) and would print and forget: a Ctrl-C is delivered again
+    instead; after a Ctrl-C, the finaliser of an object it left half-built (a Z3 term whose
+    ``__init__`` never set its context) complains of no news to the user; anything else goes
+    to ``before``, the hook that was there."""
+
+    def hook(unraisable: sys.UnraisableHookArgs) -> None:
+        kind = unraisable.exc_type
+        if kind is not None and issubclass(kind, KeyboardInterrupt):
+            _again()
+            return
+        name = getattr(unraisable.object, "__qualname__", "")
+        if _PRESSED.is_set() and name.endswith("__del__"):
+            return
+        before(unraisable)
+
+    return hook
 
 
 def _on_sigint(signum: int, frame: types.FrameType | None) -> None:
     if in_finaliser(frame):
-        timer = threading.Timer(AGAIN, os.kill, (os.getpid(), signal.SIGINT))
-        timer.daemon = True
-        timer.start()
+        _again()
         return
-    sys.unraisablehook = _quiet_finalisers
+    _PRESSED.set()
     raise KeyboardInterrupt
 
 
@@ -99,6 +123,9 @@ def answered() -> Iterator[None]:
         yield
         return
     previous = signal.signal(signal.SIGINT, _on_sigint)
+    _PRESSED.clear()
+    hook = sys.unraisablehook
+    sys.unraisablehook = _unraisable(hook)
     read, write = os.pipe()
     os.set_blocking(write, False)
     old_fd = signal.set_wakeup_fd(write, warn_on_full_buffer=False)
@@ -108,5 +135,7 @@ def answered() -> Iterator[None]:
     finally:
         signal.set_wakeup_fd(old_fd)
         signal.signal(signal.SIGINT, previous)
+        if not _PRESSED.is_set():  # after a Ctrl-C, the half-built objects are freed at exit
+            sys.unraisablehook = hook
         os.close(write)  # the watcher reads the end of the pipe, closes it and stops
         _STOPS.clear()
