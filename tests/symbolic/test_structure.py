@@ -68,6 +68,7 @@ def test_exports_are_pinned() -> None:
         "Witness",
         "check_liveness",
         "diff_specs",
+        "interrupt_checks",
     ]
     for name in symbolic.__all__:
         assert getattr(symbolic, name).__name__ == name
