@@ -6,7 +6,9 @@ the caller's alphabet) and its depth, compactly (arrays of ints beside one list 
 :func:`walk` expands them in order, asking a successor function for each state's next states;
 it knows nothing else of the language. The explorer (whose states are the ints of
 :mod:`mostate.explore.encoding`, whose successors come from tables, arrays or the engine),
-plans, campaigns and the conformance kit's scope walk all run here.
+plans, campaigns and the conformance kit's scope walk all run here. :func:`guided` runs
+:func:`walk` with a bound that a lower estimate of the distance to a goal keeps: the same first
+goal, found while leaving out what cannot lead to it within the bound.
 
 Like the engine, this module imports nothing beyond the standard library.
 """
@@ -14,7 +16,7 @@ Like the engine, this module imports nothing beyond the standard library.
 from __future__ import annotations
 
 from array import array
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable, Iterator
 from typing import Generic, TypeVar
 
 S = TypeVar("S", bound=Hashable)
@@ -123,3 +125,77 @@ def walk(
         if check is not None and search.expanded % every == 0:
             check(len(search.states))
     return None
+
+
+def guided(
+    start: S,
+    successors: Successors[S],
+    estimate: Callable[[S], int],
+    *,
+    goal: Callable[[S], bool],
+    tight: Successors[S] | None = None,
+    check: Callable[[int], None] | None = None,
+) -> tuple[Search[S], int | None]:
+    """The search and the index of the first goal state :func:`walk` finds from ``start``
+    (None: no goal is reachable), found by walks that keep a state only when its depth plus
+    its ``estimate`` is within a bound: first the start's estimate, then one more each time a
+    walk ends without a goal and left something out.
+
+    ``estimate`` must never exceed the actions left to a goal, and may drop by at most one
+    across an action (it is *consistent*). Then every state of a shortest path is within the
+    bound its length sets, and so is the first parent :func:`walk` finds it from (at most one
+    step shallower, its estimate at most one higher); a walk keeps a subset of :func:`walk`'s
+    states, found from the same parents in the same order, so its first goal is :func:`walk`'s,
+    by the same actions. ``tight``: the successors to try from a state whose depth plus
+    estimate already equals the bound, where only a next state with a lower estimate can be
+    kept; a provider that knows which actions cannot lower it leaves them out.
+
+    On a grid, toward (3, 2), with the taxicab distance as the estimate:
+
+    >>> moves = [(1, 0), (0, 1), (-1, 0), (0, -1)]
+    >>> succ = lambda i, p: [(m, (p[0] + dx, p[1] + dy)) for m, (dx, dy) in enumerate(moves)]
+    >>> goal = lambda p: p == (3, 2)
+    >>> plain = Search([(0, 0)])
+    >>> plain.path(walk(plain, succ, goal=goal)), len(plain.states)
+    ([0, 0, 0, 1, 1], 45)
+    >>> search, found = guided((0, 0), succ, lambda p: abs(3 - p[0]) + abs(2 - p[1]), goal=goal)
+    >>> search.path(found), len(search.states)
+    ([0, 0, 0, 1, 1], 12)
+    """
+    bound = estimate(start)
+    while True:
+        search, reached, left_out = _within(start, successors, estimate, tight, bound, goal, check)
+        if reached is not None or not left_out:
+            return search, reached
+        bound += 1
+
+
+def _within(
+    start: S,
+    successors: Successors[S],
+    estimate: Callable[[S], int],
+    tight: Successors[S] | None,
+    bound: int,
+    goal: Callable[[S], bool],
+    check: Callable[[int], None] | None,
+) -> tuple[Search[S], int | None, bool]:
+    """One walk of :func:`guided` within ``bound``: the search, its first goal, and whether it
+    left a state out (a bound one higher might find more)."""
+    search: Search[S] = Search([start])
+    left_out = False
+
+    def kept(index: int, state: S) -> Iterator[tuple[int, S]]:
+        nonlocal left_out
+        depth = search.depth[index] + 1
+        narrow = tight is not None and depth - 1 + estimate(state) == bound
+        for via, found in (tight if narrow and tight else successors)(index, state):
+            if found in search.seen:
+                continue
+            if depth + estimate(found) <= bound:
+                yield via, found
+            else:
+                left_out = True
+        left_out = left_out or narrow
+
+    reached = walk(search, kept, goal=goal, check=check)
+    return search, reached, left_out

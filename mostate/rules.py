@@ -539,6 +539,21 @@ def step_exprs(op: Operation) -> list[Expr]:
     return out
 
 
+def conjuncts(expr: Expr) -> tuple[Expr, ...]:
+    """The parts of ``expr`` joined by its top-level ``and``, left to right (``expr`` alone when
+    it is no conjunction): a goal holds exactly when each of them does.
+
+    >>> a, b, c = (Read(f, Builtin(BuiltinName.TARGET, Type.INSTANCE), False) for f in STATUS)
+    >>> conjuncts(BoolOp(Connective.AND, BoolOp(Connective.AND, a, b), c)) == (a, b, c)
+    True
+    >>> conjuncts(Not(a)) == (Not(a),)
+    True
+    """
+    if isinstance(expr, BoolOp) and expr.op is Connective.AND:
+        return conjuncts(expr.left) + conjuncts(expr.right)
+    return (expr,)
+
+
 def reads_other_services(expr: Expr) -> bool:
     """Whether ``expr`` quantifies beyond its own service (``others`` or ``device``): an
     invariant that does can be broken by a step on another service.

@@ -19,8 +19,10 @@ renaming every other string, one to one, renames the whole search: a device whos
 
 The search is :func:`mostate.explore.plan`'s breadth-first search over the same requests in the
 same order, except that it tests the goal on each new state as it is found rather than when it
-is taken from the queue: the first goal state found is the first one the queue would yield, so
-the plan is the same, found without expanding the rest of its level. A goal it cannot reach is
+is taken from the queue (the first goal state found is the first one the queue would yield), and
+that it is guided by what the spec proves of the goal's conjuncts, leaving out states that cannot
+lie on a shortest plan (:mod:`mostate.campaign.search`): the plan is the same, found without
+walking the rest of the state space. A goal it cannot reach is
 handed to :func:`mostate.explore.plan` itself, whose reason is the one ``mostate plan`` gives.
 (One difference: a goal found past ``max_states`` is reported where ``mostate plan`` would
 already have stopped.)
@@ -28,11 +30,10 @@ already have stopped.)
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 
 import attrs
 
-from .. import bfs
 from ..engine import Engine
 from ..errors import Location
 from ..explore.plan import Goal, plan, plan_requests
@@ -41,6 +42,7 @@ from ..frozenmap import FrozenMap
 from ..model import DeviceState, Instance, Request, Role, Service, Status
 from ..rules import Lit, Type, spec_exprs, walk
 from ..syntax import Scope, parse_expr
+from .search import goal_progress, shortest
 
 NEUTRAL = "campaign-instance-"
 """The prefix of the neutral names given to the instances that are not the target."""
@@ -72,6 +74,9 @@ class Campaign:
     max_states: int = 200_000
     spec: str | None = None
     """The spec file (None: the shipped ccs.toml)."""
+    guided: bool = True
+    """Search guided by what the spec proves of the goal's conjuncts (the same plans, found
+    sooner: :mod:`mostate.campaign.search`); False: the plain breadth-first search."""
 
 
 @attrs.frozen
@@ -112,6 +117,7 @@ class CampaignPlanner:
         self.target = campaign.target
         self.goal = Goal.parse(campaign.goal, campaign.service, campaign.target)
         self.cache: dict[DeviceState, Found] = {}
+        self.progress = goal_progress(engine.spec, self.goal) if campaign.guided else None
         self.fixed = fixed_strings(engine, campaign)
         # The requests of a search depend on the services and names only, which canonical
         # forms share: built once per kind, not once per form.
@@ -152,7 +158,11 @@ class CampaignPlanner:
             alphabet = self.alphabets[kind] = plan_requests(
                 self.engine, state, self.goal, frozenset({Role.SERVER}), self.campaign.values
             )
-        requests = shortest(self.engine, state, self.goal, self.campaign, alphabet)
+        campaign = self.campaign
+        requests = shortest(
+            self.engine, state, self.goal, values=campaign.values,
+            max_states=campaign.max_states, alphabet=alphabet, progress=self.progress,
+        )  # fmt: skip
         if requests is None:
             found = plan(
                 self.engine,
@@ -243,50 +253,3 @@ def abstract_values(state: DeviceState, fixed: frozenset[str]) -> DeviceState:
             for sname, svc in state.services.items()
         )
     )
-
-
-def shortest(
-    engine: Engine,
-    start: DeviceState,
-    goal: Goal,
-    campaign: Campaign,
-    alphabet: tuple[Request, ...] | None = None,
-) -> tuple[Request, ...] | None:
-    """The requests of :func:`mostate.explore.plan`'s plan from ``start`` (None: none found
-    within ``campaign.max_states``), the goal tested as states are found. ``start`` keeps the
-    invariants (:meth:`Engine.validate`). ``alphabet``: the requests
-    :func:`mostate.explore.plan` would send from ``start``, if known.
-
-    >>> from mostate import load_spec
-    >>> goal = Goal.parse("exists(target)", target="new")
-    >>> [r.op for r in shortest(Engine(load_spec()), DeviceState(), goal, Campaign("", "new"))]
-    ['add']
-    """
-    if goal.holds(start):
-        return ()
-    requests = alphabet
-    if requests is None:
-        requests = plan_requests(engine, start, goal, frozenset({Role.SERVER}), campaign.values)
-    # Every state here keeps the invariants (``start`` is valid, and a step that would break
-    # one leaves the state as it was, as Engine.apply does), so a monitored step is checked on
-    # what it changed (Engine.evaluate_valid) and gives what apply gives.
-    monitored = engine.monitor
-
-    def successors(_: int, state: DeviceState) -> Iterator[tuple[int, DeviceState]]:
-        for r, request in enumerate(requests):
-            if monitored:
-                outcome, broken = engine.evaluate_valid(state, request)
-                yield r, state if broken else outcome.state
-            else:
-                yield r, engine.apply(state, request).state
-
-    def bounded(found: int) -> None:
-        if found > campaign.max_states:
-            raise bfs.Stop("max states")
-
-    search = bfs.Search([start])
-    try:
-        reached = bfs.walk(search, successors, goal=goal.holds, check=bounded)
-    except bfs.Stop:
-        return None
-    return None if reached is None else tuple(requests[r] for r in search.path(reached))

@@ -20,7 +20,7 @@ from ..concrete import Compiled, Env, View, compile_expr
 from ..engine import Engine
 from ..errors import Location
 from ..model import DeviceState, Request, Role
-from ..rules import Type
+from ..rules import Expr, Type, conjuncts
 from ..syntax import Scope, parse_expr
 from ..trace import Trace
 from .scope import ExploreScope, op_requests
@@ -34,6 +34,9 @@ class Goal:
     service: str
     target: str | None
     check: Compiled = attrs.field(eq=False, repr=False)
+    expr: Expr = attrs.field(eq=False, repr=False)
+    parts: tuple[Compiled, ...] = attrs.field(eq=False, repr=False)
+    """Each conjunct of the goal (:func:`mostate.rules.conjuncts`), compiled."""
 
     @classmethod
     def parse(cls, text: str, service: str = "MMS", target: str | None = None) -> Goal:
@@ -49,13 +52,27 @@ class Goal:
         """
         scope = Scope(target=target is not None)
         expr = parse_expr(text, scope, Location("<goal>", 1, 1), Type.BOOL)
-        return cls(text, service, target, compile_expr(expr))
+        parts = tuple(compile_expr(part) for part in conjuncts(expr))
+        return cls(text, service, target, compile_expr(expr), expr, parts)
 
     def holds(self, state: DeviceState) -> bool:
+        return bool(self.check(self._env(state)))
+
+    def met(self, state: DeviceState) -> tuple[bool, ...]:
+        """Whether each conjunct holds in ``state`` (the goal holds when all do).
+
+        >>> g = Goal.parse("exists(target) and active(target)", target="new")
+        >>> g.met(DeviceState.from_json({"MMS": {"new": {}}}))
+        (True, False)
+        """
+        env = self._env(state)
+        return tuple(bool(part(env)) for part in self.parts)
+
+    def _env(self, state: DeviceState) -> Env:
         env = Env(View(state), self.service, Role.SERVER)
         if self.target is not None:
             env.target = (self.service, self.target)
-        return bool(self.check(env))
+        return env
 
 
 @attrs.frozen
