@@ -93,7 +93,14 @@ def shortest(
     """The requests of :func:`mostate.explore.plan`'s plan from ``start`` (valid), or None when
     there is none within ``max_states`` states. ``alphabet``: the requests
     :func:`mostate.explore.plan` would send from ``start``, if known; ``progress``: what is
-    proved of the goal (None: the plain breadth-first search).
+    proved of the goal (None: the plain breadth-first search). The plain search also runs
+    when the facts leave the conjuncts in one group: the estimate is then at most one, which
+    prunes nothing but the last level, and the guided search's repeated walks cost more than
+    that saves (a goal such as ``exists(target) and count(i, exists(i)) == 1``). The guided
+    walks share one budget of ``max_states`` steps (the plain search's ``max_states`` states
+    cost at least as many); when they spend it (a goal out of reach, whose
+    walks go on until the bound passes the deepest state), the plain search decides, within its
+    own: the answer is the plain search's in every case, at most ``max_states`` states later.
 
     >>> from mostate import load_spec
     >>> engine, goal = Engine(load_spec()), Goal.parse("exists(target)", target="new")
@@ -106,6 +113,11 @@ def shortest(
     if requests is None:
         requests = plan_requests(engine, start, goal, frozenset({Role.SERVER}), values)
     step = stepper(engine)
+    if progress is not None and len(progress.groups()) >= 2:
+        try:
+            return _guided(start, goal, progress, requests, step, max_states)
+        except bfs.Stop:
+            pass  # the walks' budget spent (a goal far or out of reach): the plain search says
 
     def successors(_: int, state: DeviceState) -> Iterator[tuple[int, DeviceState]]:
         return ((r, step(state, request)) for r, request in enumerate(requests))
@@ -114,18 +126,39 @@ def shortest(
         if found > max_states:
             raise bfs.Stop("max states")
 
+    search = bfs.Search([start])
     try:
-        if progress is None:
-            search = bfs.Search([start])
-            reached = bfs.walk(search, successors, goal=goal.holds, check=bounded)
-        else:
-            guide = _Guide(goal, progress, requests, step)
-            search, reached = bfs.guided(
-                start, successors, guide.estimate, goal=guide.done, tight=guide.tight,
-                check=bounded,
-            )  # fmt: skip
+        reached = bfs.walk(search, successors, goal=goal.holds, check=bounded)
     except bfs.Stop:
         return None
+    return None if reached is None else tuple(requests[r] for r in search.path(reached))
+
+
+def _guided(
+    start: DeviceState,
+    goal: Goal,
+    progress: Progress,
+    requests: tuple[Request, ...],
+    step: Step,
+    budget: int,
+) -> tuple[Request, ...] | None:
+    """The guided search's plan (None: no goal reachable); bfs.Stop past ``budget`` steps."""
+    spent = 0
+
+    def budgeted(state: DeviceState, request: Request) -> DeviceState:
+        nonlocal spent
+        spent += 1
+        if spent > budget:
+            raise bfs.Stop("max states")
+        return step(state, request)
+
+    def successors(_: int, state: DeviceState) -> Iterator[tuple[int, DeviceState]]:
+        return ((r, budgeted(state, request)) for r, request in enumerate(requests))
+
+    guide = _Guide(goal, progress, requests, budgeted)
+    search, reached = bfs.guided(
+        start, successors, guide.estimate, goal=guide.done, tight=guide.tight
+    )
     return None if reached is None else tuple(requests[r] for r in search.path(reached))
 
 
