@@ -1,18 +1,21 @@
 """A campaign's summary drawn: devices by outcome, and each step's outcomes, as a PNG (with
-matplotlib) and as a small HTML page that embeds it.
+matplotlib), and as the campaigns' page (the template ``dm serve --dashboard`` serves, one
+source for both) with the PNG embedded.
 """
 
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import io
-from html import escape
 from typing import TYPE_CHECKING
 
 from .report import OUTCOMES, STEP_OUTCOMES, Summary
 
-if TYPE_CHECKING:  # matplotlib is imported when a chart is drawn, not with the package
+if TYPE_CHECKING:  # matplotlib and the page are imported when drawn, not with the package
     from matplotlib.figure import Figure
+
+    from ..omadm.pages import Page
 
 COLOURS = {
     "reached": "#2e7d32",
@@ -74,24 +77,47 @@ def chart_figure(summary: Summary, title: str = "Campaign") -> Figure:
 
 
 def html_page(summary: Summary, png: bytes, title: str = "Campaign") -> str:
-    """A page with the tables of the summary and the chart embedded (one file, no assets).
+    """The report's page: the live page's template (:mod:`mostate.omadm.pages`) showing the
+    summary, with the chart embedded (one file, no assets). Needs Jinja2.
 
-    >>> "<td>reached</td><td>0</td>" in html_page(Summary.of([]), b"")
+    >>> '<tr data-outcome="reached"><td>reached</td><td class="count">0</td>' in html_page(
+    ...     Summary.of([]), b"")
     True
     """
-    rows = "".join(f"<tr><td>{escape(o)}</td><td>{summary.devices[o]}</td></tr>" for o in OUTCOMES)
-    head = "".join(f"<th>{escape(o)}</th>" for o in STEP_OUTCOMES)
-    steps = "".join(
-        f"<tr><td>{k}</td>" + "".join(f"<td>{s[o]}</td>" for o in STEP_OUTCOMES) + "</tr>"
-        for k, s in enumerate(summary.steps, 1)
+    from ..omadm.pages import render
+
+    return render(summary_page(summary, png, title))
+
+
+def summary_page(summary: Summary, png: bytes, title: str = "Campaign") -> Page:
+    """The page of a summary: devices by outcome with shares, each step's outcomes with its
+    bar, and the chart (``png``; empty: none).
+
+    >>> summary_page(Summary.of([]), b"").to_json()["devices"]["not seen"]
+    0
+    """
+    from ..omadm.pages import Page, Row, bar
+
+    total = sum(summary.devices.values())
+    steps = tuple(
+        Row(k, f"step {k} of the plans", counts, sum(counts.values()), bar(counts, STEP_OUTCOMES))
+        for k, counts in enumerate(summary.steps, 1)
     )
+    notes: tuple[str, ...] = ()
+    if summary.diverged:
+        notes = (f"{summary.diverged:,} devices answered what the spec does not.",)
     image = base64.b64encode(png).decode("ascii")
-    return (
-        f"<!doctype html><html><head><meta charset='utf-8'><title>{escape(title)}</title>"
-        "</head><body>"
-        f"<h1>{escape(title)}</h1><h2>Devices</h2><table border='1'>"
-        f"<tr><th>outcome</th><th>devices</th></tr>{rows}</table>"
-        f"<p>diverged from the spec: {summary.diverged}</p>"
-        f"<h2>Steps</h2><table border='1'><tr><th>step</th>{head}</tr>{steps}</table>"
-        f"<img alt='chart' src='data:image/png;base64,{image}'></body></html>\n"
+    shares = tuple(
+        (o, n, f"{100 * n / total:.1f}%" if total else "-") for o, n in summary.devices.items()
+    )
+    return Page(
+        title=title,
+        totals=shares,
+        total=total,
+        steps=steps,
+        columns=OUTCOMES,
+        step_columns=STEP_OUTCOMES,
+        notes=notes,
+        chart=f"data:image/png;base64,{image}" if png else None,
+        generated=dt.datetime.now().strftime("%Y-%m-%d %H:%M:%S"),
     )

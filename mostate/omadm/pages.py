@@ -1,5 +1,6 @@
 """A campaign's page: what ``dm serve --dashboard`` shows while it runs and ``campaign report
---html`` writes after, from one set of templates.
+--html`` writes after, from one set of templates (a report of plans and results, not a run, is
+drawn on the same page by :func:`mostate.campaign.chart.summary_page`).
 
 The templates are Jinja2 (``templates/*.html.j2`` beside this module): the well-kept template
 engine of the Python world (Pallets), autoescaping every value, so a device id or a reason never
@@ -122,6 +123,11 @@ class Page:
     generated: str = ""
     columns: tuple[str, ...] = COLUMNS
     step_columns: tuple[str, ...] = STEP_COLUMNS
+    notes: tuple[str, ...] = ()
+    """Sentences shown under the totals (a report's devices that answered what the spec does
+    not)."""
+    chart: str | None = None
+    """A chart to show under the steps, as a ``data:`` URI (a report's PNG); None: none."""
 
     @property
     def legend(self) -> list[tuple[str, str]]:

@@ -3,6 +3,7 @@ brought up to date so that one more campaign plan plans only what is left."""
 
 from __future__ import annotations
 
+import base64
 import json
 from pathlib import Path
 
@@ -10,9 +11,13 @@ import pytest
 
 from mostate import Actor, Engine, Request, load_spec
 from mostate.campaign import Campaign, plan_inventory, synthetic_inventory
-from mostate.campaign.report import Summary, device_result, read_results, report
+from mostate.campaign.chart import html_page
+from mostate.campaign.report import DeviceResult, Summary, device_result, read_results, report
 from mostate.campaign.simulate import Mix, simulate_results
 from mostate.cli import main
+from mostate.omadm.pages import Page, render
+
+from .page_html import PageNumbers
 
 ENGINE = Engine(load_spec())
 GOAL = "exists(target) and active(target)"
@@ -49,6 +54,30 @@ def test_an_unreachable_plan_is_unreachable_and_an_impossible_answer_diverges() 
     # The device says 200 to set_active on an instance it does not hold: the spec says 404.
     odd = device_result(ENGINE, "d", {}, [ACTIVE], (200,))
     assert odd.diverged and odd.state == {}
+
+
+def test_the_report_page_is_the_live_pages_template_showing_the_summary() -> None:
+    results = [
+        *(DeviceResult(f"r{k}", "reached", {}, ("ok", "ok")) for k in range(1_203)),
+        DeviceResult("d", "declined", {}, ("ok", "declined")),
+        *(DeviceResult(f"f{k}", "failed", {}, ("failed", "not seen")) for k in range(3)),
+        DeviceResult("n", "not seen", {}, ("not seen", "not seen"), diverged=True),
+    ]
+    summary = Summary.of(results)
+    page = html_page(summary, b"\x89PNG-not-really", "Campaign: <fleet>.jsonl")
+    shown = PageNumbers(page)
+    assert shown.totals == summary.devices == {
+        "reached": 1_203, "declined": 1, "failed": 3, "unreachable": 0, "not seen": 1,
+    }  # fmt: skip
+    # Each step: its name, its bar, then ok, declined, failed, not seen with their shares.
+    assert [row[0] for row in shown.steps[1:]] == ["step 1 of the plans", "step 2 of the plans"]
+    assert shown.steps[2][2:] == ["1,203 100%", "1 0%", "0 0%", "4 0%"]  # 3 failed, 1 not seen
+    png = base64.b64encode(b"\x89PNG-not-really").decode()
+    assert shown.images == [f"data:image/png;base64,{png}"]
+    assert shown.title == "Campaign: <fleet>.jsonl" and "&lt;fleet&gt;" in page  # escaped
+    assert not shown.refresh and "1 devices answered what the spec does not" in page
+    # One template: the live page's own, styles and all.
+    assert page.startswith(render(Page("x")).split("<title>")[0])
 
 
 def test_results_lines_are_checked() -> None:

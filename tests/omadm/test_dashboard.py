@@ -18,12 +18,14 @@ from aiohttp import ClientSession
 
 from mostate import Engine
 from mostate.campaign import synthetic_fleet
+from mostate.campaign.report import Summary, read_results, report
 from mostate.cli import main
 from mostate.omadm import Device
 from mostate.omadm.dashboard import DashboardConfig
 from mostate.omadm.fleet import Behaviour, SimDevice, connector, run_fleet
 from mostate.omadm.runs import run_status
 from mostate.omadm.store import Store
+from tests.campaign.test_report import campaign_files
 from tests.omadm.serving import ServerThread, add_accounts, line, view
 
 CHROMIUM, DRIVER = shutil.which("chromium"), shutil.which("chromedriver")
@@ -82,6 +84,20 @@ def _get(url: str, token: str | None = None) -> tuple[int, str]:
         return err.code, err.read().decode()
 
 
+def _chromium() -> Any:
+    """A headless Chromium driven by Debian's chromedriver."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--disable-dev-shm-usage"):  # fmt: skip
+        options.add_argument(flag)
+    return webdriver.Chrome(service=Service(str(DRIVER)), options=options)
+
+
 def _tally(store: str) -> dict[str, Any]:
     s = Store(store)
     try:
@@ -98,19 +114,11 @@ def _tally(store: str) -> dict[str, Any]:
 def test_the_page_in_a_headless_chromium_shows_the_store_s_counts_while_a_fleet_runs(
     tmp_path: Path, engine: Engine
 ) -> None:
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
 
     store, sims = _made(tmp_path, engine)
     server = ServerThread(engine, store, ["mms-2027"], dashboard=DashboardConfig(cache_s=0.0))
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--disable-dev-shm-usage"):  # fmt: skip
-        options.add_argument(flag)
-    browser = webdriver.Chrome(service=Service(str(DRIVER)), options=options)
+    browser = _chromium()
     try:
         _round(server.url, engine, sims)  # the canary: its failing devices pause the run
         busy = threading.Thread(target=_round, args=(server.url, engine, sims))
@@ -139,6 +147,37 @@ def test_the_page_in_a_headless_chromium_shows_the_store_s_counts_while_a_fleet_
     assert sum(shown.values()) == len(sims)
     bad = {s.device_id for s in sims if s.behaviour.fails}
     assert {d for d in failing if d.startswith("dev-")} <= bad
+
+
+@pytest.mark.slow  # about 3 s: a browser starts
+@pytest.mark.skipif(
+    CHROMIUM is None or DRIVER is None,
+    reason="needs Debian's chromium and chromium-driver (apt-get install chromium chromium-driver)",
+)
+def test_the_static_report_in_a_headless_chromium_shows_the_summarys_counts(
+    tmp_path: Path, engine: Engine
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    inventory, plans, results = campaign_files(tmp_path, 200)
+    out = tmp_path / "report.html"
+    argv = ["campaign", "report", str(inventory), "--plans", str(plans), "--results"]
+    assert main([*argv, str(results), "--html", str(out)]) == 0
+    browser = _chromium()
+    try:
+        browser.get(out.as_uri())
+        shown = {
+            row.get_attribute("data-outcome"): int(row.find_element(By.CLASS_NAME, "count").text)
+            for row in browser.find_elements(By.CSS_SELECTOR, "#totals tr[data-outcome]")
+        }
+        chart = browser.find_element(By.ID, "chart").get_property("naturalWidth")
+    finally:
+        browser.quit()
+    with inventory.open() as inv, plans.open() as pl:
+        summary = Summary.of(report(engine, inv, pl, read_results(results.open())))
+    assert shown == summary.devices and sum(shown.values()) == 200
+    assert all(shown[o] > 0 for o in ("reached", "declined", "failed", "not seen"))
+    assert chart > 0  # the embedded PNG decoded and drawn
 
 
 def test_the_pages_ask_for_the_token_and_say_what_they_count(
