@@ -11,6 +11,28 @@ plans, campaigns and the conformance kit's scope walk all run here. :func:`guide
 goal, found while leaving out what cannot lead to it within the bound.
 
 Like the engine, this module imports nothing beyond the standard library.
+
+Why :func:`guided` finds :func:`walk`'s first goal, by the same actions. Its ``estimate`` (h)
+is *consistent*: h(s) <= 1 + h(t) for every action s -> t, and h(s) == 0 when ``goal(s)``.
+(Then it is a lower bound: summed along any path to a goal, h(s) never exceeds the actions
+left.) Let g be walk's first goal, at depth d, and call a state *within* a bound b when
+depth + h <= b, its depth being walk's.
+
+1. A walk within b < d finds no goal: every state it keeps is one of walk's at the same
+   depth (3.), and walk meets no goal shallower than d.
+2. Every state on walk's path to g is within d: at depth i, d - i actions from g, its h is at
+   most d - i.
+3. A walk within b keeps exactly walk's states within b, each at walk's depth, found from
+   walk's parent of it by the same action, in walk's order. By induction on walk's order:
+   a state t within b has h(t) >= h(p) - 1 for walk's parent p, so depth(p) + h(p) <=
+   depth(t) + h(t) <= b, and p is within b; it was kept, and expanded before any other
+   kept parent of t (walk expands them in that same order, and found t first from p).
+4. ``tight`` leaves out only what 3. would drop: from a state with depth + h == b, a next
+   state is kept only when its h is lower, which an action that cannot lower h never gives.
+5. So the walk within d keeps walk's path to g, and no goal walk finds before g (each
+   would be walk's goal before g); its first goal is g, by walk's actions. A walk within
+   b < d that left nothing out kept all of walk's states and found no goal: then walk finds
+   none either, and None is the answer.
 """
 
 from __future__ import annotations
@@ -141,28 +163,9 @@ def guided(
     its ``estimate`` is within a bound: first the start's estimate, then one more each time a
     walk ends without a goal and left something out.
 
-    ``estimate`` (h) must be a lower bound that is *consistent*: h(s) <= 1 + h(t) for every
-    action s -> t, and h(s) == 0 when ``goal(s)``. (Then it is a lower bound:
-    summed along any path to a goal, h(s) never exceeds the actions left.) Why the answer is
-    :func:`walk`'s, action for action. Let g be walk's first goal, at depth d, and call a
-    state *within* a bound b when depth + h <= b, its depth being walk's.
-
-    1. A walk within b < d finds no goal: every state it keeps is one of walk's at the same
-       depth (3.), and walk meets no goal shallower than d.
-    2. Every state on walk's path to g is within d: at depth i, d - i actions from g, its h is at
-       most d - i.
-    3. A walk within b keeps exactly walk's states within b, each at walk's depth, found from
-       walk's parent of it by the same action, in walk's order. By induction on walk's order:
-       a state t within b has h(t) >= h(p) - 1 for walk's parent p, so depth(p) + h(p) <=
-       depth(t) + h(t) <= b, and p is within b; it was kept, and expanded before any other
-       kept parent of t (walk expands them in that same order, and found t first from p).
-    4. ``tight`` leaves out only what 3. would drop: from a state with depth + h == b, a next
-       state is kept only when its h is lower, which an action that cannot lower h never gives.
-    5. So the walk within d keeps walk's path to g, and no goal walk finds before g (each
-       would be walk's goal before g); its first goal is g, by walk's actions. A walk within
-       b < d that left nothing out kept all of walk's states and found no goal: then walk finds
-       none either, and None is the answer.
-
+    ``estimate`` (h) must be *consistent*: h(s) <= 1 + h(t) for every action s -> t, and
+    h(s) == 0 when ``goal(s)``; then the answer is :func:`walk`'s, action for action (the
+    module's docstring says why).
     ``check``: called by each walk as :func:`walk` calls it. A goal out of reach is known only
     when the bound passes the deepest state, each walk repeating the last: a caller bounds the
     whole search by counting the successors it gives. ``tight``: the

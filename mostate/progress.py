@@ -51,6 +51,8 @@ class Progress:
     """(a, b) with a < b: no one request makes both conjuncts true."""
     unproved: tuple[str, ...] = ()
     """What the proof asked and could not decide, said for a person (the facts left out)."""
+    goal: str = ""
+    """The goal's text the facts were proved of (a planner refuses them for another goal)."""
 
     def groups(self) -> tuple[tuple[int, ...], ...]:
         """The conjuncts in groups: two are in one group when a chain of pairs not proved

@@ -40,9 +40,10 @@ from ..explore.plan import Goal, plan, plan_requests
 from ..explore.symmetry import canonical, rename_request, rename_state
 from ..frozenmap import FrozenMap
 from ..model import DeviceState, Instance, Request, Role, Service, Status
+from ..progress import Progress
 from ..rules import Lit, Type, spec_exprs, walk
 from ..syntax import Scope, parse_expr
-from .search import goal_progress, shortest
+from .search import shortest
 
 NEUTRAL = "campaign-instance-"
 """The prefix of the neutral names given to the instances that are not the target."""
@@ -74,9 +75,11 @@ class Campaign:
     max_states: int = 200_000
     spec: str | None = None
     """The spec file (None: the shipped ccs.toml)."""
-    guided: bool = True
-    """Search guided by what the spec proves of the goal's conjuncts (the same plans, found
-    sooner: :mod:`mostate.campaign.search`); False: the plain breadth-first search."""
+    progress: Progress | None = None
+    """What the spec proves of the goal's conjuncts
+    (:func:`mostate.symbolic.progress.prove_goal` on this spec and goal): the search is guided
+    by it, the same plans found sooner (:mod:`mostate.campaign.search`); None: the plain
+    breadth-first search."""
 
 
 @attrs.frozen
@@ -117,7 +120,11 @@ class CampaignPlanner:
         self.target = campaign.target
         self.goal = Goal.parse(campaign.goal, campaign.service, campaign.target)
         self.cache: dict[DeviceState, Found] = {}
-        self.progress = goal_progress(engine.spec, self.goal) if campaign.guided else None
+        self.progress = campaign.progress
+        if self.progress is not None and (
+            self.progress.goal != campaign.goal or self.progress.size != len(self.goal.parts)
+        ):
+            raise ValueError(f"the facts were proved of {self.progress.goal!r}, not this goal")
         self.fixed = fixed_strings(engine, campaign)
         # The requests of a search depend on the services and names only, which canonical
         # forms share: built once per kind, not once per form.

@@ -17,13 +17,14 @@ proves from the spec for any number of instances (a :class:`~mostate.progress.Pr
   conjunct true can lead anywhere, and the others are not even sent (``active(target)``: only a
   ``set_active`` of the target).
 
-Without Z3 (``mostate[verify]``) nothing is proved and the search is the plain one.
+The facts are a value (:attr:`mostate.campaign.Campaign.progress`), proved once by whoever
+starts the campaign (``mostate campaign plan`` and ``create`` do, when Z3 is installed:
+``mostate[verify]``) and carried to every planner, in this process or a worker: no worker
+imports the solver. Without them the search is the plain one.
 """
 
 from __future__ import annotations
 
-import functools
-import logging
 from collections.abc import Callable, Iterator
 
 from .. import bfs
@@ -31,37 +32,8 @@ from ..engine import Engine
 from ..explore.plan import Goal, plan_requests
 from ..model import DeviceState, Request, Role
 from ..progress import Progress
-from ..rules import Expr, Spec, conjuncts
-
-log = logging.getLogger(__name__)
 
 Step = Callable[[DeviceState, Request], DeviceState]
-
-
-def goal_progress(spec: Spec, goal: Goal) -> Progress:
-    """What the spec proves about ``goal``'s conjuncts for server requests (computed once per
-    spec and goal in a process); the empty record, which promises nothing, without Z3.
-
-    >>> from mostate import load_spec
-    >>> goal = Goal.parse("active(target) and locked(target)", target="new")
-    >>> goal_progress(load_spec(), goal).groups()
-    ((0,), (1,))
-    """
-    try:
-        return _proved(spec, goal.expr)
-    except ImportError:  # Z3 is an extra: plan without the proof, as fast as before it
-        log.info("no Z3 (pip install 'mostate[verify]'): planning without the goal's proof")
-        return Progress(len(goal.parts))
-
-
-@functools.lru_cache(maxsize=16)
-def _proved(spec: Spec, goal: Expr) -> Progress:
-    from ..symbolic.progress import prove_progress
-
-    progress = prove_progress(spec, conjuncts(goal))
-    for reason in progress.unproved:
-        log.info("goal %s: not proved: %s", goal, reason)
-    return progress
 
 
 def stepper(engine: Engine) -> Step:

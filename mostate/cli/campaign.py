@@ -36,6 +36,7 @@ from .common import (
     console,
     engine_from,
     shipped,
+    with_proof,
 )
 from .dm_options import tree_from  # both read a tree alike
 from .inventory import inventory_lines, needs_campaign
@@ -160,7 +161,7 @@ def campaign_from(args: argparse.Namespace) -> Campaign:
 
 def _plan(args: argparse.Namespace) -> int:
     engine = engine_from(args.spec)  # a bad spec is exit 2 now, not in every worker
-    campaign = campaign_from(args)
+    campaign = with_proof(campaign_from(args), engine.spec)  # proved once, for every worker
     if args.jobs < 1:
         raise CliError("--jobs must be at least 1")
     if args.jobs > 1 and args.scheduler:

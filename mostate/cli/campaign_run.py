@@ -47,6 +47,7 @@ from .common import (
     print_json,
     shipped,
     spec_digest,
+    with_proof,
 )
 from .dm_options import tree_from
 from .inventory import inventory_lines
@@ -164,7 +165,7 @@ def _create(args: argparse.Namespace) -> int:
             raise CliError(f"{store.where}: campaign {rollout.id!r} exists already: another id")
         with tempfile.TemporaryDirectory(prefix="mostate-create-") as folder:
             plans = os.path.join(folder, "plans.jsonl")
-            _plan_to(args, rollout, plans)
+            _plan_to(args, rollout, plans, engine)
             found = _preflight(args, engine, rollout, plans)
             code = _show_preflight(args, found, rollout)
             if code != EXIT_OK:
@@ -183,12 +184,13 @@ def start_now(store: CampaignStore, campaign: str) -> str:
     return store.write(lambda c: start(c, campaign))
 
 
-def _plan_to(args: argparse.Namespace, rollout: Rollout, path: str) -> None:
+def _plan_to(args: argparse.Namespace, rollout: Rollout, path: str, engine: Engine) -> None:
     """Plan the inventory into ``path`` (local processes with --jobs)."""
 
     spec = shipped(args.spec, "mutant", "mutants", ".toml")
     campaign = Campaign(rollout.goal, rollout.target, rollout.service, rollout.params,
                         args.values, args.max_states, spec)  # fmt: skip
+    campaign = with_proof(campaign, engine.spec)  # proved once, for every worker
     with open(path, "w", encoding="utf-8") as out:
         if args.jobs > 1 and not args.inventory.endswith(".parquet"):
             from concurrent.futures import ProcessPoolExecutor

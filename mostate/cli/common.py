@@ -8,8 +8,9 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import attrs
 from rich.console import Console
 
 from .. import strictjson
@@ -19,6 +20,9 @@ from ..model import DeviceState
 from ..rules import Spec
 from ..spec import load_spec, parse_spec, specs_dir
 from ..trace import TraceLine, read_lines
+
+if TYPE_CHECKING:  # the campaign layer (and explore's extras) only when a campaign is planned
+    from ..campaign.planner import Campaign
 
 EXIT_OK = 0
 EXIT_VIOLATED = 1
@@ -235,3 +239,13 @@ def spec_digest(path: str | None) -> str:
         return hashlib.sha256(where.read_bytes()).hexdigest()
     except OSError as err:
         raise CliError(f"cannot read the spec {where}: {err.strerror or err}") from None
+
+
+def with_proof(campaign: Campaign, spec: Spec) -> Campaign:
+    """``campaign`` with what the spec proves of its goal's conjuncts, which guides its plans'
+    search (the same plans, sooner); as it is without Z3 (``mostate[verify]``)."""
+    try:
+        from ..symbolic.progress import prove_goal
+    except ImportError:  # Z3 is an extra: plan without the proof (the plain search)
+        return campaign
+    return attrs.evolve(campaign, progress=prove_goal(spec, campaign.goal))

@@ -30,9 +30,13 @@ from __future__ import annotations
 import itertools
 from collections.abc import Sequence
 
+import attrs
+
+from ..errors import Location
 from ..model import Role
 from ..progress import Progress
-from ..rules import Effect, Expr, Field, Operation, Spec, fields_read, has_the
+from ..rules import Effect, Expr, Field, Operation, Spec, Type, conjuncts, fields_read, has_the
+from ..syntax import Scope, parse_expr
 from ._z3 import Bool, Budget, Session, Solver, Unknown, Unsat
 from .compiler import compile_expr
 from .transition import (
@@ -85,6 +89,20 @@ def prove_progress(
         cannot |= {(op.name, on_target, k) for on_target, k in every - may}
     apart = {pair for pair in itertools.combinations(range(len(parts)), 2)} - together
     return Progress(len(parts), frozenset(cannot), frozenset(apart), tuple(unproved))
+
+
+def prove_goal(spec: Spec, goal: str, *, budget: Budget = QUICK) -> Progress:
+    """The facts about the goal ``goal`` (a campaign's, ``target`` its instance) for server
+    requests, recorded with its text: what :class:`mostate.campaign.Campaign` carries to every
+    planner (proved once, in the process that starts the campaign). SpecError for a goal that
+    does not parse.
+
+    >>> from mostate import load_spec
+    >>> prove_goal(load_spec(), "active(target) and locked(target)").groups()
+    ((0,), (1,))
+    """
+    expr = parse_expr(goal, Scope(target=True), Location("<goal>", 1, 1), Type.BOOL)
+    return attrs.evolve(prove_progress(spec, conjuncts(expr), budget=budget), goal=goal)
 
 
 def written(op: Operation) -> frozenset[Field]:

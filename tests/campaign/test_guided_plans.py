@@ -1,10 +1,13 @@
 """The guided search gives the plain breadth-first search's plans, request for request: on the
 canonical states of synthetic fleets, on states drawn by Hypothesis (two services, a target
-that may already exist), and with nothing proved (no Z3)."""
+that may already exist), and without the proof; the CLI proves a campaign's goal once."""
 
 from __future__ import annotations
 
+import functools
+import io
 import random
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -14,8 +17,11 @@ from mostate import DeviceState, Engine, Request, load_spec
 from mostate.campaign import Campaign, CampaignPlanner, synthetic_fleet
 from mostate.campaign import search as search_module
 from mostate.campaign.search import shortest
+from mostate.cli import campaign as cli_campaign
+from mostate.cli import main
 from mostate.explore import Goal
 from mostate.progress import Progress
+from mostate.symbolic.progress import prove_goal
 from mostate.testing.strategies import states
 
 ENGINE = Engine(load_spec())
@@ -37,17 +43,20 @@ def canonical_forms(devices: int, seed: int) -> list[DeviceState]:
     return sorted(planner.cache, key=lambda s: (len(s.to_json()["MMS"]), repr(s)))
 
 
+@functools.cache
+def proved(goal: str) -> Progress:
+    return prove_goal(ENGINE.spec, goal)
+
+
 def both(goal: Goal, state: DeviceState, max_states: int = 20_000) -> tuple[object, object]:
-    planner = CampaignPlanner(ENGINE, Campaign(goal.text, goal.target or "new"))
     plain = shortest(ENGINE, state, goal, max_states=max_states)
-    guided = shortest(ENGINE, state, goal, max_states=max_states, progress=planner.progress)
+    guided = shortest(ENGINE, state, goal, max_states=max_states, progress=proved(goal.text))
     return plain, guided
 
 
 def estimates_along(goal: Goal, state: DeviceState, plan: tuple[Request, ...]) -> list[int]:
     """The guided search's estimate at each state of ``plan`` from ``state``."""
-    progress = CampaignPlanner(ENGINE, Campaign(goal.text, "new")).progress
-    assert progress is not None
+    progress = proved(goal.text)
     out = [progress.estimate(goal.met(state))]
     for request in plan:
         state = ENGINE.apply(state, request).state
@@ -79,7 +88,7 @@ def test_guided_plans_are_the_plain_searchs_on_the_fleets_canonical_states() -> 
     assert planned == sum(len(c) for t, c in cases if t != GOALS[4])  # every plan found
 
 
-@settings(max_examples=40)
+@settings(max_examples=25)
 @given(states(ENGINE.spec), st.sampled_from(["a", "new"]), st.sampled_from(GOALS[:4]))
 def test_guided_plans_are_the_plain_searchs_on_drawn_states(
     state: DeviceState, target: str, text: str
@@ -89,21 +98,35 @@ def test_guided_plans_are_the_plain_searchs_on_drawn_states(
     assert guided == plain
 
 
-def test_without_z3_nothing_is_proved_and_the_plans_stay_the_same(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    def no_z3(*_: object) -> Progress:
-        raise ImportError("No module named 'z3'")
-
-    monkeypatch.setattr(search_module, "_proved", no_z3)
-    planner = CampaignPlanner(ENGINE, Campaign(THREE, "new"))
-    assert planner.progress == Progress(3)
+def test_a_campaign_plans_the_same_with_or_without_the_proof_and_refuses_anothers() -> None:
     state = DeviceState.from_json({"MMS": {"a": {"active": True}}})
-    found = planner.plan("d", state).requests
-    assert found == shortest(ENGINE, state, Goal.parse(THREE, "MMS", "new"))
-    assert found is not None and [r.op for r in found] == [
+    plain = CampaignPlanner(ENGINE, Campaign(THREE, "new")).plan("d", state).requests
+    guided = CampaignPlanner(ENGINE, Campaign(THREE, "new", progress=proved(THREE)))
+    assert guided.progress == proved(THREE) and guided.plan("d", state).requests == plain
+    assert plain is not None and [r.op for r in plain] == [
         "add", "set_active", "set_default", "set_locked"
     ]  # fmt: skip
+    # Facts proved of another goal would prune what this one needs: refused.
+    for other in ("active(target) and locked(target)", "locked(target) and active(target)"):
+        with pytest.raises(ValueError, match="proved of"):
+            CampaignPlanner(ENGINE, Campaign(other, "new", progress=proved(THREE)))
+
+
+def test_campaign_plan_proves_the_goal_once_and_carries_it_to_its_planners(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    seen: list[Campaign] = []
+    real = cli_campaign.plan_inventory
+
+    def spy(campaign: Campaign, *args: Any, **kwargs: Any) -> Any:
+        seen.append(campaign)
+        return real(campaign, *args, **kwargs)
+
+    monkeypatch.setattr(cli_campaign, "plan_inventory", spy)
+    inventory = '{"device": "d", "state": {"MMS": {"a": {"active": true}}}}\n'
+    monkeypatch.setattr("sys.stdin", io.StringIO(inventory))
+    assert main(["campaign", "plan", "-", "--goal", THREE, "--target", "new", "--out", "-"]) == 0
+    assert [c.progress for c in seen] == [proved(THREE)]
 
 
 def test_an_unreachable_goal_costs_the_guided_search_at_most_its_budget_more(
@@ -126,8 +149,8 @@ def test_an_unreachable_goal_costs_the_guided_search_at_most_its_budget_more(
     monkeypatch.setattr(search_module, "stepper", counting)
     state = DeviceState.from_json({"MMS": {"a": {"active": True}}})
     goal = Goal.parse(GOALS[4], "MMS", "new")
-    progress = CampaignPlanner(ENGINE, Campaign(goal.text, "new")).progress
-    assert progress is not None and len(progress.groups()) == 3
+    progress = proved(goal.text)
+    assert len(progress.groups()) == 3
     assert shortest(ENGINE, state, goal, max_states=300) is None
     plain, steps[0] = steps[0], 0
     assert shortest(ENGINE, state, goal, max_states=300, progress=progress) is None
