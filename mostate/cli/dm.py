@@ -1,6 +1,6 @@
 """``mostate dm``: the OMA-DM binding on the command line: ``process`` and ``build`` here,
-``serve``, ``device`` and ``fleet`` in :mod:`.dm_serve`, ``accounts`` in :mod:`.dm_accounts`,
-and ``report``."""
+``serve`` and ``device`` in :mod:`.dm_serve`, ``fleet`` in :mod:`.dm_fleet`, ``accounts`` in
+:mod:`.dm_accounts`, and ``report``."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ from ..omadm import (
 from ..omadm.database import is_url
 from ..omadm.device import unsaved
 from ..omadm.wbxml import is_wbxml
-from . import dm_accounts, dm_serve, options
+from . import dm_accounts, dm_fleet, dm_serve, options
 from .common import (
     EXIT_OK,
     EXIT_USAGE,
@@ -53,6 +53,7 @@ def register(commands: Any) -> None:
     _register_process(family)
     _register_build(family)
     dm_serve.register(family)
+    dm_fleet.register(family)
     dm_accounts.register(family)
     _register_report(family)
 

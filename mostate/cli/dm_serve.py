@@ -14,20 +14,16 @@ import asyncio
 import json
 import os
 import ssl
-import statistics
 import sys
-import time
 from collections.abc import Sequence
 from typing import Any
-
-from rich.table import Table
 
 from ..durable import locked, write_durably
 from ..engine import Engine
 from ..errors import RequestError
 from ..model import DeviceState, Request
 from ..omadm import Device, Server, TreeConfig
-from ..omadm.accounts import AccountError, AccountLine, SharedAccount, read_account_lines
+from ..omadm.accounts import SharedAccount
 from ..omadm.auth import AuthType, Secret
 from ..omadm.campaigns import (
     LIST,
@@ -40,16 +36,13 @@ from ..omadm.campaigns import (
 from ..omadm.campaigns import register as register_campaign
 from ..omadm.database import is_url
 from ..omadm.plans import check_sendable, plan_requests, read_sendable_plans
-from ..omadm.session import Account, Nonces, Outcome
+from ..omadm.session import Account, Outcome
 from ..omadm.store import Store, StoreError
 from . import options
 from .common import (
     EXIT_OK,
-    EXIT_VIOLATED,
     CliError,
-    console,
     engine_from,
-    print_json,
     spec_digest,
     state_from,
     trace_from,
@@ -61,10 +54,9 @@ DEMO = Account()
 
 
 def register(family: Any) -> None:
-    """Add ``dm serve``, ``dm device`` and ``dm fleet``."""
+    """Add ``dm serve`` and ``dm device`` (``dm fleet``: :mod:`.dm_fleet`)."""
     _serve_parser(family)
     _device_parser(family)
-    _fleet_parser(family)
 
 
 def read_secret(args: argparse.Namespace, which: str) -> str | None:
@@ -448,7 +440,8 @@ def _device_parser(family: Any) -> None:
     device.set_defaults(handler=_device)
 
 
-def _client_tls(args: argparse.Namespace) -> ssl.SSLContext | None:
+def client_tls_of(args: argparse.Namespace) -> ssl.SSLContext | None:
+    """The TLS context of a client of ``--server`` (None for http://), with ``--ca-file``."""
     if not args.server.startswith("https://"):
         if args.ca_file:
             raise CliError("--ca-file is for an https:// server")
@@ -469,7 +462,7 @@ def _device(args: argparse.Namespace) -> int:
 
     engine, tree = engine_from(args.spec), tree_from(args)
     account = shared_account(args, name=args.device_id)
-    tls = _client_tls(args)
+    tls = client_tls_of(args)
 
     def save(state: DeviceState) -> None:
         write_durably(args.state, json.dumps(state.to_json(), indent=2) + "\n")
@@ -499,161 +492,3 @@ def _device(args: argparse.Namespace) -> int:
         save(session.state)  # what this reports is on disk, changed or not
     print(f"mostate: session done; state in {args.state}", file=sys.stderr)
     return EXIT_OK
-
-
-def _fleet_parser(family: Any) -> None:
-    fleet = family.add_parser(
-        "fleet",
-        parents=[
-            options.SPEC(),
-            options.TREE(),
-            options.CONNECTION(),
-            options.FORMAT(),
-            options.DEVICE_ACCOUNT(),
-        ],
-        allow_abbrev=False,  # --client-secret must not pass for --client-secret-file
-        help="N simulated devices at once against a DM server (a load test)",
-        description=(
-            "Run simulated devices, each with an empty CCS state, against the server at "
-            "--server, at most --concurrency at a time, and report how many sessions completed, "
-            "how fast, and each session's time (p50, p99). Each device takes its id and secrets "
-            "from --accounts (the file `dm accounts import` read), or shares one secret. "
-            "Needs aiohttp."
-        ),
-    )
-    fleet.add_argument("--server", required=True, metavar="URL", help="the server's URL")
-    fleet.add_argument("--devices", type=int, metavar="N", help="how many devices (default 100, "
-                       "or every device of --accounts)")  # fmt: skip
-    fleet.add_argument("--accounts", metavar="ACCOUNTS.jsonl", help="each device's id and secrets")
-    fleet.add_argument("--concurrency", type=int, default=100, metavar="K", help="sessions at once")
-    fleet.set_defaults(handler=_fleet_run)
-
-
-def _fleet_accounts(args: argparse.Namespace) -> list[tuple[str, Account, Nonces]]:
-    if args.accounts:
-        try:
-            with open(args.accounts, encoding="utf-8") as handle:
-                lines = list(read_account_lines(handle, args.server_id))
-        except OSError as err:
-            raise CliError(f"cannot read --accounts {args.accounts}: {err.strerror}") from None
-        except AccountError as err:
-            raise CliError(f"{args.accounts}: {err}") from None
-        return [
-            (a.device, _device_view(a, args.server_id), Nonces(for_client=a.nonce))
-            for a in lines[: args.devices]
-        ]
-    account = shared_account(args)
-    count = 100 if args.devices is None else args.devices
-    return [(f"sim-{n:06d}", account, Nonces()) for n in range(count)]
-
-
-def _device_view(line: AccountLine, server_id: str) -> Account:
-    return Account(server_id, line.client, line.server, line.client_auth, line.server_auth)
-
-
-def _fleet_run(args: argparse.Namespace) -> int:
-    if (args.devices is not None and args.devices < 0) or args.concurrency < 1:
-        raise CliError("--devices must be 0 or more and --concurrency 1 or more")
-    engine, tree = engine_from(args.spec), tree_from(args)
-    devices, tls = _fleet_accounts(args), _client_tls(args)
-    started = time.perf_counter()
-    outcomes, seconds, errors = _fleet_sessions(args, engine, tree, devices, tls)
-    summary = _summary(len(devices), outcomes, time.perf_counter() - started, seconds, errors)
-    _show_fleet(args, summary, errors)
-    return EXIT_OK if outcomes["done"] == len(devices) else EXIT_VIOLATED
-
-
-def _fleet_sessions(
-    args: argparse.Namespace,
-    engine: Engine,
-    tree: TreeConfig,
-    devices: list[tuple[str, Account, Nonces]],
-    tls: ssl.SSLContext | None,
-) -> tuple[dict[str, int], list[float], list[str]]:
-    """One session of each device, each from the empty state with no user to answer, at most
-    ``--concurrency`` at a time: how many ended each way, each session's time, the errors."""
-    from aiohttp import ClientError, ClientSession, TCPConnector
-
-    from ..omadm.client import DeviceSession, standard_tree
-    from ..omadm.http import SessionError, run_device
-
-    outcomes: dict[str, int] = {"done": 0, "refused": 0, "failed": 0}
-    errors: list[str] = []
-    seconds: list[float] = []
-
-    async def one(
-        http: ClientSession,
-        gate: asyncio.Semaphore,
-        device_id: str,
-        account: Account,
-        nonces: Nonces,
-    ) -> None:
-        fixed = standard_tree(device_id, account, args.server)
-        device = Device(engine, tree, fixed=fixed)
-        session = DeviceSession(
-            device, DeviceState(), account, device_id, server_url=args.server, nonces=nonces
-        )
-        async with gate:
-            began = time.perf_counter()
-            try:
-                await run_device(http, args.server, session, wbxml=args.wbxml, tls=tls)
-            except (SessionError, ClientError, OSError) as err:
-                outcomes["failed"] += 1
-                errors.append(f"{device_id}: {err}")
-                return
-            seconds.append(time.perf_counter() - began)
-        outcomes["refused" if session.refused else "done"] += 1
-        if session.refused:
-            errors.append(f"{device_id}: {session.refused}")
-
-    async def run() -> None:
-        gate = asyncio.Semaphore(args.concurrency)
-        async with ClientSession(connector=TCPConnector(limit=args.concurrency)) as http:
-            await asyncio.gather(*(one(http, gate, d, a, n) for d, a, n in devices))
-
-    asyncio.run(run())
-    return outcomes, seconds, errors
-
-
-def _summary(
-    n: int, outcomes: dict[str, int], elapsed: float, seconds: Sequence[float], errors: list[str]
-) -> dict[str, Any]:
-    ordered = sorted(seconds)
-
-    def pct(p: float) -> float | None:
-        return (
-            round(ordered[min(len(ordered) - 1, int(p * len(ordered)))] * 1000, 1)
-            if ordered
-            else None
-        )
-
-    return {
-        "devices": n,
-        **outcomes,
-        "seconds": round(elapsed, 3),
-        "sessions_per_second": round(n / elapsed, 1) if elapsed else None,
-        "p50_ms": round(statistics.median(ordered) * 1000, 1) if ordered else None,
-        "p99_ms": pct(0.99),
-        "errors": errors[:10],
-    }
-
-
-def _show_fleet(args: argparse.Namespace, summary: dict[str, Any], errors: list[str]) -> None:
-    if args.format == "json":
-        print_json(summary)
-        return
-    columns = (
-        "devices",
-        "done",
-        "refused",
-        "failed",
-        "seconds",
-        "sessions_per_second",
-        "p50_ms",
-        "p99_ms",
-    )
-    table = Table(*(c.replace("_per_second", "/s").replace("_ms", " (ms)") for c in columns))
-    table.add_row(*(str(summary[c]) for c in columns))
-    console().print(table)
-    for line in errors[:10]:
-        print(f"mostate: {line}", file=sys.stderr)
