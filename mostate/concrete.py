@@ -28,7 +28,6 @@ from .rules import (
     Builtin,
     BuiltinName,
     Compare,
-    Comparison,
     Connective,
     Count,
     Domain,
@@ -301,18 +300,8 @@ def _compile_boolop(expr: BoolOp) -> Compiled:
     return lambda env: (not left(env)) or bool(right(env))
 
 
-_COMPARE: dict[Comparison, Callable[[Any, Any], bool]] = {
-    Comparison.EQ: operator.eq,
-    Comparison.NE: operator.ne,
-    Comparison.LT: operator.lt,
-    Comparison.LE: operator.le,
-    Comparison.GT: operator.gt,
-    Comparison.GE: operator.ge,
-}
-
-
 def _compile_compare(expr: Compare) -> Compiled:
-    left, right, op = compile_expr(expr.left), compile_expr(expr.right), _COMPARE[expr.op]
+    left, right, op = compile_expr(expr.left), compile_expr(expr.right), expr.op.function
     return lambda env: op(left(env), right(env))
 
 

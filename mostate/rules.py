@@ -24,8 +24,9 @@ Semantics in brief (the README has the grammar):
 from __future__ import annotations
 
 import enum
+import operator
 from collections.abc import Callable
-from typing import TypeAlias, assert_never
+from typing import Any, TypeAlias, assert_never
 
 import attrs
 
@@ -156,6 +157,25 @@ class Comparison(enum.Enum):
     LE = "<="
     GT = ">"
     GE = ">="
+
+    @property
+    def function(self) -> Callable[[Any, Any], bool]:
+        """What the comparison means on two values, for every backend that runs it in Python.
+
+        >>> Comparison.LE.function(2, 3)
+        True
+        """
+        return _COMPARISONS[self]
+
+
+_COMPARISONS: dict[Comparison, Callable[[Any, Any], bool]] = {
+    Comparison.EQ: operator.eq,
+    Comparison.NE: operator.ne,
+    Comparison.LT: operator.lt,
+    Comparison.LE: operator.le,
+    Comparison.GT: operator.gt,
+    Comparison.GE: operator.ge,
+}
 
 
 @attrs.frozen

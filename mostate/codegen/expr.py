@@ -14,8 +14,6 @@ would run it: ``x or true`` keeps ``x`` when ``x`` evaluates a ``the``.
 
 from __future__ import annotations
 
-import operator
-from collections.abc import Callable
 from typing import Any, assert_never
 
 import attrs
@@ -245,19 +243,9 @@ def _as_bool(value: Code) -> Code:
     return value
 
 
-_COMPARE: dict[Comparison, Callable[[Any, Any], bool]] = {
-    Comparison.EQ: operator.eq,
-    Comparison.NE: operator.ne,
-    Comparison.LT: operator.lt,
-    Comparison.LE: operator.le,
-    Comparison.GT: operator.gt,
-    Comparison.GE: operator.ge,
-}
-
-
 def _compile_compare(expr: Compare, cx: Cx) -> Value:
     left, right = compile_expr(expr.left, cx), compile_expr(expr.right, cx)
-    fn = _COMPARE[expr.op]
+    fn = expr.op.function
     if not isinstance(left, Code) or not isinstance(right, Code):
         if isinstance(left, Code) or isinstance(right, Code):
             raise Unsupported(f"an instance compared with a value at {expr.loc}")
